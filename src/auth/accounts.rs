@@ -1,0 +1,225 @@
+//! Creating, changing and deleting accounts, and the first-boot setup.
+//! Changing a password, disabling or deleting a user ends all of that user's
+//! sessions and tokens.
+
+use super::{Auth, Principal, Role, Scope};
+use crate::error::{AppError, AppResult};
+use crate::secret::Secret;
+use crate::store::{NewUser, User, UserChanges};
+
+pub const MAX_USERNAME_CHARS: usize = 64;
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// A new account as requested by a client.
+#[derive(Debug, Default)]
+pub struct NewAccount {
+    pub username: String,
+    pub email: Option<String>,
+    /// `None`: no usable password (single sign-on only).
+    pub password: Option<Secret>,
+    pub role: Role,
+}
+
+/// A requested change; `None` leaves a field alone.
+#[derive(Debug, Default)]
+pub struct AccountChanges {
+    pub username: Option<String>,
+    pub email: Option<Option<String>>,
+    pub password: Option<Secret>,
+    pub role: Option<Role>,
+    pub enabled: Option<bool>,
+}
+
+/// Usernames: 1 to 64 of `A-Z a-z 0-9 . _ - @ +`. ASCII only, so no two
+/// accounts can look alike.
+pub fn validate_username(username: &str) -> AppResult<()> {
+    let ok_chars = username.chars().all(|c| c.is_ascii_alphanumeric() || "._-@+".contains(c));
+    if username.is_empty() || username.chars().count() > MAX_USERNAME_CHARS || !ok_chars {
+        return Err(AppError::bad_request(
+            "invalid_username",
+            format!("A username has 1 to {MAX_USERNAME_CHARS} characters: letters a-z, digits, and . _ - @ +"),
+        ));
+    }
+    Ok(())
+}
+
+/// A plausible address: one `@`, something on both sides, a dot in the
+/// domain, no spaces or control characters, at most 254 characters.
+pub fn validate_email(email: &str) -> AppResult<()> {
+    let invalid = || AppError::bad_request("invalid_email", "That is not a valid email address.");
+    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid());
+    }
+    let Some((local, domain)) = email.split_once('@') else { return Err(invalid()) };
+    let domain_ok = domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@');
+    if local.is_empty() || !domain_ok {
+        return Err(invalid());
+    }
+    Ok(())
+}
+
+pub fn validate_password(password: &Secret) -> AppResult<()> {
+    let text = password.expose();
+    if text.chars().count() < MIN_PASSWORD_CHARS || text.len() > MAX_PASSWORD_BYTES {
+        return Err(AppError::bad_request(
+            "invalid_password",
+            format!("A password needs at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)."),
+        ));
+    }
+    Ok(())
+}
+
+fn normalise_email(email: Option<String>) -> AppResult<Option<String>> {
+    let email = email.map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
+    if let Some(email) = &email {
+        validate_email(email)?;
+    }
+    Ok(email)
+}
+
+impl Auth {
+    async fn new_user(&self, account: NewAccount, enabled: bool) -> AppResult<NewUser> {
+        validate_username(&account.username)?;
+        let email = normalise_email(account.email)?;
+        let password_hash = match &account.password {
+            Some(password) => {
+                validate_password(password)?;
+                Some(self.passwords.hash(password).await?)
+            }
+            None => None,
+        };
+        Ok(NewUser { username: account.username, email, password_hash, role: account.role, enabled })
+    }
+
+    /// `POST /api/users` without credentials: creates the first
+    /// administrator, only while none exists and the wizard is enabled.
+    pub async fn create_first_admin(&self, mut account: NewAccount, now: i64) -> AppResult<User> {
+        if !self.setup_needed().await? {
+            return Err(AppError::unauthenticated());
+        }
+        if self.settings.disable_setup_wizard {
+            return Err(AppError::forbidden("setup_disabled", "The setup wizard is disabled on this server.")
+                .hint("DISABLE_SETUP_WIZARD=true: create the first admin with `romgate user create NAME --role admin --password-stdin`."));
+        }
+        account.role = Role::Admin;
+        if self.settings.disable_userpass_login && account.email.is_none() {
+            return Err(AppError::bad_request(
+                "email_required",
+                "Password login is disabled, so the first admin needs an email address to be linked to your identity provider.",
+            ));
+        }
+        let new_user = self.new_user(account, true).await?;
+        match self.store.insert_first_admin(&new_user, now).await? {
+            Some(user) => {
+                tracing::info!(user_id = user.id, "first administrator created by the setup wizard");
+                Ok(user)
+            }
+            None => Err(AppError::conflict("setup_done", "An administrator already exists; sign in instead.")),
+        }
+    }
+
+    /// Creates an account on behalf of `actor` (who needs users.write).
+    pub async fn create_account(&self, actor: &Principal, account: NewAccount, now: i64) -> AppResult<User> {
+        actor.require(&[Scope::UsersWrite])?;
+        if account.role == Role::Admin && actor.user.role != Role::Admin {
+            return Err(AppError::forbidden("admin_only", "Only an administrator can create administrators."));
+        }
+        let new_user = self.new_user(account, true).await?;
+        Ok(self.store.insert_user(&new_user, now).await?)
+    }
+
+    /// Creates an account from the admin CLI (no actor, no setup rule).
+    pub async fn create_account_unchecked(&self, account: NewAccount, now: i64) -> AppResult<User> {
+        let new_user = self.new_user(account, true).await?;
+        Ok(self.store.insert_user(&new_user, now).await?)
+    }
+
+    /// Changes user `id`. An administrator (users.write) may change anything;
+    /// a user (me.write) may change their own username, email and password.
+    pub async fn update_account(&self, actor: &Principal, id: i64, changes: AccountChanges, now: i64) -> AppResult<User> {
+        let is_self = actor.user.id == id;
+        let admin_fields = changes.role.is_some() || changes.enabled.is_some();
+        if !actor.has(Scope::UsersWrite) {
+            if !is_self {
+                actor.require(&[Scope::UsersWrite])?;
+            }
+            actor.require(&[Scope::MeWrite])?;
+            if admin_fields {
+                return Err(AppError::forbidden("admin_only", "Only an administrator can change roles or enable and disable accounts."));
+            }
+        }
+        self.apply_changes(id, changes, now).await
+    }
+
+    /// Applies changes without an actor check (the CLI, and after checks).
+    pub async fn apply_changes(&self, id: i64, changes: AccountChanges, now: i64) -> AppResult<User> {
+        if let Some(username) = &changes.username {
+            validate_username(username)?;
+        }
+        let email = match changes.email {
+            Some(email) => Some(normalise_email(email)?),
+            None => None,
+        };
+        let new_hash = match &changes.password {
+            Some(password) => {
+                validate_password(password)?;
+                Some(self.passwords.hash(password).await?)
+            }
+            None => None,
+        };
+        let store_changes = UserChanges { username: changes.username, email, role: changes.role, enabled: changes.enabled };
+        let user = self.store.update_user(id, &store_changes, now).await?.ok_or_else(|| AppError::not_found("No such user."))?;
+        if let Some(hash) = new_hash {
+            self.store.set_password_hash(id, &hash, now).await?;
+        }
+        if changes.password.is_some() || changes.enabled == Some(false) {
+            self.store.revoke_user_credentials(id).await?;
+        }
+        Ok(user)
+    }
+
+    /// Deletes user `id` (needs users.write); their sessions, tokens and
+    /// identity links go with them.
+    pub async fn delete_account(&self, actor: &Principal, id: i64) -> AppResult<()> {
+        actor.require(&[Scope::UsersWrite])?;
+        if !self.store.delete_user(id).await? {
+            return Err(AppError::not_found("No such user."));
+        }
+        tracing::info!(user_id = id, by = actor.user.id, "user deleted");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_short_and_plain() {
+        for ok in ["admin", "jane.doe", "j_d-1", "jane@example.com", "a+b"] {
+            assert!(validate_username(ok).is_ok(), "{ok}");
+        }
+        let long = "a".repeat(1000);
+        for bad in ["", "robert'); DROP TABLE users;--", "josé", "аdmin", "a b", "tab\tname", "nul\0", long.as_str()] {
+            assert!(validate_username(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn emails_must_look_like_addresses() {
+        for ok in ["a@example.com", "first.last+tag@sub.example.org"] {
+            assert!(validate_email(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "plain", "@example.com", "a@", "a@localhost", "a b@example.com", "a@b@example.com", "a@.com"] {
+            assert!(validate_email(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passwords_need_eight_characters() {
+        assert!(validate_password(&Secret::new("1234567")).is_err());
+        assert!(validate_password(&Secret::new("12345678")).is_ok());
+        assert!(validate_password(&Secret::new("x".repeat(2000))).is_err());
+    }
+}

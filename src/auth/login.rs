@@ -1,0 +1,70 @@
+//! The password check: one answer for a wrong password and an unknown user
+//! (same status, same body, one hash computed either way), rate-limited per
+//! client address and per username, and refused outright when password login
+//! is disabled.
+
+use sha2::{Digest, Sha256};
+use tracing::instrument;
+
+use super::Auth;
+use super::password::Verdict;
+use super::rate_limit::{LOGIN_PER_ADDRESS, LOGIN_PER_USERNAME};
+use crate::error::{AppError, AppResult};
+use crate::secret::Secret;
+use crate::store::{User, fold};
+
+/// Longest username or password looked at; longer ones are simply wrong.
+const MAX_CREDENTIAL_BYTES: usize = 1024;
+
+impl Auth {
+    /// Refuses password login when DISABLE_USERPASS_LOGIN is set.
+    pub fn ensure_password_login_enabled(&self) -> AppResult<()> {
+        if self.settings.disable_userpass_login {
+            return Err(AppError::forbidden(
+                "password_login_disabled",
+                "Password login is disabled on this server. Sign in with your identity provider instead.",
+            )
+            .hint("DISABLE_USERPASS_LOGIN=true turns off password login; unset it to allow passwords."));
+        }
+        Ok(())
+    }
+
+    /// Returns the user whose username and password these are.
+    #[instrument(skip_all)]
+    pub async fn check_password(&self, username: &str, password: &Secret, client: &str, now: i64) -> AppResult<User> {
+        self.ensure_password_login_enabled()?;
+        let username_subject = hex::encode(Sha256::digest(fold(username).as_bytes()));
+        LOGIN_PER_ADDRESS.check(&self.store, client, now).await?;
+        LOGIN_PER_USERNAME.check(&self.store, &username_subject, now).await?;
+
+        let plausible = !username.is_empty() && username.len() <= MAX_CREDENTIAL_BYTES;
+        let found = if plausible { self.store.find_user_with_hash(username).await? } else { None };
+        let stored = found.as_ref().and_then(|f| f.password_hash.as_deref());
+        let verdict = if password.expose().len() <= MAX_CREDENTIAL_BYTES {
+            self.passwords.verify(password, stored).await?
+        } else {
+            self.passwords.verify(&Secret::new(""), None).await?
+        };
+
+        let (Verdict::Match { rehash }, Some(found)) = (verdict, found) else {
+            LOGIN_PER_ADDRESS.record_failure(&self.store, client, now).await?;
+            LOGIN_PER_USERNAME.record_failure(&self.store, &username_subject, now).await?;
+            tracing::info!(client, "failed password login");
+            return Err(AppError::invalid_credentials());
+        };
+        if !found.user.enabled {
+            return Err(account_disabled());
+        }
+        if rehash {
+            let upgraded = self.passwords.hash(password).await?;
+            self.store.set_password_hash(found.user.id, &upgraded, now).await?;
+            tracing::info!(user_id = found.user.id, "password hash upgraded to current argon2id parameters");
+        }
+        LOGIN_PER_USERNAME.reset(&self.store, &username_subject).await?;
+        Ok(found.user)
+    }
+}
+
+pub fn account_disabled() -> AppError {
+    AppError::forbidden("account_disabled", "This account is disabled. Ask an administrator to enable it.")
+}

@@ -1,0 +1,81 @@
+//! Accounts, passwords, sessions, tokens and scopes: the policy of romgate,
+//! with no HTTP types. Every flow is a method of `Auth` that receives the
+//! current time, so expiry and lockout are tested without waiting.
+
+pub mod accounts;
+mod login;
+mod oauth;
+pub mod password;
+mod principal;
+pub mod rate_limit;
+mod scopes;
+pub mod secret_key;
+mod sessions;
+pub mod tokens;
+
+pub use accounts::{AccountChanges, NewAccount};
+pub use oauth::TokenPair;
+pub use principal::{Credential, Principal};
+pub use scopes::{Role, Scope, ScopeSet};
+pub use sessions::{OidcSessionInfo, StartedSession};
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::config::Config;
+use crate::error::AppResult;
+use crate::store::Store;
+use password::Passwords;
+use tokens::TokenHasher;
+
+/// The settings the flows need, taken from `Config`.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub session_max_age_seconds: i64,
+    pub access_token_seconds: i64,
+    pub refresh_token_seconds: i64,
+    pub disable_userpass_login: bool,
+    pub disable_setup_wizard: bool,
+}
+
+impl AuthSettings {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            session_max_age_seconds: config.session_max_age_seconds,
+            access_token_seconds: config.access_token_expire_seconds,
+            refresh_token_seconds: config.refresh_token_expire_seconds,
+            disable_userpass_login: config.disable_userpass_login,
+            disable_setup_wizard: config.disable_setup_wizard,
+        }
+    }
+}
+
+/// The authentication service: its dependencies, passed in.
+#[derive(Clone)]
+pub struct Auth {
+    pub store: Store,
+    pub passwords: Passwords,
+    pub tokens: TokenHasher,
+    pub settings: AuthSettings,
+    /// Once an administrator exists one always does (the last one can be
+    /// neither deleted nor disabled), so this is cached after the first yes.
+    admin_seen: Arc<AtomicBool>,
+}
+
+impl Auth {
+    pub fn new(store: Store, passwords: Passwords, tokens: TokenHasher, settings: AuthSettings) -> Self {
+        Self { store, passwords, tokens, settings, admin_seen: Arc::new(AtomicBool::new(false)) }
+    }
+
+    /// True while no administrator exists: the first-boot setup is open.
+    pub async fn setup_needed(&self) -> AppResult<bool> {
+        if self.admin_seen.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let exists = self.store.admin_exists().await?;
+        if exists {
+            self.admin_seen.store(true, Ordering::Relaxed);
+        }
+        Ok(!exists)
+    }
+}

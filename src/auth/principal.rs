@@ -1,0 +1,69 @@
+//! Who is making a request, and what they may do. Scopes come from the
+//! user's role as stored now, so a demotion or a disable takes effect on the
+//! very next request.
+
+use super::Auth;
+use super::sessions::OidcSessionInfo;
+use super::tokens::TokenKind;
+use super::{Scope, ScopeSet};
+use crate::error::{AppError, AppResult};
+use crate::store::User;
+
+/// How the request proved who it is.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Session { token_hash: String, oidc: Option<OidcSessionInfo> },
+    Bearer { token_hash: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    pub scopes: ScopeSet,
+    pub credential: Credential,
+}
+
+/// Seconds between two writes of a user's last-active time.
+const ACTIVITY_RESOLUTION_SECONDS: i64 = 60;
+
+impl Principal {
+    /// Refuses with 403 unless every scope in `required` is held.
+    pub fn require(&self, required: &[Scope]) -> AppResult<()> {
+        if self.scopes.contains_all(required) {
+            return Ok(());
+        }
+        let missing: Vec<&str> =
+            required.iter().filter(|s| !self.scopes.contains(**s)).map(|s| s.as_str()).collect();
+        Err(AppError::forbidden(
+            "insufficient_scope",
+            format!("You are not allowed to do this (needs {}).", missing.join(", ")),
+        ))
+    }
+
+    pub fn has(&self, scope: Scope) -> bool {
+        self.scopes.contains(scope)
+    }
+}
+
+impl Auth {
+    /// The principal behind a bearer access token, or `None`.
+    pub async fn authenticate_bearer(&self, token: &str, now: i64) -> AppResult<Option<Principal>> {
+        let Some(token_hash) = self.tokens.hash(TokenKind::Access, token) else { return Ok(None) };
+        let Some(row) = self.store.find_access_token(&token_hash, now).await? else { return Ok(None) };
+        if !row.user.enabled {
+            return Ok(None);
+        }
+        let granted = ScopeSet::parse(&row.scopes).unwrap_or(ScopeSet::EMPTY);
+        let scopes = granted.intersect(row.user.role.scopes());
+        self.note_activity(&row.user, now).await?;
+        Ok(Some(Principal { user: row.user, scopes, credential: Credential::Bearer { token_hash } }))
+    }
+
+    /// Updates last-active at most once a minute per user, so reads stay reads.
+    pub(super) async fn note_activity(&self, user: &User, now: i64) -> AppResult<()> {
+        if user.last_active_at.is_none_or(|at| now - at >= ACTIVITY_RESOLUTION_SECONDS) {
+            self.store.record_activity(user.id, now).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,80 @@
+//! Server-side sessions: a fresh random id at every sign-in (no fixation),
+//! stored as a keyed hash, with an absolute lifetime.
+
+use tracing::instrument;
+
+use super::Auth;
+use super::principal::{Credential, Principal};
+use super::tokens::{PlainToken, TokenKind};
+use crate::error::AppResult;
+use crate::store::NewSession;
+
+/// What an OIDC sign-in keeps with its session (for logout).
+#[derive(Debug, Clone, Default)]
+pub struct OidcSessionInfo {
+    pub issuer: String,
+    pub subject: String,
+    pub sid: Option<String>,
+    pub id_token: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct StartedSession {
+    pub token: PlainToken,
+    pub max_age_seconds: i64,
+}
+
+impl Auth {
+    /// Opens a new session for `user_id` and records the login.
+    #[instrument(skip_all, fields(user_id))]
+    pub async fn start_session(&self, user_id: i64, oidc: Option<&OidcSessionInfo>, now: i64) -> AppResult<StartedSession> {
+        let token = PlainToken::generate(TokenKind::Session);
+        let token_hash = self.tokens.mac(token.expose().as_bytes());
+        let max_age = self.settings.session_max_age_seconds;
+        self.store
+            .insert_session(&NewSession {
+                token_hash: &token_hash,
+                user_id,
+                now,
+                expires_at: now.saturating_add(max_age),
+                oidc_issuer: oidc.map(|o| o.issuer.as_str()),
+                oidc_subject: oidc.map(|o| o.subject.as_str()),
+                oidc_sid: oidc.and_then(|o| o.sid.as_deref()),
+                id_token: oidc.and_then(|o| o.id_token.as_deref()),
+            })
+            .await?;
+        self.store.record_login(user_id, now).await?;
+        Ok(StartedSession { token, max_age_seconds: max_age })
+    }
+
+    /// The principal behind a session cookie, or `None` when the cookie is
+    /// unknown, expired, or its user is disabled.
+    #[instrument(skip_all)]
+    pub async fn authenticate_session(&self, cookie: &str, now: i64) -> AppResult<Option<Principal>> {
+        let Some(token_hash) = self.tokens.hash(TokenKind::Session, cookie) else { return Ok(None) };
+        let Some(row) = self.store.find_session(&token_hash, now).await? else { return Ok(None) };
+        if !row.user.enabled {
+            return Ok(None);
+        }
+        let oidc = match (row.oidc_issuer, row.oidc_subject) {
+            (Some(issuer), Some(subject)) => {
+                Some(OidcSessionInfo { issuer, subject, sid: row.oidc_sid, id_token: row.id_token })
+            }
+            _ => None,
+        };
+        let scopes = row.user.role.scopes();
+        self.note_activity(&row.user, now).await?;
+        Ok(Some(Principal { user: row.user, scopes, credential: Credential::Session { token_hash, oidc } }))
+    }
+
+    /// Ends the session behind `principal`'s credential (session or bearer).
+    pub async fn end_credential(&self, credential: &Credential) -> AppResult<()> {
+        match credential {
+            Credential::Session { token_hash, .. } => {
+                self.store.delete_session(token_hash).await?;
+            }
+            Credential::Bearer { token_hash } => self.store.delete_access_token(token_hash).await?,
+        }
+        Ok(())
+    }
+}

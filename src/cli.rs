@@ -1,0 +1,235 @@
+//! The command line: `romgate [serve]` and the admin commands, which work on
+//! the same database as the server (and are the way in when no admin exists
+//! or password login is disabled).
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::auth::{AccountChanges, NewAccount, Role};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::error::AppError;
+use crate::secret::Secret;
+use crate::state::AppState;
+use crate::store::Store;
+
+#[derive(Parser)]
+#[command(name = "romgate", version, about = "A self-hosted game-library server with RomM-compatible sign-in")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account (the first admin, when password login is disabled).
+    Create {
+        username: String,
+        #[arg(long, default_value = "viewer", value_parser = parse_role)]
+        role: Role,
+        #[arg(long)]
+        email: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a password (read from standard input); ends the user's sessions.
+    SetPassword { username: String },
+    /// Change a user's role (for example promote to admin).
+    SetRole {
+        username: String,
+        #[arg(value_parser = parse_role)]
+        role: Role,
+    },
+    /// Disable an account; ends its sessions and tokens.
+    Disable { username: String },
+    /// Enable an account.
+    Enable { username: String },
+    /// List accounts.
+    List,
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse(value).ok_or_else(|| "role must be viewer, editor or admin".to_string())
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(errors) => {
+            eprint!("{errors}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(config).await,
+            Command::User(command) => run_user_command(config, command).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", describe(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn describe(err: &AppError) -> String {
+    match err {
+        AppError::Refused(refusal) => refusal.message.to_string(),
+        AppError::Internal(detail) => detail.clone(),
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn open_store(config: &Config) -> Result<Store, AppError> {
+    if !config.database.is_postgres() {
+        std::fs::create_dir_all(&config.data_path)
+            .map_err(|e| AppError::internal(format!("cannot create {}: {e}", config.data_path.display())))?;
+    }
+    Store::open(&config.database)
+        .await
+        .map_err(|e| AppError::internal(format!("database {}: {e}", config.database.redacted())))
+}
+
+async fn serve(config: Config) -> Result<(), AppError> {
+    let store = open_store(&config).await?;
+    let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
+    tracing::info!(database = %config.database.redacted(), engine = store.engine(), "database ready");
+    let state = AppState::new(config, store.clone())?;
+    spawn_cleanup(store.clone());
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| AppError::internal(format!("cannot listen on {addr}: {e}")))?;
+    tracing::info!(%addr, version = crate::http::VERSION, "romgate listening");
+    let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| AppError::internal(format!("server: {e}")))?;
+    store.close().await;
+    Ok(())
+}
+
+/// Deletes expired sessions, tokens and counters every ten minutes.
+fn spawn_cleanup(store: Store) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            interval.tick().await;
+            if let Err(err) = store.delete_expired(SystemClock.now()).await {
+                tracing::warn!(error = %err, "cleanup of expired sessions failed");
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}
+
+fn read_password_line() -> Result<Secret, AppError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| AppError::internal(format!("reading the password from standard input: {e}")))?;
+    Ok(Secret::new(line.trim_end_matches(['\r', '\n'])))
+}
+
+async fn run_user_command(config: Config, command: UserCommand) -> Result<(), AppError> {
+    let store = open_store(&config).await?;
+    let state = AppState::new(config, store.clone())?;
+    let auth = &state.auth;
+    let now = state.now();
+    let find = |username: String| {
+        let store = store.clone();
+        async move {
+            store
+                .find_user_by_username(&username)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("no user named '{username}'")))
+        }
+    };
+    match command {
+        UserCommand::Create { username, role, email, password_stdin } => {
+            let password = if password_stdin { Some(read_password_line()?) } else { None };
+            let user = auth.create_account_unchecked(NewAccount { username, email, password, role }, now).await?;
+            println!("created user {} (id {}, role {})", user.username, user.id, user.role);
+        }
+        UserCommand::SetPassword { username } => {
+            let user = find(username).await?;
+            let password = read_password_line()?;
+            auth.apply_changes(user.id, AccountChanges { password: Some(password), ..Default::default() }, now).await?;
+            println!("password set for {}; their sessions and tokens are ended", user.username);
+        }
+        UserCommand::SetRole { username, role } => {
+            let user = find(username).await?;
+            auth.apply_changes(user.id, AccountChanges { role: Some(role), ..Default::default() }, now).await?;
+            println!("{} is now {role}", user.username);
+        }
+        UserCommand::Disable { username } => {
+            let user = find(username).await?;
+            auth.apply_changes(user.id, AccountChanges { enabled: Some(false), ..Default::default() }, now).await?;
+            println!("{} is disabled; their sessions and tokens are ended", user.username);
+        }
+        UserCommand::Enable { username } => {
+            let user = find(username).await?;
+            auth.apply_changes(user.id, AccountChanges { enabled: Some(true), ..Default::default() }, now).await?;
+            println!("{} is enabled", user.username);
+        }
+        UserCommand::List => {
+            println!("{:<6} {:<24} {:<8} {:<8} {}", "id", "username", "role", "enabled", "email");
+            for user in store.list_users().await? {
+                let email = user.email.as_deref().unwrap_or("-");
+                println!("{:<6} {:<24} {:<8} {:<8} {email}", user.id, user.username, user.role, user.enabled);
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,333 @@
+//! Configuration: the environment (RomM's variable names) turned into one
+//! validated struct. Every problem is collected and reported at once, one line
+//! per variable, so the operator fixes everything in a single try.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use url::Url;
+
+use crate::secret::Secret;
+
+/// Everything romgate reads from the environment, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub base_url: Url,
+    pub port: u16,
+    pub data_path: PathBuf,
+    pub library_path: PathBuf,
+    /// `None`: generate once and persist under the data dir (see `secret_key`).
+    pub auth_secret_key: Option<Secret>,
+    pub database: DatabaseUrl,
+    pub session_max_age_seconds: i64,
+    pub secure_cookies: bool,
+    pub access_token_expire_seconds: i64,
+    pub refresh_token_expire_seconds: i64,
+    pub disable_userpass_login: bool,
+    pub disable_csrf_protection: bool,
+    pub disable_setup_wizard: bool,
+    pub oidc: Option<OidcConfig>,
+}
+
+/// The OpenID Connect settings, present only when `OIDC_ENABLED` is true.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    pub provider_name: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub redirect_uri: Url,
+    /// The discovery document's URL (from the metadata URL, or derived from the
+    /// application URL).
+    pub metadata_url: Url,
+    pub autologin: bool,
+    pub allow_registration: bool,
+    pub username_attribute: String,
+    pub claim_roles: Option<String>,
+    pub role_viewer: Option<String>,
+    pub role_editor: Option<String>,
+    pub role_admin: Option<String>,
+    pub tls_ca_cert_file: Option<PathBuf>,
+    pub rp_initiated_logout: bool,
+    pub end_session_endpoint: Option<Url>,
+    pub post_logout_redirect_uri: Option<Url>,
+}
+
+/// A database URL whose password never reaches a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_postgres(&self) -> bool {
+        self.0.starts_with("postgres://") || self.0.starts_with("postgresql://")
+    }
+    /// The URL with any password replaced by `***`, for logs.
+    pub fn redacted(&self) -> String {
+        match Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("***"));
+                url.to_string()
+            }
+            _ => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.redacted())
+    }
+}
+
+/// All the problems found in the environment, one line each.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for line in &self.0 {
+            writeln!(f, "configuration error: {line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigErrors> {
+        Self::from_vars(std::env::vars().collect())
+    }
+
+    /// Reads a given set of variables (tests pass their own map).
+    pub fn from_vars(vars: HashMap<String, String>) -> Result<Self, ConfigErrors> {
+        let mut env = Env { vars, errors: Vec::new() };
+        let config = env.read_config();
+        if env.errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors(env.errors))
+        }
+    }
+}
+
+/// Reads variables and collects problems instead of stopping at the first.
+struct Env {
+    vars: HashMap<String, String>,
+    errors: Vec<String>,
+}
+
+impl Env {
+    fn read_config(&mut self) -> Config {
+        let base_url = self
+            .url("ROMM_BASE_URL")
+            .unwrap_or_else(|| default_url("http://localhost:8080"));
+        let https = base_url.scheme() == "https";
+        let data_path = PathBuf::from(self.string("ROMM_DATA_PATH").unwrap_or_else(|| "./data".into()));
+        let database = self.database(&data_path);
+        let refresh = self.seconds("OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS", 604_800);
+        Config {
+            port: self.number("ROMM_PORT", 8080),
+            library_path: PathBuf::from(self.string("ROMM_LIBRARY_PATH").unwrap_or_else(|| "./library".into())),
+            auth_secret_key: self.string("ROMM_AUTH_SECRET_KEY").map(Secret::new),
+            session_max_age_seconds: self.seconds("SESSION_MAX_AGE_SECONDS", 1_209_600),
+            secure_cookies: self.boolean("ROMM_SESSION_SECURE_COOKIE", https),
+            access_token_expire_seconds: self.seconds("OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS", 1800),
+            refresh_token_expire_seconds: refresh,
+            disable_userpass_login: self.boolean("DISABLE_USERPASS_LOGIN", false),
+            disable_csrf_protection: self.boolean("DISABLE_CSRF_PROTECTION", false),
+            disable_setup_wizard: self.boolean("DISABLE_SETUP_WIZARD", false),
+            oidc: self.oidc(),
+            base_url,
+            data_path,
+            database,
+        }
+    }
+
+    fn oidc(&mut self) -> Option<OidcConfig> {
+        if !self.boolean("OIDC_ENABLED", false) {
+            return None;
+        }
+        let client_id = self.required("OIDC_CLIENT_ID", "the client ID your identity provider issued");
+        let client_secret = self.required("OIDC_CLIENT_SECRET", "the client secret your identity provider issued");
+        let redirect_uri = self.required_url("OIDC_REDIRECT_URI", "normally <ROMM_BASE_URL>/api/oauth/openid");
+        let metadata_url = self.metadata_url();
+        let end_session_endpoint = self.url("OIDC_END_SESSION_ENDPOINT");
+        let post_logout_redirect_uri = self.url("OIDC_POST_LOGOUT_REDIRECT_URI");
+        let tls_ca_cert_file = self.string("OIDC_TLS_CACERTFILE").map(PathBuf::from);
+        if let Some(path) = &tls_ca_cert_file {
+            if let Err(err) = std::fs::metadata(path).and_then(|_| std::fs::read(path)) {
+                self.errors.push(format!(
+                    "OIDC_TLS_CACERTFILE: cannot read {} ({err}); mount the PEM file or unset the variable",
+                    path.display()
+                ));
+            }
+        }
+        Some(OidcConfig {
+            provider_name: self.string("OIDC_PROVIDER").unwrap_or_default(),
+            autologin: self.boolean("OIDC_AUTOLOGIN", false),
+            allow_registration: self.boolean("OIDC_ALLOW_REGISTRATION", true),
+            username_attribute: self
+                .string("OIDC_USERNAME_ATTRIBUTE")
+                .unwrap_or_else(|| "preferred_username".into()),
+            claim_roles: self.string("OIDC_CLAIM_ROLES"),
+            role_viewer: self.string("OIDC_ROLE_VIEWER"),
+            role_editor: self.string("OIDC_ROLE_EDITOR"),
+            role_admin: self.string("OIDC_ROLE_ADMIN"),
+            rp_initiated_logout: self.boolean("OIDC_RP_INITIATED_LOGOUT", false),
+            client_id: client_id.unwrap_or_default(),
+            client_secret: Secret::new(client_secret.unwrap_or_default()),
+            redirect_uri: redirect_uri.unwrap_or_else(|| default_url("http://localhost:8080/api/oauth/openid")),
+            metadata_url: metadata_url.unwrap_or_else(|| default_url("http://localhost/")),
+            tls_ca_cert_file,
+            end_session_endpoint,
+            post_logout_redirect_uri,
+        })
+    }
+
+    /// OIDC_SERVER_METADATA_URL wins; else OIDC_SERVER_APPLICATION_URL plus the
+    /// well-known path (a trailing slash tolerated).
+    fn metadata_url(&mut self) -> Option<Url> {
+        if let Some(url) = self.url("OIDC_SERVER_METADATA_URL") {
+            return Some(url);
+        }
+        if let Some(app) = self.url("OIDC_SERVER_APPLICATION_URL") {
+            let base = app.as_str().trim_end_matches('/');
+            return Url::parse(&format!("{base}/.well-known/openid-configuration")).ok();
+        }
+        if !self.vars.contains_key("OIDC_SERVER_APPLICATION_URL") {
+            self.errors.push(
+                "OIDC_SERVER_METADATA_URL or OIDC_SERVER_APPLICATION_URL is required when OIDC_ENABLED=true \
+                 (for example https://auth.example.com/.well-known/openid-configuration)"
+                    .into(),
+            );
+        }
+        None
+    }
+
+    /// DATABASE_URL, else RomM's DB_* variables, else SQLite in the data dir.
+    fn database(&mut self, data_path: &std::path::Path) -> DatabaseUrl {
+        if let Some(url) = self.string("DATABASE_URL") {
+            let ok = ["sqlite:", "postgres://", "postgresql://"].iter().any(|p| url.starts_with(p));
+            if !ok {
+                self.errors.push(
+                    "DATABASE_URL: must start with sqlite: or postgres:// (for example postgres://romm:secret@db/romm)"
+                        .into(),
+                );
+            }
+            return DatabaseUrl::new(url);
+        }
+        match self.string("ROMM_DB_DRIVER").as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("sqlite") => {
+                DatabaseUrl::new(format!("sqlite://{}", data_path.join("romgate.db").display()))
+            }
+            Some("postgresql") | Some("postgres") => self.romm_postgres_url(),
+            Some(other) => {
+                self.errors.push(format!(
+                    "ROMM_DB_DRIVER: '{other}' is not supported; use postgresql, or unset it for the embedded SQLite"
+                ));
+                DatabaseUrl::new("sqlite::memory:")
+            }
+        }
+    }
+
+    fn romm_postgres_url(&mut self) -> DatabaseUrl {
+        let host = self.string("DB_HOST").unwrap_or_else(|| "127.0.0.1".into());
+        let port: u16 = self.number("DB_PORT", 5432);
+        let user = self.string("DB_USER").unwrap_or_else(|| "romm".into());
+        let name = self.string("DB_NAME").unwrap_or_else(|| "romm".into());
+        let mut url = default_url("postgres://localhost/");
+        if url.set_host(Some(&host)).is_err() {
+            self.errors.push(format!("DB_HOST: '{host}' is not a valid host name"));
+        }
+        let _ = url.set_port(Some(port));
+        let _ = url.set_username(&user);
+        if let Some(password) = self.string("DB_PASSWD") {
+            let _ = url.set_password(Some(&password));
+        }
+        url.set_path(&name);
+        DatabaseUrl::new(url.to_string())
+    }
+
+    /// A non-empty value, trimmed.
+    fn string(&self, name: &str) -> Option<String> {
+        self.vars.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    fn required(&mut self, name: &str, what: &str) -> Option<String> {
+        let value = self.string(name);
+        if value.is_none() {
+            self.errors.push(format!("{name} is required when OIDC_ENABLED=true ({what})"));
+        }
+        value
+    }
+
+    fn required_url(&mut self, name: &str, what: &str) -> Option<Url> {
+        if self.string(name).is_none() {
+            self.errors.push(format!("{name} is required when OIDC_ENABLED=true ({what})"));
+            return None;
+        }
+        self.url(name)
+    }
+
+    /// An absolute http(s) URL; a missing scheme is the most common mistake.
+    fn url(&mut self, name: &str) -> Option<Url> {
+        let raw = self.string(name)?;
+        match Url::parse(&raw) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Some(url),
+            _ => {
+                self.errors.push(format!(
+                    "{name}: '{raw}' is not an absolute URL; include the scheme, for example https://{}",
+                    raw.trim_start_matches("//")
+                ));
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, name: &str, default: bool) -> bool {
+        let Some(raw) = self.string(name) else { return default };
+        match raw.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => {
+                self.errors.push(format!("{name}: '{raw}' is not a boolean; use true or false"));
+                default
+            }
+        }
+    }
+
+    fn number<T: std::str::FromStr + Copy>(&mut self, name: &str, default: T) -> T {
+        let Some(raw) = self.string(name) else { return default };
+        raw.parse().unwrap_or_else(|_| {
+            self.errors.push(format!("{name}: '{raw}' is not a valid number"));
+            default
+        })
+    }
+
+    /// A positive number of seconds.
+    fn seconds(&mut self, name: &str, default: i64) -> i64 {
+        let value: i64 = self.number(name, default);
+        if value <= 0 {
+            self.errors.push(format!("{name}: must be a positive number of seconds"));
+            return default;
+        }
+        value
+    }
+}
+
+/// Parses a URL literal that is known to be valid.
+fn default_url(literal: &str) -> Url {
+    Url::parse(literal).unwrap_or_else(|_| unreachable!("static URL literal {literal} parses"))
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -1,0 +1,111 @@
+//! The one error type of romgate. A refusal carries a stable code (what a
+//! client can match on), a message for the person and a hint for the admin.
+//! Anything else is internal: its detail goes to the log, never to a client.
+//! The mapping to HTTP lives in `http::error`, in one place.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::store::StoreError;
+
+/// Which kind of refusal: decides the HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    BadRequest,
+    /// No credentials, or ones that are not (any longer) valid.
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    TooManyRequests { retry_after_seconds: u64 },
+    /// The identity provider could not be reached or answered nonsense.
+    BadGateway,
+}
+
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub kind: Kind,
+    pub code: &'static str,
+    pub message: Cow<'static, str>,
+    pub hint: Option<Cow<'static, str>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{} ({})", .0.message, .0.code)]
+    Refused(Refusal),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn refuse(kind: Kind, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        AppError::Refused(Refusal { kind, code, message: message.into(), hint: None })
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::refuse(Kind::BadRequest, code, message)
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::refuse(Kind::Forbidden, code, message)
+    }
+
+    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::refuse(Kind::NotFound, "not_found", message)
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::refuse(Kind::Conflict, code, message)
+    }
+
+    /// No (valid) credentials were presented.
+    pub fn unauthenticated() -> Self {
+        Self::refuse(Kind::Unauthenticated, "not_authenticated", "You need to sign in.")
+    }
+
+    /// Wrong username or password: one answer whether or not the user exists.
+    pub fn invalid_credentials() -> Self {
+        Self::refuse(Kind::Unauthenticated, "invalid_credentials", "Incorrect username or password.")
+    }
+
+    pub fn internal(detail: impl fmt::Display) -> Self {
+        AppError::Internal(detail.to_string())
+    }
+
+    /// Adds the admin's hint to a refusal.
+    pub fn hint(mut self, hint: impl Into<Cow<'static, str>>) -> Self {
+        if let AppError::Refused(refusal) = &mut self {
+            refusal.hint = Some(hint.into());
+        }
+        self
+    }
+
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            AppError::Refused(refusal) => Some(refusal),
+            AppError::Internal(_) => None,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.refusal().map_or("internal_error", |r| r.code)
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict => AppError::conflict("already_exists", "That username or email is already taken."),
+            StoreError::LastAdmin => AppError::conflict(
+                "last_admin",
+                "This would leave no enabled administrator; promote another user first.",
+            ),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! `AppError` to HTTP, in one place. JSON for the API:
+//! `{"error", "error_description"}` (RFC 6749), `detail` (RomM) and `hint`.
+//! An internal error's detail goes to the log; the client gets a generic body.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::error::{AppError, Kind, Refusal};
+
+pub fn status_of(kind: Kind) -> StatusCode {
+    match kind {
+        Kind::BadRequest => StatusCode::BAD_REQUEST,
+        Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Kind::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Kind::BadGateway => StatusCode::BAD_GATEWAY,
+    }
+}
+
+/// Logs an internal error's detail and returns what a client may see.
+pub fn log_internal(detail: &str) {
+    tracing::error!(detail, "internal error");
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::Refused(refusal) => refusal_response(&refusal, refusal.code),
+            AppError::Internal(detail) => {
+                log_internal(&detail);
+                let body = json!({
+                    "error": "server_error",
+                    "error_description": "Something went wrong on the server. The administrator can find the details in its log.",
+                    "detail": "Internal server error",
+                });
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+            }
+        }
+    }
+}
+
+/// The JSON refusal, with `code` as the `error` member (the token endpoint
+/// passes its RFC 6749 name).
+pub fn refusal_response(refusal: &Refusal, code: &str) -> Response {
+    let body = json!({
+        "error": code,
+        "error_description": refusal.message,
+        "detail": refusal.message,
+        "hint": refusal.hint,
+    });
+    let mut response = (status_of(refusal.kind), Json(body)).into_response();
+    add_refusal_headers(&mut response, refusal);
+    response
+}
+
+/// `WWW-Authenticate` on 401 and `Retry-After` on 429, for JSON and pages.
+pub fn add_refusal_headers(response: &mut Response, refusal: &Refusal) {
+    let headers = response.headers_mut();
+    match refusal.kind {
+        Kind::Unauthenticated => {
+            let challenge = if refusal.code == "invalid_token" {
+                r#"Bearer realm="romgate", error="invalid_token""#
+            } else {
+                r#"Bearer realm="romgate""#
+            };
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        Kind::TooManyRequests { retry_after_seconds } => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+        }
+        _ => {}
+    }
+}

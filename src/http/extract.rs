@@ -1,0 +1,224 @@
+//! Extractors: who is calling (with the scope check declared in the handler's
+//! signature), the client's address, and body/path parsers whose rejections
+//! are JSON refusals instead of axum's plain-text ones.
+
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+
+use super::cookies::{CSRF_COOKIE, SESSION_COOKIE, read_cookie};
+use crate::auth::{Credential, Principal, Scope};
+use crate::error::{AppError, Kind};
+use crate::state::AppState;
+
+/// The scopes a route needs, as a type: `Authorized<UsersRead>`.
+pub trait ScopePolicy: Send + Sync + 'static {
+    const SCOPES: &'static [Scope];
+}
+
+macro_rules! scope_policy {
+    ($($name:ident => [$($scope:ident),*];)*) => {$(
+        pub struct $name;
+        impl ScopePolicy for $name {
+            const SCOPES: &'static [Scope] = &[$(Scope::$scope),*];
+        }
+    )*};
+}
+
+scope_policy! {
+    AnyScope => [];
+    MeRead => [MeRead];
+    UsersRead => [UsersRead];
+    UsersWrite => [UsersWrite];
+}
+
+/// A caller holding every scope of `P`. No credentials: 401; missing scope:
+/// 403; a cookie-authenticated unsafe request without the CSRF token: 403.
+pub struct Authorized<P: ScopePolicy>(pub Principal, pub PhantomData<P>);
+
+impl<P: ScopePolicy> FromRequestParts<AppState> for Authorized<P> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let MaybePrincipal(principal) = MaybePrincipal::from_request_parts(parts, state).await?;
+        let principal = principal.ok_or_else(AppError::unauthenticated)?;
+        principal.require(P::SCOPES)?;
+        Ok(Authorized(principal, PhantomData))
+    }
+}
+
+/// The caller if they presented valid credentials. A bearer token that is
+/// not valid is refused (401) rather than treated as anonymous.
+pub struct MaybePrincipal(pub Option<Principal>);
+
+impl FromRequestParts<AppState> for MaybePrincipal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(cached) = parts.extensions.get::<ResolvedPrincipal>() {
+            return Ok(MaybePrincipal(cached.0.clone()));
+        }
+        let principal = resolve(parts, state).await?;
+        if let Some(principal) = &principal {
+            check_csrf(parts, state, principal)?;
+        }
+        parts.extensions.insert(ResolvedPrincipal(principal.clone()));
+        Ok(MaybePrincipal(principal))
+    }
+}
+
+#[derive(Clone)]
+struct ResolvedPrincipal(Option<Principal>);
+
+async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Principal>, AppError> {
+    let now = state.now();
+    if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
+        let value = authorization.to_str().unwrap_or_default();
+        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "));
+        let Some(token) = token else {
+            return Err(AppError::refuse(
+                Kind::Unauthenticated,
+                "unsupported_authorization",
+                "Send a bearer token (Authorization: Bearer ...) or sign in for a session.",
+            ));
+        };
+        return match state.auth.authenticate_bearer(token.trim(), now).await? {
+            Some(principal) => Ok(Some(principal)),
+            None => Err(AppError::refuse(
+                Kind::Unauthenticated,
+                "invalid_token",
+                "The access token is invalid or expired.",
+            )),
+        };
+    }
+    match read_cookie(&parts.headers, SESSION_COOKIE) {
+        Some(cookie) => state.auth.authenticate_session(&cookie, now).await,
+        None => Ok(None),
+    }
+}
+
+/// Double-submit check for unsafe requests authenticated by the session
+/// cookie: header `x-csrftoken` must equal cookie `romm_csrftoken`.
+fn check_csrf(parts: &Parts, state: &AppState, principal: &Principal) -> Result<(), AppError> {
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let by_cookie = matches!(principal.credential, Credential::Session { .. });
+    if safe || !by_cookie || state.config.disable_csrf_protection {
+        return Ok(());
+    }
+    let header = parts.headers.get("x-csrftoken").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if csrf_matches(read_cookie(&parts.headers, CSRF_COOKIE).as_deref(), header) {
+        return Ok(());
+    }
+    Err(AppError::forbidden("csrf_failed", "The request is missing its CSRF token; reload the page and try again."))
+}
+
+/// Both present, non-empty and equal (in constant time).
+pub fn csrf_matches(cookie: Option<&str>, presented: &str) -> bool {
+    match cookie {
+        Some(cookie) if !cookie.is_empty() && !presented.is_empty() => {
+            cookie.as_bytes().ct_eq(presented.as_bytes()).into()
+        }
+        _ => false,
+    }
+}
+
+/// The client's address, for rate limiting ("unknown" in in-process tests).
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
+        Ok(ClientAddr(addr.unwrap_or_else(|| "unknown".into())))
+    }
+}
+
+/// Maps a framework rejection to a JSON refusal by its status.
+fn rejection(status: StatusCode, what: &'static str) -> AppError {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            AppError::refuse(Kind::PayloadTooLarge, "payload_too_large", "The request body is too large.")
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::refuse(
+            Kind::UnsupportedMediaType,
+            "unsupported_media_type",
+            format!("The request body must be {what}."),
+        ),
+        _ => AppError::bad_request("invalid_request", format!("The request body is not valid {what}.")),
+    }
+}
+
+/// `axum::Json` with JSON refusals.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(err) => Err(json_rejection(&err)),
+        }
+    }
+}
+
+fn json_rejection(err: &JsonRejection) -> AppError {
+    match err {
+        JsonRejection::JsonDataError(_) => AppError::bad_request(
+            "invalid_request",
+            "The JSON body does not have the expected fields and types.",
+        ),
+        other => rejection(other.status(), "JSON (Content-Type: application/json)"),
+    }
+}
+
+/// `axum::Form` with JSON refusals.
+pub struct ApiForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(value)) => Ok(ApiForm(value)),
+            Err(err) => Err(form_rejection(&err)),
+        }
+    }
+}
+
+fn form_rejection(err: &FormRejection) -> AppError {
+    rejection(err.status(), "a form (Content-Type: application/x-www-form-urlencoded)")
+}
+
+/// `axum::extract::Path` with JSON refusals.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(_)) => {
+                Err(AppError::bad_request("invalid_path", "The address contains an invalid identifier."))
+            }
+            Err(_) => Err(AppError::not_found("Not found.")),
+        }
+    }
+}
+
+/// The session behind the cookie, for pages (which carry their CSRF token in
+/// the form instead of a header).
+pub async fn session_principal(headers: &axum::http::HeaderMap, state: &AppState) -> Result<Option<Principal>, AppError> {
+    match read_cookie(headers, SESSION_COOKIE) {
+        Some(cookie) => state.auth.authenticate_session(&cookie, state.now()).await,
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,103 @@
+//! Every URL of romgate, merged here, with the layers around them.
+//! Handlers are thin: parse, call one flow, map the result.
+
+pub mod cookies;
+pub mod error;
+pub mod extract;
+mod heartbeat;
+mod session;
+mod token;
+mod users;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::auth::tokens::{PlainToken, TokenKind};
+use crate::error::AppError;
+use crate::state::AppState;
+use cookies::{CSRF_COOKIE, read_cookie};
+
+pub use heartbeat::VERSION;
+
+/// Largest request body accepted by the API and pages.
+const BODY_LIMIT_BYTES: usize = 64 * 1024;
+/// No request may take longer than this.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(heartbeat::routes())
+        .merge(session::routes())
+        .merge(token::routes())
+        .merge(users::routes())
+        .merge(crate::pages::routes())
+        .fallback(not_found)
+        // Layers run bottom-up for a request: the last added is outermost.
+        // Innermost: bodies over the limit are refused by the extractors (413).
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        // Hand out the CSRF cookie before handlers (pages embed it).
+        .layer(middleware::from_fn_with_state(state.clone(), issue_csrf_cookie))
+        .layer(middleware::from_fn(log_request))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        // Outermost: a panic anywhere becomes a generic 500, never a dropped
+        // connection or a stack trace.
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::internal("a request handler panicked").into_response()
+        }))
+        .with_state(state)
+}
+
+async fn not_found(request: Request) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        AppError::not_found("No such endpoint.").into_response()
+    } else {
+        crate::pages::not_found_page().into_response()
+    }
+}
+
+/// The CSRF token of this browser (from its cookie, or new).
+#[derive(Clone)]
+pub struct CsrfToken(pub String);
+
+/// Gives browsers without one a `romm_csrftoken` cookie. Clients that send an
+/// Authorization header are exempt from CSRF and get none.
+async fn issue_csrf_cookie(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    if request.headers().contains_key(header::AUTHORIZATION) {
+        return next.run(request).await;
+    }
+    if let Some(existing) = read_cookie(request.headers(), CSRF_COOKIE) {
+        request.extensions_mut().insert(CsrfToken(existing));
+        return next.run(request).await;
+    }
+    let token = PlainToken::generate(TokenKind::Csrf);
+    request.extensions_mut().insert(CsrfToken(token.expose().to_string()));
+    let mut response = next.run(request).await;
+    response.headers_mut().append(header::SET_COOKIE, state.cookies.csrf(token.expose()));
+    response
+}
+
+/// One line per request: method, path (never the query, which may carry
+/// codes or tokens), status and duration.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status();
+    let ms = started.elapsed().as_millis();
+    if status.is_server_error() {
+        tracing::warn!(%method, path, status = status.as_u16(), ms, "request failed");
+    } else if status == StatusCode::REQUEST_TIMEOUT {
+        tracing::info!(%method, path, ms, "request timed out");
+    } else {
+        tracing::debug!(%method, path, status = status.as_u16(), ms, "request");
+    }
+    response
+}

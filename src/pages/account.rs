@@ -1,0 +1,217 @@
+//! Sign-in, first-boot setup, home and sign-out pages.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use serde::Deserialize;
+
+use super::error_page::{PageError, render};
+use super::safe_next;
+use crate::auth::{NewAccount, Role};
+use crate::error::{AppError, AppResult};
+use crate::http::CsrfToken;
+use crate::http::cookies::{CSRF_COOKIE, read_cookie};
+use crate::http::error::status_of;
+use crate::http::extract::{ClientAddr, csrf_matches, session_principal};
+use crate::secret::Secret;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    error: Option<String>,
+    oidc_button: Option<String>,
+    oidc_href: String,
+    password_form: bool,
+    csrf_token: String,
+    next: String,
+    username: String,
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    wizard_disabled: bool,
+    email_required: bool,
+    error: Option<String>,
+    csrf_token: String,
+    username: String,
+    email: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    username: String,
+    role: Role,
+    csrf_token: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// The form's token must match the cookie (double submit).
+fn check_form_csrf(state: &AppState, headers: &HeaderMap, presented: &str) -> AppResult<()> {
+    if state.config.disable_csrf_protection || csrf_matches(read_cookie(headers, CSRF_COOKIE).as_deref(), presented) {
+        return Ok(());
+    }
+    Err(AppError::forbidden(
+        "csrf_failed",
+        "This form expired or was sent from another site. Go back, reload the page and try again.",
+    ))
+}
+
+fn login_page(state: &AppState, csrf: &CsrfToken, next: String, username: String, error: Option<String>) -> LoginPage {
+    let oidc = state.config.oidc.as_ref();
+    let oidc_button = oidc.map(|o| {
+        if o.provider_name.is_empty() { "Sign in with OIDC".to_string() } else { format!("Sign in with {}", o.provider_name) }
+    });
+    LoginPage {
+        error,
+        oidc_button,
+        oidc_href: format!("/api/login/openid?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()),
+        password_form: !state.config.disable_userpass_login,
+        csrf_token: csrf.0.clone(),
+        next,
+        username,
+    }
+}
+
+pub async fn get_home(State(state): State<AppState>, headers: HeaderMap, Extension(csrf): Extension<CsrfToken>) -> Result<Response, PageError> {
+    match session_principal(&headers, &state).await? {
+        Some(principal) => {
+            let page = HomePage { username: principal.user.username, role: principal.user.role, csrf_token: csrf.0 };
+            Ok(render(&page, StatusCode::OK))
+        }
+        None if state.auth.setup_needed().await? => Ok(Redirect::to("/setup").into_response()),
+        None => Ok(Redirect::to("/login").into_response()),
+    }
+}
+
+pub async fn get_login(
+    State(state): State<AppState>,
+    Query(query): Query<LoginQuery>,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Result<Response, PageError> {
+    if state.auth.setup_needed().await? {
+        return Ok(Redirect::to("/setup").into_response());
+    }
+    let page = login_page(&state, &csrf, safe_next(query.next.as_deref()), String::new(), None);
+    Ok(render(&page, StatusCode::OK))
+}
+
+pub async fn post_login(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    check_form_csrf(&state, &headers, &form.csrf_token)?;
+    let next = safe_next(form.next.as_deref());
+    let now = state.now();
+    let password = Secret::new(form.password);
+    match state.auth.check_password(&form.username, &password, &client, now).await {
+        Ok(user) => {
+            let session = state.auth.start_session(user.id, None, now).await?;
+            let cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);
+            Ok((AppendHeaders([(header::SET_COOKIE, cookie)]), Redirect::to(&next)).into_response())
+        }
+        Err(AppError::Refused(refusal)) => {
+            let page = login_page(&state, &csrf, next, form.username, Some(refusal.message.to_string()));
+            let mut response = render(&page, status_of(refusal.kind));
+            crate::http::error::add_refusal_headers(&mut response, &refusal);
+            Ok(response)
+        }
+        Err(internal) => Err(internal.into()),
+    }
+}
+
+pub async fn get_setup(State(state): State<AppState>, Extension(csrf): Extension<CsrfToken>) -> Result<Response, PageError> {
+    if !state.auth.setup_needed().await? {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    Ok(render(&setup_page(&state, &csrf, String::new(), String::new(), None), StatusCode::OK))
+}
+
+fn setup_page(state: &AppState, csrf: &CsrfToken, username: String, email: String, error: Option<String>) -> SetupPage {
+    SetupPage {
+        wizard_disabled: state.config.disable_setup_wizard,
+        email_required: state.config.disable_userpass_login,
+        error,
+        csrf_token: csrf.0.clone(),
+        username,
+        email,
+    }
+}
+
+pub async fn post_setup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Form(form): Form<SetupForm>,
+) -> Result<Response, PageError> {
+    check_form_csrf(&state, &headers, &form.csrf_token)?;
+    let now = state.now();
+    let email = Some(form.email.clone()).filter(|e| !e.trim().is_empty());
+    let account = NewAccount { username: form.username.clone(), email, password: Some(Secret::new(form.password)), role: Role::Admin };
+    match state.auth.create_first_admin(account, now).await {
+        Ok(user) => {
+            let session = state.auth.start_session(user.id, None, now).await?;
+            let cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);
+            Ok((AppendHeaders([(header::SET_COOKIE, cookie)]), Redirect::to("/")).into_response())
+        }
+        Err(AppError::Refused(refusal)) if refusal.kind == crate::error::Kind::BadRequest => {
+            let page = setup_page(&state, &csrf, form.username, form.email, Some(refusal.message.to_string()));
+            Ok(render(&page, StatusCode::BAD_REQUEST))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// `GET /logout`: the browser's logout link.
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+    if let Some(principal) = session_principal(&headers, &state).await? {
+        state.auth.end_credential(&principal.credential).await?;
+    }
+    let clear = state.cookies.clear_session();
+    Ok((AppendHeaders([(header::SET_COOKIE, clear)]), Redirect::to("/login")).into_response())
+}
+
+pub async fn post_logout(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Result<Response, PageError> {
+    check_form_csrf(&state, &headers, &form.csrf_token)?;
+    logout(State(state), headers).await
+}

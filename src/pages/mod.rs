@@ -1,0 +1,75 @@
+//! Server-rendered pages: login, first-boot setup, home, and a page for
+//! every refusal. Plain HTML forms; their CSRF token travels in a hidden
+//! field checked against the `romm_csrftoken` cookie.
+
+mod account;
+mod error_page;
+
+pub use error_page::{PageError, not_found_page};
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(account::get_home))
+        .route("/login", get(account::get_login).post(account::post_login))
+        .route("/setup", get(account::get_setup).post(account::post_setup))
+        .route("/logout", get(account::logout).post(account::post_logout))
+        .route("/static/style.css", get(get_stylesheet))
+}
+
+async fn get_stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/style.css"),
+    )
+}
+
+/// Unix seconds as RFC 3339 (UTC).
+pub fn format_time(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// `next` if it is a same-origin relative path, else `/`: never an open
+/// redirect (`//evil`, `/\evil`, `https://...`, control characters).
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && !path.chars().any(|c| c.is_control() || c == '\\')
+                && path.len() <= 2048 =>
+        {
+            path.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_kept_only_for_local_paths() {
+        assert_eq!(safe_next(Some("/library?x=1")), "/library?x=1");
+        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "evil", "/a\nb", ""] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn times_format_as_rfc3339() {
+        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+    }
+}

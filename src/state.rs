@@ -1,0 +1,39 @@
+//! What every handler receives: configuration, the auth service and the clock.
+
+use std::sync::Arc;
+
+use crate::auth::password::{PasswordPolicy, Passwords};
+use crate::auth::tokens::TokenHasher;
+use crate::auth::{Auth, AuthSettings, secret_key};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::error::AppResult;
+use crate::http::cookies::CookieFactory;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub auth: Auth,
+    pub cookies: CookieFactory,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    /// Production wiring: the system clock and OWASP's argon2id parameters.
+    pub fn new(config: Config, store: Store) -> AppResult<Self> {
+        Self::with_parts(config, store, PasswordPolicy::PRODUCTION, Arc::new(SystemClock))
+    }
+
+    /// Explicit wiring, for tests (cheap hashing, a manual clock).
+    pub fn with_parts(config: Config, store: Store, policy: PasswordPolicy, clock: Arc<dyn Clock>) -> AppResult<Self> {
+        let key = secret_key::load_or_create(&config)?;
+        let auth = Auth::new(store, Passwords::new(policy)?, TokenHasher::new(key), AuthSettings::from_config(&config));
+        let cookies = CookieFactory::new(config.secure_cookies);
+        Ok(Self { config: Arc::new(config), auth, cookies, clock })
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,207 @@
+//! Sessions, bearer access tokens and refresh tokens. Only keyed hashes of
+//! tokens are stored; the plain values exist only in the client's hands.
+
+use super::users::user_columns_u;
+use super::{Store, StoreError, User, on_pool};
+
+/// A session row joined with its (current) user.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    #[sqlx(flatten)]
+    pub user: User,
+    pub session_created_at: i64,
+    pub session_expires_at: i64,
+    pub oidc_issuer: Option<String>,
+    pub oidc_subject: Option<String>,
+    pub oidc_sid: Option<String>,
+    pub id_token: Option<String>,
+}
+
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub user_id: i64,
+    pub now: i64,
+    pub expires_at: i64,
+    pub oidc_issuer: Option<&'a str>,
+    pub oidc_subject: Option<&'a str>,
+    pub oidc_sid: Option<&'a str>,
+    pub id_token: Option<&'a str>,
+}
+
+/// An access token row joined with its (current) user.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccessTokenRow {
+    #[sqlx(flatten)]
+    pub user: User,
+    pub scopes: String,
+    pub token_expires_at: i64,
+}
+
+pub struct NewAccessToken<'a> {
+    pub token_hash: &'a str,
+    pub family_id: &'a str,
+    pub user_id: i64,
+    pub scopes: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+pub type NewRefreshToken<'a> = NewAccessToken<'a>;
+
+/// What presenting a refresh token found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshClaim {
+    /// Unused and unexpired: now marked used.
+    Claimed { family_id: String, user_id: i64, scopes: String },
+    /// Already spent: a replay. The caller revokes the family.
+    Reused { family_id: String },
+    /// Unknown or expired.
+    Invalid,
+}
+
+const SELECT_SESSION: &str = concat!(
+    "SELECT ",
+    user_columns_u!(),
+    ", s.created_at AS session_created_at, s.expires_at AS session_expires_at, ",
+    "s.oidc_issuer, s.oidc_subject, s.oidc_sid, s.id_token ",
+    "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2"
+);
+const INSERT_SESSION: &str = "INSERT INTO sessions \
+    (token_hash, user_id, created_at, expires_at, oidc_issuer, oidc_subject, oidc_sid, id_token) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const SELECT_ACCESS_TOKEN: &str = concat!(
+    "SELECT ",
+    user_columns_u!(),
+    ", t.scopes, t.expires_at AS token_expires_at ",
+    "FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.expires_at > $2"
+);
+const INSERT_ACCESS_TOKEN: &str = "INSERT INTO access_tokens \
+    (token_hash, family_id, user_id, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens \
+    (token_hash, family_id, user_id, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+/// Marks the token used in the same statement that reads it, so of two
+/// concurrent presentations exactly one wins.
+const CLAIM_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at = $2 \
+    WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING family_id, user_id, scopes";
+const SPENT_REFRESH_FAMILY: &str =
+    "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL";
+
+impl Store {
+    pub async fn insert_session(&self, session: &NewSession<'_>) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query(INSERT_SESSION)
+            .bind(session.token_hash)
+            .bind(session.user_id)
+            .bind(session.now)
+            .bind(session.expires_at)
+            .bind(session.oidc_issuer)
+            .bind(session.oidc_subject)
+            .bind(session.oidc_sid)
+            .bind(session.id_token)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(StoreError::from_write)?;
+        Ok(())
+    }
+
+    /// The unexpired session with this hash, with its user as they are now.
+    pub async fn find_session(&self, token_hash: &str, now: i64) -> Result<Option<SessionRow>, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_SESSION).bind(token_hash).bind(now).fetch_optional(p).await)?)
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
+        const SQL: &str = "DELETE FROM sessions WHERE token_hash = $1";
+        let done = on_pool!(self, p => sqlx::query(SQL).bind(token_hash).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    pub async fn insert_access_token(&self, token: &NewAccessToken<'_>) -> Result<(), StoreError> {
+        self.insert_token(INSERT_ACCESS_TOKEN, token).await
+    }
+
+    pub async fn insert_refresh_token(&self, token: &NewRefreshToken<'_>) -> Result<(), StoreError> {
+        self.insert_token(INSERT_REFRESH_TOKEN, token).await
+    }
+
+    async fn insert_token(&self, sql: &'static str, token: &NewAccessToken<'_>) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query(sql)
+            .bind(token.token_hash)
+            .bind(token.family_id)
+            .bind(token.user_id)
+            .bind(token.scopes)
+            .bind(token.now)
+            .bind(token.expires_at)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(StoreError::from_write)?;
+        Ok(())
+    }
+
+    pub async fn find_access_token(&self, token_hash: &str, now: i64) -> Result<Option<AccessTokenRow>, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_ACCESS_TOKEN).bind(token_hash).bind(now).fetch_optional(p).await)?)
+    }
+
+    pub async fn delete_access_token(&self, token_hash: &str) -> Result<(), StoreError> {
+        const SQL: &str = "DELETE FROM access_tokens WHERE token_hash = $1";
+        on_pool!(self, p => sqlx::query(SQL).bind(token_hash).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Spends a refresh token: see `RefreshClaim`.
+    pub async fn claim_refresh_token(&self, token_hash: &str, now: i64) -> Result<RefreshClaim, StoreError> {
+        let claimed: Option<(String, i64, String)> =
+            on_pool!(self, p => sqlx::query_as(CLAIM_REFRESH_TOKEN).bind(token_hash).bind(now).fetch_optional(p).await)?;
+        if let Some((family_id, user_id, scopes)) = claimed {
+            return Ok(RefreshClaim::Claimed { family_id, user_id, scopes });
+        }
+        let spent: Option<String> =
+            on_pool!(self, p => sqlx::query_scalar(SPENT_REFRESH_FAMILY).bind(token_hash).fetch_optional(p).await)?;
+        Ok(match spent {
+            Some(family_id) => RefreshClaim::Reused { family_id },
+            None => RefreshClaim::Invalid,
+        })
+    }
+
+    /// Ends a whole token family: every refresh and access token issued from
+    /// one password grant.
+    pub async fn revoke_token_family(&self, family_id: &str) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM access_tokens WHERE family_id = $1").bind(family_id).execute(&mut *tx).await?;
+            // Spent rows are kept (marked) until expiry so later replays are
+            // still recognised; unspent ones can never be used again.
+            sqlx::query("UPDATE refresh_tokens SET used_at = COALESCE(used_at, created_at) WHERE family_id = $1")
+                .bind(family_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<(), sqlx::Error>(())
+        })?;
+        Ok(())
+    }
+
+    /// Ends every session and token of a user: after a password change, when
+    /// disabled, or when deleted.
+    pub async fn revoke_user_credentials(&self, user_id: i64) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for sql in [
+                "DELETE FROM sessions WHERE user_id = $1",
+                "DELETE FROM access_tokens WHERE user_id = $1",
+                "DELETE FROM refresh_tokens WHERE user_id = $1",
+            ] {
+                sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok::<(), sqlx::Error>(())
+        })?;
+        Ok(())
+    }
+
+    /// How many live sessions a user has (for the admin pages and tests).
+    pub async fn count_sessions(&self, user_id: i64, now: i64) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND expires_at > $2";
+        Ok(on_pool!(self, p => sqlx::query_scalar(SQL).bind(user_id).bind(now).fetch_one(p).await)?)
+    }
+}

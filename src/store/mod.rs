@@ -1,0 +1,179 @@
+//! Database access. One code path for two engines: every query is written
+//! once, in the SQL both SQLite and PostgreSQL understand (`$n` placeholders,
+//! `RETURNING`, `ON CONFLICT`, integer ids and unix-second times), and
+//! `on_pool!` runs the same text on whichever pool is configured. Each engine
+//! has its own migration folder with matching version numbers.
+//!
+//! Why not sqlx's `Any` driver: it has gaps with booleans and typed decoding,
+//! and a per-engine enum keeps full type checking for both.
+//!
+//! Every piece of auth state lives here, never only in process memory, so any
+//! number of instances can share one PostgreSQL.
+
+mod credentials;
+mod rate_limits;
+pub use rate_limits::Window;
+mod users;
+
+pub use credentials::{AccessTokenRow, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim, SessionRow};
+pub use users::{NewUser, User, UserChanges, UserWithHash, fold};
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::config::DatabaseUrl;
+
+/// Runs `$body` with `$p` bound to the concrete pool, once per engine.
+macro_rules! on_pool {
+    ($store:expr, $p:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($p) => $body,
+            $crate::store::Pool::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The handle every flow receives. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write (the name of the constraint's
+    /// column is not exposed; callers know what they inserted).
+    #[error("a row with the same unique value already exists")]
+    Conflict,
+    /// The change would leave no enabled administrator.
+    #[error("the change would leave no enabled administrator")]
+    LastAdmin,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Maps unique violations to `Conflict`, leaves the rest as they are.
+    fn from_write(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            _ => StoreError::Database(err),
+        }
+    }
+}
+
+impl Store {
+    /// Connects to the configured database and brings its schema up to date.
+    /// Migrations are safe to run from several instances at once: sqlx takes
+    /// an advisory lock on PostgreSQL, and SQLite serialises writers.
+    pub async fn open(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        let pool = if url.is_postgres() {
+            let options = PgConnectOptions::from_str(url.expose())?;
+            Pool::Postgres(pg_pool(options).await?)
+        } else {
+            let options = SqliteConnectOptions::from_str(url.expose())?;
+            Pool::Sqlite(sqlite_pool(options).await?)
+        };
+        let store = Store { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// For tests: a PostgreSQL store confined to one schema.
+    pub async fn open_postgres_schema(url: &DatabaseUrl, schema: &str) -> Result<Self, StoreError> {
+        let admin = PgPool::connect(url.expose()).await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).execute(&admin).await?;
+        admin.close().await;
+        let options = PgConnectOptions::from_str(url.expose())?.options([("search_path", schema)]);
+        let store = Store { pool: Pool::Postgres(pg_pool(options).await?) };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => sqlx::migrate!("src/store/migrations/sqlite").run(p).await?,
+            Pool::Postgres(p) => sqlx::migrate!("src/store/migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    pub fn engine(&self) -> &'static str {
+        match &self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+
+    /// Deletes expired sessions, tokens, login attempts and rate-limit windows.
+    pub async fn delete_expired(&self, now: i64) -> Result<(), StoreError> {
+        for sql in [
+            "DELETE FROM sessions WHERE expires_at <= $1",
+            "DELETE FROM access_tokens WHERE expires_at <= $1",
+            "DELETE FROM refresh_tokens WHERE expires_at <= $1",
+            "DELETE FROM oidc_login_attempts WHERE expires_at <= $1",
+            "DELETE FROM oidc_seen_logout_tokens WHERE expires_at <= $1",
+        ] {
+            on_pool!(self, p => sqlx::query(sql).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+        }
+        rate_limits::delete_stale(self, now).await
+    }
+}
+
+async fn pg_pool(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+}
+
+async fn sqlite_pool(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+    let options = options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    fn versions(engine: &str) -> BTreeSet<String> {
+        let dir = format!("{}/src/store/migrations/{engine}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_dir(dir)
+            .expect("migration folder exists")
+            .map(|entry| entry.expect("readable").file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn store_migrations_match() {
+        assert_eq!(versions("sqlite"), versions("postgres"));
+        assert!(!versions("sqlite").is_empty());
+    }
+}

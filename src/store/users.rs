@@ -1,0 +1,246 @@
+//! Users and the administrator guard.
+
+use std::fmt;
+
+use super::{Store, StoreError, on_pool};
+use crate::auth::Role;
+
+/// The user columns, for single-table queries and `RETURNING`.
+macro_rules! user_columns {
+    () => {
+        "id, username, email, role, enabled, created_at, updated_at, last_login_at, last_active_at"
+    };
+}
+
+/// The user columns prefixed with the `u` alias, for joins.
+macro_rules! user_columns_u {
+    () => {
+        "u.id, u.username, u.email, u.role, u.enabled, u.created_at, u.updated_at, u.last_login_at, u.last_active_at"
+    };
+}
+pub(super) use user_columns_u;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_login_at: Option<i64>,
+    pub last_active_at: Option<i64>,
+}
+
+/// A user with the password hash, loaded only by the password check.
+#[derive(Clone, sqlx::FromRow)]
+pub struct UserWithHash {
+    #[sqlx(flatten)]
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+impl fmt::Debug for UserWithHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserWithHash").field("user", &self.user).finish_non_exhaustive()
+    }
+}
+
+/// A user about to be inserted. The username and email are already
+/// validated; their case-folded keys enforce uniqueness.
+pub struct NewUser {
+    pub username: String,
+    pub email: Option<String>,
+    pub password_hash: Option<String>,
+    pub role: Role,
+    pub enabled: bool,
+}
+
+/// A partial update; `None` leaves the column alone.
+#[derive(Default)]
+pub struct UserChanges {
+    pub username: Option<String>,
+    pub email: Option<Option<String>>,
+    pub role: Option<Role>,
+    pub enabled: Option<bool>,
+}
+
+/// The case-insensitive key of a username or email.
+pub fn fold(value: &str) -> String {
+    value.to_lowercase()
+}
+
+const INSERT_USER: &str = concat!(
+    "INSERT INTO users (username, username_key, email, email_key, password_hash, role, enabled, created_at, updated_at) ",
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ",
+    user_columns!()
+);
+const SELECT_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
+const SELECT_BY_USERNAME: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE username_key = $1");
+const SELECT_BY_EMAIL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE email_key = $1");
+const SELECT_WITH_HASH: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", password_hash FROM users WHERE username_key = $1"
+);
+const SELECT_ALL: &str = concat!("SELECT ", user_columns!(), " FROM users ORDER BY id");
+const UPDATE_USER: &str = concat!(
+    "UPDATE users SET ",
+    "username = COALESCE($2, username), username_key = COALESCE($3, username_key), ",
+    "email = CASE WHEN $4 THEN $5 ELSE email END, email_key = CASE WHEN $4 THEN $6 ELSE email_key END, ",
+    "role = COALESCE($7, role), enabled = COALESCE($8, enabled), updated_at = $9 ",
+    "WHERE id = $1 RETURNING ",
+    user_columns!()
+);
+/// Serialises administrator-changing transactions on both engines: on
+/// PostgreSQL the row lock makes the next one wait; on SQLite the write takes
+/// the database lock.
+const TAKE_ADMIN_GUARD: &str = "UPDATE app_meta SET admin_guard = admin_guard + 1 WHERE id = 1";
+const COUNT_ENABLED_ADMINS: &str = "SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = TRUE";
+const ADMIN_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')";
+
+impl Store {
+    pub async fn insert_user(&self, user: &NewUser, now: i64) -> Result<User, StoreError> {
+        on_pool!(self, p => bind_new_user(sqlx::query_as(INSERT_USER), user, now).fetch_one(p).await)
+            .map_err(StoreError::from_write)
+    }
+
+    /// Creates `user` as the first administrator, atomically: `Ok(None)` when
+    /// an administrator already exists. Concurrent callers yield one admin.
+    pub async fn insert_first_admin(&self, user: &NewUser, now: i64) -> Result<Option<User>, StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(TAKE_ADMIN_GUARD).execute(&mut *tx).await?;
+            let exists: bool = sqlx::query_scalar(ADMIN_EXISTS).fetch_one(&mut *tx).await?;
+            if exists {
+                return Ok(None);
+            }
+            let created = bind_new_user(sqlx::query_as(INSERT_USER), user, now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError::from_write)?;
+            tx.commit().await?;
+            Ok(Some(created))
+        })
+    }
+
+    pub async fn admin_exists(&self) -> Result<bool, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_scalar(ADMIN_EXISTS).fetch_one(p).await)?)
+    }
+
+    pub async fn find_user(&self, id: i64) -> Result<Option<User>, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_BY_ID).bind(id).fetch_optional(p).await)?)
+    }
+
+    pub async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let key = fold(username);
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_BY_USERNAME).bind(&key).fetch_optional(p).await)?)
+    }
+
+    pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        let key = fold(email);
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_BY_EMAIL).bind(&key).fetch_optional(p).await)?)
+    }
+
+    pub async fn find_user_with_hash(&self, username: &str) -> Result<Option<UserWithHash>, StoreError> {
+        let key = fold(username);
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_WITH_HASH).bind(&key).fetch_optional(p).await)?)
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_ALL).fetch_all(p).await)?)
+    }
+
+    /// Applies `changes`, refusing with `LastAdmin` when afterwards no enabled
+    /// administrator would remain.
+    pub async fn update_user(&self, id: i64, changes: &UserChanges, now: i64) -> Result<Option<User>, StoreError> {
+        let email_set = changes.email.is_some();
+        let email = changes.email.clone().flatten();
+        let email_key = email.as_deref().map(fold);
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(TAKE_ADMIN_GUARD).execute(&mut *tx).await?;
+            let updated: Option<User> = sqlx::query_as(UPDATE_USER)
+                .bind(id)
+                .bind(changes.username.as_deref())
+                .bind(changes.username.as_deref().map(fold))
+                .bind(email_set)
+                .bind(email.as_deref())
+                .bind(email_key.as_deref())
+                .bind(changes.role.map(Role::as_str))
+                .bind(changes.enabled)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::from_write)?;
+            let admins: i64 = sqlx::query_scalar(COUNT_ENABLED_ADMINS).fetch_one(&mut *tx).await?;
+            if admins == 0 {
+                return Err(StoreError::LastAdmin);
+            }
+            tx.commit().await?;
+            Ok(updated)
+        })
+    }
+
+    /// Deletes a user (their sessions, tokens and links go with them),
+    /// refusing with `LastAdmin` for the last enabled administrator.
+    pub async fn delete_user(&self, id: i64) -> Result<bool, StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(TAKE_ADMIN_GUARD).execute(&mut *tx).await?;
+            let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            let admins: i64 = sqlx::query_scalar(COUNT_ENABLED_ADMINS).fetch_one(&mut *tx).await?;
+            let any_admin: bool = sqlx::query_scalar(ADMIN_EXISTS).fetch_one(&mut *tx).await?;
+            if admins == 0 && any_admin {
+                return Err(StoreError::LastAdmin);
+            }
+            tx.commit().await?;
+            Ok(deleted.rows_affected() > 0)
+        })
+    }
+
+    pub async fn set_password_hash(&self, id: i64, hash: &str, now: i64) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
+        on_pool!(self, p => sqlx::query(SQL).bind(id).bind(hash).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn record_login(&self, id: i64, now: i64) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE users SET last_login_at = $2, last_active_at = $2 WHERE id = $1";
+        on_pool!(self, p => sqlx::query(SQL).bind(id).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn record_activity(&self, id: i64, now: i64) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE users SET last_active_at = $2 WHERE id = $1";
+        on_pool!(self, p => sqlx::query(SQL).bind(id).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}
+
+fn bind_new_user<'q, DB, O>(
+    query: sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>,
+    user: &'q NewUser,
+    now: i64,
+) -> sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(user.username.as_str())
+        .bind(fold(&user.username))
+        .bind(user.email.as_deref())
+        .bind(user.email.as_deref().map(fold))
+        .bind(user.password_hash.as_deref())
+        .bind(user.role.as_str())
+        .bind(user.enabled)
+        .bind(now)
+}
