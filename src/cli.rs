@@ -18,7 +18,11 @@ use crate::state::AppState;
 use crate::store::Store;
 
 #[derive(Parser)]
-#[command(name = "romgate", version, about = "A self-hosted game-library server with RomM-compatible sign-in")]
+#[command(
+    name = "romgate",
+    version,
+    about = "A self-hosted game-library server with RomM-compatible sign-in"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -76,7 +80,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -108,13 +115,17 @@ fn describe(err: &AppError) -> String {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn open_store(config: &Config) -> Result<Store, AppError> {
     if !config.database.is_postgres() {
-        std::fs::create_dir_all(&config.data_path)
-            .map_err(|e| AppError::internal(format!("cannot create {}: {e}", config.data_path.display())))?;
+        std::fs::create_dir_all(&config.data_path).map_err(|e| {
+            AppError::internal(format!("cannot create {}: {e}", config.data_path.display()))
+        })?;
     }
     Store::open(&config.database)
         .await
@@ -174,10 +185,9 @@ async fn shutdown_signal() {
 
 fn read_password_line() -> Result<Secret, AppError> {
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| AppError::internal(format!("reading the password from standard input: {e}")))?;
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        AppError::internal(format!("reading the password from standard input: {e}"))
+    })?;
     Ok(Secret::new(line.trim_end_matches(['\r', '\n'])))
 }
 
@@ -196,37 +206,103 @@ async fn run_user_command(config: Config, command: UserCommand) -> Result<(), Ap
         }
     };
     match command {
-        UserCommand::Create { username, role, email, password_stdin } => {
-            let password = if password_stdin { Some(read_password_line()?) } else { None };
-            let user = auth.create_account_unchecked(NewAccount { username, email, password, role }, now).await?;
-            println!("created user {} (id {}, role {})", user.username, user.id, user.role);
+        UserCommand::Create {
+            username,
+            role,
+            email,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                Some(read_password_line()?)
+            } else {
+                None
+            };
+            let user = auth
+                .create_account_unchecked(
+                    NewAccount {
+                        username,
+                        email,
+                        password,
+                        role,
+                    },
+                    now,
+                )
+                .await?;
+            println!(
+                "created user {} (id {}, role {})",
+                user.username, user.id, user.role
+            );
         }
         UserCommand::SetPassword { username } => {
             let user = find(username).await?;
             let password = read_password_line()?;
-            auth.apply_changes(user.id, AccountChanges { password: Some(password), ..Default::default() }, now).await?;
-            println!("password set for {}; their sessions and tokens are ended", user.username);
+            auth.apply_changes(
+                user.id,
+                AccountChanges {
+                    password: Some(password),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
+            println!(
+                "password set for {}; their sessions and tokens are ended",
+                user.username
+            );
         }
         UserCommand::SetRole { username, role } => {
             let user = find(username).await?;
-            auth.apply_changes(user.id, AccountChanges { role: Some(role), ..Default::default() }, now).await?;
+            auth.apply_changes(
+                user.id,
+                AccountChanges {
+                    role: Some(role),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
             println!("{} is now {role}", user.username);
         }
         UserCommand::Disable { username } => {
             let user = find(username).await?;
-            auth.apply_changes(user.id, AccountChanges { enabled: Some(false), ..Default::default() }, now).await?;
-            println!("{} is disabled; their sessions and tokens are ended", user.username);
+            auth.apply_changes(
+                user.id,
+                AccountChanges {
+                    enabled: Some(false),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
+            println!(
+                "{} is disabled; their sessions and tokens are ended",
+                user.username
+            );
         }
         UserCommand::Enable { username } => {
             let user = find(username).await?;
-            auth.apply_changes(user.id, AccountChanges { enabled: Some(true), ..Default::default() }, now).await?;
+            auth.apply_changes(
+                user.id,
+                AccountChanges {
+                    enabled: Some(true),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
             println!("{} is enabled", user.username);
         }
         UserCommand::List => {
-            println!("{:<6} {:<24} {:<8} {:<8} {}", "id", "username", "role", "enabled", "email");
+            println!(
+                "{:<6} {:<24} {:<8} {:<8} email",
+                "id", "username", "role", "enabled"
+            );
             for user in store.list_users().await? {
                 let email = user.email.as_deref().unwrap_or("-");
-                println!("{:<6} {:<24} {:<8} {:<8} {email}", user.id, user.username, user.role, user.enabled);
+                println!(
+                    "{:<6} {:<24} {:<8} {:<8} {email}",
+                    user.id, user.username, user.role, user.enabled
+                );
             }
         }
     }

@@ -108,7 +108,10 @@ impl Config {
 
     /// Reads a given set of variables (tests pass their own map).
     pub fn from_vars(vars: HashMap<String, String>) -> Result<Self, ConfigErrors> {
-        let mut env = Env { vars, errors: Vec::new() };
+        let mut env = Env {
+            vars,
+            errors: Vec::new(),
+        };
         let config = env.read_config();
         if env.errors.is_empty() {
             Ok(config)
@@ -130,12 +133,18 @@ impl Env {
             .url("ROMM_BASE_URL")
             .unwrap_or_else(|| default_url("http://localhost:8080"));
         let https = base_url.scheme() == "https";
-        let data_path = PathBuf::from(self.string("ROMM_DATA_PATH").unwrap_or_else(|| "./data".into()));
+        let data_path = PathBuf::from(
+            self.string("ROMM_DATA_PATH")
+                .unwrap_or_else(|| "./data".into()),
+        );
         let database = self.database(&data_path);
         let refresh = self.seconds("OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS", 604_800);
         Config {
             port: self.number("ROMM_PORT", 8080),
-            library_path: PathBuf::from(self.string("ROMM_LIBRARY_PATH").unwrap_or_else(|| "./library".into())),
+            library_path: PathBuf::from(
+                self.string("ROMM_LIBRARY_PATH")
+                    .unwrap_or_else(|| "./library".into()),
+            ),
             auth_secret_key: self.string("ROMM_AUTH_SECRET_KEY").map(Secret::new),
             session_max_age_seconds: self.seconds("SESSION_MAX_AGE_SECONDS", 1_209_600),
             secure_cookies: self.boolean("ROMM_SESSION_SECURE_COOKIE", https),
@@ -155,20 +164,29 @@ impl Env {
         if !self.boolean("OIDC_ENABLED", false) {
             return None;
         }
-        let client_id = self.required("OIDC_CLIENT_ID", "the client ID your identity provider issued");
-        let client_secret = self.required("OIDC_CLIENT_SECRET", "the client secret your identity provider issued");
-        let redirect_uri = self.required_url("OIDC_REDIRECT_URI", "normally <ROMM_BASE_URL>/api/oauth/openid");
+        let client_id = self.required(
+            "OIDC_CLIENT_ID",
+            "the client ID your identity provider issued",
+        );
+        let client_secret = self.required(
+            "OIDC_CLIENT_SECRET",
+            "the client secret your identity provider issued",
+        );
+        let redirect_uri = self.required_url(
+            "OIDC_REDIRECT_URI",
+            "normally <ROMM_BASE_URL>/api/oauth/openid",
+        );
         let metadata_url = self.metadata_url();
         let end_session_endpoint = self.url("OIDC_END_SESSION_ENDPOINT");
         let post_logout_redirect_uri = self.url("OIDC_POST_LOGOUT_REDIRECT_URI");
         let tls_ca_cert_file = self.string("OIDC_TLS_CACERTFILE").map(PathBuf::from);
-        if let Some(path) = &tls_ca_cert_file {
-            if let Err(err) = std::fs::metadata(path).and_then(|_| std::fs::read(path)) {
-                self.errors.push(format!(
-                    "OIDC_TLS_CACERTFILE: cannot read {} ({err}); mount the PEM file or unset the variable",
-                    path.display()
-                ));
-            }
+        if let Some(path) = &tls_ca_cert_file
+            && let Err(err) = std::fs::read(path)
+        {
+            self.errors.push(format!(
+                "OIDC_TLS_CACERTFILE: cannot read {} ({err}); mount the PEM file or unset the variable",
+                path.display()
+            ));
         }
         Some(OidcConfig {
             provider_name: self.string("OIDC_PROVIDER").unwrap_or_default(),
@@ -184,7 +202,8 @@ impl Env {
             rp_initiated_logout: self.boolean("OIDC_RP_INITIATED_LOGOUT", false),
             client_id: client_id.unwrap_or_default(),
             client_secret: Secret::new(client_secret.unwrap_or_default()),
-            redirect_uri: redirect_uri.unwrap_or_else(|| default_url("http://localhost:8080/api/oauth/openid")),
+            redirect_uri: redirect_uri
+                .unwrap_or_else(|| default_url("http://localhost:8080/api/oauth/openid")),
             metadata_url: metadata_url.unwrap_or_else(|| default_url("http://localhost/")),
             tls_ca_cert_file,
             end_session_endpoint,
@@ -215,7 +234,9 @@ impl Env {
     /// DATABASE_URL, else RomM's DB_* variables, else SQLite in the data dir.
     fn database(&mut self, data_path: &std::path::Path) -> DatabaseUrl {
         if let Some(url) = self.string("DATABASE_URL") {
-            let ok = ["sqlite:", "postgres://", "postgresql://"].iter().any(|p| url.starts_with(p));
+            let ok = ["sqlite:", "postgres://", "postgresql://"]
+                .iter()
+                .any(|p| url.starts_with(p));
             if !ok {
                 self.errors.push(
                     "DATABASE_URL: must start with sqlite: or postgres:// (for example postgres://romm:secret@db/romm)"
@@ -224,10 +245,16 @@ impl Env {
             }
             return DatabaseUrl::new(url);
         }
-        match self.string("ROMM_DB_DRIVER").as_deref().map(str::to_ascii_lowercase).as_deref() {
-            None | Some("sqlite") => {
-                DatabaseUrl::new(format!("sqlite://{}", data_path.join("romgate.db").display()))
-            }
+        match self
+            .string("ROMM_DB_DRIVER")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("sqlite") => DatabaseUrl::new(format!(
+                "sqlite://{}",
+                data_path.join("romgate.db").display()
+            )),
             Some("postgresql") | Some("postgres") => self.romm_postgres_url(),
             Some(other) => {
                 self.errors.push(format!(
@@ -245,7 +272,8 @@ impl Env {
         let name = self.string("DB_NAME").unwrap_or_else(|| "romm".into());
         let mut url = default_url("postgres://localhost/");
         if url.set_host(Some(&host)).is_err() {
-            self.errors.push(format!("DB_HOST: '{host}' is not a valid host name"));
+            self.errors
+                .push(format!("DB_HOST: '{host}' is not a valid host name"));
         }
         let _ = url.set_port(Some(port));
         let _ = url.set_username(&user);
@@ -258,20 +286,27 @@ impl Env {
 
     /// A non-empty value, trimmed.
     fn string(&self, name: &str) -> Option<String> {
-        self.vars.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+        self.vars
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
     }
 
     fn required(&mut self, name: &str, what: &str) -> Option<String> {
         let value = self.string(name);
         if value.is_none() {
-            self.errors.push(format!("{name} is required when OIDC_ENABLED=true ({what})"));
+            self.errors.push(format!(
+                "{name} is required when OIDC_ENABLED=true ({what})"
+            ));
         }
         value
     }
 
     fn required_url(&mut self, name: &str, what: &str) -> Option<Url> {
         if self.string(name).is_none() {
-            self.errors.push(format!("{name} is required when OIDC_ENABLED=true ({what})"));
+            self.errors.push(format!(
+                "{name} is required when OIDC_ENABLED=true ({what})"
+            ));
             return None;
         }
         self.url(name)
@@ -293,21 +328,28 @@ impl Env {
     }
 
     fn boolean(&mut self, name: &str, default: bool) -> bool {
-        let Some(raw) = self.string(name) else { return default };
+        let Some(raw) = self.string(name) else {
+            return default;
+        };
         match raw.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => true,
             "false" | "0" | "no" => false,
             _ => {
-                self.errors.push(format!("{name}: '{raw}' is not a boolean; use true or false"));
+                self.errors.push(format!(
+                    "{name}: '{raw}' is not a boolean; use true or false"
+                ));
                 default
             }
         }
     }
 
     fn number<T: std::str::FromStr + Copy>(&mut self, name: &str, default: T) -> T {
-        let Some(raw) = self.string(name) else { return default };
+        let Some(raw) = self.string(name) else {
+            return default;
+        };
         raw.parse().unwrap_or_else(|_| {
-            self.errors.push(format!("{name}: '{raw}' is not a valid number"));
+            self.errors
+                .push(format!("{name}: '{raw}' is not a valid number"));
             default
         })
     }
@@ -316,7 +358,8 @@ impl Env {
     fn seconds(&mut self, name: &str, default: i64) -> i64 {
         let value: i64 = self.number(name, default);
         if value <= 0 {
-            self.errors.push(format!("{name}: must be a positive number of seconds"));
+            self.errors
+                .push(format!("{name}: must be a positive number of seconds"));
             return default;
         }
         value

@@ -1,7 +1,10 @@
 use super::*;
 
 fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn errors(pairs: &[(&str, &str)]) -> Vec<String> {
@@ -26,7 +29,8 @@ fn defaults_are_the_embedded_sqlite_server() {
 
 #[test]
 fn https_base_url_turns_secure_cookies_on() {
-    let config = Config::from_vars(vars(&[("ROMM_BASE_URL", "https://romm.example.com")])).expect("valid");
+    let config =
+        Config::from_vars(vars(&[("ROMM_BASE_URL", "https://romm.example.com")])).expect("valid");
     assert!(config.secure_cookies);
     let config = Config::from_vars(vars(&[
         ("ROMM_BASE_URL", "https://romm.example.com"),
@@ -38,7 +42,14 @@ fn https_base_url_turns_secure_cookies_on() {
 
 #[test]
 fn booleans_accept_the_usual_spellings_in_any_case() {
-    for (raw, expected) in [("TRUE", true), ("1", true), ("Yes", true), ("false", false), ("0", false), ("NO", false)] {
+    for (raw, expected) in [
+        ("TRUE", true),
+        ("1", true),
+        ("Yes", true),
+        ("false", false),
+        ("0", false),
+        ("NO", false),
+    ] {
         let config = Config::from_vars(vars(&[("DISABLE_USERPASS_LOGIN", raw)])).expect("valid");
         assert_eq!(config.disable_userpass_login, expected, "{raw}");
     }
@@ -46,7 +57,11 @@ fn booleans_accept_the_usual_spellings_in_any_case() {
 
 #[test]
 fn every_problem_is_reported_at_once_naming_the_variable() {
-    let lines = errors(&[("DISABLE_CSRF_PROTECTION", "maybe"), ("ROMM_PORT", "eighty"), ("OIDC_ENABLED", "true")]);
+    let lines = errors(&[
+        ("DISABLE_CSRF_PROTECTION", "maybe"),
+        ("ROMM_PORT", "eighty"),
+        ("OIDC_ENABLED", "true"),
+    ]);
     let text = lines.join("\n");
     assert!(text.contains("DISABLE_CSRF_PROTECTION"), "{text}");
     assert!(text.contains("ROMM_PORT"), "{text}");
@@ -61,7 +76,10 @@ fn every_problem_is_reported_at_once_naming_the_variable() {
 fn a_url_without_scheme_is_refused_with_a_hint() {
     let lines = errors(&[("ROMM_BASE_URL", "romm.example.com")]);
     assert_eq!(lines.len(), 1);
-    assert!(lines[0].contains("ROMM_BASE_URL") && lines[0].contains("https://romm.example.com"), "{lines:?}");
+    assert!(
+        lines[0].contains("ROMM_BASE_URL") && lines[0].contains("https://romm.example.com"),
+        "{lines:?}"
+    );
 }
 
 fn oidc_vars() -> Vec<(&'static str, &'static str)> {
@@ -69,13 +87,19 @@ fn oidc_vars() -> Vec<(&'static str, &'static str)> {
         ("OIDC_ENABLED", "true"),
         ("OIDC_CLIENT_ID", "romgate"),
         ("OIDC_CLIENT_SECRET", "s3cret"),
-        ("OIDC_REDIRECT_URI", "http://localhost:8080/api/oauth/openid"),
+        (
+            "OIDC_REDIRECT_URI",
+            "http://localhost:8080/api/oauth/openid",
+        ),
     ]
 }
 
 #[test]
 fn application_url_gets_the_well_known_path_with_or_without_slash() {
-    for app in ["https://auth.example.com/realms/x", "https://auth.example.com/realms/x/"] {
+    for app in [
+        "https://auth.example.com/realms/x",
+        "https://auth.example.com/realms/x/",
+    ] {
         let mut pairs = oidc_vars();
         pairs.push(("OIDC_SERVER_APPLICATION_URL", app));
         let config = Config::from_vars(vars(&pairs)).expect("valid");
@@ -93,9 +117,18 @@ fn application_url_gets_the_well_known_path_with_or_without_slash() {
 fn metadata_url_wins_over_application_url() {
     let mut pairs = oidc_vars();
     pairs.push(("OIDC_SERVER_APPLICATION_URL", "https://ignored.example.com"));
-    pairs.push(("OIDC_SERVER_METADATA_URL", "https://auth.example.com/custom/discovery"));
-    let oidc = Config::from_vars(vars(&pairs)).expect("valid").oidc.expect("enabled");
-    assert_eq!(oidc.metadata_url.as_str(), "https://auth.example.com/custom/discovery");
+    pairs.push((
+        "OIDC_SERVER_METADATA_URL",
+        "https://auth.example.com/custom/discovery",
+    ));
+    let oidc = Config::from_vars(vars(&pairs))
+        .expect("valid")
+        .oidc
+        .expect("enabled");
+    assert_eq!(
+        oidc.metadata_url.as_str(),
+        "https://auth.example.com/custom/discovery"
+    );
 }
 
 #[test]
@@ -105,7 +138,10 @@ fn client_secret_never_shows_in_debug_output() {
     pairs.push(("ROMM_AUTH_SECRET_KEY", "k3y-material"));
     let config = Config::from_vars(vars(&pairs)).expect("valid");
     let debug = format!("{config:?}");
-    assert!(!debug.contains("s3cret") && !debug.contains("k3y-material"), "{debug}");
+    assert!(
+        !debug.contains("s3cret") && !debug.contains("k3y-material"),
+        "{debug}"
+    );
 }
 
 #[test]
@@ -114,7 +150,10 @@ fn an_unreadable_ca_file_is_a_startup_error() {
     pairs.push(("OIDC_SERVER_APPLICATION_URL", "https://auth.example.com"));
     pairs.push(("OIDC_TLS_CACERTFILE", "/nonexistent/ca.pem"));
     let lines = errors(&pairs);
-    assert!(lines.iter().any(|l| l.contains("OIDC_TLS_CACERTFILE")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("OIDC_TLS_CACERTFILE")),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -129,7 +168,10 @@ fn romm_db_variables_build_a_postgres_url_with_a_masked_password() {
     .expect("valid");
     assert!(config.database.is_postgres());
     assert!(config.database.expose().starts_with("postgres://romm:"));
-    assert_eq!(config.database.redacted(), "postgres://romm:***@db:5432/romm");
+    assert_eq!(
+        config.database.redacted(),
+        "postgres://romm:***@db:5432/romm"
+    );
     assert!(!format!("{:?}", config.database).contains("word"));
 }
 

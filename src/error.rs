@@ -16,10 +16,13 @@ pub enum Kind {
     Unauthenticated,
     Forbidden,
     NotFound,
+    MethodNotAllowed,
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
-    TooManyRequests { retry_after_seconds: u64 },
+    TooManyRequests {
+        retry_after_seconds: u64,
+    },
     /// The identity provider could not be reached or answered nonsense.
     BadGateway,
 }
@@ -44,7 +47,12 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn refuse(kind: Kind, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        AppError::Refused(Refusal { kind, code, message: message.into(), hint: None })
+        AppError::Refused(Refusal {
+            kind,
+            code,
+            message: message.into(),
+            hint: None,
+        })
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
@@ -65,12 +73,20 @@ impl AppError {
 
     /// No (valid) credentials were presented.
     pub fn unauthenticated() -> Self {
-        Self::refuse(Kind::Unauthenticated, "not_authenticated", "You need to sign in.")
+        Self::refuse(
+            Kind::Unauthenticated,
+            "not_authenticated",
+            "You need to sign in.",
+        )
     }
 
     /// Wrong username or password: one answer whether or not the user exists.
     pub fn invalid_credentials() -> Self {
-        Self::refuse(Kind::Unauthenticated, "invalid_credentials", "Incorrect username or password.")
+        Self::refuse(
+            Kind::Unauthenticated,
+            "invalid_credentials",
+            "Incorrect username or password.",
+        )
     }
 
     pub fn internal(detail: impl fmt::Display) -> Self {
@@ -100,7 +116,9 @@ impl AppError {
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Conflict => AppError::conflict("already_exists", "That username or email is already taken."),
+            StoreError::Conflict => {
+                AppError::conflict("already_exists", "That username or email is already taken.")
+            }
             StoreError::LastAdmin => AppError::conflict(
                 "last_admin",
                 "This would leave no enabled administrator; promote another user first.",

@@ -22,15 +22,35 @@ pub struct AppState {
 impl AppState {
     /// Production wiring: the system clock and OWASP's argon2id parameters.
     pub fn new(config: Config, store: Store) -> AppResult<Self> {
-        Self::with_parts(config, store, PasswordPolicy::PRODUCTION, Arc::new(SystemClock))
+        Self::with_parts(
+            config,
+            store,
+            PasswordPolicy::PRODUCTION,
+            Arc::new(SystemClock),
+        )
     }
 
     /// Explicit wiring, for tests (cheap hashing, a manual clock).
-    pub fn with_parts(config: Config, store: Store, policy: PasswordPolicy, clock: Arc<dyn Clock>) -> AppResult<Self> {
+    pub fn with_parts(
+        config: Config,
+        store: Store,
+        policy: PasswordPolicy,
+        clock: Arc<dyn Clock>,
+    ) -> AppResult<Self> {
         let key = secret_key::load_or_create(&config)?;
-        let auth = Auth::new(store, Passwords::new(policy)?, TokenHasher::new(key), AuthSettings::from_config(&config));
+        let auth = Auth::new(
+            store,
+            Passwords::new(policy)?,
+            TokenHasher::new(key),
+            AuthSettings::from_config(&config),
+        );
         let cookies = CookieFactory::new(config.secure_cookies);
-        Ok(Self { config: Arc::new(config), auth, cookies, clock })
+        Ok(Self {
+            config: Arc::new(config),
+            auth,
+            cookies,
+            clock,
+        })
     }
 
     pub fn now(&self) -> i64 {

@@ -34,11 +34,15 @@ pub struct AccountChanges {
 /// Usernames: 1 to 64 of `A-Z a-z 0-9 . _ - @ +`. ASCII only, so no two
 /// accounts can look alike.
 pub fn validate_username(username: &str) -> AppResult<()> {
-    let ok_chars = username.chars().all(|c| c.is_ascii_alphanumeric() || "._-@+".contains(c));
+    let ok_chars = username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-@+".contains(c));
     if username.is_empty() || username.chars().count() > MAX_USERNAME_CHARS || !ok_chars {
         return Err(AppError::bad_request(
             "invalid_username",
-            format!("A username has 1 to {MAX_USERNAME_CHARS} characters: letters a-z, digits, and . _ - @ +"),
+            format!(
+                "A username has 1 to {MAX_USERNAME_CHARS} characters: letters a-z, digits, and . _ - @ +"
+            ),
         ));
     }
     Ok(())
@@ -51,8 +55,13 @@ pub fn validate_email(email: &str) -> AppResult<()> {
     if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid());
     }
-    let Some((local, domain)) = email.split_once('@') else { return Err(invalid()) };
-    let domain_ok = domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@');
+    let Some((local, domain)) = email.split_once('@') else {
+        return Err(invalid());
+    };
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@');
     if local.is_empty() || !domain_ok {
         return Err(invalid());
     }
@@ -64,14 +73,18 @@ pub fn validate_password(password: &Secret) -> AppResult<()> {
     if text.chars().count() < MIN_PASSWORD_CHARS || text.len() > MAX_PASSWORD_BYTES {
         return Err(AppError::bad_request(
             "invalid_password",
-            format!("A password needs at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)."),
+            format!(
+                "A password needs at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)."
+            ),
         ));
     }
     Ok(())
 }
 
 fn normalise_email(email: Option<String>) -> AppResult<Option<String>> {
-    let email = email.map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
+    let email = email
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty());
     if let Some(email) = &email {
         validate_email(email)?;
     }
@@ -89,7 +102,13 @@ impl Auth {
             }
             None => None,
         };
-        Ok(NewUser { username: account.username, email, password_hash, role: account.role, enabled })
+        Ok(NewUser {
+            username: account.username,
+            email,
+            password_hash,
+            role: account.role,
+            enabled,
+        })
     }
 
     /// `POST /api/users` without credentials: creates the first
@@ -112,18 +131,32 @@ impl Auth {
         let new_user = self.new_user(account, true).await?;
         match self.store.insert_first_admin(&new_user, now).await? {
             Some(user) => {
-                tracing::info!(user_id = user.id, "first administrator created by the setup wizard");
+                tracing::info!(
+                    user_id = user.id,
+                    "first administrator created by the setup wizard"
+                );
                 Ok(user)
             }
-            None => Err(AppError::conflict("setup_done", "An administrator already exists; sign in instead.")),
+            None => Err(AppError::conflict(
+                "setup_done",
+                "An administrator already exists; sign in instead.",
+            )),
         }
     }
 
     /// Creates an account on behalf of `actor` (who needs users.write).
-    pub async fn create_account(&self, actor: &Principal, account: NewAccount, now: i64) -> AppResult<User> {
+    pub async fn create_account(
+        &self,
+        actor: &Principal,
+        account: NewAccount,
+        now: i64,
+    ) -> AppResult<User> {
         actor.require(&[Scope::UsersWrite])?;
         if account.role == Role::Admin && actor.user.role != Role::Admin {
-            return Err(AppError::forbidden("admin_only", "Only an administrator can create administrators."));
+            return Err(AppError::forbidden(
+                "admin_only",
+                "Only an administrator can create administrators.",
+            ));
         }
         let new_user = self.new_user(account, true).await?;
         Ok(self.store.insert_user(&new_user, now).await?)
@@ -137,7 +170,13 @@ impl Auth {
 
     /// Changes user `id`. An administrator (users.write) may change anything;
     /// a user (me.write) may change their own username, email and password.
-    pub async fn update_account(&self, actor: &Principal, id: i64, changes: AccountChanges, now: i64) -> AppResult<User> {
+    pub async fn update_account(
+        &self,
+        actor: &Principal,
+        id: i64,
+        changes: AccountChanges,
+        now: i64,
+    ) -> AppResult<User> {
         let is_self = actor.user.id == id;
         let admin_fields = changes.role.is_some() || changes.enabled.is_some();
         if !actor.has(Scope::UsersWrite) {
@@ -146,14 +185,22 @@ impl Auth {
             }
             actor.require(&[Scope::MeWrite])?;
             if admin_fields {
-                return Err(AppError::forbidden("admin_only", "Only an administrator can change roles or enable and disable accounts."));
+                return Err(AppError::forbidden(
+                    "admin_only",
+                    "Only an administrator can change roles or enable and disable accounts.",
+                ));
             }
         }
         self.apply_changes(id, changes, now).await
     }
 
     /// Applies changes without an actor check (the CLI, and after checks).
-    pub async fn apply_changes(&self, id: i64, changes: AccountChanges, now: i64) -> AppResult<User> {
+    pub async fn apply_changes(
+        &self,
+        id: i64,
+        changes: AccountChanges,
+        now: i64,
+    ) -> AppResult<User> {
         if let Some(username) = &changes.username {
             validate_username(username)?;
         }
@@ -168,8 +215,17 @@ impl Auth {
             }
             None => None,
         };
-        let store_changes = UserChanges { username: changes.username, email, role: changes.role, enabled: changes.enabled };
-        let user = self.store.update_user(id, &store_changes, now).await?.ok_or_else(|| AppError::not_found("No such user."))?;
+        let store_changes = UserChanges {
+            username: changes.username,
+            email,
+            role: changes.role,
+            enabled: changes.enabled,
+        };
+        let user = self
+            .store
+            .update_user(id, &store_changes, now)
+            .await?
+            .ok_or_else(|| AppError::not_found("No such user."))?;
         if let Some(hash) = new_hash {
             self.store.set_password_hash(id, &hash, now).await?;
         }
@@ -201,7 +257,16 @@ mod tests {
             assert!(validate_username(ok).is_ok(), "{ok}");
         }
         let long = "a".repeat(1000);
-        for bad in ["", "robert'); DROP TABLE users;--", "josé", "аdmin", "a b", "tab\tname", "nul\0", long.as_str()] {
+        for bad in [
+            "",
+            "robert'); DROP TABLE users;--",
+            "josé",
+            "аdmin",
+            "a b",
+            "tab\tname",
+            "nul\0",
+            long.as_str(),
+        ] {
             assert!(validate_username(bad).is_err(), "{bad:?}");
         }
     }
@@ -211,7 +276,16 @@ mod tests {
         for ok in ["a@example.com", "first.last+tag@sub.example.org"] {
             assert!(validate_email(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "plain", "@example.com", "a@", "a@localhost", "a b@example.com", "a@b@example.com", "a@.com"] {
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@localhost",
+            "a b@example.com",
+            "a@b@example.com",
+            "a@.com",
+        ] {
             assert!(validate_email(bad).is_err(), "{bad:?}");
         }
     }

@@ -63,8 +63,19 @@ pub struct Auth {
 }
 
 impl Auth {
-    pub fn new(store: Store, passwords: Passwords, tokens: TokenHasher, settings: AuthSettings) -> Self {
-        Self { store, passwords, tokens, settings, admin_seen: Arc::new(AtomicBool::new(false)) }
+    pub fn new(
+        store: Store,
+        passwords: Passwords,
+        tokens: TokenHasher,
+        settings: AuthSettings,
+    ) -> Self {
+        Self {
+            store,
+            passwords,
+            tokens,
+            settings,
+            admin_seen: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     /// True while no administrator exists: the first-boot setup is open.

@@ -23,9 +23,17 @@ pub struct PasswordPolicy {
 
 impl PasswordPolicy {
     /// OWASP's recommendation for argon2id (19 MiB, 2 passes, 1 lane).
-    pub const PRODUCTION: PasswordPolicy = PasswordPolicy { memory_kib: 19_456, iterations: 2, parallelism: 1 };
+    pub const PRODUCTION: PasswordPolicy = PasswordPolicy {
+        memory_kib: 19_456,
+        iterations: 2,
+        parallelism: 1,
+    };
     /// The cheapest valid parameters: for tests only.
-    pub const FAST_INSECURE: PasswordPolicy = PasswordPolicy { memory_kib: 8, iterations: 1, parallelism: 1 };
+    pub const FAST_INSECURE: PasswordPolicy = PasswordPolicy {
+        memory_kib: 8,
+        iterations: 1,
+        parallelism: 1,
+    };
 }
 
 /// The result of checking a password.
@@ -34,7 +42,9 @@ pub enum Verdict {
     Mismatch,
     /// Correct; `rehash` when the stored hash is bcrypt or has outdated
     /// parameters.
-    Match { rehash: bool },
+    Match {
+        rehash: bool,
+    },
 }
 
 #[derive(Clone)]
@@ -48,12 +58,22 @@ pub struct Passwords {
 
 impl Passwords {
     pub fn new(policy: PasswordPolicy) -> Result<Self, AppError> {
-        let params = Params::new(policy.memory_kib, policy.iterations, policy.parallelism, None)
-            .map_err(|e| AppError::internal(format!("argon2 parameters: {e}")))?;
+        let params = Params::new(
+            policy.memory_kib,
+            policy.iterations,
+            policy.parallelism,
+            None,
+        )
+        .map_err(|e| AppError::internal(format!("argon2 parameters: {e}")))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let dummy_hash = hash_with(&argon, "romgate dummy password")?;
         let lanes = std::thread::available_parallelism().map_or(2, usize::from);
-        Ok(Self { policy, argon, permits: Arc::new(Semaphore::new(lanes)), dummy_hash: Arc::new(dummy_hash) })
+        Ok(Self {
+            policy,
+            argon,
+            permits: Arc::new(Semaphore::new(lanes)),
+            dummy_hash: Arc::new(dummy_hash),
+        })
     }
 
     pub fn policy(&self) -> PasswordPolicy {
@@ -64,13 +84,18 @@ impl Passwords {
     pub async fn hash(&self, password: &Secret) -> Result<String, AppError> {
         let argon = self.argon.clone();
         let password = password.clone();
-        self.off_thread(move || hash_with(&argon, password.expose())).await?
+        self.off_thread(move || hash_with(&argon, password.expose()))
+            .await?
     }
 
     /// Checks `password` against `stored` (argon2 PHC or bcrypt). A missing
     /// hash (unknown user, or an account without a password) costs the same
     /// as a real check and never matches.
-    pub async fn verify(&self, password: &Secret, stored: Option<&str>) -> Result<Verdict, AppError> {
+    pub async fn verify(
+        &self,
+        password: &Secret,
+        stored: Option<&str>,
+    ) -> Result<Verdict, AppError> {
         let argon = self.argon.clone();
         let policy = self.policy;
         let password = password.clone();
@@ -78,42 +103,61 @@ impl Passwords {
             Some(hash) => (hash.to_string(), true),
             None => (self.dummy_hash.as_str().to_string(), false),
         };
-        let verdict = self.off_thread(move || verify_with(&argon, policy, password.expose(), &stored)).await?;
+        let verdict = self
+            .off_thread(move || verify_with(&argon, policy, password.expose(), &stored))
+            .await?;
         Ok(if real { verdict } else { Verdict::Mismatch })
     }
 
-    async fn off_thread<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    async fn off_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
         let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
-        tokio::task::spawn_blocking(work).await.map_err(AppError::internal)
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(AppError::internal)
     }
 }
 
 fn hash_with(argon: &Argon2<'_>, password: &str) -> Result<String, AppError> {
     let mut salt = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::internal(format!("salt: {e}")))?;
+    let salt =
+        SaltString::encode_b64(&salt).map_err(|e| AppError::internal(format!("salt: {e}")))?;
     argon
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
         .map_err(|e| AppError::internal(format!("argon2: {e}")))
 }
 
-fn verify_with(argon: &Argon2<'_>, policy: PasswordPolicy, password: &str, stored: &str) -> Verdict {
+fn verify_with(
+    argon: &Argon2<'_>,
+    policy: PasswordPolicy,
+    password: &str,
+    stored: &str,
+) -> Verdict {
     if is_bcrypt(stored) {
         return match bcrypt::verify(password, stored) {
             Ok(true) => Verdict::Match { rehash: true },
             _ => Verdict::Mismatch,
         };
     }
-    let Ok(parsed) = PasswordHash::new(stored) else { return Verdict::Mismatch };
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return Verdict::Mismatch;
+    };
     if argon.verify_password(password.as_bytes(), &parsed).is_err() {
         return Verdict::Mismatch;
     }
-    Verdict::Match { rehash: is_outdated(&parsed, policy) }
+    Verdict::Match {
+        rehash: is_outdated(&parsed, policy),
+    }
 }
 
 fn is_bcrypt(stored: &str) -> bool {
-    ["$2a$", "$2b$", "$2y$", "$2x$"].iter().any(|prefix| stored.starts_with(prefix))
+    ["$2a$", "$2b$", "$2y$", "$2x$"]
+        .iter()
+        .any(|prefix| stored.starts_with(prefix))
 }
 
 fn is_outdated(parsed: &PasswordHash<'_>, policy: PasswordPolicy) -> bool {
@@ -141,13 +185,25 @@ mod tests {
     #[tokio::test]
     async fn argon2id_hash_verifies_and_rejects_other_passwords() {
         let passwords = Passwords::new(PasswordPolicy::FAST_INSECURE).expect("valid policy");
-        let hash = passwords.hash(&secret("correct horse")).await.expect("hash");
+        let hash = passwords
+            .hash(&secret("correct horse"))
+            .await
+            .expect("hash");
         assert!(hash.starts_with("$argon2id$"));
         assert_eq!(
-            passwords.verify(&secret("correct horse"), Some(&hash)).await.expect("verify"),
+            passwords
+                .verify(&secret("correct horse"), Some(&hash))
+                .await
+                .expect("verify"),
             Verdict::Match { rehash: false }
         );
-        assert_eq!(passwords.verify(&secret("wrong"), Some(&hash)).await.expect("verify"), Verdict::Mismatch);
+        assert_eq!(
+            passwords
+                .verify(&secret("wrong"), Some(&hash))
+                .await
+                .expect("verify"),
+            Verdict::Mismatch
+        );
     }
 
     #[tokio::test]
@@ -155,24 +211,56 @@ mod tests {
         let passwords = Passwords::new(PasswordPolicy::FAST_INSECURE).expect("valid policy");
         let bcrypt_hash = bcrypt::hash("hunter22", 4).expect("bcrypt");
         assert_eq!(
-            passwords.verify(&secret("hunter22"), Some(&bcrypt_hash)).await.expect("verify"),
+            passwords
+                .verify(&secret("hunter22"), Some(&bcrypt_hash))
+                .await
+                .expect("verify"),
             Verdict::Match { rehash: true }
         );
-        assert_eq!(passwords.verify(&secret("hunter2"), Some(&bcrypt_hash)).await.expect("verify"), Verdict::Mismatch);
+        assert_eq!(
+            passwords
+                .verify(&secret("hunter2"), Some(&bcrypt_hash))
+                .await
+                .expect("verify"),
+            Verdict::Mismatch
+        );
     }
 
     #[tokio::test]
     async fn hashes_with_other_parameters_ask_for_an_upgrade() {
-        let old = Passwords::new(PasswordPolicy { memory_kib: 16, iterations: 1, parallelism: 1 }).expect("policy");
+        let old = Passwords::new(PasswordPolicy {
+            memory_kib: 16,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .expect("policy");
         let current = Passwords::new(PasswordPolicy::FAST_INSECURE).expect("policy");
         let hash = old.hash(&secret("pw")).await.expect("hash");
-        assert_eq!(current.verify(&secret("pw"), Some(&hash)).await.expect("verify"), Verdict::Match { rehash: true });
+        assert_eq!(
+            current
+                .verify(&secret("pw"), Some(&hash))
+                .await
+                .expect("verify"),
+            Verdict::Match { rehash: true }
+        );
     }
 
     #[tokio::test]
     async fn a_missing_or_garbage_hash_never_matches() {
         let passwords = Passwords::new(PasswordPolicy::FAST_INSECURE).expect("valid policy");
-        assert_eq!(passwords.verify(&secret("romgate dummy password"), None).await.expect("verify"), Verdict::Mismatch);
-        assert_eq!(passwords.verify(&secret("x"), Some("not a hash")).await.expect("verify"), Verdict::Mismatch);
+        assert_eq!(
+            passwords
+                .verify(&secret("romgate dummy password"), None)
+                .await
+                .expect("verify"),
+            Verdict::Mismatch
+        );
+        assert_eq!(
+            passwords
+                .verify(&secret("x"), Some("not a hash"))
+                .await
+                .expect("verify"),
+            Verdict::Mismatch
+        );
     }
 }

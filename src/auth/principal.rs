@@ -12,8 +12,13 @@ use crate::store::User;
 /// How the request proved who it is.
 #[derive(Debug, Clone)]
 pub enum Credential {
-    Session { token_hash: String, oidc: Option<OidcSessionInfo> },
-    Bearer { token_hash: String },
+    Session {
+        token_hash: String,
+        oidc: Option<OidcSessionInfo>,
+    },
+    Bearer {
+        token_hash: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -32,11 +37,17 @@ impl Principal {
         if self.scopes.contains_all(required) {
             return Ok(());
         }
-        let missing: Vec<&str> =
-            required.iter().filter(|s| !self.scopes.contains(**s)).map(|s| s.as_str()).collect();
+        let missing: Vec<&str> = required
+            .iter()
+            .filter(|s| !self.scopes.contains(**s))
+            .map(|s| s.as_str())
+            .collect();
         Err(AppError::forbidden(
             "insufficient_scope",
-            format!("You are not allowed to do this (needs {}).", missing.join(", ")),
+            format!(
+                "You are not allowed to do this (needs {}).",
+                missing.join(", ")
+            ),
         ))
     }
 
@@ -48,20 +59,31 @@ impl Principal {
 impl Auth {
     /// The principal behind a bearer access token, or `None`.
     pub async fn authenticate_bearer(&self, token: &str, now: i64) -> AppResult<Option<Principal>> {
-        let Some(token_hash) = self.tokens.hash(TokenKind::Access, token) else { return Ok(None) };
-        let Some(row) = self.store.find_access_token(&token_hash, now).await? else { return Ok(None) };
+        let Some(token_hash) = self.tokens.hash(TokenKind::Access, token) else {
+            return Ok(None);
+        };
+        let Some(row) = self.store.find_access_token(&token_hash, now).await? else {
+            return Ok(None);
+        };
         if !row.user.enabled {
             return Ok(None);
         }
         let granted = ScopeSet::parse(&row.scopes).unwrap_or(ScopeSet::EMPTY);
         let scopes = granted.intersect(row.user.role.scopes());
         self.note_activity(&row.user, now).await?;
-        Ok(Some(Principal { user: row.user, scopes, credential: Credential::Bearer { token_hash } }))
+        Ok(Some(Principal {
+            user: row.user,
+            scopes,
+            credential: Credential::Bearer { token_hash },
+        }))
     }
 
     /// Updates last-active at most once a minute per user, so reads stay reads.
     pub(super) async fn note_activity(&self, user: &User, now: i64) -> AppResult<()> {
-        if user.last_active_at.is_none_or(|at| now - at >= ACTIVITY_RESOLUTION_SECONDS) {
+        if user
+            .last_active_at
+            .is_none_or(|at| now - at >= ACTIVITY_RESOLUTION_SECONDS)
+        {
             self.store.record_activity(user.id, now).await?;
         }
         Ok(())

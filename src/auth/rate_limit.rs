@@ -12,11 +12,17 @@ pub struct RateLimitPolicy {
 }
 
 /// Failed password checks from one client address.
-pub const LOGIN_PER_ADDRESS: RateLimitPolicy =
-    RateLimitPolicy { name: "login-address", max_failures: 30, window_seconds: 900 };
+pub const LOGIN_PER_ADDRESS: RateLimitPolicy = RateLimitPolicy {
+    name: "login-address",
+    max_failures: 30,
+    window_seconds: 900,
+};
 /// Failed password checks against one username, from anywhere.
-pub const LOGIN_PER_USERNAME: RateLimitPolicy =
-    RateLimitPolicy { name: "login-username", max_failures: 10, window_seconds: 900 };
+pub const LOGIN_PER_USERNAME: RateLimitPolicy = RateLimitPolicy {
+    name: "login-username",
+    max_failures: 10,
+    window_seconds: 900,
+};
 
 impl RateLimitPolicy {
     fn key(&self, subject: &str) -> String {
@@ -25,7 +31,10 @@ impl RateLimitPolicy {
 
     /// Refuses with 429 when the window for `subject` is full.
     pub async fn check(&self, store: &Store, subject: &str, now: i64) -> AppResult<()> {
-        let Some(window) = store.rate_limit_look(&self.key(subject), now, self.window_seconds).await? else {
+        let Some(window) = store
+            .rate_limit_look(&self.key(subject), now, self.window_seconds)
+            .await?
+        else {
             return Ok(());
         };
         if window.count < self.max_failures {
@@ -33,14 +42,18 @@ impl RateLimitPolicy {
         }
         let retry_after = (window.started_at + self.window_seconds - now).max(1);
         Err(AppError::refuse(
-            Kind::TooManyRequests { retry_after_seconds: u64::try_from(retry_after).unwrap_or(1) },
+            Kind::TooManyRequests {
+                retry_after_seconds: u64::try_from(retry_after).unwrap_or(1),
+            },
             "too_many_attempts",
             "Too many failed sign-in attempts. Wait a few minutes and try again.",
         ))
     }
 
     pub async fn record_failure(&self, store: &Store, subject: &str, now: i64) -> AppResult<()> {
-        store.rate_limit_hit(&self.key(subject), now, self.window_seconds).await?;
+        store
+            .rate_limit_hit(&self.key(subject), now, self.window_seconds)
+            .await?;
         Ok(())
     }
 

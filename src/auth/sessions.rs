@@ -27,7 +27,12 @@ pub struct StartedSession {
 impl Auth {
     /// Opens a new session for `user_id` and records the login.
     #[instrument(skip_all, fields(user_id))]
-    pub async fn start_session(&self, user_id: i64, oidc: Option<&OidcSessionInfo>, now: i64) -> AppResult<StartedSession> {
+    pub async fn start_session(
+        &self,
+        user_id: i64,
+        oidc: Option<&OidcSessionInfo>,
+        now: i64,
+    ) -> AppResult<StartedSession> {
         let token = PlainToken::generate(TokenKind::Session);
         let token_hash = self.tokens.mac(token.expose().as_bytes());
         let max_age = self.settings.session_max_age_seconds;
@@ -44,27 +49,45 @@ impl Auth {
             })
             .await?;
         self.store.record_login(user_id, now).await?;
-        Ok(StartedSession { token, max_age_seconds: max_age })
+        Ok(StartedSession {
+            token,
+            max_age_seconds: max_age,
+        })
     }
 
     /// The principal behind a session cookie, or `None` when the cookie is
     /// unknown, expired, or its user is disabled.
     #[instrument(skip_all)]
-    pub async fn authenticate_session(&self, cookie: &str, now: i64) -> AppResult<Option<Principal>> {
-        let Some(token_hash) = self.tokens.hash(TokenKind::Session, cookie) else { return Ok(None) };
-        let Some(row) = self.store.find_session(&token_hash, now).await? else { return Ok(None) };
+    pub async fn authenticate_session(
+        &self,
+        cookie: &str,
+        now: i64,
+    ) -> AppResult<Option<Principal>> {
+        let Some(token_hash) = self.tokens.hash(TokenKind::Session, cookie) else {
+            return Ok(None);
+        };
+        let Some(row) = self.store.find_session(&token_hash, now).await? else {
+            return Ok(None);
+        };
         if !row.user.enabled {
             return Ok(None);
         }
         let oidc = match (row.oidc_issuer, row.oidc_subject) {
-            (Some(issuer), Some(subject)) => {
-                Some(OidcSessionInfo { issuer, subject, sid: row.oidc_sid, id_token: row.id_token })
-            }
+            (Some(issuer), Some(subject)) => Some(OidcSessionInfo {
+                issuer,
+                subject,
+                sid: row.oidc_sid,
+                id_token: row.id_token,
+            }),
             _ => None,
         };
         let scopes = row.user.role.scopes();
         self.note_activity(&row.user, now).await?;
-        Ok(Some(Principal { user: row.user, scopes, credential: Credential::Session { token_hash, oidc } }))
+        Ok(Some(Principal {
+            user: row.user,
+            scopes,
+            credential: Credential::Session { token_hash, oidc },
+        }))
     }
 
     /// Ends the session behind `principal`'s credential (session or bearer).

@@ -15,6 +15,7 @@ pub fn status_of(kind: Kind) -> StatusCode {
         Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
         Kind::Forbidden => StatusCode::FORBIDDEN,
         Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         Kind::Conflict => StatusCode::CONFLICT,
         Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -69,9 +70,14 @@ pub fn add_refusal_headers(response: &mut Response, refusal: &Refusal) {
             } else {
                 r#"Bearer realm="romgate""#
             };
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
-        Kind::TooManyRequests { retry_after_seconds } => {
+        Kind::TooManyRequests {
+            retry_after_seconds,
+        } => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
         }
         _ => {}

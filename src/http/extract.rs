@@ -68,7 +68,9 @@ impl FromRequestParts<AppState> for MaybePrincipal {
         if let Some(principal) = &principal {
             check_csrf(parts, state, principal)?;
         }
-        parts.extensions.insert(ResolvedPrincipal(principal.clone()));
+        parts
+            .extensions
+            .insert(ResolvedPrincipal(principal.clone()));
         Ok(MaybePrincipal(principal))
     }
 }
@@ -80,7 +82,9 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Principal>, A
     let now = state.now();
     if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
         let value = authorization.to_str().unwrap_or_default();
-        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "));
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "));
         let Some(token) = token else {
             return Err(AppError::refuse(
                 Kind::Unauthenticated,
@@ -111,11 +115,18 @@ fn check_csrf(parts: &Parts, state: &AppState, principal: &Principal) -> Result<
     if safe || !by_cookie || state.config.disable_csrf_protection {
         return Ok(());
     }
-    let header = parts.headers.get("x-csrftoken").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let header = parts
+        .headers
+        .get("x-csrftoken")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if csrf_matches(read_cookie(&parts.headers, CSRF_COOKIE).as_deref(), header) {
         return Ok(());
     }
-    Err(AppError::forbidden("csrf_failed", "The request is missing its CSRF token; reload the page and try again."))
+    Err(AppError::forbidden(
+        "csrf_failed",
+        "The request is missing its CSRF token; reload the page and try again.",
+    ))
 }
 
 /// Both present, non-empty and equal (in constant time).
@@ -135,7 +146,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
+        let addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string());
         Ok(ClientAddr(addr.unwrap_or_else(|| "unknown".into())))
     }
 }
@@ -143,15 +157,20 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 /// Maps a framework rejection to a JSON refusal by its status.
 fn rejection(status: StatusCode, what: &'static str) -> AppError {
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            AppError::refuse(Kind::PayloadTooLarge, "payload_too_large", "The request body is too large.")
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::refuse(
+            Kind::PayloadTooLarge,
+            "payload_too_large",
+            "The request body is too large.",
+        ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::refuse(
             Kind::UnsupportedMediaType,
             "unsupported_media_type",
             format!("The request body must be {what}."),
         ),
-        _ => AppError::bad_request("invalid_request", format!("The request body is not valid {what}.")),
+        _ => AppError::bad_request(
+            "invalid_request",
+            format!("The request body is not valid {what}."),
+        ),
     }
 }
 
@@ -194,7 +213,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiForm<T> {
 }
 
 fn form_rejection(err: &FormRejection) -> AppError {
-    rejection(err.status(), "a form (Content-Type: application/x-www-form-urlencoded)")
+    rejection(
+        err.status(),
+        "a form (Content-Type: application/x-www-form-urlencoded)",
+    )
 }
 
 /// `axum::extract::Path` with JSON refusals.
@@ -206,9 +228,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
-            Err(PathRejection::FailedToDeserializePathParams(_)) => {
-                Err(AppError::bad_request("invalid_path", "The address contains an invalid identifier."))
-            }
+            Err(PathRejection::FailedToDeserializePathParams(_)) => Err(AppError::bad_request(
+                "invalid_path",
+                "The address contains an invalid identifier.",
+            )),
             Err(_) => Err(AppError::not_found("Not found.")),
         }
     }
@@ -216,7 +239,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
 
 /// The session behind the cookie, for pages (which carry their CSRF token in
 /// the form instead of a header).
-pub async fn session_principal(headers: &axum::http::HeaderMap, state: &AppState) -> Result<Option<Principal>, AppError> {
+pub async fn session_principal(
+    headers: &axum::http::HeaderMap,
+    state: &AppState,
+) -> Result<Option<Principal>, AppError> {
     match read_cookie(headers, SESSION_COOKIE) {
         Some(cookie) => state.auth.authenticate_session(&cookie, state.now()).await,
         None => Ok(None),

@@ -3,9 +3,9 @@
 //! database (the "admin exists" answer is cached).
 
 use axum::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use axum::Router;
 use serde_json::{Value, json};
 
 use crate::error::AppResult;

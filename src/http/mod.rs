@@ -20,7 +20,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::tokens::{PlainToken, TokenKind};
-use crate::error::AppError;
+use crate::error::{AppError, Kind};
 use crate::state::AppState;
 use cookies::{CSRF_COOKIE, read_cookie};
 
@@ -39,13 +39,20 @@ pub fn router(state: AppState) -> Router {
         .merge(users::routes())
         .merge(crate::pages::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         // Layers run bottom-up for a request: the last added is outermost.
         // Innermost: bodies over the limit are refused by the extractors (413).
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         // Hand out the CSRF cookie before handlers (pages embed it).
-        .layer(middleware::from_fn_with_state(state.clone(), issue_csrf_cookie))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            issue_csrf_cookie,
+        ))
         .layer(middleware::from_fn(log_request))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         // Outermost: a panic anywhere becomes a generic 500, never a dropped
         // connection or a stack trace.
         .layer(CatchPanicLayer::custom(|_| {
@@ -62,13 +69,25 @@ async fn not_found(request: Request) -> Response {
     }
 }
 
+async fn method_not_allowed() -> AppError {
+    AppError::refuse(
+        Kind::MethodNotAllowed,
+        "method_not_allowed",
+        "This address does not accept that method.",
+    )
+}
+
 /// The CSRF token of this browser (from its cookie, or new).
 #[derive(Clone)]
 pub struct CsrfToken(pub String);
 
 /// Gives browsers without one a `romm_csrftoken` cookie. Clients that send an
 /// Authorization header are exempt from CSRF and get none.
-async fn issue_csrf_cookie(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+async fn issue_csrf_cookie(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     if request.headers().contains_key(header::AUTHORIZATION) {
         return next.run(request).await;
     }
@@ -77,9 +96,13 @@ async fn issue_csrf_cookie(State(state): State<AppState>, mut request: Request, 
         return next.run(request).await;
     }
     let token = PlainToken::generate(TokenKind::Csrf);
-    request.extensions_mut().insert(CsrfToken(token.expose().to_string()));
+    request
+        .extensions_mut()
+        .insert(CsrfToken(token.expose().to_string()));
     let mut response = next.run(request).await;
-    response.headers_mut().append(header::SET_COOKIE, state.cookies.csrf(token.expose()));
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, state.cookies.csrf(token.expose()));
     response
 }
 

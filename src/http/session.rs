@@ -1,11 +1,11 @@
 //! `POST /api/login` (HTTP Basic) and `POST /api/logout`.
 
 use axum::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
@@ -16,28 +16,50 @@ use crate::secret::Secret;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/login", post(post_login)).route("/api/logout", post(post_logout))
+    Router::new()
+        .route("/api/login", post(post_login))
+        .route("/api/logout", post(post_logout))
 }
 
-async fn post_login(State(state): State<AppState>, ClientAddr(client): ClientAddr, headers: HeaderMap) -> AppResult<Response> {
+async fn post_login(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     state.auth.ensure_password_login_enabled()?;
     let (username, password) = basic_credentials(&headers)?;
     let now = state.now();
-    let user = state.auth.check_password(&username, &password, &client, now).await?;
+    let user = state
+        .auth
+        .check_password(&username, &password, &client, now)
+        .await?;
     let session = state.auth.start_session(user.id, None, now).await?;
-    let cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);
-    Ok((AppendHeaders([(header::SET_COOKIE, cookie)]), Json(json!({"msg": "Successfully logged in"}))).into_response())
+    let cookie = state
+        .cookies
+        .session(session.token.expose(), session.max_age_seconds);
+    Ok((
+        AppendHeaders([(header::SET_COOKIE, cookie)]),
+        Json(json!({"msg": "Successfully logged in"})),
+    )
+        .into_response())
 }
 
 /// Ends the session (or bearer token) presented, clears the cookie, and
 /// answers `null`, or `{"oidc_logout_url": ...}` once single sign-on logout
 /// applies.
-async fn post_logout(State(state): State<AppState>, MaybePrincipal(principal): MaybePrincipal) -> AppResult<Response> {
+async fn post_logout(
+    State(state): State<AppState>,
+    MaybePrincipal(principal): MaybePrincipal,
+) -> AppResult<Response> {
     if let Some(principal) = &principal {
         state.auth.end_credential(&principal.credential).await?;
     }
     let clear = state.cookies.clear_session();
-    Ok((AppendHeaders([(header::SET_COOKIE, clear)]), Json(Value::Null)).into_response())
+    Ok((
+        AppendHeaders([(header::SET_COOKIE, clear)]),
+        Json(Value::Null),
+    )
+        .into_response())
 }
 
 /// Decodes `Authorization: Basic base64(username:password)`.
@@ -49,8 +71,12 @@ fn basic_credentials(headers: &HeaderMap) -> AppResult<(String, Secret)> {
             "Send your username and password with HTTP Basic authentication.",
         ));
     };
-    let malformed =
-        || AppError::bad_request("invalid_authorization_header", "The Authorization header is not valid HTTP Basic.");
+    let malformed = || {
+        AppError::bad_request(
+            "invalid_authorization_header",
+            "The Authorization header is not valid HTTP Basic.",
+        )
+    };
     let value = value.to_str().map_err(|_| malformed())?;
     let (scheme, encoded) = value.split_once(' ').ok_or_else(malformed)?;
     if !scheme.eq_ignore_ascii_case("basic") {

@@ -2,11 +2,11 @@
 //! grants). Responses are never cached; errors use RFC 6749's codes.
 
 use axum::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -30,7 +30,11 @@ struct TokenForm {
     scope: Option<String>,
 }
 
-async fn post_token(State(state): State<AppState>, ClientAddr(client): ClientAddr, form: Result<ApiForm<TokenForm>, AppError>) -> Response {
+async fn post_token(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    form: Result<ApiForm<TokenForm>, AppError>,
+) -> Response {
     let result = match form {
         Ok(ApiForm(form)) => grant(&state, &client, form).await,
         Err(err) => Err(err),
@@ -53,13 +57,22 @@ async fn grant(state: &AppState, client: &str, form: TokenForm) -> AppResult<Tok
         Some("password") => {
             state.auth.ensure_password_login_enabled()?;
             let (Some(username), Some(password)) = (form.username, form.password) else {
-                return Err(AppError::bad_request("invalid_request", "The password grant needs username and password."));
+                return Err(AppError::bad_request(
+                    "invalid_request",
+                    "The password grant needs username and password.",
+                ));
             };
-            state.auth.password_grant(&username, &Secret::new(password), scope, client, now).await
+            state
+                .auth
+                .password_grant(&username, &Secret::new(password), scope, client, now)
+                .await
         }
         Some("refresh_token") => {
             let Some(token) = form.refresh_token else {
-                return Err(AppError::bad_request("invalid_request", "The refresh_token grant needs refresh_token."));
+                return Err(AppError::bad_request(
+                    "invalid_request",
+                    "The refresh_token grant needs refresh_token.",
+                ));
             };
             state.auth.refresh_grant(&token, scope, now).await
         }
@@ -67,7 +80,10 @@ async fn grant(state: &AppState, client: &str, form: TokenForm) -> AppResult<Tok
             "unsupported_grant_type",
             "Supported grant types are password and refresh_token.",
         )),
-        None => Err(AppError::bad_request("invalid_request", "grant_type is required.")),
+        None => Err(AppError::bad_request(
+            "invalid_request",
+            "grant_type is required.",
+        )),
     }
 }
 

@@ -3,10 +3,10 @@
 //! the flow.
 
 use axum::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::extract::{AnyScope, ApiJson, ApiPath, Authorized, MaybePrincipal, MeRead, UsersWrite};
@@ -20,7 +20,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/users", get(list_users).post(create_user))
         .route("/api/users/me", get(get_me))
-        .route("/api/users/{id}", get(get_user).put(update_user).delete(delete_user))
+        .route(
+            "/api/users/{id}",
+            get(get_user).put(update_user).delete(delete_user),
+        )
 }
 
 /// A user as the API shows it (RomM's field names).
@@ -91,15 +94,21 @@ struct UpdateUserBody {
 
 fn role_field<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Role>, D::Error> {
     let name: Option<String> = Option::deserialize(deserializer)?;
-    name.map(|n| Role::parse(&n).ok_or_else(|| serde::de::Error::custom("role must be viewer, editor or admin")))
-        .transpose()
+    name.map(|n| {
+        Role::parse(&n)
+            .ok_or_else(|| serde::de::Error::custom("role must be viewer, editor or admin"))
+    })
+    .transpose()
 }
 
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
     Ok(Some(Option::deserialize(deserializer)?))
 }
 
-async fn list_users(State(state): State<AppState>, _: Authorized<super::extract::UsersRead>) -> AppResult<Json<Vec<UserView>>> {
+async fn list_users(
+    State(state): State<AppState>,
+    _: Authorized<super::extract::UsersRead>,
+) -> AppResult<Json<Vec<UserView>>> {
     let users = state.auth.store.list_users().await?;
     Ok(Json(users.iter().map(UserView::from).collect()))
 }
@@ -139,7 +148,12 @@ async fn get_user(
     } else {
         actor.require(&[Scope::UsersRead])?;
     }
-    let user = state.auth.store.find_user(id).await?.ok_or_else(|| AppError::not_found("No such user."))?;
+    let user = state
+        .auth
+        .store
+        .find_user(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("No such user."))?;
     Ok(Json(UserView::from(&user)))
 }
 
@@ -156,7 +170,10 @@ async fn update_user(
         role: body.role,
         enabled: body.enabled,
     };
-    let user = state.auth.update_account(&actor, id, changes, state.now()).await?;
+    let user = state
+        .auth
+        .update_account(&actor, id, changes, state.now())
+        .await?;
     Ok(Json(UserView::from(&user)))
 }
 

@@ -85,7 +85,9 @@ pub struct CsrfForm {
 
 /// The form's token must match the cookie (double submit).
 fn check_form_csrf(state: &AppState, headers: &HeaderMap, presented: &str) -> AppResult<()> {
-    if state.config.disable_csrf_protection || csrf_matches(read_cookie(headers, CSRF_COOKIE).as_deref(), presented) {
+    if state.config.disable_csrf_protection
+        || csrf_matches(read_cookie(headers, CSRF_COOKIE).as_deref(), presented)
+    {
         return Ok(());
     }
     Err(AppError::forbidden(
@@ -94,15 +96,28 @@ fn check_form_csrf(state: &AppState, headers: &HeaderMap, presented: &str) -> Ap
     ))
 }
 
-fn login_page(state: &AppState, csrf: &CsrfToken, next: String, username: String, error: Option<String>) -> LoginPage {
+fn login_page(
+    state: &AppState,
+    csrf: &CsrfToken,
+    next: String,
+    username: String,
+    error: Option<String>,
+) -> LoginPage {
     let oidc = state.config.oidc.as_ref();
     let oidc_button = oidc.map(|o| {
-        if o.provider_name.is_empty() { "Sign in with OIDC".to_string() } else { format!("Sign in with {}", o.provider_name) }
+        if o.provider_name.is_empty() {
+            "Sign in with OIDC".to_string()
+        } else {
+            format!("Sign in with {}", o.provider_name)
+        }
     });
     LoginPage {
         error,
         oidc_button,
-        oidc_href: format!("/api/login/openid?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()),
+        oidc_href: format!(
+            "/api/login/openid?next={}",
+            url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+        ),
         password_form: !state.config.disable_userpass_login,
         csrf_token: csrf.0.clone(),
         next,
@@ -110,10 +125,18 @@ fn login_page(state: &AppState, csrf: &CsrfToken, next: String, username: String
     }
 }
 
-pub async fn get_home(State(state): State<AppState>, headers: HeaderMap, Extension(csrf): Extension<CsrfToken>) -> Result<Response, PageError> {
+pub async fn get_home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Result<Response, PageError> {
     match session_principal(&headers, &state).await? {
         Some(principal) => {
-            let page = HomePage { username: principal.user.username, role: principal.user.role, csrf_token: csrf.0 };
+            let page = HomePage {
+                username: principal.user.username,
+                role: principal.user.role,
+                csrf_token: csrf.0,
+            };
             Ok(render(&page, StatusCode::OK))
         }
         None if state.auth.setup_needed().await? => Ok(Redirect::to("/setup").into_response()),
@@ -129,7 +152,13 @@ pub async fn get_login(
     if state.auth.setup_needed().await? {
         return Ok(Redirect::to("/setup").into_response());
     }
-    let page = login_page(&state, &csrf, safe_next(query.next.as_deref()), String::new(), None);
+    let page = login_page(
+        &state,
+        &csrf,
+        safe_next(query.next.as_deref()),
+        String::new(),
+        None,
+    );
     Ok(render(&page, StatusCode::OK))
 }
 
@@ -144,14 +173,30 @@ pub async fn post_login(
     let next = safe_next(form.next.as_deref());
     let now = state.now();
     let password = Secret::new(form.password);
-    match state.auth.check_password(&form.username, &password, &client, now).await {
+    match state
+        .auth
+        .check_password(&form.username, &password, &client, now)
+        .await
+    {
         Ok(user) => {
             let session = state.auth.start_session(user.id, None, now).await?;
-            let cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);
-            Ok((AppendHeaders([(header::SET_COOKIE, cookie)]), Redirect::to(&next)).into_response())
+            let cookie = state
+                .cookies
+                .session(session.token.expose(), session.max_age_seconds);
+            Ok((
+                AppendHeaders([(header::SET_COOKIE, cookie)]),
+                Redirect::to(&next),
+            )
+                .into_response())
         }
         Err(AppError::Refused(refusal)) => {
-            let page = login_page(&state, &csrf, next, form.username, Some(refusal.message.to_string()));
+            let page = login_page(
+                &state,
+                &csrf,
+                next,
+                form.username,
+                Some(refusal.message.to_string()),
+            );
             let mut response = render(&page, status_of(refusal.kind));
             crate::http::error::add_refusal_headers(&mut response, &refusal);
             Ok(response)
@@ -160,14 +205,26 @@ pub async fn post_login(
     }
 }
 
-pub async fn get_setup(State(state): State<AppState>, Extension(csrf): Extension<CsrfToken>) -> Result<Response, PageError> {
+pub async fn get_setup(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Result<Response, PageError> {
     if !state.auth.setup_needed().await? {
         return Ok(Redirect::to("/login").into_response());
     }
-    Ok(render(&setup_page(&state, &csrf, String::new(), String::new(), None), StatusCode::OK))
+    Ok(render(
+        &setup_page(&state, &csrf, String::new(), String::new(), None),
+        StatusCode::OK,
+    ))
 }
 
-fn setup_page(state: &AppState, csrf: &CsrfToken, username: String, email: String, error: Option<String>) -> SetupPage {
+fn setup_page(
+    state: &AppState,
+    csrf: &CsrfToken,
+    username: String,
+    email: String,
+    error: Option<String>,
+) -> SetupPage {
     SetupPage {
         wizard_disabled: state.config.disable_setup_wizard,
         email_required: state.config.disable_userpass_login,
@@ -187,15 +244,32 @@ pub async fn post_setup(
     check_form_csrf(&state, &headers, &form.csrf_token)?;
     let now = state.now();
     let email = Some(form.email.clone()).filter(|e| !e.trim().is_empty());
-    let account = NewAccount { username: form.username.clone(), email, password: Some(Secret::new(form.password)), role: Role::Admin };
+    let account = NewAccount {
+        username: form.username.clone(),
+        email,
+        password: Some(Secret::new(form.password)),
+        role: Role::Admin,
+    };
     match state.auth.create_first_admin(account, now).await {
         Ok(user) => {
             let session = state.auth.start_session(user.id, None, now).await?;
-            let cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);
-            Ok((AppendHeaders([(header::SET_COOKIE, cookie)]), Redirect::to("/")).into_response())
+            let cookie = state
+                .cookies
+                .session(session.token.expose(), session.max_age_seconds);
+            Ok((
+                AppendHeaders([(header::SET_COOKIE, cookie)]),
+                Redirect::to("/"),
+            )
+                .into_response())
         }
         Err(AppError::Refused(refusal)) if refusal.kind == crate::error::Kind::BadRequest => {
-            let page = setup_page(&state, &csrf, form.username, form.email, Some(refusal.message.to_string()));
+            let page = setup_page(
+                &state,
+                &csrf,
+                form.username,
+                form.email,
+                Some(refusal.message.to_string()),
+            );
             Ok(render(&page, StatusCode::BAD_REQUEST))
         }
         Err(err) => Err(err.into()),
@@ -203,15 +277,26 @@ pub async fn post_setup(
 }
 
 /// `GET /logout`: the browser's logout link.
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
     if let Some(principal) = session_principal(&headers, &state).await? {
         state.auth.end_credential(&principal.credential).await?;
     }
     let clear = state.cookies.clear_session();
-    Ok((AppendHeaders([(header::SET_COOKIE, clear)]), Redirect::to("/login")).into_response())
+    Ok((
+        AppendHeaders([(header::SET_COOKIE, clear)]),
+        Redirect::to("/login"),
+    )
+        .into_response())
 }
 
-pub async fn post_logout(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Result<Response, PageError> {
+pub async fn post_logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
     check_form_csrf(&state, &headers, &form.csrf_token)?;
     logout(State(state), headers).await
 }

@@ -33,6 +33,7 @@ fn title_of(kind: Kind) -> &'static str {
         Kind::Unauthenticated => "Please sign in",
         Kind::Forbidden => "Not allowed",
         Kind::NotFound => "Page not found",
+        Kind::MethodNotAllowed => "That did not work",
         Kind::Conflict => "That did not work",
         Kind::PayloadTooLarge => "Too large",
         Kind::UnsupportedMediaType => "That did not work",

@@ -25,7 +25,10 @@ pub fn routes() -> Router<AppState> {
 
 async fn get_stylesheet() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         include_str!("../../static/style.css"),
     )
 }
@@ -34,7 +37,10 @@ async fn get_stylesheet() -> impl IntoResponse {
 pub fn format_time(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -62,7 +68,14 @@ mod tests {
     #[test]
     fn next_is_kept_only_for_local_paths() {
         assert_eq!(safe_next(Some("/library?x=1")), "/library?x=1");
-        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "evil", "/a\nb", ""] {
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "evil",
+            "/a\nb",
+            "",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/");

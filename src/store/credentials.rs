@@ -52,7 +52,11 @@ pub type NewRefreshToken<'a> = NewAccessToken<'a>;
 #[derive(Debug, PartialEq, Eq)]
 pub enum RefreshClaim {
     /// Unused and unexpired: now marked used.
-    Claimed { family_id: String, user_id: i64, scopes: String },
+    Claimed {
+        family_id: String,
+        user_id: i64,
+        scopes: String,
+    },
     /// Already spent: a replay. The caller revokes the family.
     Reused { family_id: String },
     /// Unknown or expired.
@@ -105,8 +109,14 @@ impl Store {
     }
 
     /// The unexpired session with this hash, with its user as they are now.
-    pub async fn find_session(&self, token_hash: &str, now: i64) -> Result<Option<SessionRow>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_as(SELECT_SESSION).bind(token_hash).bind(now).fetch_optional(p).await)?)
+    pub async fn find_session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        Ok(
+            on_pool!(self, p => sqlx::query_as(SELECT_SESSION).bind(token_hash).bind(now).fetch_optional(p).await)?,
+        )
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
@@ -119,11 +129,18 @@ impl Store {
         self.insert_token(INSERT_ACCESS_TOKEN, token).await
     }
 
-    pub async fn insert_refresh_token(&self, token: &NewRefreshToken<'_>) -> Result<(), StoreError> {
+    pub async fn insert_refresh_token(
+        &self,
+        token: &NewRefreshToken<'_>,
+    ) -> Result<(), StoreError> {
         self.insert_token(INSERT_REFRESH_TOKEN, token).await
     }
 
-    async fn insert_token(&self, sql: &'static str, token: &NewAccessToken<'_>) -> Result<(), StoreError> {
+    async fn insert_token(
+        &self,
+        sql: &'static str,
+        token: &NewAccessToken<'_>,
+    ) -> Result<(), StoreError> {
         on_pool!(self, p => sqlx::query(sql)
             .bind(token.token_hash)
             .bind(token.family_id)
@@ -138,8 +155,14 @@ impl Store {
         Ok(())
     }
 
-    pub async fn find_access_token(&self, token_hash: &str, now: i64) -> Result<Option<AccessTokenRow>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_as(SELECT_ACCESS_TOKEN).bind(token_hash).bind(now).fetch_optional(p).await)?)
+    pub async fn find_access_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<AccessTokenRow>, StoreError> {
+        Ok(
+            on_pool!(self, p => sqlx::query_as(SELECT_ACCESS_TOKEN).bind(token_hash).bind(now).fetch_optional(p).await)?,
+        )
     }
 
     pub async fn delete_access_token(&self, token_hash: &str) -> Result<(), StoreError> {
@@ -149,14 +172,20 @@ impl Store {
     }
 
     /// Spends a refresh token: see `RefreshClaim`.
-    pub async fn claim_refresh_token(&self, token_hash: &str, now: i64) -> Result<RefreshClaim, StoreError> {
-        let claimed: Option<(String, i64, String)> =
-            on_pool!(self, p => sqlx::query_as(CLAIM_REFRESH_TOKEN).bind(token_hash).bind(now).fetch_optional(p).await)?;
+    pub async fn claim_refresh_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<RefreshClaim, StoreError> {
+        let claimed: Option<(String, i64, String)> = on_pool!(self, p => sqlx::query_as(CLAIM_REFRESH_TOKEN).bind(token_hash).bind(now).fetch_optional(p).await)?;
         if let Some((family_id, user_id, scopes)) = claimed {
-            return Ok(RefreshClaim::Claimed { family_id, user_id, scopes });
+            return Ok(RefreshClaim::Claimed {
+                family_id,
+                user_id,
+                scopes,
+            });
         }
-        let spent: Option<String> =
-            on_pool!(self, p => sqlx::query_scalar(SPENT_REFRESH_FAMILY).bind(token_hash).fetch_optional(p).await)?;
+        let spent: Option<String> = on_pool!(self, p => sqlx::query_scalar(SPENT_REFRESH_FAMILY).bind(token_hash).fetch_optional(p).await)?;
         Ok(match spent {
             Some(family_id) => RefreshClaim::Reused { family_id },
             None => RefreshClaim::Invalid,

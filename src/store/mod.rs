@@ -15,7 +15,9 @@ mod rate_limits;
 pub use rate_limits::Window;
 mod users;
 
-pub use credentials::{AccessTokenRow, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim, SessionRow};
+pub use credentials::{
+    AccessTokenRow, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim, SessionRow,
+};
 pub use users::{NewUser, User, UserChanges, UserWithHash, fold};
 
 use std::str::FromStr;
@@ -95,10 +97,14 @@ impl Store {
     /// For tests: a PostgreSQL store confined to one schema.
     pub async fn open_postgres_schema(url: &DatabaseUrl, schema: &str) -> Result<Self, StoreError> {
         let admin = PgPool::connect(url.expose()).await?;
-        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).execute(&admin).await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+            .execute(&admin)
+            .await?;
         admin.close().await;
         let options = PgConnectOptions::from_str(url.expose())?.options([("search_path", schema)]);
-        let store = Store { pool: Pool::Postgres(pg_pool(options).await?) };
+        let store = Store {
+            pool: Pool::Postgres(pg_pool(options).await?),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -106,7 +112,11 @@ impl Store {
     async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
             Pool::Sqlite(p) => sqlx::migrate!("src/store/migrations/sqlite").run(p).await?,
-            Pool::Postgres(p) => sqlx::migrate!("src/store/migrations/postgres").run(p).await?,
+            Pool::Postgres(p) => {
+                sqlx::migrate!("src/store/migrations/postgres")
+                    .run(p)
+                    .await?
+            }
         }
         Ok(())
     }
@@ -164,10 +174,19 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn versions(engine: &str) -> BTreeSet<String> {
-        let dir = format!("{}/src/store/migrations/{engine}", env!("CARGO_MANIFEST_DIR"));
+        let dir = format!(
+            "{}/src/store/migrations/{engine}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         std::fs::read_dir(dir)
             .expect("migration folder exists")
-            .map(|entry| entry.expect("readable").file_name().to_string_lossy().into_owned())
+            .map(|entry| {
+                entry
+                    .expect("readable")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect()
     }
 

@@ -44,7 +44,9 @@ pub struct UserWithHash {
 
 impl fmt::Debug for UserWithHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserWithHash").field("user", &self.user).finish_non_exhaustive()
+        f.debug_struct("UserWithHash")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
     }
 }
 
@@ -78,8 +80,16 @@ const INSERT_USER: &str = concat!(
     user_columns!()
 );
 const SELECT_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
-const SELECT_BY_USERNAME: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE username_key = $1");
-const SELECT_BY_EMAIL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE email_key = $1");
+const SELECT_BY_USERNAME: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE username_key = $1"
+);
+const SELECT_BY_EMAIL: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE email_key = $1"
+);
 const SELECT_WITH_HASH: &str = concat!(
     "SELECT ",
     user_columns!(),
@@ -98,7 +108,8 @@ const UPDATE_USER: &str = concat!(
 /// PostgreSQL the row lock makes the next one wait; on SQLite the write takes
 /// the database lock.
 const TAKE_ADMIN_GUARD: &str = "UPDATE app_meta SET admin_guard = admin_guard + 1 WHERE id = 1";
-const COUNT_ENABLED_ADMINS: &str = "SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = TRUE";
+const COUNT_ENABLED_ADMINS: &str =
+    "SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = TRUE";
 const ADMIN_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')";
 
 impl Store {
@@ -109,7 +120,11 @@ impl Store {
 
     /// Creates `user` as the first administrator, atomically: `Ok(None)` when
     /// an administrator already exists. Concurrent callers yield one admin.
-    pub async fn insert_first_admin(&self, user: &NewUser, now: i64) -> Result<Option<User>, StoreError> {
+    pub async fn insert_first_admin(
+        &self,
+        user: &NewUser,
+        now: i64,
+    ) -> Result<Option<User>, StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query(TAKE_ADMIN_GUARD).execute(&mut *tx).await?;
@@ -136,7 +151,9 @@ impl Store {
 
     pub async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
         let key = fold(username);
-        Ok(on_pool!(self, p => sqlx::query_as(SELECT_BY_USERNAME).bind(&key).fetch_optional(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as(SELECT_BY_USERNAME).bind(&key).fetch_optional(p).await)?,
+        )
     }
 
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
@@ -144,24 +161,35 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as(SELECT_BY_EMAIL).bind(&key).fetch_optional(p).await)?)
     }
 
-    pub async fn find_user_with_hash(&self, username: &str) -> Result<Option<UserWithHash>, StoreError> {
+    pub async fn find_user_with_hash(
+        &self,
+        username: &str,
+    ) -> Result<Option<UserWithHash>, StoreError> {
         let key = fold(username);
-        Ok(on_pool!(self, p => sqlx::query_as(SELECT_WITH_HASH).bind(&key).fetch_optional(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as(SELECT_WITH_HASH).bind(&key).fetch_optional(p).await)?,
+        )
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         Ok(on_pool!(self, p => sqlx::query_as(SELECT_ALL).fetch_all(p).await)?)
     }
 
-    /// Applies `changes`, refusing with `LastAdmin` when afterwards no enabled
-    /// administrator would remain.
-    pub async fn update_user(&self, id: i64, changes: &UserChanges, now: i64) -> Result<Option<User>, StoreError> {
+    /// Applies `changes`, refusing with `LastAdmin` when it would take away
+    /// the last enabled administrator.
+    pub async fn update_user(
+        &self,
+        id: i64,
+        changes: &UserChanges,
+        now: i64,
+    ) -> Result<Option<User>, StoreError> {
         let email_set = changes.email.is_some();
         let email = changes.email.clone().flatten();
         let email_key = email.as_deref().map(fold);
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query(TAKE_ADMIN_GUARD).execute(&mut *tx).await?;
+            let admins_before: i64 = sqlx::query_scalar(COUNT_ENABLED_ADMINS).fetch_one(&mut *tx).await?;
             let updated: Option<User> = sqlx::query_as(UPDATE_USER)
                 .bind(id)
                 .bind(changes.username.as_deref())
@@ -176,7 +204,7 @@ impl Store {
                 .await
                 .map_err(StoreError::from_write)?;
             let admins: i64 = sqlx::query_scalar(COUNT_ENABLED_ADMINS).fetch_one(&mut *tx).await?;
-            if admins == 0 {
+            if admins == 0 && admins_before > 0 {
                 return Err(StoreError::LastAdmin);
             }
             tx.commit().await?;
@@ -190,10 +218,10 @@ impl Store {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query(TAKE_ADMIN_GUARD).execute(&mut *tx).await?;
+            let admins_before: i64 = sqlx::query_scalar(COUNT_ENABLED_ADMINS).fetch_one(&mut *tx).await?;
             let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
             let admins: i64 = sqlx::query_scalar(COUNT_ENABLED_ADMINS).fetch_one(&mut *tx).await?;
-            let any_admin: bool = sqlx::query_scalar(ADMIN_EXISTS).fetch_one(&mut *tx).await?;
-            if admins == 0 && any_admin {
+            if admins == 0 && admins_before > 0 {
                 return Err(StoreError::LastAdmin);
             }
             tx.commit().await?;
