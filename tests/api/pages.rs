@@ -1,6 +1,6 @@
 //! The HTML pages: home, login, setup, logout, errors and the stylesheet.
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use romgate::auth::Role;
 
 use crate::util::{PASSWORD, TestApp, TestResponse, enc};
@@ -12,6 +12,14 @@ struct PageBrowser {
 }
 
 impl PageBrowser {
+    fn from_page(page: &TestResponse) -> Self {
+        let csrf = page.cookie_value("romm_csrftoken").expect("a CSRF cookie");
+        PageBrowser {
+            csrf,
+            session: None,
+        }
+    }
+
     fn cookie(&self) -> String {
         match &self.session {
             Some(session) => format!("romm_session={session}; romm_csrftoken={}", self.csrf),
@@ -28,82 +36,95 @@ fn csrf_field(html: &str) -> Option<String> {
     Some(html[start..start + len].to_string())
 }
 
-fn location(response: &TestResponse) -> &str {
-    response.header("location").unwrap_or_default()
-}
-
-fn assert_html(response: &TestResponse) {
-    let content_type = response.header("content-type").unwrap_or_default();
-    assert!(
-        content_type.starts_with("text/html"),
-        "HTML page, got {content_type:?}"
-    );
-}
-
-/// Loads `path` as a new browser; checks the CSRF cookie equals the form field.
-async fn open(app: &TestApp, path: &str) -> (PageBrowser, TestResponse) {
-    let page = app.get(path, &[]).await;
-    assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text());
-    let cookie = page.cookie_value("romm_csrftoken").expect("a CSRF cookie");
-    assert_eq!(
-        csrf_field(&page.text()).as_deref(),
-        Some(cookie.as_str()),
-        "the form carries the cookie's token"
-    );
-    (
-        PageBrowser {
-            csrf: cookie,
-            session: None,
-        },
-        page,
-    )
-}
-
-async fn post_login(
-    app: &TestApp,
-    browser: &PageBrowser,
-    csrf: &str,
-    username: &str,
-    password: &str,
-    next: &str,
-) -> TestResponse {
-    let form = format!(
-        "csrf_token={}&username={}&password={}&next={}",
-        enc(csrf),
-        enc(username),
-        enc(password),
-        enc(next)
-    );
-    app.post_form("/login", &[("cookie", &browser.cookie())], &form)
-        .await
-}
-
-/// Signs `username` in through the login page.
-async fn page_login(app: &TestApp, username: &str) -> PageBrowser {
-    let (mut browser, _) = open(app, "/login").await;
-    let csrf = browser.csrf.clone();
-    let response = post_login(app, &browser, &csrf, username, PASSWORD, "/").await;
+fn assert_redirect(response: &TestResponse, to: &str) {
+    let location = response.header("location").unwrap_or_default();
     assert_eq!(
         response.status,
         StatusCode::SEE_OTHER,
         "{}",
         response.text()
     );
-    browser.session = Some(
-        response
-            .cookie_value("romm_session")
-            .expect("session cookie"),
+    assert_eq!(location, to);
+}
+
+fn assert_html(response: &TestResponse, status: StatusCode) {
+    assert_eq!(response.status, status, "{}", response.text());
+    let content_type = response.header("content-type").unwrap_or_default();
+    assert!(
+        content_type.starts_with("text/html"),
+        "HTML, got {content_type:?}"
     );
+}
+
+fn assert_no_session(response: &TestResponse) {
+    assert!(
+        response.set_cookie("romm_session").is_none(),
+        "{:?}",
+        response.headers
+    );
+}
+
+/// Loads `path` as a new browser; checks the CSRF cookie equals the form field.
+async fn open(app: &TestApp, path: &str) -> (PageBrowser, TestResponse) {
+    let page = app.get(path, &[]).await;
+    assert_html(&page, StatusCode::OK);
+    let browser = PageBrowser::from_page(&page);
+    let field = csrf_field(&page.text());
+    assert_eq!(
+        field.as_deref(),
+        Some(browser.csrf.as_str()),
+        "the form carries the cookie's token"
+    );
+    (browser, page)
+}
+
+/// Posts a form as `browser` (its cookies).
+async fn submit(app: &TestApp, path: &str, browser: &PageBrowser, form: &str) -> TestResponse {
+    app.post_form(path, &[("cookie", &browser.cookie())], form)
+        .await
+}
+
+/// Posts the login form for "root" with the CSRF field `csrf`.
+async fn post_login(
+    app: &TestApp,
+    browser: &PageBrowser,
+    csrf: &str,
+    password: &str,
+    next: &str,
+) -> TestResponse {
+    let form = format!(
+        "csrf_token={}&username=root&password={}&next={}",
+        enc(csrf),
+        enc(password),
+        enc(next)
+    );
+    submit(app, "/login", browser, &form).await
+}
+
+/// Signs "root" in through the login page.
+async fn page_login(app: &TestApp) -> PageBrowser {
+    let (mut browser, _) = open(app, "/login").await;
+    let response = post_login(app, &browser, &browser.csrf, PASSWORD, "/").await;
+    assert_redirect(&response, "/");
+    browser.session = response.cookie_value("romm_session");
+    assert!(browser.session.is_some(), "session cookie");
     browser
 }
 
-async fn me_status(app: &TestApp, session: &str) -> StatusCode {
+async fn me_status(app: &TestApp, browser: &PageBrowser) -> StatusCode {
+    let session = browser.session.as_deref().unwrap_or_default();
     app.get(
         "/api/users/me",
         &[("cookie", &format!("romm_session={session}"))],
     )
     .await
     .status
+}
+
+async fn with_root(builder: crate::util::TestAppBuilder) -> TestApp {
+    let app = builder.build().await;
+    app.create_user("root", Role::Admin).await;
+    app
 }
 
 fn oidc_app(provider: Option<&str>) -> crate::util::TestAppBuilder {
@@ -125,25 +146,15 @@ fn oidc_app(provider: Option<&str>) -> crate::util::TestAppBuilder {
 #[tokio::test]
 async fn home_sends_to_setup_then_to_login() {
     let app = TestApp::new().await;
-    let before = app.get("/", &[]).await;
-    assert_eq!(
-        (before.status, location(&before)),
-        (StatusCode::SEE_OTHER, "/setup")
-    );
+    assert_redirect(&app.get("/", &[]).await, "/setup");
     app.create_user("root", Role::Admin).await;
-    let after = app.get("/", &[]).await;
-    assert_eq!(
-        (after.status, location(&after)),
-        (StatusCode::SEE_OTHER, "/login")
-    );
+    assert_redirect(&app.get("/", &[]).await, "/login");
 }
 
 #[tokio::test]
 async fn login_page_has_a_password_form_and_keeps_an_existing_csrf_cookie() {
-    let app = TestApp::new().await;
-    app.create_user("root", Role::Admin).await;
+    let app = with_root(TestApp::builder()).await;
     let (_, page) = open(&app, "/login").await;
-    assert_html(&page);
     let html = page.text();
     assert!(
         html.contains(r#"name="password""#) && html.contains(r#"action="/login""#),
@@ -166,14 +177,10 @@ async fn login_page_has_a_password_form_and_keeps_an_existing_csrf_cookie() {
 
 #[tokio::test]
 async fn login_with_csrf_and_good_credentials_signs_in() {
-    let app = TestApp::new().await;
-    app.create_user("root", Role::Admin).await;
-    let (browser, _) = open(&app, "/login").await;
-    let response = post_login(&app, &browser, &browser.csrf, "root", PASSWORD, "").await;
-    assert_eq!(
-        (response.status, location(&response)),
-        (StatusCode::SEE_OTHER, "/")
-    );
+    let app = with_root(TestApp::builder()).await;
+    let (mut browser, _) = open(&app, "/login").await;
+    let response = post_login(&app, &browser, &browser.csrf, PASSWORD, "").await;
+    assert_redirect(&response, "/");
     let cookie = response.set_cookie("romm_session").expect("session cookie");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(
@@ -181,8 +188,8 @@ async fn login_with_csrf_and_good_credentials_signs_in() {
             "{attribute} in {cookie}"
         );
     }
-    let session = response.cookie_value("romm_session").unwrap();
-    assert_eq!(me_status(&app, &session).await, StatusCode::OK);
+    browser.session = response.cookie_value("romm_session");
+    assert_eq!(me_status(&app, &browser).await, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -191,55 +198,33 @@ async fn login_without_the_right_csrf_field_is_403_and_signs_nobody_in() {
     let root = app.create_user("root", Role::Admin).await;
     let (browser, _) = open(&app, "/login").await;
     let no_field = format!("username=root&password={}&next=%2F", enc(PASSWORD));
+    let only_field = format!("{no_field}&csrf_token={}", enc(&browser.csrf));
     let attempts = [
-        app.post_form("/login", &[("cookie", &browser.cookie())], &no_field)
-            .await,
-        post_login(&app, &browser, "rgc_wrong", "root", PASSWORD, "/").await,
-        post_login(&app, &browser, "", "root", PASSWORD, "/").await,
+        submit(&app, "/login", &browser, &no_field).await,
+        post_login(&app, &browser, "rgc_wrong", PASSWORD, "/").await,
+        post_login(&app, &browser, "", PASSWORD, "/").await,
         // The field without its cookie.
-        app.post_form(
-            "/login",
-            &[],
-            &format!("{no_field}&csrf_token={}", enc(&browser.csrf)),
-        )
-        .await,
+        app.post_form("/login", &[], &only_field).await,
     ];
     for response in &attempts {
-        assert_eq!(
-            response.status,
-            StatusCode::FORBIDDEN,
-            "{}",
-            response.text()
-        );
-        assert_html(response);
-        assert!(response.set_cookie("romm_session").is_none());
+        assert_html(response, StatusCode::FORBIDDEN);
+        assert_no_session(response);
     }
-    assert_eq!(
-        app.store()
-            .count_sessions(root.id, app.now())
-            .await
-            .unwrap(),
-        0
-    );
+    let sessions = app
+        .store()
+        .count_sessions(root.id, app.now())
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0);
 }
 
 #[tokio::test]
 async fn wrong_password_is_a_401_page_that_still_shows_the_form() {
-    let app = TestApp::new().await;
-    app.create_user("root", Role::Admin).await;
+    let app = with_root(TestApp::builder()).await;
     let (browser, _) = open(&app, "/login").await;
-    let response = post_login(
-        &app,
-        &browser,
-        &browser.csrf,
-        "root",
-        "not the password",
-        "/",
-    )
-    .await;
-    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
-    assert_html(&response);
-    assert!(response.set_cookie("romm_session").is_none());
+    let response = post_login(&app, &browser, &browser.csrf, "not the password", "/").await;
+    assert_html(&response, StatusCode::UNAUTHORIZED);
+    assert_no_session(&response);
     let html = response.text();
     assert!(html.contains("Incorrect username or password"), "{html}");
     assert!(
@@ -251,8 +236,7 @@ async fn wrong_password_is_a_401_page_that_still_shows_the_form() {
 
 #[tokio::test]
 async fn next_is_followed_only_to_local_paths() {
-    let app = TestApp::new().await;
-    app.create_user("root", Role::Admin).await;
+    let app = with_root(TestApp::builder()).await;
     for (next, expected) in [
         ("//evil.example", "/"),
         ("https://evil.example/", "/"),
@@ -260,9 +244,8 @@ async fn next_is_followed_only_to_local_paths() {
         ("/library?page=2", "/library?page=2"),
     ] {
         let (browser, _) = open(&app, "/login").await;
-        let response = post_login(&app, &browser, &browser.csrf, "root", PASSWORD, next).await;
-        assert_eq!(response.status, StatusCode::SEE_OTHER, "{next}");
-        assert_eq!(location(&response), expected, "{next}");
+        let response = post_login(&app, &browser, &browser.csrf, PASSWORD, next).await;
+        assert_redirect(&response, expected);
     }
     let page = app.get("/login?next=%2F%2Fevil.example", &[]).await;
     assert!(
@@ -281,20 +264,13 @@ async fn setup_creates_the_admin_and_signs_them_in() {
         enc(&browser.csrf),
         enc(PASSWORD)
     );
-    let response = app
-        .post_form("/setup", &[("cookie", &browser.cookie())], &form)
-        .await;
-    assert_eq!(
-        (response.status, location(&response)),
-        (StatusCode::SEE_OTHER, "/"),
-        "{}",
-        response.text()
-    );
+    let response = submit(&app, "/setup", &browser, &form).await;
+    assert_redirect(&response, "/");
     let session = response.cookie_value("romm_session").expect("signed in");
     let home = app
         .get("/", &[("cookie", &format!("romm_session={session}"))])
         .await;
-    assert_eq!(home.status, StatusCode::OK);
+    assert_html(&home, StatusCode::OK);
     let html = home.text();
     assert!(
         html.contains("boss") && html.contains("<strong>admin</strong>"),
@@ -310,59 +286,43 @@ async fn setup_creates_the_admin_and_signs_them_in() {
 
 #[tokio::test]
 async fn setup_is_closed_once_an_admin_exists() {
-    let app = TestApp::new().await;
-    app.create_user("root", Role::Admin).await;
-    let page = app.get("/setup", &[]).await;
-    assert_eq!(
-        (page.status, location(&page)),
-        (StatusCode::SEE_OTHER, "/login")
-    );
+    let app = with_root(TestApp::builder()).await;
+    assert_redirect(&app.get("/setup", &[]).await, "/login");
+    let browser = PageBrowser {
+        csrf: "rgc_t".into(),
+        session: None,
+    };
     let form = format!(
         "csrf_token=rgc_t&username=intruder&password={}",
         enc(PASSWORD)
     );
-    let response = app
-        .post_form("/setup", &[("cookie", "romm_csrftoken=rgc_t")], &form)
-        .await;
+    let response = submit(&app, "/setup", &browser, &form).await;
     assert!(
         response.status.is_client_error(),
         "{}: {}",
         response.status,
         response.text()
     );
-    assert!(response.set_cookie("romm_session").is_none());
+    assert_no_session(&response);
     let users = app.store().list_users().await.unwrap();
-    assert_eq!(
-        users
-            .iter()
-            .map(|u| u.username.as_str())
-            .collect::<Vec<_>>(),
-        ["root"]
-    );
+    let names: Vec<_> = users.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["root"]);
 }
 
 #[tokio::test]
 async fn disabled_password_login_shows_no_form_and_refuses_the_post() {
-    let app = TestApp::builder()
-        .env("DISABLE_USERPASS_LOGIN", "true")
-        .build()
-        .await;
-    app.create_user("root", Role::Admin).await;
+    let app = with_root(TestApp::builder().env("DISABLE_USERPASS_LOGIN", "true")).await;
     let page = app.get("/login", &[]).await;
-    assert_eq!(page.status, StatusCode::OK);
+    assert_html(&page, StatusCode::OK);
     assert!(
         !page.text().contains(r#"name="password""#),
         "{}",
         page.text()
     );
-    let csrf = page.cookie_value("romm_csrftoken").unwrap();
-    let browser = PageBrowser {
-        csrf: csrf.clone(),
-        session: None,
-    };
-    let response = post_login(&app, &browser, &csrf, "root", PASSWORD, "/").await;
+    let browser = PageBrowser::from_page(&page);
+    let response = post_login(&app, &browser, &browser.csrf, PASSWORD, "/").await;
     assert_eq!(response.status, StatusCode::FORBIDDEN);
-    assert!(response.set_cookie("romm_session").is_none());
+    assert_no_session(&response);
 }
 
 #[tokio::test]
@@ -371,10 +331,9 @@ async fn oidc_button_carries_the_provider_name() {
         (Some("Authelia"), "Sign in with Authelia"),
         (None, "Sign in with OIDC"),
     ] {
-        let app = oidc_app(provider).build().await;
-        app.create_user("root", Role::Admin).await;
+        let app = with_root(oidc_app(provider)).await;
         let page = app.get("/login", &[]).await;
-        assert_eq!(page.status, StatusCode::OK);
+        assert_html(&page, StatusCode::OK);
         let html = page.text();
         assert!(html.contains(label), "{label}: {html}");
         assert!(html.contains(r#"href="/api/login/openid"#), "{html}");
@@ -393,110 +352,78 @@ async fn disabled_setup_wizard_shows_the_cli_and_refuses_the_post() {
         .build()
         .await;
     let page = app.get("/setup", &[]).await;
-    assert_eq!(page.status, StatusCode::OK);
-    let browser = PageBrowser {
-        csrf: page.cookie_value("romm_csrftoken").unwrap(),
-        session: None,
-    };
+    assert_html(&page, StatusCode::OK);
     let html = page.text();
     assert!(html.contains("romgate user create"), "{html}");
     assert!(!html.contains(r#"action="/setup""#), "no form: {html}");
+    let browser = PageBrowser::from_page(&page);
     let form = format!(
         "csrf_token={}&username=boss&password={}",
         enc(&browser.csrf),
         enc(PASSWORD)
     );
-    let response = app
-        .post_form("/setup", &[("cookie", &browser.cookie())], &form)
-        .await;
-    assert_eq!(
-        response.status,
-        StatusCode::FORBIDDEN,
-        "{}",
-        response.text()
-    );
-    assert!(response.set_cookie("romm_session").is_none());
+    let response = submit(&app, "/setup", &browser, &form).await;
+    assert_html(&response, StatusCode::FORBIDDEN);
+    assert_no_session(&response);
     assert!(app.store().list_users().await.unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn post_logout_with_the_csrf_field_ends_the_session() {
-    let app = TestApp::new().await;
-    app.create_user("root", Role::Admin).await;
-    let browser = page_login(&app, "root").await;
-    let session = browser.session.clone().unwrap();
+    let app = with_root(TestApp::builder()).await;
+    let browser = page_login(&app).await;
 
-    let refused = app
-        .post_form(
-            "/logout",
-            &[("cookie", &browser.cookie())],
-            "csrf_token=rgc_wrong",
-        )
-        .await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let refused = submit(&app, "/logout", &browser, "csrf_token=rgc_wrong").await;
+    assert_html(&refused, StatusCode::FORBIDDEN);
     assert_eq!(
-        me_status(&app, &session).await,
+        me_status(&app, &browser).await,
         StatusCode::OK,
         "a forged logout changes nothing"
     );
 
-    let form = format!("csrf_token={}", enc(&browser.csrf));
-    let response = app
-        .post_form("/logout", &[("cookie", &browser.cookie())], &form)
-        .await;
-    assert_eq!(response.status, StatusCode::SEE_OTHER);
-    assert!(
-        response
-            .set_cookie("romm_session")
-            .is_some_and(|c| c.contains("Max-Age=0")),
-        "cookie cleared"
-    );
-    assert_eq!(me_status(&app, &session).await, StatusCode::UNAUTHORIZED);
+    let response = submit(
+        &app,
+        "/logout",
+        &browser,
+        &format!("csrf_token={}", enc(&browser.csrf)),
+    )
+    .await;
+    assert_redirect(&response, "/login");
+    let cleared = response.set_cookie("romm_session").unwrap_or_default();
+    assert!(cleared.contains("Max-Age=0"), "cookie cleared: {cleared:?}");
+    assert_eq!(me_status(&app, &browser).await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn get_logout_ends_the_session() {
-    let app = TestApp::new().await;
-    app.create_user("root", Role::Admin).await;
-    let browser = page_login(&app, "root").await;
-    let session = browser.session.clone().unwrap();
-    assert_eq!(me_status(&app, &session).await, StatusCode::OK);
-    let response = app.get("/logout", &[("cookie", &browser.cookie())]).await;
-    assert_eq!(
-        (response.status, location(&response)),
-        (StatusCode::SEE_OTHER, "/login")
+    let app = with_root(TestApp::builder()).await;
+    let browser = page_login(&app).await;
+    assert_eq!(me_status(&app, &browser).await, StatusCode::OK);
+    assert_redirect(
+        &app.get("/logout", &[("cookie", &browser.cookie())]).await,
+        "/login",
     );
-    assert_eq!(me_status(&app, &session).await, StatusCode::UNAUTHORIZED);
-    let home = app.get("/", &[("cookie", &browser.cookie())]).await;
-    assert_eq!(location(&home), "/login");
+    assert_eq!(me_status(&app, &browser).await, StatusCode::UNAUTHORIZED);
+    assert_redirect(
+        &app.get("/", &[("cookie", &browser.cookie())]).await,
+        "/login",
+    );
 }
 
 #[tokio::test]
 async fn unknown_pages_are_a_404_page() {
     let app = TestApp::new().await;
     let response = app.get("/no/such/page", &[]).await;
-    assert_eq!(response.status, StatusCode::NOT_FOUND);
-    assert_html(&response);
+    assert_html(&response, StatusCode::NOT_FOUND);
     assert!(response.text().contains("Page not found"));
 }
 
 #[tokio::test]
 async fn the_stylesheet_is_css() {
     let app = TestApp::new().await;
-    let response = app
-        .send(crate::util::request(
-            Method::GET,
-            "/static/style.css",
-            &[],
-            axum::body::Body::empty(),
-        ))
-        .await;
+    let response = app.get("/static/style.css", &[]).await;
     assert_eq!(response.status, StatusCode::OK);
-    assert!(
-        response
-            .header("content-type")
-            .unwrap_or_default()
-            .starts_with("text/css")
-    );
+    let content_type = response.header("content-type").unwrap_or_default();
+    assert!(content_type.starts_with("text/css"), "{content_type:?}");
     assert!(!response.body.is_empty());
 }

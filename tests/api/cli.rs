@@ -1,0 +1,218 @@
+//! The binary itself: the admin CLI on the server's database, startup
+//! validation, and `romgate` with no arguments serving.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use romgate::auth::Role;
+use romgate::auth::password::{PasswordPolicy, Passwords, Verdict};
+use romgate::config::DatabaseUrl;
+use romgate::secret::Secret;
+use romgate::store::Store;
+
+fn romgate(data: &std::path::Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_romgate"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ROMM_DATA_PATH", data)
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("romgate starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("romgate exits")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+async fn store(data: &std::path::Path) -> Store {
+    let url = format!("sqlite://{}", data.join("romgate.db").display());
+    Store::open(&DatabaseUrl::new(url)).await.expect("store")
+}
+
+#[tokio::test]
+async fn user_commands_manage_the_servers_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path();
+    let created = romgate(
+        data,
+        &[
+            "user",
+            "create",
+            "alice",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        "a long password\n",
+        &[],
+    );
+    assert!(created.status.success(), "{created:?}");
+    assert!(stdout(&created).contains("created user alice"));
+
+    let store = store(data).await;
+    let found = store
+        .find_user_with_hash("alice")
+        .await
+        .expect("query")
+        .expect("alice");
+    assert_eq!(found.user.role, Role::Admin);
+    let passwords = Passwords::new(PasswordPolicy::PRODUCTION).expect("policy");
+    let verdict = passwords
+        .verify(
+            &Secret::new("a long password"),
+            found.password_hash.as_deref(),
+        )
+        .await
+        .expect("verify");
+    assert_eq!(
+        verdict,
+        Verdict::Match { rehash: false },
+        "stdin's newline is not part of the password"
+    );
+
+    let sso_only = romgate(
+        data,
+        &["user", "create", "bob", "--email", "bob@example.com"],
+        "",
+        &[],
+    );
+    assert!(sso_only.status.success(), "{sso_only:?}");
+    assert!(
+        romgate(data, &["user", "set-role", "bob", "editor"], "", &[])
+            .status
+            .success()
+    );
+    assert!(
+        romgate(data, &["user", "disable", "bob"], "", &[])
+            .status
+            .success()
+    );
+    let bob = store
+        .find_user_with_hash("bob")
+        .await
+        .expect("query")
+        .expect("bob");
+    assert_eq!(
+        (bob.user.role, bob.user.enabled, bob.password_hash),
+        (Role::Editor, false, None)
+    );
+    assert!(
+        romgate(data, &["user", "enable", "bob"], "", &[])
+            .status
+            .success()
+    );
+
+    let reset = romgate(
+        data,
+        &["user", "set-password", "bob"],
+        "bobs new password\n",
+        &[],
+    );
+    assert!(reset.status.success(), "{reset:?}");
+    let bob = store
+        .find_user_with_hash("bob")
+        .await
+        .expect("query")
+        .expect("bob");
+    assert!(bob.user.enabled);
+    assert!(bob.password_hash.is_some());
+
+    let list = stdout(&romgate(data, &["user", "list"], "", &[]));
+    assert!(
+        list.contains("alice") && list.contains("admin") && list.contains("bob@example.com"),
+        "{list}"
+    );
+
+    let unknown = romgate(data, &["user", "disable", "nobody"], "", &[]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nobody"));
+    let invalid = romgate(data, &["user", "create", "bad name"], "", &[]);
+    assert!(!invalid.status.success());
+}
+
+#[test]
+fn static_misconfiguration_stops_startup_naming_each_variable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = [
+        ("ROMM_PORT", "eighty"),
+        ("DISABLE_USERPASS_LOGIN", "perhaps"),
+        ("OIDC_ENABLED", "true"),
+    ];
+    let output = romgate(dir.path(), &[], "", &env);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for name in [
+        "ROMM_PORT",
+        "DISABLE_USERPASS_LOGIN",
+        "OIDC_CLIENT_ID",
+        "OIDC_REDIRECT_URI",
+    ] {
+        assert!(stderr.contains(name), "{name} missing from: {stderr}");
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+#[test]
+fn without_arguments_it_serves_on_sqlite_and_keeps_its_key_private() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_romgate"))
+        .env_clear()
+        .env("ROMM_DATA_PATH", dir.path())
+        .env("ROMM_PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut answer = None;
+    while Instant::now() < deadline && answer.is_none() {
+        answer = http_get(port, "/api/heartbeat");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let answer = answer.expect("the server answered");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#""NEEDED":true"#), "{answer}");
+    assert!(dir.path().join("romgate.db").exists());
+    let key = dir.path().join("auth_secret_key");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key).expect("key file").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+}
