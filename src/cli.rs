@@ -80,10 +80,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -123,9 +120,8 @@ fn init_tracing() {
 
 async fn open_store(config: &Config) -> Result<Store, AppError> {
     if !config.database.is_postgres() {
-        std::fs::create_dir_all(&config.data_path).map_err(|e| {
-            AppError::internal(format!("cannot create {}: {e}", config.data_path.display()))
-        })?;
+        std::fs::create_dir_all(&config.data_path)
+            .map_err(|e| AppError::internal(format!("cannot create {}: {e}", config.data_path.display())))?;
     }
     Store::open(&config.database)
         .await
@@ -185,9 +181,10 @@ async fn shutdown_signal() {
 
 fn read_password_line() -> Result<Secret, AppError> {
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-        AppError::internal(format!("reading the password from standard input: {e}"))
-    })?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| AppError::internal(format!("reading the password from standard input: {e}")))?;
     Ok(Secret::new(line.trim_end_matches(['\r', '\n'])))
 }
 
@@ -228,10 +225,7 @@ async fn run_user_command(config: Config, command: UserCommand) -> Result<(), Ap
                     now,
                 )
                 .await?;
-            println!(
-                "created user {} (id {}, role {})",
-                user.username, user.id, user.role
-            );
+            println!("created user {} (id {}, role {})", user.username, user.id, user.role);
         }
         UserCommand::SetPassword { username } => {
             let user = find(username).await?;
@@ -274,10 +268,7 @@ async fn run_user_command(config: Config, command: UserCommand) -> Result<(), Ap
                 now,
             )
             .await?;
-            println!(
-                "{} is disabled; their sessions and tokens are ended",
-                user.username
-            );
+            println!("{} is disabled; their sessions and tokens are ended", user.username);
         }
         UserCommand::Enable { username } => {
             let user = find(username).await?;
@@ -293,10 +284,7 @@ async fn run_user_command(config: Config, command: UserCommand) -> Result<(), Ap
             println!("{} is enabled", user.username);
         }
         UserCommand::List => {
-            println!(
-                "{:<6} {:<24} {:<8} {:<8} email",
-                "id", "username", "role", "enabled"
-            );
+            println!("{:<6} {:<24} {:<8} {:<8} email", "id", "username", "role", "enabled");
             for user in store.list_users().await? {
                 let email = user.email.as_deref().unwrap_or("-");
                 println!(

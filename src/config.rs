@@ -133,18 +133,12 @@ impl Env {
             .url("ROMM_BASE_URL")
             .unwrap_or_else(|| default_url("http://localhost:8080"));
         let https = base_url.scheme() == "https";
-        let data_path = PathBuf::from(
-            self.string("ROMM_DATA_PATH")
-                .unwrap_or_else(|| "./data".into()),
-        );
+        let data_path = PathBuf::from(self.string("ROMM_DATA_PATH").unwrap_or_else(|| "./data".into()));
         let database = self.database(&data_path);
         let refresh = self.seconds("OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS", 604_800);
         Config {
             port: self.number("ROMM_PORT", 8080),
-            library_path: PathBuf::from(
-                self.string("ROMM_LIBRARY_PATH")
-                    .unwrap_or_else(|| "./library".into()),
-            ),
+            library_path: PathBuf::from(self.string("ROMM_LIBRARY_PATH").unwrap_or_else(|| "./library".into())),
             auth_secret_key: self.string("ROMM_AUTH_SECRET_KEY").map(Secret::new),
             session_max_age_seconds: self.seconds("SESSION_MAX_AGE_SECONDS", 1_209_600),
             secure_cookies: self.boolean("ROMM_SESSION_SECURE_COOKIE", https),
@@ -164,18 +158,9 @@ impl Env {
         if !self.boolean("OIDC_ENABLED", false) {
             return None;
         }
-        let client_id = self.required(
-            "OIDC_CLIENT_ID",
-            "the client ID your identity provider issued",
-        );
-        let client_secret = self.required(
-            "OIDC_CLIENT_SECRET",
-            "the client secret your identity provider issued",
-        );
-        let redirect_uri = self.required_url(
-            "OIDC_REDIRECT_URI",
-            "normally <ROMM_BASE_URL>/api/oauth/openid",
-        );
+        let client_id = self.required("OIDC_CLIENT_ID", "the client ID your identity provider issued");
+        let client_secret = self.required("OIDC_CLIENT_SECRET", "the client secret your identity provider issued");
+        let redirect_uri = self.required_url("OIDC_REDIRECT_URI", "normally <ROMM_BASE_URL>/api/oauth/openid");
         let metadata_url = self.metadata_url();
         let end_session_endpoint = self.url("OIDC_END_SESSION_ENDPOINT");
         let post_logout_redirect_uri = self.url("OIDC_POST_LOGOUT_REDIRECT_URI");
@@ -202,8 +187,7 @@ impl Env {
             rp_initiated_logout: self.boolean("OIDC_RP_INITIATED_LOGOUT", false),
             client_id: client_id.unwrap_or_default(),
             client_secret: Secret::new(client_secret.unwrap_or_default()),
-            redirect_uri: redirect_uri
-                .unwrap_or_else(|| default_url("http://localhost:8080/api/oauth/openid")),
+            redirect_uri: redirect_uri.unwrap_or_else(|| default_url("http://localhost:8080/api/oauth/openid")),
             metadata_url: metadata_url.unwrap_or_else(|| default_url("http://localhost/")),
             tls_ca_cert_file,
             end_session_endpoint,
@@ -251,10 +235,7 @@ impl Env {
             .map(str::to_ascii_lowercase)
             .as_deref()
         {
-            None | Some("sqlite") => DatabaseUrl::new(format!(
-                "sqlite://{}",
-                data_path.join("romgate.db").display()
-            )),
+            None | Some("sqlite") => DatabaseUrl::new(format!("sqlite://{}", data_path.join("romgate.db").display())),
             Some("postgresql") | Some("postgres") => self.romm_postgres_url(),
             Some(other) => {
                 self.errors.push(format!(
@@ -272,8 +253,7 @@ impl Env {
         let name = self.string("DB_NAME").unwrap_or_else(|| "romm".into());
         let mut url = default_url("postgres://localhost/");
         if url.set_host(Some(&host)).is_err() {
-            self.errors
-                .push(format!("DB_HOST: '{host}' is not a valid host name"));
+            self.errors.push(format!("DB_HOST: '{host}' is not a valid host name"));
         }
         let _ = url.set_port(Some(port));
         let _ = url.set_username(&user);
@@ -295,18 +275,16 @@ impl Env {
     fn required(&mut self, name: &str, what: &str) -> Option<String> {
         let value = self.string(name);
         if value.is_none() {
-            self.errors.push(format!(
-                "{name} is required when OIDC_ENABLED=true ({what})"
-            ));
+            self.errors
+                .push(format!("{name} is required when OIDC_ENABLED=true ({what})"));
         }
         value
     }
 
     fn required_url(&mut self, name: &str, what: &str) -> Option<Url> {
         if self.string(name).is_none() {
-            self.errors.push(format!(
-                "{name} is required when OIDC_ENABLED=true ({what})"
-            ));
+            self.errors
+                .push(format!("{name} is required when OIDC_ENABLED=true ({what})"));
             return None;
         }
         self.url(name)
@@ -335,9 +313,8 @@ impl Env {
             "true" | "1" | "yes" => true,
             "false" | "0" | "no" => false,
             _ => {
-                self.errors.push(format!(
-                    "{name}: '{raw}' is not a boolean; use true or false"
-                ));
+                self.errors
+                    .push(format!("{name}: '{raw}' is not a boolean; use true or false"));
                 default
             }
         }
@@ -348,8 +325,7 @@ impl Env {
             return default;
         };
         raw.parse().unwrap_or_else(|_| {
-            self.errors
-                .push(format!("{name}: '{raw}' is not a valid number"));
+            self.errors.push(format!("{name}: '{raw}' is not a valid number"));
             default
         })
     }

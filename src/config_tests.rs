@@ -1,10 +1,7 @@
 use super::*;
 
 fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 fn errors(pairs: &[(&str, &str)]) -> Vec<String> {
@@ -29,8 +26,7 @@ fn defaults_are_the_embedded_sqlite_server() {
 
 #[test]
 fn https_base_url_turns_secure_cookies_on() {
-    let config =
-        Config::from_vars(vars(&[("ROMM_BASE_URL", "https://romm.example.com")])).expect("valid");
+    let config = Config::from_vars(vars(&[("ROMM_BASE_URL", "https://romm.example.com")])).expect("valid");
     assert!(config.secure_cookies);
     let config = Config::from_vars(vars(&[
         ("ROMM_BASE_URL", "https://romm.example.com"),
@@ -87,10 +83,7 @@ fn oidc_vars() -> Vec<(&'static str, &'static str)> {
         ("OIDC_ENABLED", "true"),
         ("OIDC_CLIENT_ID", "romgate"),
         ("OIDC_CLIENT_SECRET", "s3cret"),
-        (
-            "OIDC_REDIRECT_URI",
-            "http://localhost:8080/api/oauth/openid",
-        ),
+        ("OIDC_REDIRECT_URI", "http://localhost:8080/api/oauth/openid"),
     ]
 }
 
@@ -117,18 +110,9 @@ fn application_url_gets_the_well_known_path_with_or_without_slash() {
 fn metadata_url_wins_over_application_url() {
     let mut pairs = oidc_vars();
     pairs.push(("OIDC_SERVER_APPLICATION_URL", "https://ignored.example.com"));
-    pairs.push((
-        "OIDC_SERVER_METADATA_URL",
-        "https://auth.example.com/custom/discovery",
-    ));
-    let oidc = Config::from_vars(vars(&pairs))
-        .expect("valid")
-        .oidc
-        .expect("enabled");
-    assert_eq!(
-        oidc.metadata_url.as_str(),
-        "https://auth.example.com/custom/discovery"
-    );
+    pairs.push(("OIDC_SERVER_METADATA_URL", "https://auth.example.com/custom/discovery"));
+    let oidc = Config::from_vars(vars(&pairs)).expect("valid").oidc.expect("enabled");
+    assert_eq!(oidc.metadata_url.as_str(), "https://auth.example.com/custom/discovery");
 }
 
 #[test]
@@ -138,10 +122,7 @@ fn client_secret_never_shows_in_debug_output() {
     pairs.push(("ROMM_AUTH_SECRET_KEY", "k3y-material"));
     let config = Config::from_vars(vars(&pairs)).expect("valid");
     let debug = format!("{config:?}");
-    assert!(
-        !debug.contains("s3cret") && !debug.contains("k3y-material"),
-        "{debug}"
-    );
+    assert!(!debug.contains("s3cret") && !debug.contains("k3y-material"), "{debug}");
 }
 
 #[test]
@@ -150,10 +131,7 @@ fn an_unreadable_ca_file_is_a_startup_error() {
     pairs.push(("OIDC_SERVER_APPLICATION_URL", "https://auth.example.com"));
     pairs.push(("OIDC_TLS_CACERTFILE", "/nonexistent/ca.pem"));
     let lines = errors(&pairs);
-    assert!(
-        lines.iter().any(|l| l.contains("OIDC_TLS_CACERTFILE")),
-        "{lines:?}"
-    );
+    assert!(lines.iter().any(|l| l.contains("OIDC_TLS_CACERTFILE")), "{lines:?}");
 }
 
 #[test]
@@ -168,10 +146,7 @@ fn romm_db_variables_build_a_postgres_url_with_a_masked_password() {
     .expect("valid");
     assert!(config.database.is_postgres());
     assert!(config.database.expose().starts_with("postgres://romm:"));
-    assert_eq!(
-        config.database.redacted(),
-        "postgres://romm:***@db:5432/romm"
-    );
+    assert_eq!(config.database.redacted(), "postgres://romm:***@db:5432/romm");
     assert!(!format!("{:?}", config.database).contains("word"));
 }
 

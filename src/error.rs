@@ -73,11 +73,7 @@ impl AppError {
 
     /// No (valid) credentials were presented.
     pub fn unauthenticated() -> Self {
-        Self::refuse(
-            Kind::Unauthenticated,
-            "not_authenticated",
-            "You need to sign in.",
-        )
+        Self::refuse(Kind::Unauthenticated, "not_authenticated", "You need to sign in.")
     }
 
     /// Wrong username or password: one answer whether or not the user exists.
@@ -116,9 +112,7 @@ impl AppError {
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Conflict => {
-                AppError::conflict("already_exists", "That username or email is already taken.")
-            }
+            StoreError::Conflict => AppError::conflict("already_exists", "That username or email is already taken."),
             StoreError::LastAdmin => AppError::conflict(
                 "last_admin",
                 "This would leave no enabled administrator; promote another user first.",

@@ -7,12 +7,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
 )]
 
 pub mod auth;
@@ -21,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod oidc;
 pub mod pages;
 pub mod secret;
 pub mod state;

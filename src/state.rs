@@ -7,8 +7,9 @@ use crate::auth::tokens::TokenHasher;
 use crate::auth::{Auth, AuthSettings, secret_key};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::http::cookies::CookieFactory;
+use crate::oidc::Oidc;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -17,26 +18,18 @@ pub struct AppState {
     pub auth: Auth,
     pub cookies: CookieFactory,
     pub clock: Arc<dyn Clock>,
+    /// Single sign-on, when OIDC_ENABLED.
+    pub oidc: Option<Oidc>,
 }
 
 impl AppState {
     /// Production wiring: the system clock and OWASP's argon2id parameters.
     pub fn new(config: Config, store: Store) -> AppResult<Self> {
-        Self::with_parts(
-            config,
-            store,
-            PasswordPolicy::PRODUCTION,
-            Arc::new(SystemClock),
-        )
+        Self::with_parts(config, store, PasswordPolicy::PRODUCTION, Arc::new(SystemClock))
     }
 
     /// Explicit wiring, for tests (cheap hashing, a manual clock).
-    pub fn with_parts(
-        config: Config,
-        store: Store,
-        policy: PasswordPolicy,
-        clock: Arc<dyn Clock>,
-    ) -> AppResult<Self> {
+    pub fn with_parts(config: Config, store: Store, policy: PasswordPolicy, clock: Arc<dyn Clock>) -> AppResult<Self> {
         let key = secret_key::load_or_create(&config)?;
         let auth = Auth::new(
             store,
@@ -45,11 +38,16 @@ impl AppState {
             AuthSettings::from_config(&config),
         );
         let cookies = CookieFactory::new(config.secure_cookies);
+        let oidc = match &config.oidc {
+            Some(oidc_config) => Some(Oidc::new(oidc_config.clone()).map_err(AppError::internal)?),
+            None => None,
+        };
         Ok(Self {
             config: Arc::new(config),
             auth,
             cookies,
             clock,
+            oidc,
         })
     }
 

@@ -40,9 +40,7 @@ pub fn validate_username(username: &str) -> AppResult<()> {
     if username.is_empty() || username.chars().count() > MAX_USERNAME_CHARS || !ok_chars {
         return Err(AppError::bad_request(
             "invalid_username",
-            format!(
-                "A username has 1 to {MAX_USERNAME_CHARS} characters: letters a-z, digits, and . _ - @ +"
-            ),
+            format!("A username has 1 to {MAX_USERNAME_CHARS} characters: letters a-z, digits, and . _ - @ +"),
         ));
     }
     Ok(())
@@ -58,10 +56,7 @@ pub fn validate_email(email: &str) -> AppResult<()> {
     let Some((local, domain)) = email.split_once('@') else {
         return Err(invalid());
     };
-    let domain_ok = domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains('@');
+    let domain_ok = domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@');
     if local.is_empty() || !domain_ok {
         return Err(invalid());
     }
@@ -82,9 +77,7 @@ pub fn validate_password(password: &Secret) -> AppResult<()> {
 }
 
 fn normalise_email(email: Option<String>) -> AppResult<Option<String>> {
-    let email = email
-        .map(|e| e.trim().to_string())
-        .filter(|e| !e.is_empty());
+    let email = email.map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
     if let Some(email) = &email {
         validate_email(email)?;
     }
@@ -131,10 +124,7 @@ impl Auth {
         let new_user = self.new_user(account, true).await?;
         match self.store.insert_first_admin(&new_user, now).await? {
             Some(user) => {
-                tracing::info!(
-                    user_id = user.id,
-                    "first administrator created by the setup wizard"
-                );
+                tracing::info!(user_id = user.id, "first administrator created by the setup wizard");
                 Ok(user)
             }
             None => Err(AppError::conflict(
@@ -145,12 +135,7 @@ impl Auth {
     }
 
     /// Creates an account on behalf of `actor` (who needs users.write).
-    pub async fn create_account(
-        &self,
-        actor: &Principal,
-        account: NewAccount,
-        now: i64,
-    ) -> AppResult<User> {
+    pub async fn create_account(&self, actor: &Principal, account: NewAccount, now: i64) -> AppResult<User> {
         actor.require(&[Scope::UsersWrite])?;
         if account.role == Role::Admin && actor.user.role != Role::Admin {
             return Err(AppError::forbidden(
@@ -195,12 +180,7 @@ impl Auth {
     }
 
     /// Applies changes without an actor check (the CLI, and after checks).
-    pub async fn apply_changes(
-        &self,
-        id: i64,
-        changes: AccountChanges,
-        now: i64,
-    ) -> AppResult<User> {
+    pub async fn apply_changes(&self, id: i64, changes: AccountChanges, now: i64) -> AppResult<User> {
         if let Some(username) = &changes.username {
             validate_username(username)?;
         }

@@ -31,19 +31,11 @@ impl Auth {
 
     /// Returns the user whose username and password these are.
     #[instrument(skip_all)]
-    pub async fn check_password(
-        &self,
-        username: &str,
-        password: &Secret,
-        client: &str,
-        now: i64,
-    ) -> AppResult<User> {
+    pub async fn check_password(&self, username: &str, password: &Secret, client: &str, now: i64) -> AppResult<User> {
         self.ensure_password_login_enabled()?;
         let username_subject = hex::encode(Sha256::digest(fold(username).as_bytes()));
         LOGIN_PER_ADDRESS.check(&self.store, client, now).await?;
-        LOGIN_PER_USERNAME
-            .check(&self.store, &username_subject, now)
-            .await?;
+        LOGIN_PER_USERNAME.check(&self.store, &username_subject, now).await?;
 
         let plausible = !username.is_empty() && username.len() <= MAX_CREDENTIAL_BYTES;
         let found = if plausible {
@@ -59,9 +51,7 @@ impl Auth {
         };
 
         let (Verdict::Match { rehash }, Some(found)) = (verdict, found) else {
-            LOGIN_PER_ADDRESS
-                .record_failure(&self.store, client, now)
-                .await?;
+            LOGIN_PER_ADDRESS.record_failure(&self.store, client, now).await?;
             LOGIN_PER_USERNAME
                 .record_failure(&self.store, &username_subject, now)
                 .await?;
@@ -73,17 +63,13 @@ impl Auth {
         }
         if rehash {
             let upgraded = self.passwords.hash(password).await?;
-            self.store
-                .set_password_hash(found.user.id, &upgraded, now)
-                .await?;
+            self.store.set_password_hash(found.user.id, &upgraded, now).await?;
             tracing::info!(
                 user_id = found.user.id,
                 "password hash upgraded to current argon2id parameters"
             );
         }
-        LOGIN_PER_USERNAME
-            .reset(&self.store, &username_subject)
-            .await?;
+        LOGIN_PER_USERNAME.reset(&self.store, &username_subject).await?;
         Ok(found.user)
     }
 }

@@ -14,6 +14,7 @@ mod sessions;
 pub mod tokens;
 
 pub use accounts::{AccountChanges, NewAccount};
+pub use login::account_disabled;
 pub use oauth::TokenPair;
 pub use principal::{Credential, Principal};
 pub use scopes::{Role, Scope, ScopeSet};
@@ -63,12 +64,7 @@ pub struct Auth {
 }
 
 impl Auth {
-    pub fn new(
-        store: Store,
-        passwords: Passwords,
-        tokens: TokenHasher,
-        settings: AuthSettings,
-    ) -> Self {
+    pub fn new(store: Store, passwords: Passwords, tokens: TokenHasher, settings: AuthSettings) -> Self {
         Self {
             store,
             passwords,

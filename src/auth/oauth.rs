@@ -31,9 +31,8 @@ fn grant_scopes(requested: Option<&str>, allowed: ScopeSet) -> AppResult<ScopeSe
     let Some(list) = requested else {
         return Ok(allowed);
     };
-    let wanted = ScopeSet::parse(list).map_err(|unknown| {
-        AppError::bad_request("invalid_scope", format!("Unknown scope '{unknown}'."))
-    })?;
+    let wanted = ScopeSet::parse(list)
+        .map_err(|unknown| AppError::bad_request("invalid_scope", format!("Unknown scope '{unknown}'.")))?;
     if !wanted.is_subset_of(allowed) {
         return Err(AppError::bad_request(
             "invalid_scope",
@@ -63,35 +62,25 @@ impl Auth {
 
     /// `grant_type=refresh_token`.
     #[instrument(skip_all)]
-    pub async fn refresh_grant(
-        &self,
-        refresh_token: &str,
-        scope: Option<&str>,
-        now: i64,
-    ) -> AppResult<TokenPair> {
+    pub async fn refresh_grant(&self, refresh_token: &str, scope: Option<&str>, now: i64) -> AppResult<TokenPair> {
         let Some(token_hash) = self.tokens.hash(TokenKind::Refresh, refresh_token) else {
             return Err(invalid_grant("The refresh token is invalid or expired."));
         };
-        let (family_id, user_id, granted) =
-            match self.store.claim_refresh_token(&token_hash, now).await? {
-                RefreshClaim::Claimed {
-                    family_id,
-                    user_id,
-                    scopes,
-                } => (family_id, user_id, scopes),
-                RefreshClaim::Reused { family_id } => {
-                    self.store.revoke_token_family(&family_id).await?;
-                    tracing::warn!(
-                        "a spent refresh token was presented again; its token family is revoked"
-                    );
-                    return Err(invalid_grant(
-                        "The refresh token was already used; sign in again.",
-                    ));
-                }
-                RefreshClaim::Invalid => {
-                    return Err(invalid_grant("The refresh token is invalid or expired."));
-                }
-            };
+        let (family_id, user_id, granted) = match self.store.claim_refresh_token(&token_hash, now).await? {
+            RefreshClaim::Claimed {
+                family_id,
+                user_id,
+                scopes,
+            } => (family_id, user_id, scopes),
+            RefreshClaim::Reused { family_id } => {
+                self.store.revoke_token_family(&family_id).await?;
+                tracing::warn!("a spent refresh token was presented again; its token family is revoked");
+                return Err(invalid_grant("The refresh token was already used; sign in again."));
+            }
+            RefreshClaim::Invalid => {
+                return Err(invalid_grant("The refresh token is invalid or expired."));
+            }
+        };
         let user = self.store.find_user(user_id).await?.filter(|u| u.enabled);
         let Some(user) = user else {
             return Err(invalid_grant(
@@ -103,20 +92,11 @@ impl Auth {
         self.issue_pair(user.id, &family_id, scopes, now).await
     }
 
-    async fn issue_pair(
-        &self,
-        user_id: i64,
-        family_id: &str,
-        scopes: ScopeSet,
-        now: i64,
-    ) -> AppResult<TokenPair> {
+    async fn issue_pair(&self, user_id: i64, family_id: &str, scopes: ScopeSet, now: i64) -> AppResult<TokenPair> {
         let access_token = PlainToken::generate(TokenKind::Access);
         let refresh_token = PlainToken::generate(TokenKind::Refresh);
         let scope_text = scopes.to_string();
-        let (access_ttl, refresh_ttl) = (
-            self.settings.access_token_seconds,
-            self.settings.refresh_token_seconds,
-        );
+        let (access_ttl, refresh_ttl) = (self.settings.access_token_seconds, self.settings.refresh_token_seconds);
         let access_hash = self.tokens.mac(access_token.expose().as_bytes());
         let refresh_hash = self.tokens.mac(refresh_token.expose().as_bytes());
         let row = |token_hash, ttl: i64| NewAccessToken {
@@ -127,9 +107,7 @@ impl Auth {
             now,
             expires_at: now.saturating_add(ttl),
         };
-        self.store
-            .insert_access_token(&row(&access_hash, access_ttl))
-            .await?;
+        self.store.insert_access_token(&row(&access_hash, access_ttl)).await?;
         self.store
             .insert_refresh_token(&row(&refresh_hash, refresh_ttl))
             .await?;

@@ -58,13 +58,8 @@ pub struct Passwords {
 
 impl Passwords {
     pub fn new(policy: PasswordPolicy) -> Result<Self, AppError> {
-        let params = Params::new(
-            policy.memory_kib,
-            policy.iterations,
-            policy.parallelism,
-            None,
-        )
-        .map_err(|e| AppError::internal(format!("argon2 parameters: {e}")))?;
+        let params = Params::new(policy.memory_kib, policy.iterations, policy.parallelism, None)
+            .map_err(|e| AppError::internal(format!("argon2 parameters: {e}")))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let dummy_hash = hash_with(&argon, "romgate dummy password")?;
         let lanes = std::thread::available_parallelism().map_or(2, usize::from);
@@ -84,18 +79,13 @@ impl Passwords {
     pub async fn hash(&self, password: &Secret) -> Result<String, AppError> {
         let argon = self.argon.clone();
         let password = password.clone();
-        self.off_thread(move || hash_with(&argon, password.expose()))
-            .await?
+        self.off_thread(move || hash_with(&argon, password.expose())).await?
     }
 
     /// Checks `password` against `stored` (argon2 PHC or bcrypt). A missing
     /// hash (unknown user, or an account without a password) costs the same
     /// as a real check and never matches.
-    pub async fn verify(
-        &self,
-        password: &Secret,
-        stored: Option<&str>,
-    ) -> Result<Verdict, AppError> {
+    pub async fn verify(&self, password: &Secret, stored: Option<&str>) -> Result<Verdict, AppError> {
         let argon = self.argon.clone();
         let policy = self.policy;
         let password = password.clone();
@@ -109,34 +99,23 @@ impl Passwords {
         Ok(if real { verdict } else { Verdict::Mismatch })
     }
 
-    async fn off_thread<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, AppError> {
+    async fn off_thread<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
         let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(AppError::internal)
+        tokio::task::spawn_blocking(work).await.map_err(AppError::internal)
     }
 }
 
 fn hash_with(argon: &Argon2<'_>, password: &str) -> Result<String, AppError> {
     let mut salt = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut salt);
-    let salt =
-        SaltString::encode_b64(&salt).map_err(|e| AppError::internal(format!("salt: {e}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::internal(format!("salt: {e}")))?;
     argon
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
         .map_err(|e| AppError::internal(format!("argon2: {e}")))
 }
 
-fn verify_with(
-    argon: &Argon2<'_>,
-    policy: PasswordPolicy,
-    password: &str,
-    stored: &str,
-) -> Verdict {
+fn verify_with(argon: &Argon2<'_>, policy: PasswordPolicy, password: &str, stored: &str) -> Verdict {
     if is_bcrypt(stored) {
         return match bcrypt::verify(password, stored) {
             Ok(true) => Verdict::Match { rehash: true },
@@ -185,10 +164,7 @@ mod tests {
     #[tokio::test]
     async fn argon2id_hash_verifies_and_rejects_other_passwords() {
         let passwords = Passwords::new(PasswordPolicy::FAST_INSECURE).expect("valid policy");
-        let hash = passwords
-            .hash(&secret("correct horse"))
-            .await
-            .expect("hash");
+        let hash = passwords.hash(&secret("correct horse")).await.expect("hash");
         assert!(hash.starts_with("$argon2id$"));
         assert_eq!(
             passwords
@@ -198,10 +174,7 @@ mod tests {
             Verdict::Match { rehash: false }
         );
         assert_eq!(
-            passwords
-                .verify(&secret("wrong"), Some(&hash))
-                .await
-                .expect("verify"),
+            passwords.verify(&secret("wrong"), Some(&hash)).await.expect("verify"),
             Verdict::Mismatch
         );
     }
@@ -237,10 +210,7 @@ mod tests {
         let current = Passwords::new(PasswordPolicy::FAST_INSECURE).expect("policy");
         let hash = old.hash(&secret("pw")).await.expect("hash");
         assert_eq!(
-            current
-                .verify(&secret("pw"), Some(&hash))
-                .await
-                .expect("verify"),
+            current.verify(&secret("pw"), Some(&hash)).await.expect("verify"),
             Verdict::Match { rehash: true }
         );
     }

@@ -44,10 +44,7 @@ impl Principal {
             .collect();
         Err(AppError::forbidden(
             "insufficient_scope",
-            format!(
-                "You are not allowed to do this (needs {}).",
-                missing.join(", ")
-            ),
+            format!("You are not allowed to do this (needs {}).", missing.join(", ")),
         ))
     }
 

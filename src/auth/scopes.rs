@@ -119,9 +119,7 @@ impl ScopeSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Scope> {
-        Scope::ALL
-            .into_iter()
-            .filter(move |scope| self.contains(*scope))
+        Scope::ALL.into_iter().filter(move |scope| self.contains(*scope))
     }
 
     /// Parses a space-separated list (OAuth2's `scope`). Unknown names are
@@ -178,17 +176,8 @@ const OWN_WRITE_SCOPES: &[Scope] = &[
     Scope::CollectionsWrite,
     Scope::DevicesWrite,
 ];
-const EDIT_SCOPES: &[Scope] = &[
-    Scope::RomsWrite,
-    Scope::PlatformsWrite,
-    Scope::FirmwareWrite,
-];
-const ADMIN_SCOPES: &[Scope] = &[
-    Scope::UsersRead,
-    Scope::UsersWrite,
-    Scope::TasksRun,
-    Scope::LogsRead,
-];
+const EDIT_SCOPES: &[Scope] = &[Scope::RomsWrite, Scope::PlatformsWrite, Scope::FirmwareWrite];
+const ADMIN_SCOPES: &[Scope] = &[Scope::UsersRead, Scope::UsersWrite, Scope::TasksRun, Scope::LogsRead];
 
 impl Role {
     pub fn scopes(self) -> ScopeSet {
@@ -273,10 +262,7 @@ mod tests {
     fn scope_lists_parse_and_name_the_unknown_one() {
         let set = ScopeSet::parse("me.read  roms.read").expect("valid");
         assert_eq!(set.to_string(), "me.read roms.read");
-        assert_eq!(
-            ScopeSet::parse("me.read rooms.read"),
-            Err("rooms.read".to_string())
-        );
+        assert_eq!(ScopeSet::parse("me.read rooms.read"), Err("rooms.read".to_string()));
         assert!(ScopeSet::parse("").expect("empty is valid").is_empty());
     }
 }

@@ -28,15 +28,12 @@ pub fn load_or_create(config: &Config) -> Result<Secret, AppError> {
         Ok(()) => {}
         // Another instance on the same data directory won the race: use its key.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let existing = std::fs::read_to_string(&path)
-                .map_err(|e| AppError::internal(format!("{}: {e}", path.display())))?;
+            let existing =
+                std::fs::read_to_string(&path).map_err(|e| AppError::internal(format!("{}: {e}", path.display())))?;
             return Ok(Secret::new(existing.trim()));
         }
         Err(e) => {
-            return Err(AppError::internal(format!(
-                "cannot write {}: {e}",
-                path.display()
-            )));
+            return Err(AppError::internal(format!("cannot write {}: {e}", path.display())));
         }
     }
     tracing::warn!(

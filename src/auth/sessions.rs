@@ -36,16 +36,25 @@ impl Auth {
         let token = PlainToken::generate(TokenKind::Session);
         let token_hash = self.tokens.mac(token.expose().as_bytes());
         let max_age = self.settings.session_max_age_seconds;
+        let (issuer, subject, sid, id_token) = match oidc {
+            Some(info) => (
+                Some(info.issuer.clone()),
+                Some(info.subject.clone()),
+                info.sid.clone(),
+                info.id_token.clone(),
+            ),
+            None => (None, None, None, None),
+        };
         self.store
             .insert_session(&NewSession {
                 token_hash: &token_hash,
                 user_id,
                 now,
                 expires_at: now.saturating_add(max_age),
-                oidc_issuer: oidc.map(|o| o.issuer.as_str()),
-                oidc_subject: oidc.map(|o| o.subject.as_str()),
-                oidc_sid: oidc.and_then(|o| o.sid.as_deref()),
-                id_token: oidc.and_then(|o| o.id_token.as_deref()),
+                oidc_issuer: issuer.as_deref(),
+                oidc_subject: subject.as_deref(),
+                oidc_sid: sid.as_deref(),
+                id_token: id_token.as_deref(),
             })
             .await?;
         self.store.record_login(user_id, now).await?;
@@ -58,11 +67,7 @@ impl Auth {
     /// The principal behind a session cookie, or `None` when the cookie is
     /// unknown, expired, or its user is disabled.
     #[instrument(skip_all)]
-    pub async fn authenticate_session(
-        &self,
-        cookie: &str,
-        now: i64,
-    ) -> AppResult<Option<Principal>> {
+    pub async fn authenticate_session(&self, cookie: &str, now: i64) -> AppResult<Option<Principal>> {
         let Some(token_hash) = self.tokens.hash(TokenKind::Session, cookie) else {
             return Ok(None);
         };

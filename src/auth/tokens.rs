@@ -45,11 +45,7 @@ impl PlainToken {
     pub fn generate(kind: TokenKind) -> Self {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
-        Self(format!(
-            "{}{}",
-            kind.prefix(),
-            URL_SAFE_NO_PAD.encode(bytes)
-        ))
+        Self(format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(bytes)))
     }
 
     pub fn expose(&self) -> &str {
@@ -124,13 +120,8 @@ mod tests {
         let token = PlainToken::generate(TokenKind::Access);
         let one = TokenHasher::new(Secret::new("key one"));
         let two = TokenHasher::new(Secret::new("key two"));
-        let h1 = one
-            .hash(TokenKind::Access, token.expose())
-            .expect("right kind");
-        assert_eq!(
-            Some(h1.clone()),
-            one.hash(TokenKind::Access, token.expose())
-        );
+        let h1 = one.hash(TokenKind::Access, token.expose()).expect("right kind");
+        assert_eq!(Some(h1.clone()), one.hash(TokenKind::Access, token.expose()));
         assert_ne!(Some(h1), two.hash(TokenKind::Access, token.expose()));
         assert_eq!(one.hash(TokenKind::Session, token.expose()), None);
     }

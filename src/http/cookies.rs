@@ -35,22 +35,11 @@ impl CookieFactory {
     }
 
     /// A short-lived HttpOnly cookie (the OIDC login attempt binding).
-    pub fn short_lived(
-        &self,
-        name: &'static str,
-        value: &str,
-        max_age_seconds: i64,
-    ) -> HeaderValue {
+    pub fn short_lived(&self, name: &'static str, value: &str, max_age_seconds: i64) -> HeaderValue {
         self.build(name, value, true, Some(max_age_seconds))
     }
 
-    fn build(
-        &self,
-        name: &'static str,
-        value: &str,
-        http_only: bool,
-        max_age: Option<i64>,
-    ) -> HeaderValue {
+    fn build(&self, name: &'static str, value: &str, http_only: bool, max_age: Option<i64>) -> HeaderValue {
         let mut cookie = Cookie::build((name, value.to_string()))
             .http_only(http_only)
             .secure(self.secure)

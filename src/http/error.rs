@@ -70,14 +70,9 @@ pub fn add_refusal_headers(response: &mut Response, refusal: &Refusal) {
             } else {
                 r#"Bearer realm="romgate""#
             };
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
-        Kind::TooManyRequests {
-            retry_after_seconds,
-        } => {
+        Kind::TooManyRequests { retry_after_seconds } => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
         }
         _ => {}

@@ -68,9 +68,7 @@ impl FromRequestParts<AppState> for MaybePrincipal {
         if let Some(principal) = &principal {
             check_csrf(parts, state, principal)?;
         }
-        parts
-            .extensions
-            .insert(ResolvedPrincipal(principal.clone()));
+        parts.extensions.insert(ResolvedPrincipal(principal.clone()));
         Ok(MaybePrincipal(principal))
     }
 }
@@ -82,9 +80,7 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Principal>, A
     let now = state.now();
     if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
         let value = authorization.to_str().unwrap_or_default();
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "));
+        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "));
         let Some(token) = token else {
             return Err(AppError::refuse(
                 Kind::Unauthenticated,
@@ -167,10 +163,7 @@ fn rejection(status: StatusCode, what: &'static str) -> AppError {
             "unsupported_media_type",
             format!("The request body must be {what}."),
         ),
-        _ => AppError::bad_request(
-            "invalid_request",
-            format!("The request body is not valid {what}."),
-        ),
+        _ => AppError::bad_request("invalid_request", format!("The request body is not valid {what}.")),
     }
 }
 
@@ -213,10 +206,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiForm<T> {
 }
 
 fn form_rejection(err: &FormRejection) -> AppError {
-    rejection(
-        err.status(),
-        "a form (Content-Type: application/x-www-form-urlencoded)",
-    )
+    rejection(err.status(), "a form (Content-Type: application/x-www-form-urlencoded)")
 }
 
 /// `axum::extract::Path` with JSON refusals.

@@ -5,7 +5,8 @@ pub mod cookies;
 pub mod error;
 pub mod extract;
 mod heartbeat;
-mod session;
+mod oidc;
+pub mod session;
 mod token;
 mod users;
 
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(heartbeat::routes())
         .merge(session::routes())
+        .merge(oidc::routes())
         .merge(token::routes())
         .merge(users::routes())
         .merge(crate::pages::routes())
@@ -44,10 +46,7 @@ pub fn router(state: AppState) -> Router {
         // Innermost: bodies over the limit are refused by the extractors (413).
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         // Hand out the CSRF cookie before handlers (pages embed it).
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            issue_csrf_cookie,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), issue_csrf_cookie))
         .layer(middleware::from_fn(log_request))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -83,11 +82,7 @@ pub struct CsrfToken(pub String);
 
 /// Gives browsers without one a `romm_csrftoken` cookie. Clients that send an
 /// Authorization header are exempt from CSRF and get none.
-async fn issue_csrf_cookie(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+async fn issue_csrf_cookie(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if request.headers().contains_key(header::AUTHORIZATION) {
         return next.run(request).await;
     }
@@ -96,9 +91,7 @@ async fn issue_csrf_cookie(
         return next.run(request).await;
     }
     let token = PlainToken::generate(TokenKind::Csrf);
-    request
-        .extensions_mut()
-        .insert(CsrfToken(token.expose().to_string()));
+    request.extensions_mut().insert(CsrfToken(token.expose().to_string()));
     let mut response = next.run(request).await;
     response
         .headers_mut()

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::extract::{ClientAddr, MaybePrincipal};
+use crate::auth::{Credential, Principal};
 use crate::error::{AppError, AppResult, Kind};
 use crate::secret::Secret;
 use crate::state::AppState;
@@ -29,14 +30,9 @@ async fn post_login(
     state.auth.ensure_password_login_enabled()?;
     let (username, password) = basic_credentials(&headers)?;
     let now = state.now();
-    let user = state
-        .auth
-        .check_password(&username, &password, &client, now)
-        .await?;
+    let user = state.auth.check_password(&username, &password, &client, now).await?;
     let session = state.auth.start_session(user.id, None, now).await?;
-    let cookie = state
-        .cookies
-        .session(session.token.expose(), session.max_age_seconds);
+    let cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);
     Ok((
         AppendHeaders([(header::SET_COOKIE, cookie)]),
         Json(json!({"msg": "Successfully logged in"})),
@@ -47,19 +43,27 @@ async fn post_login(
 /// Ends the session (or bearer token) presented, clears the cookie, and
 /// answers `null`, or `{"oidc_logout_url": ...}` once single sign-on logout
 /// applies.
-async fn post_logout(
-    State(state): State<AppState>,
-    MaybePrincipal(principal): MaybePrincipal,
-) -> AppResult<Response> {
-    if let Some(principal) = &principal {
-        state.auth.end_credential(&principal.credential).await?;
-    }
+async fn post_logout(State(state): State<AppState>, MaybePrincipal(principal): MaybePrincipal) -> AppResult<Response> {
+    let provider_logout = match &principal {
+        Some(principal) => end_session(&state, principal).await?,
+        None => None,
+    };
+    let body = match provider_logout {
+        Some(url) => json!({ "oidc_logout_url": url.as_str() }),
+        None => Value::Null,
+    };
     let clear = state.cookies.clear_session();
-    Ok((
-        AppendHeaders([(header::SET_COOKIE, clear)]),
-        Json(Value::Null),
-    )
-        .into_response())
+    Ok((AppendHeaders([(header::SET_COOKIE, clear)]), Json(body)).into_response())
+}
+
+/// Ends the caller's session or token. Returns the provider's end-session
+/// URL when RP-initiated logout applies (a session that came from OIDC).
+pub async fn end_session(state: &AppState, principal: &Principal) -> AppResult<Option<url::Url>> {
+    state.auth.end_credential(&principal.credential).await?;
+    let (Some(oidc), Credential::Session { oidc: Some(info), .. }) = (&state.oidc, &principal.credential) else {
+        return Ok(None);
+    };
+    Ok(oidc.logout_url(info, state.now()).await)
 }
 
 /// Decodes `Authorization: Basic base64(username:password)`.

@@ -80,10 +80,7 @@ async fn grant(state: &AppState, client: &str, form: TokenForm) -> AppResult<Tok
             "unsupported_grant_type",
             "Supported grant types are password and refresh_token.",
         )),
-        None => Err(AppError::bad_request(
-            "invalid_request",
-            "grant_type is required.",
-        )),
+        None => Err(AppError::bad_request("invalid_request", "grant_type is required.")),
     }
 }
 

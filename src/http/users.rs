@@ -20,10 +20,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/users", get(list_users).post(create_user))
         .route("/api/users/me", get(get_me))
-        .route(
-            "/api/users/{id}",
-            get(get_user).put(update_user).delete(delete_user),
-        )
+        .route("/api/users/{id}", get(get_user).put(update_user).delete(delete_user))
 }
 
 /// A user as the API shows it (RomM's field names).
@@ -94,11 +91,8 @@ struct UpdateUserBody {
 
 fn role_field<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Role>, D::Error> {
     let name: Option<String> = Option::deserialize(deserializer)?;
-    name.map(|n| {
-        Role::parse(&n)
-            .ok_or_else(|| serde::de::Error::custom("role must be viewer, editor or admin"))
-    })
-    .transpose()
+    name.map(|n| Role::parse(&n).ok_or_else(|| serde::de::Error::custom("role must be viewer, editor or admin")))
+        .transpose()
 }
 
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
@@ -170,10 +164,7 @@ async fn update_user(
         role: body.role,
         enabled: body.enabled,
     };
-    let user = state
-        .auth
-        .update_account(&actor, id, changes, state.now())
-        .await?;
+    let user = state.auth.update_account(&actor, id, changes, state.now()).await?;
     Ok(Json(UserView::from(&user)))
 }
 

@@ -52,6 +52,12 @@ struct HomePage {
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
     next: Option<String>,
+    local: Option<String>,
+}
+
+/// Where the single sign-on button leads.
+fn sso_href(next: &str) -> String {
+    format!("/api/login/openid?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>())
 }
 
 #[derive(Deserialize)]
@@ -85,9 +91,7 @@ pub struct CsrfForm {
 
 /// The form's token must match the cookie (double submit).
 fn check_form_csrf(state: &AppState, headers: &HeaderMap, presented: &str) -> AppResult<()> {
-    if state.config.disable_csrf_protection
-        || csrf_matches(read_cookie(headers, CSRF_COOKIE).as_deref(), presented)
-    {
+    if state.config.disable_csrf_protection || csrf_matches(read_cookie(headers, CSRF_COOKIE).as_deref(), presented) {
         return Ok(());
     }
     Err(AppError::forbidden(
@@ -96,28 +100,12 @@ fn check_form_csrf(state: &AppState, headers: &HeaderMap, presented: &str) -> Ap
     ))
 }
 
-fn login_page(
-    state: &AppState,
-    csrf: &CsrfToken,
-    next: String,
-    username: String,
-    error: Option<String>,
-) -> LoginPage {
-    let oidc = state.config.oidc.as_ref();
-    let oidc_button = oidc.map(|o| {
-        if o.provider_name.is_empty() {
-            "Sign in with OIDC".to_string()
-        } else {
-            format!("Sign in with {}", o.provider_name)
-        }
-    });
+fn login_page(state: &AppState, csrf: &CsrfToken, next: String, username: String, error: Option<String>) -> LoginPage {
+    let oidc_button = state.oidc.as_ref().map(|o| o.button_label());
     LoginPage {
         error,
         oidc_button,
-        oidc_href: format!(
-            "/api/login/openid?next={}",
-            url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-        ),
+        oidc_href: sso_href(&next),
         password_form: !state.config.disable_userpass_login,
         csrf_token: csrf.0.clone(),
         next,
@@ -149,16 +137,15 @@ pub async fn get_login(
     Query(query): Query<LoginQuery>,
     Extension(csrf): Extension<CsrfToken>,
 ) -> Result<Response, PageError> {
-    if state.auth.setup_needed().await? {
+    if !state.config.disable_setup_wizard && state.auth.setup_needed().await? {
         return Ok(Redirect::to("/setup").into_response());
     }
-    let page = login_page(
-        &state,
-        &csrf,
-        safe_next(query.next.as_deref()),
-        String::new(),
-        None,
-    );
+    let next = safe_next(query.next.as_deref());
+    let wants_local = query.local.is_some_and(|l| l == "1") && !state.config.disable_userpass_login;
+    if state.oidc.as_ref().is_some_and(|o| o.config.autologin) && !wants_local {
+        return Ok(Redirect::to(&sso_href(&next)).into_response());
+    }
+    let page = login_page(&state, &csrf, safe_next(query.next.as_deref()), String::new(), None);
     Ok(render(&page, StatusCode::OK))
 }
 
@@ -173,30 +160,14 @@ pub async fn post_login(
     let next = safe_next(form.next.as_deref());
     let now = state.now();
     let password = Secret::new(form.password);
-    match state
-        .auth
-        .check_password(&form.username, &password, &client, now)
-        .await
-    {
+    match state.auth.check_password(&form.username, &password, &client, now).await {
         Ok(user) => {
             let session = state.auth.start_session(user.id, None, now).await?;
-            let cookie = state
-                .cookies
-                .session(session.token.expose(), session.max_age_seconds);
-            Ok((
-                AppendHeaders([(header::SET_COOKIE, cookie)]),
-                Redirect::to(&next),
-            )
-                .into_response())
+            let cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);
+            Ok((AppendHeaders([(header::SET_COOKIE, cookie)]), Redirect::to(&next)).into_response())
         }
         Err(AppError::Refused(refusal)) => {
-            let page = login_page(
-                &state,
-                &csrf,
-                next,
-                form.username,
-                Some(refusal.message.to_string()),
-            );
+            let page = login_page(&state, &csrf, next, form.username, Some(refusal.message.to_string()));
             let mut response = render(&page, status_of(refusal.kind));
             crate::http::error::add_refusal_headers(&mut response, &refusal);
             Ok(response)
@@ -218,13 +189,7 @@ pub async fn get_setup(
     ))
 }
 
-fn setup_page(
-    state: &AppState,
-    csrf: &CsrfToken,
-    username: String,
-    email: String,
-    error: Option<String>,
-) -> SetupPage {
+fn setup_page(state: &AppState, csrf: &CsrfToken, username: String, email: String, error: Option<String>) -> SetupPage {
     SetupPage {
         wizard_disabled: state.config.disable_setup_wizard,
         email_required: state.config.disable_userpass_login,
@@ -253,14 +218,8 @@ pub async fn post_setup(
     match state.auth.create_first_admin(account, now).await {
         Ok(user) => {
             let session = state.auth.start_session(user.id, None, now).await?;
-            let cookie = state
-                .cookies
-                .session(session.token.expose(), session.max_age_seconds);
-            Ok((
-                AppendHeaders([(header::SET_COOKIE, cookie)]),
-                Redirect::to("/"),
-            )
-                .into_response())
+            let cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);
+            Ok((AppendHeaders([(header::SET_COOKIE, cookie)]), Redirect::to("/")).into_response())
         }
         Err(AppError::Refused(refusal)) if refusal.kind == crate::error::Kind::BadRequest => {
             let page = setup_page(
@@ -277,19 +236,14 @@ pub async fn post_setup(
 }
 
 /// `GET /logout`: the browser's logout link.
-pub async fn logout(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, PageError> {
-    if let Some(principal) = session_principal(&headers, &state).await? {
-        state.auth.end_credential(&principal.credential).await?;
-    }
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+    let provider_logout = match session_principal(&headers, &state).await? {
+        Some(principal) => crate::http::session::end_session(&state, &principal).await?,
+        None => None,
+    };
     let clear = state.cookies.clear_session();
-    Ok((
-        AppendHeaders([(header::SET_COOKIE, clear)]),
-        Redirect::to("/login"),
-    )
-        .into_response())
+    let target = provider_logout.map_or_else(|| "/login".to_string(), |url| url.to_string());
+    Ok((AppendHeaders([(header::SET_COOKIE, clear)]), Redirect::to(&target)).into_response())
 }
 
 pub async fn post_logout(

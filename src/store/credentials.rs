@@ -87,8 +87,7 @@ const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens \
 /// concurrent presentations exactly one wins.
 const CLAIM_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at = $2 \
     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING family_id, user_id, scopes";
-const SPENT_REFRESH_FAMILY: &str =
-    "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL";
+const SPENT_REFRESH_FAMILY: &str = "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL";
 
 impl Store {
     pub async fn insert_session(&self, session: &NewSession<'_>) -> Result<(), StoreError> {
@@ -109,14 +108,8 @@ impl Store {
     }
 
     /// The unexpired session with this hash, with its user as they are now.
-    pub async fn find_session(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> Result<Option<SessionRow>, StoreError> {
-        Ok(
-            on_pool!(self, p => sqlx::query_as(SELECT_SESSION).bind(token_hash).bind(now).fetch_optional(p).await)?,
-        )
+    pub async fn find_session(&self, token_hash: &str, now: i64) -> Result<Option<SessionRow>, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_SESSION).bind(token_hash).bind(now).fetch_optional(p).await)?)
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
@@ -129,18 +122,11 @@ impl Store {
         self.insert_token(INSERT_ACCESS_TOKEN, token).await
     }
 
-    pub async fn insert_refresh_token(
-        &self,
-        token: &NewRefreshToken<'_>,
-    ) -> Result<(), StoreError> {
+    pub async fn insert_refresh_token(&self, token: &NewRefreshToken<'_>) -> Result<(), StoreError> {
         self.insert_token(INSERT_REFRESH_TOKEN, token).await
     }
 
-    async fn insert_token(
-        &self,
-        sql: &'static str,
-        token: &NewAccessToken<'_>,
-    ) -> Result<(), StoreError> {
+    async fn insert_token(&self, sql: &'static str, token: &NewAccessToken<'_>) -> Result<(), StoreError> {
         on_pool!(self, p => sqlx::query(sql)
             .bind(token.token_hash)
             .bind(token.family_id)
@@ -155,14 +141,8 @@ impl Store {
         Ok(())
     }
 
-    pub async fn find_access_token(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> Result<Option<AccessTokenRow>, StoreError> {
-        Ok(
-            on_pool!(self, p => sqlx::query_as(SELECT_ACCESS_TOKEN).bind(token_hash).bind(now).fetch_optional(p).await)?,
-        )
+    pub async fn find_access_token(&self, token_hash: &str, now: i64) -> Result<Option<AccessTokenRow>, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_ACCESS_TOKEN).bind(token_hash).bind(now).fetch_optional(p).await)?)
     }
 
     pub async fn delete_access_token(&self, token_hash: &str) -> Result<(), StoreError> {
@@ -172,11 +152,7 @@ impl Store {
     }
 
     /// Spends a refresh token: see `RefreshClaim`.
-    pub async fn claim_refresh_token(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> Result<RefreshClaim, StoreError> {
+    pub async fn claim_refresh_token(&self, token_hash: &str, now: i64) -> Result<RefreshClaim, StoreError> {
         let claimed: Option<(String, i64, String)> = on_pool!(self, p => sqlx::query_as(CLAIM_REFRESH_TOKEN).bind(token_hash).bind(now).fetch_optional(p).await)?;
         if let Some((family_id, user_id, scopes)) = claimed {
             return Ok(RefreshClaim::Claimed {
@@ -185,7 +161,8 @@ impl Store {
                 scopes,
             });
         }
-        let spent: Option<String> = on_pool!(self, p => sqlx::query_scalar(SPENT_REFRESH_FAMILY).bind(token_hash).fetch_optional(p).await)?;
+        let spent: Option<String> =
+            on_pool!(self, p => sqlx::query_scalar(SPENT_REFRESH_FAMILY).bind(token_hash).fetch_optional(p).await)?;
         Ok(match spent {
             Some(family_id) => RefreshClaim::Reused { family_id },
             None => RefreshClaim::Invalid,

@@ -11,13 +11,13 @@
 //! number of instances can share one PostgreSQL.
 
 mod credentials;
+mod oidc;
 mod rate_limits;
 pub use rate_limits::Window;
 mod users;
 
-pub use credentials::{
-    AccessTokenRow, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim, SessionRow,
-};
+pub use credentials::{AccessTokenRow, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim, SessionRow};
+pub use oidc::{IdentityLink, LoginAttempt, NewLoginAttempt};
 pub use users::{NewUser, User, UserChanges, UserWithHash, fold};
 
 use std::str::FromStr;
@@ -112,11 +112,7 @@ impl Store {
     async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
             Pool::Sqlite(p) => sqlx::migrate!("src/store/migrations/sqlite").run(p).await?,
-            Pool::Postgres(p) => {
-                sqlx::migrate!("src/store/migrations/postgres")
-                    .run(p)
-                    .await?
-            }
+            Pool::Postgres(p) => sqlx::migrate!("src/store/migrations/postgres").run(p).await?,
         }
         Ok(())
     }
@@ -174,19 +170,10 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn versions(engine: &str) -> BTreeSet<String> {
-        let dir = format!(
-            "{}/src/store/migrations/{engine}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let dir = format!("{}/src/store/migrations/{engine}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_dir(dir)
             .expect("migration folder exists")
-            .map(|entry| {
-                entry
-                    .expect("readable")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
+            .map(|entry| entry.expect("readable").file_name().to_string_lossy().into_owned())
             .collect()
     }
 

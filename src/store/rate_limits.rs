@@ -16,16 +16,10 @@ const HIT: &str = "INSERT INTO rate_limits (key, window_start, count) VALUES ($1
     count = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.count + 1 END, \
     window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
     RETURNING count, window_start";
-const LOOK: &str =
-    "SELECT count, window_start FROM rate_limits WHERE key = $1 AND window_start > $2";
+const LOOK: &str = "SELECT count, window_start FROM rate_limits WHERE key = $1 AND window_start > $2";
 
 impl Store {
-    pub async fn rate_limit_hit(
-        &self,
-        key: &str,
-        now: i64,
-        window_seconds: i64,
-    ) -> Result<Window, StoreError> {
+    pub async fn rate_limit_hit(&self, key: &str, now: i64, window_seconds: i64) -> Result<Window, StoreError> {
         let (count, started_at): (i64, i64) = on_pool!(self, p => sqlx::query_as(HIT)
             .bind(key)
             .bind(now)

@@ -74,22 +74,14 @@ pub fn fold(value: &str) -> String {
     value.to_lowercase()
 }
 
-const INSERT_USER: &str = concat!(
+pub(super) const INSERT_USER: &str = concat!(
     "INSERT INTO users (username, username_key, email, email_key, password_hash, role, enabled, created_at, updated_at) ",
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ",
     user_columns!()
 );
 const SELECT_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
-const SELECT_BY_USERNAME: &str = concat!(
-    "SELECT ",
-    user_columns!(),
-    " FROM users WHERE username_key = $1"
-);
-const SELECT_BY_EMAIL: &str = concat!(
-    "SELECT ",
-    user_columns!(),
-    " FROM users WHERE email_key = $1"
-);
+const SELECT_BY_USERNAME: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE username_key = $1");
+const SELECT_BY_EMAIL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE email_key = $1");
 const SELECT_WITH_HASH: &str = concat!(
     "SELECT ",
     user_columns!(),
@@ -108,8 +100,7 @@ const UPDATE_USER: &str = concat!(
 /// PostgreSQL the row lock makes the next one wait; on SQLite the write takes
 /// the database lock.
 const TAKE_ADMIN_GUARD: &str = "UPDATE app_meta SET admin_guard = admin_guard + 1 WHERE id = 1";
-const COUNT_ENABLED_ADMINS: &str =
-    "SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = TRUE";
+const COUNT_ENABLED_ADMINS: &str = "SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = TRUE";
 const ADMIN_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')";
 
 impl Store {
@@ -120,11 +111,7 @@ impl Store {
 
     /// Creates `user` as the first administrator, atomically: `Ok(None)` when
     /// an administrator already exists. Concurrent callers yield one admin.
-    pub async fn insert_first_admin(
-        &self,
-        user: &NewUser,
-        now: i64,
-    ) -> Result<Option<User>, StoreError> {
+    pub async fn insert_first_admin(&self, user: &NewUser, now: i64) -> Result<Option<User>, StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query(TAKE_ADMIN_GUARD).execute(&mut *tx).await?;
@@ -151,9 +138,7 @@ impl Store {
 
     pub async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
         let key = fold(username);
-        Ok(
-            on_pool!(self, p => sqlx::query_as(SELECT_BY_USERNAME).bind(&key).fetch_optional(p).await)?,
-        )
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_BY_USERNAME).bind(&key).fetch_optional(p).await)?)
     }
 
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
@@ -161,14 +146,9 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as(SELECT_BY_EMAIL).bind(&key).fetch_optional(p).await)?)
     }
 
-    pub async fn find_user_with_hash(
-        &self,
-        username: &str,
-    ) -> Result<Option<UserWithHash>, StoreError> {
+    pub async fn find_user_with_hash(&self, username: &str) -> Result<Option<UserWithHash>, StoreError> {
         let key = fold(username);
-        Ok(
-            on_pool!(self, p => sqlx::query_as(SELECT_WITH_HASH).bind(&key).fetch_optional(p).await)?,
-        )
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_WITH_HASH).bind(&key).fetch_optional(p).await)?)
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
@@ -177,12 +157,7 @@ impl Store {
 
     /// Applies `changes`, refusing with `LastAdmin` when it would take away
     /// the last enabled administrator.
-    pub async fn update_user(
-        &self,
-        id: i64,
-        changes: &UserChanges,
-        now: i64,
-    ) -> Result<Option<User>, StoreError> {
+    pub async fn update_user(&self, id: i64, changes: &UserChanges, now: i64) -> Result<Option<User>, StoreError> {
         let email_set = changes.email.is_some();
         let email = changes.email.clone().flatten();
         let email_key = email.as_deref().map(fold);
@@ -248,7 +223,7 @@ impl Store {
     }
 }
 
-fn bind_new_user<'q, DB, O>(
+pub(super) fn bind_new_user<'q, DB, O>(
     query: sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>,
     user: &'q NewUser,
     now: i64,

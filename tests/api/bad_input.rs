@@ -51,17 +51,12 @@ async fn admin_app() -> (TestApp, Browser) {
 
 async fn login_as(app: &TestApp, username: &str, password: &str) -> TestResponse {
     let authorization = basic(username, password);
-    app.post(
-        "/api/login",
-        &[("authorization", &authorization)],
-        Body::empty(),
-    )
-    .await
+    app.post("/api/login", &[("authorization", &authorization)], Body::empty())
+        .await
 }
 
 async fn create_as(app: &TestApp, admin: &Browser, body: serde_json::Value) -> TestResponse {
-    app.as_browser(admin, Method::POST, "/api/users", Some(body))
-        .await
+    app.as_browser(admin, Method::POST, "/api/users", Some(body)).await
 }
 
 async fn token_form(app: &TestApp, form: &str) -> TestResponse {
@@ -92,9 +87,9 @@ async fn malformed_basic_headers_are_400_and_sign_nobody_in() {
     let raw_b64 = |bytes: &[u8]| format!("Basic {}", STANDARD.encode(bytes));
     let headers = [
         "Basic !!!not-base64!!!".to_string(),
-        raw_b64(b"alice"),                  // no colon
-        raw_b64(&[0xff, 0xfe, b':', b'x']), // not UTF-8 once decoded
-        "Basic".to_string(),                // no credentials at all
+        raw_b64(b"alice"),                                                  // no colon
+        raw_b64(&[0xff, 0xfe, b':', b'x']),                                 // not UTF-8 once decoded
+        "Basic".to_string(),                                                // no credentials at all
         format!("Digest {}", STANDARD.encode(format!("alice:{PASSWORD}"))), // wrong scheme
         format!("Bearer {}", STANDARD.encode(format!("alice:{PASSWORD}"))),
     ];
@@ -104,8 +99,7 @@ async fn malformed_basic_headers_are_400_and_sign_nobody_in() {
         assert_no_session(&response);
     }
     // A header value that is not even text.
-    let response =
-        login_with_header(&app, HeaderValue::from_bytes(b"Basic \xff\xfe:x").unwrap()).await;
+    let response = login_with_header(&app, HeaderValue::from_bytes(b"Basic \xff\xfe:x").unwrap()).await;
     assert_refused(&response, StatusCode::BAD_REQUEST, BAD_HEADER);
     assert_no_session(&response);
     // The same credentials, well formed, do work: the refusals above were about the form.
@@ -137,11 +131,7 @@ async fn ten_megabyte_bodies_are_413_json() {
     assert_eq!(users.error_code(), "payload_too_large");
     assert_eq!(user_count(&app).await, 0);
 
-    let token = token_form(
-        &app,
-        &format!("grant_type=password&username={big}&password=x"),
-    )
-    .await;
+    let token = token_form(&app, &format!("grant_type=password&username={big}&password=x")).await;
     assert_eq!(token.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(!token.error_code().is_empty(), "JSON: {}", token.text());
     assert!(token.json().get("access_token").is_none());
@@ -291,14 +281,10 @@ async fn garbage_session_cookies_are_401_with_a_challenge() {
 async fn an_expired_session_is_401() {
     let app = TestApp::new().await;
     let (_, browser) = app.signed_in("alice", Role::Viewer).await;
-    let fresh = app
-        .as_browser(&browser, Method::GET, "/api/users/me", None)
-        .await;
+    let fresh = app.as_browser(&browser, Method::GET, "/api/users/me", None).await;
     assert_eq!(fresh.status, StatusCode::OK);
     app.clock.advance(1_209_601);
-    let response = app
-        .as_browser(&browser, Method::GET, "/api/users/me", None)
-        .await;
+    let response = app.as_browser(&browser, Method::GET, "/api/users/me", None).await;
     assert_refused(&response, StatusCode::UNAUTHORIZED, "not_authenticated");
     assert_challenge(&response, "Bearer");
 }
@@ -309,21 +295,12 @@ async fn garbage_bearer_tokens_are_invalid_token() {
     let (_, browser) = app.signed_in("alice", Role::Viewer).await;
     let huge = format!("rga_{}", "A".repeat(10 * 1024));
     // A session id is not an access token.
-    for token in [
-        "garbage",
-        "rga_garbage",
-        huge.as_str(),
-        browser.session.as_str(),
-    ] {
-        let response = app
-            .with_bearer(Method::GET, "/api/users/me", token, None)
-            .await;
+    for token in ["garbage", "rga_garbage", huge.as_str(), browser.session.as_str()] {
+        let response = app.with_bearer(Method::GET, "/api/users/me", token, None).await;
         assert_refused(&response, StatusCode::UNAUTHORIZED, "invalid_token");
         assert_challenge(&response, r#"error="invalid_token""#);
     }
-    let other_scheme = app
-        .get("/api/users/me", &[("authorization", "Token abc")])
-        .await;
+    let other_scheme = app.get("/api/users/me", &[("authorization", "Token abc")]).await;
     assert_eq!(other_scheme.status, StatusCode::UNAUTHORIZED);
     assert_challenge(&other_scheme, "Bearer");
 }
@@ -341,13 +318,9 @@ async fn non_numeric_user_ids_are_400_json() {
         assert_refused(&response, StatusCode::BAD_REQUEST, "invalid_path");
     }
     let body = Some(json!({"role": "viewer"}));
-    let put = app
-        .as_browser(&admin, Method::PUT, "/api/users/abc", body)
-        .await;
+    let put = app.as_browser(&admin, Method::PUT, "/api/users/abc", body).await;
     assert_refused(&put, StatusCode::BAD_REQUEST, "invalid_path");
-    let delete = app
-        .as_browser(&admin, Method::DELETE, "/api/users/abc", None)
-        .await;
+    let delete = app.as_browser(&admin, Method::DELETE, "/api/users/abc", None).await;
     assert_refused(&delete, StatusCode::BAD_REQUEST, "invalid_path");
     let users = app.store().list_users().await.unwrap();
     assert_eq!((users.len(), users[0].role), (1, Role::Admin));
@@ -376,11 +349,7 @@ async fn wrong_method_on_an_api_path_is_405_json() {
     ] {
         let response = app.send(request(method, path, &[], Body::empty())).await;
         assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
-        assert!(
-            !response.error_code().is_empty(),
-            "{path}: {}",
-            response.text()
-        );
+        assert!(!response.error_code().is_empty(), "{path}: {}", response.text());
     }
 }
 
@@ -394,38 +363,21 @@ async fn no_answer_echoes_a_password_or_token_that_was_sent() {
         login_as(&app, "root", secret).await,
         login_as(&app, secret, secret).await,
         app.token("root", secret, "me.read").await,
-        token_form(
-            &app,
-            &format!("grant_type=refresh_token&refresh_token=rgr_{secret}"),
-        )
-        .await,
+        token_form(&app, &format!("grant_type=refresh_token&refresh_token=rgr_{secret}")).await,
         token_form(&app, &format!("grant_type={secret}&password={secret}")).await,
         app.with_bearer(Method::GET, "/api/users/me", &format!("rga_{secret}"), None)
             .await,
-        app.get(
-            "/api/users/me",
-            &[("cookie", &format!("romm_session=rgs_{secret}"))],
-        )
-        .await,
+        app.get("/api/users/me", &[("cookie", &format!("romm_session=rgs_{secret}"))])
+            .await,
         app.post_json("/api/token", &[], json_grant).await,
-        create_as(
-            &app,
-            &admin,
-            json!({"username": "bad name", "password": secret}),
-        )
-        .await,
+        create_as(&app, &admin, json!({"username": "bad name", "password": secret})).await,
         create_as(
             &app,
             &admin,
             json!({"username": "x", "email": "nope", "password": secret}),
         )
         .await,
-        create_as(
-            &app,
-            &admin,
-            json!({"username": "someone", "password": "Zq9"}),
-        )
-        .await,
+        create_as(&app, &admin, json!({"username": "someone", "password": "Zq9"})).await,
     ];
     // The login page, refused for its CSRF token and for the password.
     for (cookie, field) in [("right", "wrong"), ("same", "same")] {
@@ -435,11 +387,7 @@ async fn no_answer_echoes_a_password_or_token_that_was_sent() {
     }
     for response in &responses {
         let text = response.text();
-        assert!(
-            response.status.is_client_error(),
-            "{}: {text}",
-            response.status
-        );
+        assert!(response.status.is_client_error(), "{}: {text}", response.status);
         assert!(!text.contains("Zq9"), "echoed a password or token: {text}");
         assert!(!text.contains(&admin.session), "echoed a session: {text}");
     }

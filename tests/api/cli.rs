@@ -49,14 +49,7 @@ async fn user_commands_manage_the_servers_database() {
     let data = dir.path();
     let created = romgate(
         data,
-        &[
-            "user",
-            "create",
-            "alice",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
+        &["user", "create", "alice", "--role", "admin", "--password-stdin"],
         "a long password\n",
         &[],
     );
@@ -64,18 +57,11 @@ async fn user_commands_manage_the_servers_database() {
     assert!(stdout(&created).contains("created user alice"));
 
     let store = store(data).await;
-    let found = store
-        .find_user_with_hash("alice")
-        .await
-        .expect("query")
-        .expect("alice");
+    let found = store.find_user_with_hash("alice").await.expect("query").expect("alice");
     assert_eq!(found.user.role, Role::Admin);
     let passwords = Passwords::new(PasswordPolicy::PRODUCTION).expect("policy");
     let verdict = passwords
-        .verify(
-            &Secret::new("a long password"),
-            found.password_hash.as_deref(),
-        )
+        .verify(&Secret::new("a long password"), found.password_hash.as_deref())
         .await
         .expect("verify");
     assert_eq!(
@@ -84,50 +70,24 @@ async fn user_commands_manage_the_servers_database() {
         "stdin's newline is not part of the password"
     );
 
-    let sso_only = romgate(
-        data,
-        &["user", "create", "bob", "--email", "bob@example.com"],
-        "",
-        &[],
-    );
+    let sso_only = romgate(data, &["user", "create", "bob", "--email", "bob@example.com"], "", &[]);
     assert!(sso_only.status.success(), "{sso_only:?}");
     assert!(
         romgate(data, &["user", "set-role", "bob", "editor"], "", &[])
             .status
             .success()
     );
-    assert!(
-        romgate(data, &["user", "disable", "bob"], "", &[])
-            .status
-            .success()
-    );
-    let bob = store
-        .find_user_with_hash("bob")
-        .await
-        .expect("query")
-        .expect("bob");
+    assert!(romgate(data, &["user", "disable", "bob"], "", &[]).status.success());
+    let bob = store.find_user_with_hash("bob").await.expect("query").expect("bob");
     assert_eq!(
         (bob.user.role, bob.user.enabled, bob.password_hash),
         (Role::Editor, false, None)
     );
-    assert!(
-        romgate(data, &["user", "enable", "bob"], "", &[])
-            .status
-            .success()
-    );
+    assert!(romgate(data, &["user", "enable", "bob"], "", &[]).status.success());
 
-    let reset = romgate(
-        data,
-        &["user", "set-password", "bob"],
-        "bobs new password\n",
-        &[],
-    );
+    let reset = romgate(data, &["user", "set-password", "bob"], "bobs new password\n", &[]);
     assert!(reset.status.success(), "{reset:?}");
-    let bob = store
-        .find_user_with_hash("bob")
-        .await
-        .expect("query")
-        .expect("bob");
+    let bob = store.find_user_with_hash("bob").await.expect("query").expect("bob");
     assert!(bob.user.enabled);
     assert!(bob.password_hash.is_some());
 
@@ -211,8 +171,6 @@ fn without_arguments_it_serves_on_sqlite_and_keeps_its_key_private() {
     assert!(answer.contains(r#""NEEDED":true"#), "{answer}");
     assert!(dir.path().join("romgate.db").exists());
     let key = dir.path().join("auth_secret_key");
-    let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(&key).expect("key file").permissions(),
-    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).expect("key file").permissions());
     assert_eq!(mode & 0o777, 0o600);
 }

@@ -14,42 +14,23 @@ async fn cookie_sessions_need_the_csrf_header_for_unsafe_methods() {
     let path = format!("/api/users/{}", alice.id);
     let body = json!({"email": "changed@example.com"}).to_string();
     let cookie = browser.cookie_header();
-    let cases: &[(&str, Option<&str>)] = &[
-        ("missing", None),
-        ("wrong", Some("another-token")),
-        ("empty", Some("")),
-    ];
+    let cases: &[(&str, Option<&str>)] = &[("missing", None), ("wrong", Some("another-token")), ("empty", Some(""))];
     for (what, header) in cases {
-        let mut headers = vec![
-            ("cookie", cookie.as_str()),
-            ("content-type", "application/json"),
-        ];
+        let mut headers = vec![("cookie", cookie.as_str()), ("content-type", "application/json")];
         if let Some(header) = header {
             headers.push(("x-csrftoken", header));
         }
         let response = app
-            .send(request(
-                Method::PUT,
-                &path,
-                &headers,
-                Body::from(body.clone()),
-            ))
+            .send(request(Method::PUT, &path, &headers, Body::from(body.clone())))
             .await;
         assert_eq!(response.status, StatusCode::FORBIDDEN, "{what}");
         assert_eq!(response.error_code(), "csrf_failed");
     }
-    let unchanged = app
-        .store()
-        .find_user(alice.id)
-        .await
-        .expect("query")
-        .expect("user");
+    let unchanged = app.store().find_user(alice.id).await.expect("query").expect("user");
     assert_eq!(unchanged.email.as_deref(), Some("alice@example.com"));
     // Safe methods need no token; the matching header passes.
     assert_eq!(
-        app.get("/api/users/me", &[("cookie", &cookie)])
-            .await
-            .status,
+        app.get("/api/users/me", &[("cookie", &cookie)]).await.status,
         StatusCode::OK
     );
     let ok = app
@@ -68,14 +49,10 @@ async fn logout_by_cookie_needs_the_token_too() {
     let app = TestApp::new().await;
     let (_, browser) = app.signed_in("alice", Role::Viewer).await;
     let cookie = format!("romm_session={}", browser.session);
-    let response = app
-        .post("/api/logout", &[("cookie", &cookie)], Body::empty())
-        .await;
+    let response = app.post("/api/logout", &[("cookie", &cookie)], Body::empty()).await;
     assert_eq!(response.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        app.get("/api/users/me", &[("cookie", &cookie)])
-            .await
-            .status,
+        app.get("/api/users/me", &[("cookie", &cookie)]).await.status,
         StatusCode::OK
     );
 }
@@ -85,38 +62,21 @@ async fn bearer_requests_and_the_token_endpoint_are_exempt() {
     let app = TestApp::new().await;
     let alice = app.create_user("alice", Role::Viewer).await;
     let token = app.token("alice", crate::util::PASSWORD, "").await;
-    assert_eq!(
-        token.status,
-        StatusCode::OK,
-        "no CSRF token needed on /api/token"
-    );
-    let access = token.json()["access_token"]
-        .as_str()
-        .expect("token")
-        .to_string();
+    assert_eq!(token.status, StatusCode::OK, "no CSRF token needed on /api/token");
+    let access = token.json()["access_token"].as_str().expect("token").to_string();
     let path = format!("/api/users/{}", alice.id);
     let response = app
-        .with_bearer(
-            Method::PUT,
-            &path,
-            &access,
-            Some(json!({"email": "b@example.com"})),
-        )
+        .with_bearer(Method::PUT, &path, &access, Some(json!({"email": "b@example.com"})))
         .await;
     assert_eq!(response.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn disable_csrf_protection_turns_the_check_off() {
-    let app = TestApp::builder()
-        .env("DISABLE_CSRF_PROTECTION", "true")
-        .build()
-        .await;
+    let app = TestApp::builder().env("DISABLE_CSRF_PROTECTION", "true").build().await;
     let (_, browser) = app.signed_in("alice", Role::Viewer).await;
     let cookie = format!("romm_session={}", browser.session);
-    let response = app
-        .post("/api/logout", &[("cookie", &cookie)], Body::empty())
-        .await;
+    let response = app.post("/api/logout", &[("cookie", &cookie)], Body::empty()).await;
     assert_eq!(response.status, StatusCode::OK);
 }
 
@@ -125,13 +85,8 @@ async fn browsers_get_a_readable_csrf_cookie() {
     let app = TestApp::new().await;
     let response = app.get("/api/heartbeat", &[]).await;
     let cookie = response.set_cookie("romm_csrftoken").expect("csrf cookie");
-    assert!(
-        !cookie.contains("HttpOnly"),
-        "script must read it: {cookie}"
-    );
+    assert!(!cookie.contains("HttpOnly"), "script must read it: {cookie}");
     assert!(cookie.contains("SameSite=Lax"));
-    let with_bearer = app
-        .get("/api/heartbeat", &[("authorization", "Bearer x")])
-        .await;
+    let with_bearer = app.get("/api/heartbeat", &[("authorization", "Bearer x")]).await;
     assert!(with_bearer.set_cookie("romm_csrftoken").is_none());
 }

@@ -7,12 +7,9 @@ use romgate::auth::Role;
 use crate::util::{PASSWORD, TestApp, basic, on_both_engines};
 
 async fn me(app: &TestApp, session: &str) -> StatusCode {
-    app.get(
-        "/api/users/me",
-        &[("cookie", &format!("romm_session={session}"))],
-    )
-    .await
-    .status
+    app.get("/api/users/me", &[("cookie", &format!("romm_session={session}"))])
+        .await
+        .status
 }
 
 #[tokio::test]
@@ -31,17 +28,11 @@ async fn login_sets_a_safe_session_cookie_that_authenticates() {
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=1209600"] {
         assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
     }
-    assert!(
-        !cookie.contains("Secure"),
-        "plain http base URL: no Secure flag"
-    );
+    assert!(!cookie.contains("Secure"), "plain http base URL: no Secure flag");
     let session = response.cookie_value("romm_session").expect("value");
     assert!(session.len() >= 40, "at least 128 bits of randomness");
     let me = app
-        .get(
-            "/api/users/me",
-            &[("cookie", &format!("romm_session={session}"))],
-        )
+        .get("/api/users/me", &[("cookie", &format!("romm_session={session}"))])
         .await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.json()["username"], "alice");
@@ -62,12 +53,7 @@ async fn https_base_url_marks_the_cookie_secure() {
             Body::empty(),
         )
         .await;
-    assert!(
-        response
-            .set_cookie("romm_session")
-            .expect("cookie")
-            .contains("Secure")
-    );
+    assert!(response.set_cookie("romm_session").expect("cookie").contains("Secure"));
 }
 
 #[tokio::test]
@@ -82,17 +68,11 @@ async fn every_login_gets_a_new_session_id() {
     let third = app
         .post(
             "/api/login",
-            &[
-                ("authorization", &basic("alice", PASSWORD)),
-                ("cookie", &cookie),
-            ],
+            &[("authorization", &basic("alice", PASSWORD)), ("cookie", &cookie)],
             Body::empty(),
         )
         .await;
-    assert_ne!(
-        third.cookie_value("romm_session").expect("cookie"),
-        first.session
-    );
+    assert_ne!(third.cookie_value("romm_session").expect("cookie"), first.session);
 }
 
 #[tokio::test]
@@ -159,9 +139,7 @@ async fn a_disabled_user_is_refused_with_403_after_a_correct_password() {
 async fn logout_ends_the_server_side_session() {
     let app = TestApp::new().await;
     let (_, browser) = app.signed_in("alice", Role::Viewer).await;
-    let response = app
-        .as_browser(&browser, Method::POST, "/api/logout", None)
-        .await;
+    let response = app.as_browser(&browser, Method::POST, "/api/logout", None).await;
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.text(), "null");
     assert!(
@@ -175,10 +153,7 @@ async fn logout_ends_the_server_side_session() {
 
 #[tokio::test]
 async fn sessions_expire_after_session_max_age() {
-    let app = TestApp::builder()
-        .env("SESSION_MAX_AGE_SECONDS", "60")
-        .build()
-        .await;
+    let app = TestApp::builder().env("SESSION_MAX_AGE_SECONDS", "60").build().await;
     let (_, browser) = app.signed_in("alice", Role::Viewer).await;
     app.clock.advance(59);
     assert_eq!(me(&app, &browser.session).await, StatusCode::OK);
@@ -188,10 +163,7 @@ async fn sessions_expire_after_session_max_age() {
 
 #[tokio::test]
 async fn password_login_disabled_is_enforced_by_the_server() {
-    let app = TestApp::builder()
-        .env("DISABLE_USERPASS_LOGIN", "true")
-        .build()
-        .await;
+    let app = TestApp::builder().env("DISABLE_USERPASS_LOGIN", "true").build().await;
     app.create_user("alice", Role::Viewer).await;
     let response = app
         .post(
@@ -220,10 +192,7 @@ async fn password_login_disabled_is_enforced_by_the_server() {
 
 #[tokio::test]
 async fn sessions_keep_working_when_password_login_is_disabled() {
-    let app = TestApp::builder()
-        .env("DISABLE_USERPASS_LOGIN", "true")
-        .build()
-        .await;
+    let app = TestApp::builder().env("DISABLE_USERPASS_LOGIN", "true").build().await;
     let user = app.create_user("alice", Role::Viewer).await;
     let session = app
         .state
@@ -240,9 +209,7 @@ on_both_engines!(
         app.create_user("alice", Role::Viewer).await;
         let bad = basic("alice", "wrong-password");
         for _ in 0..10 {
-            let response = app
-                .post("/api/login", &[("authorization", &bad)], Body::empty())
-                .await;
+            let response = app.post("/api/login", &[("authorization", &bad)], Body::empty()).await;
             assert_eq!(response.status, StatusCode::UNAUTHORIZED);
         }
         let limited = app
@@ -278,8 +245,7 @@ async fn failures_are_counted_in_the_database_per_client_address() {
     let app = TestApp::new().await;
     for n in 0..30 {
         let bad = basic(&format!("user{n}"), "wrong-password");
-        app.post("/api/login", &[("authorization", &bad)], Body::empty())
-            .await;
+        app.post("/api/login", &[("authorization", &bad)], Body::empty()).await;
     }
     app.create_user("alice", Role::Viewer).await;
     let limited = app

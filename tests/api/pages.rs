@@ -14,10 +14,7 @@ struct PageBrowser {
 impl PageBrowser {
     fn from_page(page: &TestResponse) -> Self {
         let csrf = page.cookie_value("romm_csrftoken").expect("a CSRF cookie");
-        PageBrowser {
-            csrf,
-            session: None,
-        }
+        PageBrowser { csrf, session: None }
     }
 
     fn cookie(&self) -> String {
@@ -38,30 +35,18 @@ fn csrf_field(html: &str) -> Option<String> {
 
 fn assert_redirect(response: &TestResponse, to: &str) {
     let location = response.header("location").unwrap_or_default();
-    assert_eq!(
-        response.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        response.text()
-    );
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.text());
     assert_eq!(location, to);
 }
 
 fn assert_html(response: &TestResponse, status: StatusCode) {
     assert_eq!(response.status, status, "{}", response.text());
     let content_type = response.header("content-type").unwrap_or_default();
-    assert!(
-        content_type.starts_with("text/html"),
-        "HTML, got {content_type:?}"
-    );
+    assert!(content_type.starts_with("text/html"), "HTML, got {content_type:?}");
 }
 
 fn assert_no_session(response: &TestResponse) {
-    assert!(
-        response.set_cookie("romm_session").is_none(),
-        "{:?}",
-        response.headers
-    );
+    assert!(response.set_cookie("romm_session").is_none(), "{:?}", response.headers);
 }
 
 /// Loads `path` as a new browser; checks the CSRF cookie equals the form field.
@@ -80,18 +65,11 @@ async fn open(app: &TestApp, path: &str) -> (PageBrowser, TestResponse) {
 
 /// Posts a form as `browser` (its cookies).
 async fn submit(app: &TestApp, path: &str, browser: &PageBrowser, form: &str) -> TestResponse {
-    app.post_form(path, &[("cookie", &browser.cookie())], form)
-        .await
+    app.post_form(path, &[("cookie", &browser.cookie())], form).await
 }
 
 /// Posts the login form for "root" with the CSRF field `csrf`.
-async fn post_login(
-    app: &TestApp,
-    browser: &PageBrowser,
-    csrf: &str,
-    password: &str,
-    next: &str,
-) -> TestResponse {
+async fn post_login(app: &TestApp, browser: &PageBrowser, csrf: &str, password: &str, next: &str) -> TestResponse {
     let form = format!(
         "csrf_token={}&username=root&password={}&next={}",
         enc(csrf),
@@ -113,12 +91,9 @@ async fn page_login(app: &TestApp) -> PageBrowser {
 
 async fn me_status(app: &TestApp, browser: &PageBrowser) -> StatusCode {
     let session = browser.session.as_deref().unwrap_or_default();
-    app.get(
-        "/api/users/me",
-        &[("cookie", &format!("romm_session={session}"))],
-    )
-    .await
-    .status
+    app.get("/api/users/me", &[("cookie", &format!("romm_session={session}"))])
+        .await
+        .status
 }
 
 async fn with_root(builder: crate::util::TestAppBuilder) -> TestApp {
@@ -132,10 +107,7 @@ fn oidc_app(provider: Option<&str>) -> crate::util::TestAppBuilder {
         .env("OIDC_ENABLED", "true")
         .env("OIDC_CLIENT_ID", "romgate")
         .env("OIDC_CLIENT_SECRET", "client-secret")
-        .env(
-            "OIDC_REDIRECT_URI",
-            "http://localhost:8080/api/oauth/openid",
-        )
+        .env("OIDC_REDIRECT_URI", "http://localhost:8080/api/oauth/openid")
         .env("OIDC_SERVER_APPLICATION_URL", "http://127.0.0.1:9/");
     match provider {
         Some(name) => builder.env("OIDC_PROVIDER", name),
@@ -160,14 +132,9 @@ async fn login_page_has_a_password_form_and_keeps_an_existing_csrf_cookie() {
         html.contains(r#"name="password""#) && html.contains(r#"action="/login""#),
         "{html}"
     );
-    assert!(
-        !html.contains("Sign in with"),
-        "no single sign-on button without OIDC"
-    );
+    assert!(!html.contains("Sign in with"), "no single sign-on button without OIDC");
 
-    let again = app
-        .get("/login", &[("cookie", "romm_csrftoken=rgc_mine")])
-        .await;
+    let again = app.get("/login", &[("cookie", "romm_csrftoken=rgc_mine")]).await;
     assert!(
         again.set_cookie("romm_csrftoken").is_none(),
         "an existing token is kept"
@@ -183,10 +150,7 @@ async fn login_with_csrf_and_good_credentials_signs_in() {
     assert_redirect(&response, "/");
     let cookie = response.set_cookie("romm_session").expect("session cookie");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
-        assert!(
-            cookie.split("; ").any(|a| a == attribute),
-            "{attribute} in {cookie}"
-        );
+        assert!(cookie.split("; ").any(|a| a == attribute), "{attribute} in {cookie}");
     }
     browser.session = response.cookie_value("romm_session");
     assert_eq!(me_status(&app, &browser).await, StatusCode::OK);
@@ -210,11 +174,7 @@ async fn login_without_the_right_csrf_field_is_403_and_signs_nobody_in() {
         assert_html(response, StatusCode::FORBIDDEN);
         assert_no_session(response);
     }
-    let sessions = app
-        .store()
-        .count_sessions(root.id, app.now())
-        .await
-        .unwrap();
+    let sessions = app.store().count_sessions(root.id, app.now()).await.unwrap();
     assert_eq!(sessions, 0);
 }
 
@@ -227,10 +187,7 @@ async fn wrong_password_is_a_401_page_that_still_shows_the_form() {
     assert_no_session(&response);
     let html = response.text();
     assert!(html.contains("Incorrect username or password"), "{html}");
-    assert!(
-        html.contains(r#"name="password""#),
-        "the form is shown again: {html}"
-    );
+    assert!(html.contains(r#"name="password""#), "the form is shown again: {html}");
     assert!(!html.contains("not the password"));
 }
 
@@ -267,9 +224,7 @@ async fn setup_creates_the_admin_and_signs_them_in() {
     let response = submit(&app, "/setup", &browser, &form).await;
     assert_redirect(&response, "/");
     let session = response.cookie_value("romm_session").expect("signed in");
-    let home = app
-        .get("/", &[("cookie", &format!("romm_session={session}"))])
-        .await;
+    let home = app.get("/", &[("cookie", &format!("romm_session={session}"))]).await;
     assert_html(&home, StatusCode::OK);
     let html = home.text();
     assert!(
@@ -278,10 +233,7 @@ async fn setup_creates_the_admin_and_signs_them_in() {
     );
     let users = app.store().list_users().await.unwrap();
     assert_eq!(users.len(), 1);
-    assert_eq!(
-        (users[0].username.as_str(), users[0].role),
-        ("boss", Role::Admin)
-    );
+    assert_eq!((users[0].username.as_str(), users[0].role), ("boss", Role::Admin));
 }
 
 #[tokio::test]
@@ -292,10 +244,7 @@ async fn setup_is_closed_once_an_admin_exists() {
         csrf: "rgc_t".into(),
         session: None,
     };
-    let form = format!(
-        "csrf_token=rgc_t&username=intruder&password={}",
-        enc(PASSWORD)
-    );
+    let form = format!("csrf_token=rgc_t&username=intruder&password={}", enc(PASSWORD));
     let response = submit(&app, "/setup", &browser, &form).await;
     assert!(
         response.status.is_client_error(),
@@ -314,11 +263,7 @@ async fn disabled_password_login_shows_no_form_and_refuses_the_post() {
     let app = with_root(TestApp::builder().env("DISABLE_USERPASS_LOGIN", "true")).await;
     let page = app.get("/login", &[]).await;
     assert_html(&page, StatusCode::OK);
-    assert!(
-        !page.text().contains(r#"name="password""#),
-        "{}",
-        page.text()
-    );
+    assert!(!page.text().contains(r#"name="password""#), "{}", page.text());
     let browser = PageBrowser::from_page(&page);
     let response = post_login(&app, &browser, &browser.csrf, PASSWORD, "/").await;
     assert_eq!(response.status, StatusCode::FORBIDDEN);
@@ -327,30 +272,21 @@ async fn disabled_password_login_shows_no_form_and_refuses_the_post() {
 
 #[tokio::test]
 async fn oidc_button_carries_the_provider_name() {
-    for (provider, label) in [
-        (Some("Authelia"), "Sign in with Authelia"),
-        (None, "Sign in with OIDC"),
-    ] {
+    for (provider, label) in [(Some("Authelia"), "Sign in with Authelia"), (None, "Sign in with OIDC")] {
         let app = with_root(oidc_app(provider)).await;
         let page = app.get("/login", &[]).await;
         assert_html(&page, StatusCode::OK);
         let html = page.text();
         assert!(html.contains(label), "{label}: {html}");
         assert!(html.contains(r#"href="/api/login/openid"#), "{html}");
-        assert!(
-            html.contains(r#"name="password""#),
-            "passwords still allowed"
-        );
+        assert!(html.contains(r#"name="password""#), "passwords still allowed");
         assert!(!html.contains("client-secret"));
     }
 }
 
 #[tokio::test]
 async fn disabled_setup_wizard_shows_the_cli_and_refuses_the_post() {
-    let app = TestApp::builder()
-        .env("DISABLE_SETUP_WIZARD", "true")
-        .build()
-        .await;
+    let app = TestApp::builder().env("DISABLE_SETUP_WIZARD", "true").build().await;
     let page = app.get("/setup", &[]).await;
     assert_html(&page, StatusCode::OK);
     let html = page.text();
@@ -381,13 +317,7 @@ async fn post_logout_with_the_csrf_field_ends_the_session() {
         "a forged logout changes nothing"
     );
 
-    let response = submit(
-        &app,
-        "/logout",
-        &browser,
-        &format!("csrf_token={}", enc(&browser.csrf)),
-    )
-    .await;
+    let response = submit(&app, "/logout", &browser, &format!("csrf_token={}", enc(&browser.csrf))).await;
     assert_redirect(&response, "/login");
     let cleared = response.set_cookie("romm_session").unwrap_or_default();
     assert!(cleared.contains("Max-Age=0"), "cookie cleared: {cleared:?}");
@@ -399,15 +329,9 @@ async fn get_logout_ends_the_session() {
     let app = with_root(TestApp::builder()).await;
     let browser = page_login(&app).await;
     assert_eq!(me_status(&app, &browser).await, StatusCode::OK);
-    assert_redirect(
-        &app.get("/logout", &[("cookie", &browser.cookie())]).await,
-        "/login",
-    );
+    assert_redirect(&app.get("/logout", &[("cookie", &browser.cookie())]).await, "/login");
     assert_eq!(me_status(&app, &browser).await, StatusCode::UNAUTHORIZED);
-    assert_redirect(
-        &app.get("/", &[("cookie", &browser.cookie())]).await,
-        "/login",
-    );
+    assert_redirect(&app.get("/", &[("cookie", &browser.cookie())]).await, "/login");
 }
 
 #[tokio::test]

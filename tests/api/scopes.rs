@@ -53,13 +53,7 @@ async fn viewer_lacks_the_admin_scopes() {
         assert_eq!(response.status, StatusCode::FORBIDDEN, "{method} {path}");
         assert_eq!(response.error_code(), "insufficient_scope");
     }
-    assert!(
-        app.store()
-            .find_user(root.id)
-            .await
-            .expect("query")
-            .is_some()
-    );
+    assert!(app.store().find_user(root.id).await.expect("query").is_some());
 }
 
 #[tokio::test]
@@ -78,10 +72,7 @@ async fn heartbeat_shows_public_settings_and_no_secret() {
         .env("OIDC_PROVIDER", "Authelia")
         .env("OIDC_CLIENT_ID", "romgate-client")
         .env("OIDC_CLIENT_SECRET", "very-secret-value")
-        .env(
-            "OIDC_REDIRECT_URI",
-            "http://localhost:8080/api/oauth/openid",
-        )
+        .env("OIDC_REDIRECT_URI", "http://localhost:8080/api/oauth/openid")
         .env("OIDC_SERVER_APPLICATION_URL", "http://127.0.0.1:9")
         .env("OIDC_AUTOLOGIN", "yes")
         .env("DISABLE_USERPASS_LOGIN", "1")

@@ -21,11 +21,7 @@ async fn heartbeat_reports_setup_needed_until_an_admin_exists() {
     let after = app.get("/api/heartbeat", &[]).await.json();
     assert_eq!(after["SETUP"]["NEEDED"], false);
     let login = app
-        .post(
-            "/api/login",
-            &[("authorization", &basic("root", "first-admin-pw"))],
-            "",
-        )
+        .post("/api/login", &[("authorization", &basic("root", "first-admin-pw"))], "")
         .await;
     assert_eq!(login.status, StatusCode::OK);
 }
@@ -43,9 +39,7 @@ async fn setup_always_creates_an_admin_whatever_role_is_asked() {
 async fn once_an_admin_exists_anonymous_creation_needs_credentials() {
     let app = TestApp::new().await;
     app.create_user("root", Role::Admin).await;
-    let response = app
-        .post_json("/api/users", &[], admin_body("intruder"))
-        .await;
+    let response = app.post_json("/api/users", &[], admin_body("intruder")).await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
     assert!(response.header("www-authenticate").is_some());
     assert!(
@@ -59,10 +53,7 @@ async fn once_an_admin_exists_anonymous_creation_needs_credentials() {
 
 #[tokio::test]
 async fn disabled_wizard_refuses_and_points_at_the_cli() {
-    let app = TestApp::builder()
-        .env("DISABLE_SETUP_WIZARD", "true")
-        .build()
-        .await;
+    let app = TestApp::builder().env("DISABLE_SETUP_WIZARD", "true").build().await;
     let response = app.post_json("/api/users", &[], admin_body("root")).await;
     assert_eq!(response.status, StatusCode::FORBIDDEN);
     assert_eq!(response.error_code(), "setup_disabled");
@@ -80,13 +71,8 @@ async fn disabled_wizard_refuses_and_points_at_the_cli() {
 
 #[tokio::test]
 async fn sso_only_setup_requires_an_email_for_linking() {
-    let app = TestApp::builder()
-        .env("DISABLE_USERPASS_LOGIN", "true")
-        .build()
-        .await;
-    let response = app
-        .post_json("/api/users", &[], json!({"username": "root"}))
-        .await;
+    let app = TestApp::builder().env("DISABLE_USERPASS_LOGIN", "true").build().await;
+    let response = app.post_json("/api/users", &[], json!({"username": "root"})).await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert_eq!(response.error_code(), "email_required");
     let ok = app
@@ -114,10 +100,7 @@ on_both_engines!(
         let mut created = 0;
         for attempt in attempts {
             let status = attempt.await.expect("task");
-            assert!(
-                status == StatusCode::CREATED || status.is_client_error(),
-                "{status}"
-            );
+            assert!(status == StatusCode::CREATED || status.is_client_error(), "{status}");
             created += usize::from(status == StatusCode::CREATED);
         }
         assert_eq!(created, 1);

@@ -15,35 +15,30 @@ fn new_user(name: &str, role: Role) -> NewUser {
     }
 }
 
-on_both_engines!(
-    users_round_trip_with_case_insensitive_keys,
-    |app: TestApp| async move {
-        let store = app.store();
-        let created = store
-            .insert_user(&new_user("Alice", Role::Editor), START)
-            .await
-            .expect("insert");
-        assert_eq!(created.username, "Alice");
-        assert_eq!(created.role, Role::Editor);
-        assert!(created.enabled);
-        let by_name = store
-            .find_user_by_username("aLiCe")
-            .await
-            .expect("query")
-            .expect("found");
-        assert_eq!(by_name, created);
-        let by_email = store
-            .find_user_by_email("ALICE@example.com")
-            .await
-            .expect("query")
-            .expect("found");
-        assert_eq!(by_email.id, created.id);
-        let dup = store
-            .insert_user(&new_user("ALICE", Role::Viewer), START)
-            .await;
-        assert!(matches!(dup, Err(StoreError::Conflict)), "{dup:?}");
-    }
-);
+on_both_engines!(users_round_trip_with_case_insensitive_keys, |app: TestApp| async move {
+    let store = app.store();
+    let created = store
+        .insert_user(&new_user("Alice", Role::Editor), START)
+        .await
+        .expect("insert");
+    assert_eq!(created.username, "Alice");
+    assert_eq!(created.role, Role::Editor);
+    assert!(created.enabled);
+    let by_name = store
+        .find_user_by_username("aLiCe")
+        .await
+        .expect("query")
+        .expect("found");
+    assert_eq!(by_name, created);
+    let by_email = store
+        .find_user_by_email("ALICE@example.com")
+        .await
+        .expect("query")
+        .expect("found");
+    assert_eq!(by_email.id, created.id);
+    let dup = store.insert_user(&new_user("ALICE", Role::Viewer), START).await;
+    assert!(matches!(dup, Err(StoreError::Conflict)), "{dup:?}");
+});
 
 on_both_engines!(
     updates_are_partial_and_guard_the_last_admin,
@@ -79,73 +74,50 @@ on_both_engines!(
             store.update_user(admin.id, &demote, START).await,
             Err(StoreError::LastAdmin)
         ));
-        assert!(matches!(
-            store.delete_user(admin.id).await,
-            Err(StoreError::LastAdmin)
-        ));
+        assert!(matches!(store.delete_user(admin.id).await, Err(StoreError::LastAdmin)));
         assert_eq!(
-            store
-                .find_user(admin.id)
-                .await
-                .expect("query")
-                .expect("still")
-                .role,
+            store.find_user(admin.id).await.expect("query").expect("still").role,
             Role::Admin
         );
         assert!(store.delete_user(user.id).await.expect("delete"));
     }
 );
 
-on_both_engines!(
-    sessions_join_the_current_user_and_expire,
-    |app: TestApp| async move {
-        let store = app.store();
-        let user = store
-            .insert_user(&new_user("alice", Role::Viewer), START)
-            .await
-            .expect("insert");
-        let session = NewSession {
-            token_hash: "hash-1",
-            user_id: user.id,
-            now: START,
-            expires_at: START + 100,
-            oidc_issuer: Some("https://idp.example.com"),
-            oidc_subject: Some("sub-1"),
-            oidc_sid: None,
-            id_token: Some("id-token"),
-        };
+on_both_engines!(sessions_join_the_current_user_and_expire, |app: TestApp| async move {
+    let store = app.store();
+    let user = store
+        .insert_user(&new_user("alice", Role::Viewer), START)
+        .await
+        .expect("insert");
+    let session = NewSession {
+        token_hash: "hash-1",
+        user_id: user.id,
+        now: START,
+        expires_at: START + 100,
+        oidc_issuer: Some("https://idp.example.com"),
+        oidc_subject: Some("sub-1"),
+        oidc_sid: None,
+        id_token: Some("id-token"),
+    };
+    store.insert_session(&session).await.expect("insert session");
+    let found = store
+        .find_session("hash-1", START + 99)
+        .await
+        .expect("query")
+        .expect("live");
+    assert_eq!(found.user.id, user.id);
+    assert_eq!(found.oidc_subject.as_deref(), Some("sub-1"));
+    assert!(
         store
-            .insert_session(&session)
-            .await
-            .expect("insert session");
-        let found = store
-            .find_session("hash-1", START + 99)
+            .find_session("hash-1", START + 100)
             .await
             .expect("query")
-            .expect("live");
-        assert_eq!(found.user.id, user.id);
-        assert_eq!(found.oidc_subject.as_deref(), Some("sub-1"));
-        assert!(
-            store
-                .find_session("hash-1", START + 100)
-                .await
-                .expect("query")
-                .is_none()
-        );
-        assert_eq!(
-            store.count_sessions(user.id, START).await.expect("count"),
-            1
-        );
-        store
-            .revoke_user_credentials(user.id)
-            .await
-            .expect("revoke");
-        assert_eq!(
-            store.count_sessions(user.id, START).await.expect("count"),
-            0
-        );
-    }
-);
+            .is_none()
+    );
+    assert_eq!(store.count_sessions(user.id, START).await.expect("count"), 1);
+    store.revoke_user_credentials(user.id).await.expect("revoke");
+    assert_eq!(store.count_sessions(user.id, START).await.expect("count"), 0);
+});
 
 on_both_engines!(refresh_tokens_are_claimed_once, |app: TestApp| async move {
     let store = app.store();
@@ -162,10 +134,7 @@ on_both_engines!(refresh_tokens_are_claimed_once, |app: TestApp| async move {
         expires_at: START + 60,
     };
     store.insert_refresh_token(&token).await.expect("insert");
-    let claimed = store
-        .claim_refresh_token("r-1", START + 1)
-        .await
-        .expect("claim");
+    let claimed = store.claim_refresh_token("r-1", START + 1).await.expect("claim");
     assert_eq!(
         claimed,
         RefreshClaim::Claimed {
@@ -175,62 +144,38 @@ on_both_engines!(refresh_tokens_are_claimed_once, |app: TestApp| async move {
         }
     );
     assert_eq!(
-        store
-            .claim_refresh_token("r-1", START + 2)
-            .await
-            .expect("claim"),
+        store.claim_refresh_token("r-1", START + 2).await.expect("claim"),
         RefreshClaim::Reused {
             family_id: "fam".into()
         }
     );
     assert_eq!(
-        store
-            .claim_refresh_token("unknown", START)
-            .await
-            .expect("claim"),
+        store.claim_refresh_token("unknown", START).await.expect("claim"),
         RefreshClaim::Invalid
     );
 });
 
-on_both_engines!(
-    rate_limit_windows_count_and_reset,
-    |app: TestApp| async move {
-        let store = app.store();
-        for expected in 1..=3 {
-            let window = store.rate_limit_hit("k", START, 60).await.expect("hit");
-            assert_eq!(window.count, expected);
-            assert_eq!(window.started_at, START);
-        }
-        assert_eq!(
-            store
-                .rate_limit_look("k", START + 59, 60)
-                .await
-                .expect("look")
-                .map(|w| w.count),
-            Some(3)
-        );
-        assert_eq!(
-            store
-                .rate_limit_look("k", START + 60, 60)
-                .await
-                .expect("look"),
-            None
-        );
-        let fresh = store
-            .rate_limit_hit("k", START + 60, 60)
-            .await
-            .expect("hit");
-        assert_eq!((fresh.count, fresh.started_at), (1, START + 60));
-        store.rate_limit_clear("k").await.expect("clear");
-        assert_eq!(
-            store
-                .rate_limit_look("k", START + 60, 60)
-                .await
-                .expect("look"),
-            None
-        );
+on_both_engines!(rate_limit_windows_count_and_reset, |app: TestApp| async move {
+    let store = app.store();
+    for expected in 1..=3 {
+        let window = store.rate_limit_hit("k", START, 60).await.expect("hit");
+        assert_eq!(window.count, expected);
+        assert_eq!(window.started_at, START);
     }
-);
+    assert_eq!(
+        store
+            .rate_limit_look("k", START + 59, 60)
+            .await
+            .expect("look")
+            .map(|w| w.count),
+        Some(3)
+    );
+    assert_eq!(store.rate_limit_look("k", START + 60, 60).await.expect("look"), None);
+    let fresh = store.rate_limit_hit("k", START + 60, 60).await.expect("hit");
+    assert_eq!((fresh.count, fresh.started_at), (1, START + 60));
+    store.rate_limit_clear("k").await.expect("clear");
+    assert_eq!(store.rate_limit_look("k", START + 60, 60).await.expect("look"), None);
+});
 
 on_both_engines!(expired_rows_are_cleaned_up, |app: TestApp| async move {
     let store = app.store();
@@ -248,17 +193,11 @@ on_both_engines!(expired_rows_are_cleaned_up, |app: TestApp| async move {
         oidc_sid: None,
         id_token: None,
     };
-    store
-        .insert_session(&session("old", START + 10))
-        .await
-        .expect("insert");
+    store.insert_session(&session("old", START + 10)).await.expect("insert");
     store
         .insert_session(&session("new", START + 1000))
         .await
         .expect("insert");
     store.delete_expired(START + 10).await.expect("cleanup");
-    assert_eq!(
-        store.count_sessions(user.id, START).await.expect("count"),
-        1
-    );
+    assert_eq!(store.count_sessions(user.id, START).await.expect("count"), 1);
 });

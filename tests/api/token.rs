@@ -33,12 +33,7 @@ async fn password_grant_returns_romm_shaped_tokens_that_authenticate() {
     assert_eq!(json["expires"], 1800);
     assert_eq!(json["refresh_expires"], 604_800);
     let me = app
-        .with_bearer(
-            Method::GET,
-            "/api/users/me",
-            &field(&response, "access_token"),
-            None,
-        )
+        .with_bearer(Method::GET, "/api/users/me", &field(&response, "access_token"), None)
         .await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.json()["username"], "alice");
@@ -50,14 +45,8 @@ async fn bearer_token_is_limited_to_its_scopes() {
     app.create_user("root", Role::Admin).await;
     let response = app.token("root", PASSWORD, "me.read").await;
     let token = field(&response, "access_token");
-    let users = app
-        .with_bearer(Method::GET, "/api/users", &token, None)
-        .await;
-    assert_eq!(
-        users.status,
-        StatusCode::FORBIDDEN,
-        "users.read was not requested"
-    );
+    let users = app.with_bearer(Method::GET, "/api/users", &token, None).await;
+    assert_eq!(users.status, StatusCode::FORBIDDEN, "users.read was not requested");
     assert_eq!(users.error_code(), "insufficient_scope");
 }
 
@@ -108,33 +97,28 @@ on_both_engines!(
             "family revoked"
         );
         for access in [access_1, access_2] {
-            let me = app
-                .with_bearer(Method::GET, "/api/users/me", &access, None)
-                .await;
+            let me = app.with_bearer(Method::GET, "/api/users/me", &access, None).await;
             assert_eq!(me.status, StatusCode::UNAUTHORIZED);
         }
     }
 );
 
-on_both_engines!(
-    a_refresh_token_used_concurrently_wins_once,
-    |app: TestApp| async move {
-        app.create_user("alice", Role::Viewer).await;
-        let refresh_token = field(&app.token("alice", PASSWORD, "").await, "refresh_token");
-        let app = std::sync::Arc::new(app);
-        let tasks: Vec<_> = (0..5)
-            .map(|_| {
-                let (app, token) = (app.clone(), refresh_token.clone());
-                tokio::spawn(async move { refresh(&app, &token).await.status })
-            })
-            .collect();
-        let mut ok = 0;
-        for task in tasks {
-            ok += usize::from(task.await.expect("task") == StatusCode::OK);
-        }
-        assert_eq!(ok, 1);
+on_both_engines!(a_refresh_token_used_concurrently_wins_once, |app: TestApp| async move {
+    app.create_user("alice", Role::Viewer).await;
+    let refresh_token = field(&app.token("alice", PASSWORD, "").await, "refresh_token");
+    let app = std::sync::Arc::new(app);
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let (app, token) = (app.clone(), refresh_token.clone());
+            tokio::spawn(async move { refresh(&app, &token).await.status })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        ok += usize::from(task.await.expect("task") == StatusCode::OK);
     }
-);
+    assert_eq!(ok, 1);
+});
 
 #[tokio::test]
 async fn access_tokens_expire() {
@@ -145,9 +129,7 @@ async fn access_tokens_expire() {
     app.create_user("alice", Role::Viewer).await;
     let token = field(&app.token("alice", PASSWORD, "").await, "access_token");
     app.clock.advance(30);
-    let me = app
-        .with_bearer(Method::GET, "/api/users/me", &token, None)
-        .await;
+    let me = app.with_bearer(Method::GET, "/api/users/me", &token, None).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
     assert!(
         me.header("www-authenticate")
@@ -170,15 +152,9 @@ async fn refresh_tokens_expire() {
 
 #[tokio::test]
 async fn refresh_keeps_working_when_password_login_is_disabled() {
-    let app = TestApp::builder()
-        .env("DISABLE_USERPASS_LOGIN", "true")
-        .build()
-        .await;
+    let app = TestApp::builder().env("DISABLE_USERPASS_LOGIN", "true").build().await;
     app.create_user("alice", Role::Viewer).await;
-    assert_eq!(
-        app.token("alice", PASSWORD, "").await.status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.token("alice", PASSWORD, "").await.status, StatusCode::FORBIDDEN);
     // Tokens minted earlier, while passwords were allowed (same database and key).
     let earlier = romgate::auth::Auth::new(
         app.store().clone(),
@@ -205,9 +181,7 @@ async fn a_demoted_users_token_loses_the_scopes_at_once() {
     app.create_user("other-admin", Role::Admin).await;
     let token = field(&app.token("root", PASSWORD, "").await, "access_token");
     assert_eq!(
-        app.with_bearer(Method::GET, "/api/users", &token, None)
-            .await
-            .status,
+        app.with_bearer(Method::GET, "/api/users", &token, None).await.status,
         StatusCode::OK
     );
     let demote = romgate::auth::AccountChanges {
@@ -220,9 +194,7 @@ async fn a_demoted_users_token_loses_the_scopes_at_once() {
         .await
         .expect("demote");
     assert_eq!(
-        app.with_bearer(Method::GET, "/api/users", &token, None)
-            .await
-            .status,
+        app.with_bearer(Method::GET, "/api/users", &token, None).await.status,
         StatusCode::FORBIDDEN
     );
 }

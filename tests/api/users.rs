@@ -12,14 +12,10 @@ async fn admin_lists_and_creates_users() {
     let app = TestApp::new().await;
     let (_, admin) = app.signed_in("root", Role::Admin).await;
     let body = json!({"username": "bob", "password": "bobs-password", "email": "bob@example.com", "role": "editor"});
-    let created = app
-        .as_browser(&admin, Method::POST, "/api/users", Some(body))
-        .await;
+    let created = app.as_browser(&admin, Method::POST, "/api/users", Some(body)).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     assert_eq!(created.json()["role"], "editor");
-    let list = app
-        .as_browser(&admin, Method::GET, "/api/users", None)
-        .await;
+    let list = app.as_browser(&admin, Method::GET, "/api/users", None).await;
     let names: Vec<String> = list
         .json()
         .as_array()
@@ -36,12 +32,9 @@ async fn usernames_and_emails_are_unique_ignoring_case() {
     let app = TestApp::new().await;
     let (_, admin) = app.signed_in("root", Role::Admin).await;
     let dup_name = json!({"username": "ROOT", "password": "password-1"});
-    let response = app
-        .as_browser(&admin, Method::POST, "/api/users", Some(dup_name))
-        .await;
+    let response = app.as_browser(&admin, Method::POST, "/api/users", Some(dup_name)).await;
     assert_eq!(response.status, StatusCode::CONFLICT);
-    let dup_email =
-        json!({"username": "other", "password": "password-1", "email": "Root@Example.com"});
+    let dup_email = json!({"username": "other", "password": "password-1", "email": "Root@Example.com"});
     let response = app
         .as_browser(&admin, Method::POST, "/api/users", Some(dup_email))
         .await;
@@ -57,21 +50,11 @@ async fn a_viewer_can_read_and_edit_only_itself() {
     let (alice, browser) = app.signed_in("alice", Role::Viewer).await;
     let bob = app.create_user("bob", Role::Viewer).await;
     let own = app
-        .as_browser(
-            &browser,
-            Method::GET,
-            &format!("/api/users/{}", alice.id),
-            None,
-        )
+        .as_browser(&browser, Method::GET, &format!("/api/users/{}", alice.id), None)
         .await;
     assert_eq!(own.status, StatusCode::OK);
     let other = app
-        .as_browser(
-            &browser,
-            Method::GET,
-            &format!("/api/users/{}", bob.id),
-            None,
-        )
+        .as_browser(&browser, Method::GET, &format!("/api/users/{}", bob.id), None)
         .await;
     assert_eq!(other.status, StatusCode::FORBIDDEN);
     let edit_other = app
@@ -92,12 +75,7 @@ async fn a_viewer_can_read_and_edit_only_itself() {
         )
         .await;
     assert_eq!(promote_self.status, StatusCode::FORBIDDEN);
-    let me = app
-        .store()
-        .find_user(alice.id)
-        .await
-        .expect("query")
-        .expect("user");
+    let me = app.store().find_user(alice.id).await.expect("query").expect("user");
     assert_eq!(me.role, Role::Viewer);
     let rename = app
         .as_browser(
@@ -118,27 +96,17 @@ async fn changing_a_password_ends_sessions_and_tokens() {
     let other_session = app.login("alice", PASSWORD).await;
     let token = app.token("alice", PASSWORD, "").await.json();
     let access = token["access_token"].as_str().expect("access").to_string();
-    let refresh = token["refresh_token"]
-        .as_str()
-        .expect("refresh")
-        .to_string();
+    let refresh = token["refresh_token"].as_str().expect("refresh").to_string();
 
     let change = json!({"password": "a-brand-new-password"});
     let response = app
-        .as_browser(
-            &browser,
-            Method::PUT,
-            &format!("/api/users/{}", alice.id),
-            Some(change),
-        )
+        .as_browser(&browser, Method::PUT, &format!("/api/users/{}", alice.id), Some(change))
         .await;
     assert_eq!(response.status, StatusCode::OK);
 
     for session in [&browser, &other_session] {
         assert_eq!(
-            app.as_browser(session, Method::GET, "/api/users/me", None)
-                .await
-                .status,
+            app.as_browser(session, Method::GET, "/api/users/me", None).await.status,
             StatusCode::UNAUTHORIZED
         );
     }
@@ -183,10 +151,7 @@ async fn disabling_a_user_ends_their_sessions_and_demotion_is_immediate() {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        app.store()
-            .count_sessions(editor.id, app.now())
-            .await
-            .expect("count"),
+        app.store().count_sessions(editor.id, app.now()).await.expect("count"),
         0
     );
 }
@@ -197,12 +162,7 @@ async fn deleting_a_user_ends_their_sessions() {
     let (_, admin) = app.signed_in("root", Role::Admin).await;
     let (bob, bob_browser) = app.signed_in("bob", Role::Viewer).await;
     let deleted = app
-        .as_browser(
-            &admin,
-            Method::DELETE,
-            &format!("/api/users/{}", bob.id),
-            None,
-        )
+        .as_browser(&admin, Method::DELETE, &format!("/api/users/{}", bob.id), None)
         .await;
     assert_eq!(deleted.status, StatusCode::OK);
     assert_eq!(
@@ -212,12 +172,7 @@ async fn deleting_a_user_ends_their_sessions() {
         StatusCode::UNAUTHORIZED
     );
     let again = app
-        .as_browser(
-            &admin,
-            Method::DELETE,
-            &format!("/api/users/{}", bob.id),
-            None,
-        )
+        .as_browser(&admin, Method::DELETE, &format!("/api/users/{}", bob.id), None)
         .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }
@@ -228,20 +183,13 @@ async fn the_last_admin_cannot_be_removed() {
     let (root, admin) = app.signed_in("root", Role::Admin).await;
     let path = format!("/api/users/{}", root.id);
     for change in [json!({"role": "viewer"}), json!({"enabled": false})] {
-        let response = app
-            .as_browser(&admin, Method::PUT, &path, Some(change))
-            .await;
+        let response = app.as_browser(&admin, Method::PUT, &path, Some(change)).await;
         assert_eq!(response.status, StatusCode::CONFLICT);
         assert_eq!(response.error_code(), "last_admin");
     }
     let delete = app.as_browser(&admin, Method::DELETE, &path, None).await;
     assert_eq!(delete.error_code(), "last_admin");
-    let still = app
-        .store()
-        .find_user(root.id)
-        .await
-        .expect("query")
-        .expect("user");
+    let still = app.store().find_user(root.id).await.expect("query").expect("user");
     assert!(still.enabled && still.role == Role::Admin);
 }
 
@@ -259,16 +207,8 @@ async fn an_editor_cannot_manage_users() {
         .await;
     assert_eq!(create.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        app.as_browser(&editor, Method::GET, "/api/users", None)
-            .await
-            .status,
+        app.as_browser(&editor, Method::GET, "/api/users", None).await.status,
         StatusCode::FORBIDDEN
     );
-    assert!(
-        app.store()
-            .find_user_by_username("x")
-            .await
-            .expect("query")
-            .is_none()
-    );
+    assert!(app.store().find_user_by_username("x").await.expect("query").is_none());
 }

@@ -49,11 +49,18 @@ pub(crate) use on_both_engines;
 pub struct TestAppBuilder {
     vars: HashMap<String, String>,
     postgres: bool,
+    clock: Option<ManualClock>,
 }
 
 impl TestAppBuilder {
     pub fn env(mut self, name: &str, value: &str) -> Self {
         self.vars.insert(name.into(), value.into());
+        self
+    }
+
+    /// Shares a clock (with a fake identity provider).
+    pub fn clock(mut self, clock: ManualClock) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -78,18 +85,11 @@ impl TestAppBuilder {
                 .expect("PostgreSQL schema")
         } else {
             let url = format!("sqlite://{}", dir.path().join("test.db").display());
-            Store::open(&DatabaseUrl::new(url))
-                .await
-                .expect("SQLite store")
+            Store::open(&DatabaseUrl::new(url)).await.expect("SQLite store")
         };
-        let clock = ManualClock::new(START);
-        let state = AppState::with_parts(
-            config,
-            store,
-            PasswordPolicy::FAST_INSECURE,
-            Arc::new(clock.clone()),
-        )
-        .expect("state");
+        let clock = self.clock.unwrap_or_else(|| ManualClock::new(START));
+        let state =
+            AppState::with_parts(config, store, PasswordPolicy::FAST_INSECURE, Arc::new(clock.clone())).expect("state");
         TestApp {
             router: romgate::app(state.clone()),
             state,
@@ -123,8 +123,7 @@ pub struct TestResponse {
 
 impl TestResponse {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|_| panic!("JSON body, got {:?}", self.text()))
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("JSON body, got {:?}", self.text()))
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -148,10 +147,7 @@ impl TestResponse {
         Some(first.split_once('=')?.1.to_string())
     }
     pub fn error_code(&self) -> String {
-        self.json()["error"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.json()["error"].as_str().unwrap_or_default().to_string()
     }
 }
 
@@ -164,16 +160,12 @@ pub struct Browser {
 
 impl Browser {
     pub fn cookie_header(&self) -> String {
-        format!(
-            "romm_session={}; romm_csrftoken={}",
-            self.session, self.csrf
-        )
+        format!("romm_session={}; romm_csrftoken={}", self.session, self.csrf)
     }
 }
 
 pub fn basic(username: &str, password: &str) -> String {
-    let encoded =
-        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
     format!("Basic {encoded}")
 }
 
@@ -182,6 +174,7 @@ impl TestApp {
         TestAppBuilder {
             vars: HashMap::new(),
             postgres: false,
+            clock: None,
         }
     }
 
@@ -198,71 +191,34 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("router answers");
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
+        let body = response.into_body().collect().await.expect("body").to_bytes();
+        TestResponse { status, headers, body }
     }
 
     pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> TestResponse {
-        self.send(request(Method::GET, path, headers, Body::empty()))
-            .await
+        self.send(request(Method::GET, path, headers, Body::empty())).await
     }
 
-    pub async fn post(
-        &self,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: impl Into<Body>,
-    ) -> TestResponse {
-        self.send(request(Method::POST, path, headers, body.into()))
-            .await
+    pub async fn post(&self, path: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> TestResponse {
+        self.send(request(Method::POST, path, headers, body.into())).await
     }
 
-    pub async fn post_json(
-        &self,
-        path: &str,
-        headers: &[(&str, &str)],
-        json: Value,
-    ) -> TestResponse {
+    pub async fn post_json(&self, path: &str, headers: &[(&str, &str)], json: Value) -> TestResponse {
         let mut all = vec![("content-type", "application/json")];
         all.extend_from_slice(headers);
         self.post(path, &all, json.to_string()).await
     }
 
-    pub async fn post_form(
-        &self,
-        path: &str,
-        headers: &[(&str, &str)],
-        form: &str,
-    ) -> TestResponse {
+    pub async fn post_form(&self, path: &str, headers: &[(&str, &str)], form: &str) -> TestResponse {
         let mut all = vec![("content-type", "application/x-www-form-urlencoded")];
         all.extend_from_slice(headers);
         self.post(path, &all, form.to_string()).await
     }
 
-    pub async fn with_bearer(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        json: Option<Value>,
-    ) -> TestResponse {
+    pub async fn with_bearer(&self, method: Method, path: &str, token: &str, json: Option<Value>) -> TestResponse {
         let auth = format!("Bearer {token}");
         let mut headers = vec![("authorization", auth.as_str())];
         let body = match json {
@@ -276,18 +232,9 @@ impl TestApp {
     }
 
     /// A request as a signed-in browser (cookie + CSRF header).
-    pub async fn as_browser(
-        &self,
-        browser: &Browser,
-        method: Method,
-        path: &str,
-        json: Option<Value>,
-    ) -> TestResponse {
+    pub async fn as_browser(&self, browser: &Browser, method: Method, path: &str, json: Option<Value>) -> TestResponse {
         let cookie = browser.cookie_header();
-        let mut headers = vec![
-            ("cookie", cookie.as_str()),
-            ("x-csrftoken", browser.csrf.as_str()),
-        ];
+        let mut headers = vec![("cookie", cookie.as_str()), ("x-csrftoken", browser.csrf.as_str())];
         let body = match json {
             Some(json) => {
                 headers.push(("content-type", "application/json"));
@@ -329,9 +276,7 @@ impl TestApp {
             response.text()
         );
         Browser {
-            session: response
-                .cookie_value("romm_session")
-                .expect("session cookie"),
+            session: response.cookie_value("romm_session").expect("session cookie"),
             csrf: "test-csrf-token".into(),
         }
     }

@@ -1,0 +1,96 @@
+//! Single sign-on endpoints: start (`/api/login/openid`), the provider's
+//! redirect back (`/api/oauth/openid`). Browsers hit these, so refusals are
+//! pages.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::cookies::read_cookie;
+use crate::error::{AppError, Kind};
+use crate::oidc::{Callback, Oidc};
+use crate::pages::{PageError, safe_next};
+use crate::state::AppState;
+
+/// Binds a sign-in in progress to the browser that started it.
+pub const ATTEMPT_COOKIE: &str = "romgate_oidc";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/login/openid", get(get_login_openid))
+        .route("/api/oauth/openid", get(get_oauth_callback))
+}
+
+fn enabled(state: &AppState) -> Result<&Oidc, PageError> {
+    state.oidc.as_ref().ok_or_else(|| {
+        PageError(
+            AppError::refuse(
+                Kind::NotFound,
+                "oidc_disabled",
+                "Single sign-on is not enabled on this server.",
+            )
+            .hint("Set OIDC_ENABLED=true and the OIDC_* variables to turn it on."),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+async fn get_login_openid(
+    State(state): State<AppState>,
+    Query(query): Query<LoginQuery>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let oidc = enabled(&state)?;
+    let next = safe_next(query.next.as_deref());
+    let browser = read_cookie(&headers, ATTEMPT_COOKIE);
+    let started = oidc.begin(&state.auth, &next, browser.as_deref(), state.now()).await?;
+    let cookie = state
+        .cookies
+        .short_lived(ATTEMPT_COOKIE, &started.browser_token, crate::oidc::ATTEMPT_SECONDS);
+    Ok((
+        StatusCode::FOUND,
+        [(header::LOCATION, started.authorize_url.as_str().to_string())],
+        AppendHeaders([(header::SET_COOKIE, cookie)]),
+    )
+        .into_response())
+}
+
+async fn get_oauth_callback(
+    State(state): State<AppState>,
+    callback: Result<Query<Callback>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let oidc = enabled(&state)?;
+    let Query(callback) = callback.map_err(|_| {
+        PageError(AppError::bad_request(
+            "callback_incomplete",
+            "The sign-in answer from the identity provider is malformed.",
+        ))
+    })?;
+    let browser = read_cookie(&headers, ATTEMPT_COOKIE);
+    let now = state.now();
+    let completed = oidc.finish(&state.auth, callback, browser.as_deref(), now).await?;
+    let oidc_session = completed.session.clone();
+    let session = state
+        .auth
+        .start_session(completed.user.id, Some(&oidc_session), now)
+        .await?;
+    let session_cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);
+    let clear_attempt = state.cookies.short_lived(ATTEMPT_COOKIE, "", 0);
+    tracing::info!(user_id = completed.user.id, "signed in with single sign-on");
+    Ok((
+        AppendHeaders([
+            (header::SET_COOKIE, session_cookie),
+            (header::SET_COOKIE, clear_attempt),
+        ]),
+        Redirect::to(&completed.next),
+    )
+        .into_response())
+}

@@ -1,0 +1,180 @@
+//! Who is this? An identity link (issuer, subject) first; else an existing
+//! account with the same email, only when the provider vouches for the
+//! email; else a new account when registration is open. The role from the
+//! claims is applied on every sign-in, demotion included. Nothing is stored
+//! when the answer is a refusal.
+
+use super::Oidc;
+use super::flow::Verified;
+use super::roles::{RoleDecision, map_roles};
+use crate::auth::accounts::validate_username;
+use crate::auth::{Auth, Role};
+use crate::error::{AppError, AppResult, Kind};
+use crate::store::{NewUser, StoreError, User, UserChanges};
+
+fn refuse(code: &'static str, message: String, hint: String) -> AppError {
+    AppError::refuse(Kind::Forbidden, code, message).hint(hint)
+}
+
+pub(super) async fn resolve(oidc: &Oidc, auth: &Auth, verified: &Verified, now: i64) -> AppResult<User> {
+    let config = &oidc.config;
+    let decision = match config.claim_roles.as_deref() {
+        Some(path) => map_roles(verified.claims.get(path), &oidc.role_mapping()),
+        None => RoleDecision::ClaimAbsent,
+    };
+    if decision == RoleDecision::NoMatch {
+        return Err(refuse(
+            "no_role",
+            "Your account at the identity provider has no role for this application.".into(),
+            format!(
+                "The claim {} matched none of OIDC_ROLE_VIEWER, OIDC_ROLE_EDITOR, OIDC_ROLE_ADMIN (OIDC_ROLE_VIEWER=* admits everyone).",
+                config.claim_roles.as_deref().unwrap_or_default()
+            ),
+        ));
+    }
+    let (issuer, subject) = (verified.issuer.as_str(), verified.subject.as_str());
+    let user = match auth.store.find_linked_user(issuer, subject).await? {
+        Some(user) => user,
+        None => match link_by_email(auth, verified, now).await? {
+            Some(user) => user,
+            None => register(oidc, auth, verified, decision, now).await?,
+        },
+    };
+    let user = apply_role(auth, user, decision, now).await?;
+    if !user.enabled {
+        return Err(crate::auth::account_disabled());
+    }
+    auth.store.touch_link(issuer, subject, now).await?;
+    Ok(user)
+}
+
+/// Links an existing account by email when the email is trusted.
+async fn link_by_email(auth: &Auth, verified: &Verified, now: i64) -> AppResult<Option<User>> {
+    let Some(email) = verified.claims.email() else {
+        return Ok(None);
+    };
+    let Some(user) = auth.store.find_user_by_email(&email).await? else {
+        return Ok(None);
+    };
+    if !verified.claims.email_is_trusted(verified.email_verified_advertised) {
+        return Err(unverified_email());
+    }
+    match auth
+        .store
+        .insert_link(&verified.issuer, &verified.subject, user.id, now)
+        .await
+    {
+        Ok(()) | Err(StoreError::Conflict) => {}
+        Err(other) => return Err(other.into()),
+    }
+    tracing::info!(
+        user_id = user.id,
+        "identity linked to an existing account by verified email"
+    );
+    Ok(Some(user))
+}
+
+fn unverified_email() -> AppError {
+    refuse(
+        "email_unverified",
+        "Your email address is not verified at the identity provider, so it cannot be used to sign you in here.".into(),
+        "Verify the user's email at the provider (email_verified must be true), or create the link by signing in once with a verified address.".into(),
+    )
+}
+
+async fn register(oidc: &Oidc, auth: &Auth, verified: &Verified, decision: RoleDecision, now: i64) -> AppResult<User> {
+    let config = &oidc.config;
+    if verified.claims.email_verified() == Some(false) {
+        return Err(unverified_email());
+    }
+    if !config.allow_registration {
+        return Err(refuse(
+            "registration_disabled",
+            "There is no account for you here, and new accounts cannot be created by signing in.".into(),
+            "OIDC_ALLOW_REGISTRATION=false: create the account first (same email, verified at the provider), or allow registration.".into(),
+        ));
+    }
+    let attribute = config.username_attribute.as_str();
+    let username = verified.claims.text(attribute).ok_or_else(|| {
+        refuse(
+            "username_missing",
+            format!("The identity provider did not send the '{attribute}' claim needed for your username."),
+            format!("Release the '{attribute}' claim to this client, or set OIDC_USERNAME_ATTRIBUTE to a claim it sends (for example email or sub)."),
+        )
+    })?;
+    validate_username(&username).map_err(|_| {
+        refuse(
+            "username_invalid",
+            format!("The username '{username}' from the '{attribute}' claim cannot be used here (letters a-z, digits and . _ - @ + only)."),
+            "Set OIDC_USERNAME_ATTRIBUTE to a claim with a plain value, such as email or sub.".into(),
+        )
+    })?;
+    let role = match decision {
+        RoleDecision::Role(role) => role,
+        _ => Role::Viewer,
+    };
+    let email = verified
+        .claims
+        .email()
+        .filter(|_| verified.claims.email_is_trusted(verified.email_verified_advertised));
+    let new_user = NewUser {
+        username: username.clone(),
+        email,
+        password_hash: None,
+        role,
+        enabled: true,
+    };
+    match auth
+        .store
+        .insert_user_with_link(&new_user, &verified.issuer, &verified.subject, now)
+        .await
+    {
+        Ok(user) => {
+            tracing::info!(user_id = user.id, role = %user.role, "account created by single sign-on");
+            Ok(user)
+        }
+        Err(StoreError::Conflict) => {
+            // Either a concurrent first sign-in of the same person won (use
+            // its account), or the name or email belongs to someone else.
+            if let Some(user) = auth.store.find_linked_user(&verified.issuer, &verified.subject).await? {
+                return Ok(user);
+            }
+            Err(refuse(
+                "username_taken",
+                format!(
+                    "An account named '{username}' (or with your email) already exists here and is not linked to you."
+                ),
+                "It was not taken over. Link it by giving it the user's verified email, or rename one of the accounts."
+                    .into(),
+            ))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Applies the role from the claims; an absent claim keeps the stored role.
+async fn apply_role(auth: &Auth, user: User, decision: RoleDecision, now: i64) -> AppResult<User> {
+    let RoleDecision::Role(role) = decision else {
+        return Ok(user);
+    };
+    if role == user.role {
+        return Ok(user);
+    }
+    let changes = UserChanges {
+        role: Some(role),
+        ..Default::default()
+    };
+    match auth.store.update_user(user.id, &changes, now).await {
+        Ok(Some(updated)) => {
+            tracing::info!(user_id = user.id, from = %user.role, to = %role, "role changed by the identity provider's claims");
+            Ok(updated)
+        }
+        Ok(None) => Err(AppError::internal("user vanished during sign-in")),
+        Err(StoreError::LastAdmin) => Err(refuse(
+            "last_admin",
+            "Your role at the identity provider no longer includes administrator, but you are the last administrator here.".into(),
+            "Promote another administrator first (romgate user set-role NAME admin), or restore the admin group at the provider.".into(),
+        )),
+        Err(other) => Err(other.into()),
+    }
+}

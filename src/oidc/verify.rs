@@ -1,0 +1,163 @@
+//! Exchanging the code and verifying what comes back: the ID token by the
+//! openidconnect crate (signature against the provider's keys, algorithm,
+//! iss, aud, exp, iat, nonce), `azp` when there are several audiences, and
+//! the userinfo answer, whose `sub` must be the ID token's.
+
+use std::sync::Arc;
+
+use openidconnect::core::CoreClaimName;
+use openidconnect::{
+    AuthorizationCode, ClaimsVerificationError, Nonce, OAuth2TokenResponse, PkceCodeVerifier, RequestTokenError,
+    SignatureVerificationError, UserInfoError,
+};
+
+use super::Oidc;
+use super::claims::Claims;
+use super::client::{RgIdToken, RgTokenResponse, RgUserInfo, build_client, id_token_verifier};
+use super::discovery::{Discovered, provider_error};
+use super::flow::Verified;
+use super::provider_http::ProviderHttpError;
+use crate::error::{AppError, AppResult, Kind};
+
+fn invalid_token(detail: impl std::fmt::Display) -> AppError {
+    tracing::warn!(%detail, "ID token refused");
+    AppError::refuse(
+        Kind::Forbidden,
+        "id_token_invalid",
+        "The identity provider's answer could not be verified, so you were not signed in.",
+    )
+    .hint(format!("ID token verification failed: {detail}"))
+}
+
+fn bad_provider_answer(code: &'static str, detail: impl std::fmt::Display) -> AppError {
+    tracing::warn!(%detail, code, "identity provider answer refused");
+    AppError::refuse(
+        Kind::BadGateway,
+        code,
+        "The identity provider gave an answer romgate cannot use. Please try again.",
+    )
+    .hint(detail.to_string())
+}
+
+impl Oidc {
+    pub(super) async fn exchange_and_verify(
+        &self,
+        code: String,
+        verifier: &str,
+        nonce: &str,
+        now: i64,
+    ) -> AppResult<Verified> {
+        let provider = self.provider(now).await?;
+        let response = self.exchange(&provider, code, verifier).await?;
+        let id_token = response.extra_fields().id_token().ok_or_else(|| {
+            bad_provider_answer(
+                "id_token_missing",
+                "the token endpoint returned no id_token (is the `openid` scope allowed for this client?)",
+            )
+        })?;
+        let nonce = Nonce::new(nonce.to_string());
+        let (provider, claims_json, subject) = match self.verify_id_token(&provider, id_token, &nonce, now) {
+            Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
+                // The provider may have rotated its keys: fetch them once more.
+                let Some(refreshed) = self.cache.refetch_keys(&self.http, now).await? else {
+                    return Err(invalid_token("no signing key matches the token's key id"));
+                };
+                let verified = self
+                    .verify_id_token(&refreshed, id_token, &nonce, now)
+                    .map_err(invalid_token)?;
+                (refreshed, verified.0, verified.1)
+            }
+            other => {
+                let verified = other.map_err(invalid_token)?;
+                (provider, verified.0, verified.1)
+            }
+        };
+        let userinfo = self.fetch_userinfo(&provider, &response, &subject).await?;
+        let advertised = provider
+            .metadata
+            .claims_supported()
+            .is_some_and(|claims| claims.contains(&CoreClaimName::new("email_verified".into())));
+        Ok(Verified {
+            issuer: provider.metadata.issuer().as_str().to_string(),
+            subject,
+            claims: Claims::merge(claims_json, userinfo),
+            id_token: id_token.to_string(),
+            email_verified_advertised: advertised,
+        })
+    }
+
+    async fn exchange(&self, provider: &Discovered, code: String, verifier: &str) -> AppResult<RgTokenResponse> {
+        let client = build_client(&self.config, &provider.metadata);
+        let request = client
+            .exchange_code(AuthorizationCode::new(code))
+            .map_err(|e| bad_provider_answer("provider_misconfigured", format!("no token endpoint: {e}")))?
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()));
+        request.request_async(&self.http).await.map_err(|err| match err {
+            RequestTokenError::ServerResponse(answer) => {
+                let detail = format!(
+                    "the token endpoint refused the code: {}{}",
+                    answer.error().as_ref(),
+                    answer
+                        .error_description()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
+                );
+                bad_provider_answer("token_exchange_failed", detail)
+            }
+            RequestTokenError::Request(http) => provider_error(&http, "token endpoint"),
+            RequestTokenError::Parse(parse, _) => bad_provider_answer(
+                "token_exchange_failed",
+                format!("the token endpoint's answer is not valid JSON: {parse}"),
+            ),
+            RequestTokenError::Other(other) => bad_provider_answer("token_exchange_failed", other),
+        })
+    }
+
+    /// Verifies the ID token; returns its claims as JSON and its subject.
+    fn verify_id_token(
+        &self,
+        provider: &Arc<Discovered>,
+        id_token: &RgIdToken,
+        nonce: &Nonce,
+        now: i64,
+    ) -> Result<(serde_json::Value, String), ClaimsVerificationError> {
+        let client = build_client(&self.config, &provider.metadata);
+        let verifier = id_token_verifier(&client, &provider.metadata, now);
+        let claims = id_token.claims(&verifier, nonce)?;
+        let client_id = self.config.client_id.as_str();
+        let azp = claims.authorized_party().map(|azp| azp.as_str());
+        if azp.is_some_and(|azp| azp != client_id) || (claims.audiences().len() > 1 && azp != Some(client_id)) {
+            return Err(ClaimsVerificationError::InvalidAudience(
+                "several audiences: azp must be our client id".to_string(),
+            ));
+        }
+        let json = serde_json::to_value(claims).map_err(|e| ClaimsVerificationError::Other(e.to_string()))?;
+        Ok((json, claims.subject().as_str().to_string()))
+    }
+
+    async fn fetch_userinfo(
+        &self,
+        provider: &Discovered,
+        response: &RgTokenResponse,
+        subject: &str,
+    ) -> AppResult<Option<serde_json::Value>> {
+        let client = build_client(&self.config, &provider.metadata);
+        if client.user_info_url().is_none() {
+            return Ok(None);
+        }
+        let expected = openidconnect::SubjectIdentifier::new(subject.to_string());
+        let request = client
+            .user_info(response.access_token().clone(), Some(expected))
+            .map_err(|e| bad_provider_answer("provider_misconfigured", e))?;
+        let answer: Result<RgUserInfo, UserInfoError<ProviderHttpError>> = request.request_async(&self.http).await;
+        match answer {
+            Ok(claims) => {
+                let json = serde_json::to_value(&claims).map_err(|e| bad_provider_answer("userinfo_invalid", e))?;
+                Ok(Some(json))
+            }
+            Err(UserInfoError::ClaimsVerification(err)) => Err(invalid_token(format!("userinfo: {err}"))),
+            Err(UserInfoError::Request(http)) => Err(provider_error(&http, "userinfo endpoint")),
+            Err(other) => Err(bad_provider_answer("userinfo_invalid", format!("userinfo: {other}"))),
+        }
+    }
+}

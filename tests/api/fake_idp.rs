@@ -1,0 +1,326 @@
+//! A small identity provider that can misbehave on purpose: test support for
+//! the refusal cases. (The real provider, `oidc-provider`, runs in the
+//! end-to-end suite.) It listens on loopback, signs ID tokens with the
+//! committed test keys, and issues one code per `grant`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::Mac;
+use openidconnect::core::{CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey};
+use openidconnect::{JsonWebKeyId, PrivateSigningKey};
+use romgate::clock::{Clock, ManualClock};
+use serde_json::{Value, json};
+use sha2::Digest;
+
+pub const CLIENT_ID: &str = "romgate-test";
+pub const CLIENT_SECRET: &str = "test-client-secret";
+pub const REDIRECT_URI: &str = "http://localhost:8080/api/oauth/openid";
+
+/// How the token endpoint misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Good,
+    BadSignature,
+    AlgNone,
+    Hs256WithPublicKey,
+    WrongIssuer,
+    WrongAudience,
+    ExtraAudienceNoAzp,
+    ExtraAudienceWrongAzp,
+    ExtraAudienceRightAzp,
+    Expired,
+    IssuedInFuture,
+    NonceMismatch,
+    NonceMissing,
+    UnknownKid,
+    ErrorJson,
+    Html500,
+    MissingIdToken,
+    UserinfoSubMismatch,
+}
+
+struct Grant {
+    nonce: String,
+    challenge: String,
+    claims: Value,
+}
+
+struct IdpState {
+    keys: Vec<CoreRsaPrivateSigningKey>,
+    kids: Vec<String>,
+    /// Index of the key that signs.
+    signing: usize,
+    mode: Mode,
+    codes: HashMap<String, Grant>,
+    userinfo: HashMap<String, Value>,
+    discovery_overrides: Value,
+    jwks_fetches: usize,
+    token_calls: usize,
+}
+
+#[derive(Clone)]
+pub struct FakeIdp {
+    pub base: String,
+    state: Arc<Mutex<IdpState>>,
+    clock: ManualClock,
+}
+
+fn key(file: &str, kid: &str) -> CoreRsaPrivateSigningKey {
+    let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+    let pem = std::fs::read_to_string(path).expect("test key");
+    CoreRsaPrivateSigningKey::from_pem(&pem, Some(JsonWebKeyId::new(kid.into()))).expect("RSA key")
+}
+
+impl FakeIdp {
+    /// Starts on a free loopback port.
+    pub async fn start(clock: ManualClock) -> FakeIdp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::serve(listener, clock).await
+    }
+
+    /// Starts on a given port (for "provider was down, now it is up").
+    pub async fn start_on(port: u16, clock: ManualClock) -> FakeIdp {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+        Self::serve(listener, clock).await
+    }
+
+    async fn serve(listener: tokio::net::TcpListener, clock: ManualClock) -> FakeIdp {
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = Arc::new(Mutex::new(IdpState {
+            keys: vec![key("test-rsa-a.pem", "key-a"), key("test-rsa-b.pem", "key-b")],
+            kids: vec!["key-a".into(), "key-b".into()],
+            signing: 0,
+            mode: Mode::Good,
+            codes: HashMap::new(),
+            userinfo: HashMap::new(),
+            discovery_overrides: json!({}),
+            jwks_fetches: 0,
+            token_calls: 0,
+        }));
+        let idp = FakeIdp { base, state, clock };
+        let router = Router::new()
+            .route("/.well-known/openid-configuration", get(discovery))
+            .route("/jwks", get(jwks))
+            .route("/token", post(token))
+            .route("/userinfo", get(userinfo))
+            .with_state(idp.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        idp
+    }
+
+    pub fn metadata_url(&self) -> String {
+        format!("{}/.well-known/openid-configuration", self.base)
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        self.state.lock().expect("lock").mode = mode;
+    }
+
+    /// Signs with the other key from now on (and publishes only it).
+    pub fn rotate_keys(&self) {
+        let mut state = self.state.lock().expect("lock");
+        state.signing = 1 - state.signing;
+    }
+
+    /// Merged into the discovery document.
+    pub fn override_discovery(&self, overrides: Value) {
+        self.state.lock().expect("lock").discovery_overrides = overrides;
+    }
+
+    pub fn jwks_fetches(&self) -> usize {
+        self.state.lock().expect("lock").jwks_fetches
+    }
+
+    pub fn token_calls(&self) -> usize {
+        self.state.lock().expect("lock").token_calls
+    }
+
+    /// Registers what the next sign-in with this nonce and PKCE challenge
+    /// yields; returns the authorization code.
+    pub fn grant(&self, nonce: &str, challenge: &str, claims: Value) -> String {
+        let code = format!("code-{}", rand_hex());
+        let grant = Grant { nonce: nonce.into(), challenge: challenge.into(), claims };
+        self.state.lock().expect("lock").codes.insert(code.clone(), grant);
+        code
+    }
+
+    /// A signed logout token (back-channel logout), with `claims` merged in.
+    pub fn logout_token(&self, claims: Value) -> String {
+        let now = self.clock.now();
+        let mut payload = json!({
+            "iss": self.base, "aud": CLIENT_ID, "iat": now, "exp": now + 120, "jti": rand_hex(),
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+        });
+        merge(&mut payload, claims);
+        let state = self.state.lock().expect("lock");
+        sign_rs256(&state.keys[state.signing], &state.kids[state.signing], &payload)
+    }
+}
+
+fn rand_hex() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn merge(target: &mut Value, extra: Value) {
+    if let (Some(target), Value::Object(extra)) = (target.as_object_mut(), extra) {
+        for (k, v) in extra {
+            if v.is_null() {
+                target.remove(&k);
+            } else {
+                target.insert(k, v);
+            }
+        }
+    }
+}
+
+fn b64(data: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(data)
+}
+
+fn jwt(header: &Value, payload: &Value, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
+    let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(payload.to_string().as_bytes()));
+    let signature = sign(input.as_bytes());
+    format!("{input}.{}", b64(&signature))
+}
+
+fn sign_rs256(key: &CoreRsaPrivateSigningKey, kid: &str, payload: &Value) -> String {
+    let header = json!({"alg": "RS256", "kid": kid, "typ": "JWT"});
+    jwt(&header, payload, |input| key.sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input).expect("sign"))
+}
+
+async fn discovery(State(idp): State<FakeIdp>) -> Json<Value> {
+    let base = &idp.base;
+    let mut doc = json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "userinfo_endpoint": format!("{base}/userinfo"),
+        "jwks_uri": format!("{base}/jwks"),
+        "end_session_endpoint": format!("{base}/logout"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": ["openid", "profile", "email", "groups"],
+        "claims_supported": ["sub", "email", "email_verified", "preferred_username", "groups"],
+    });
+    let overrides = idp.state.lock().expect("lock").discovery_overrides.clone();
+    merge(&mut doc, overrides);
+    Json(doc)
+}
+
+async fn jwks(State(idp): State<FakeIdp>) -> Json<Value> {
+    let mut state = idp.state.lock().expect("lock");
+    state.jwks_fetches += 1;
+    let key = state.keys[state.signing].as_verification_key();
+    Json(json!({ "keys": [key] }))
+}
+
+fn client_authenticated(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
+    let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}")));
+    let basic = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some(expected.as_str());
+    let post = form.get("client_id").map(String::as_str) == Some(CLIENT_ID)
+        && form.get("client_secret").map(String::as_str) == Some(CLIENT_SECRET);
+    basic || post
+}
+
+async fn token(State(idp): State<FakeIdp>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+    let mut state = idp.state.lock().expect("lock");
+    state.token_calls += 1;
+    let bad_request = |error: &str| (StatusCode::BAD_REQUEST, Json(json!({"error": error}))).into_response();
+    if !client_authenticated(&headers, &form) {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_client"}))).into_response();
+    }
+    let Some(grant) = form.get("code").and_then(|code| state.codes.remove(code)) else {
+        return bad_request("invalid_grant");
+    };
+    let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+    if b64(&sha2::Sha256::digest(verifier.as_bytes())) != grant.challenge {
+        return bad_request("invalid_grant");
+    }
+    match state.mode {
+        Mode::ErrorJson => return bad_request("invalid_grant"),
+        Mode::Html500 => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "text/html")], "<html><body>Oops</body></html>")
+                .into_response();
+        }
+        _ => {}
+    }
+    let access_token = format!("at-{}", rand_hex());
+    let now = idp.clock.now();
+    let mut payload = json!({
+        "iss": idp.base, "aud": CLIENT_ID, "iat": now, "exp": now + 300, "nonce": grant.nonce, "sub": "subject-1",
+    });
+    merge(&mut payload, grant.claims.clone());
+    let mut userinfo = grant.claims.clone();
+    merge(&mut userinfo, json!({"sub": payload["sub"].clone()}));
+    if state.mode == Mode::UserinfoSubMismatch {
+        merge(&mut userinfo, json!({"sub": "somebody-else"}));
+    }
+    state.userinfo.insert(access_token.clone(), userinfo);
+    let id_token = id_token_for(&state, &idp, payload);
+    let mut body = json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 300, "id_token": id_token});
+    if state.mode == Mode::MissingIdToken {
+        merge(&mut body, json!({"id_token": null}));
+    }
+    Json(body).into_response()
+}
+
+fn id_token_for(state: &IdpState, idp: &FakeIdp, mut payload: Value) -> String {
+    let (key, kid) = (&state.keys[state.signing], state.kids[state.signing].as_str());
+    let other = &state.keys[1 - state.signing];
+    let now = idp.clock.now();
+    match state.mode {
+        Mode::WrongIssuer => merge(&mut payload, json!({"iss": "https://evil.example"})),
+        Mode::WrongAudience => merge(&mut payload, json!({"aud": "someone-else"})),
+        Mode::ExtraAudienceNoAzp => merge(&mut payload, json!({"aud": [CLIENT_ID, "other-client"]})),
+        Mode::ExtraAudienceWrongAzp => merge(&mut payload, json!({"aud": [CLIENT_ID, "other-client"], "azp": "other-client"})),
+        Mode::ExtraAudienceRightAzp => merge(&mut payload, json!({"aud": [CLIENT_ID, "other-client"], "azp": CLIENT_ID})),
+        Mode::Expired => merge(&mut payload, json!({"iat": now - 7200, "exp": now - 3600})),
+        Mode::IssuedInFuture => merge(&mut payload, json!({"iat": now + 3600, "exp": now + 7200})),
+        Mode::NonceMismatch => merge(&mut payload, json!({"nonce": "not-the-nonce"})),
+        Mode::NonceMissing => merge(&mut payload, json!({"nonce": null})),
+        _ => {}
+    }
+    match state.mode {
+        Mode::BadSignature => {
+            let header = json!({"alg": "RS256", "kid": kid, "typ": "JWT"});
+            jwt(&header, &payload, |input| other.sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input).expect("sign"))
+        }
+        Mode::UnknownKid => {
+            let header = json!({"alg": "RS256", "kid": "no-such-key", "typ": "JWT"});
+            jwt(&header, &payload, |input| other.sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input).expect("sign"))
+        }
+        Mode::AlgNone => jwt(&json!({"alg": "none", "typ": "JWT"}), &payload, |_| Vec::new()),
+        Mode::Hs256WithPublicKey => {
+            let public = serde_json::to_vec(&key.as_verification_key()).expect("jwk");
+            jwt(&json!({"alg": "HS256", "kid": kid, "typ": "JWT"}), &payload, |input| {
+                let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&public).expect("hmac");
+                mac.update(input);
+                mac.finalize().into_bytes().to_vec()
+            })
+        }
+        _ => sign_rs256(key, kid, &payload),
+    }
+}
+
+async fn userinfo(State(idp): State<FakeIdp>, headers: HeaderMap) -> Response {
+    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let state = idp.state.lock().expect("lock");
+    match token.and_then(|t| state.userinfo.get(t)) {
+        Some(claims) => Json(claims.clone()).into_response(),
+        None => (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_token"}))).into_response(),
+    }
+}
