@@ -6,10 +6,11 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::cookies::read_cookie;
+use super::extract::ApiForm;
 use crate::error::{AppError, Kind};
 use crate::oidc::{Callback, Oidc};
 use crate::pages::{PageError, safe_next};
@@ -22,6 +23,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/login/openid", get(get_login_openid))
         .route("/api/oauth/openid", get(get_oauth_callback))
+        .route("/api/oauth/openid/backchannel-logout", post(post_backchannel_logout))
 }
 
 fn enabled(state: &AppState) -> Result<&Oidc, PageError> {
@@ -93,4 +95,43 @@ async fn get_oauth_callback(
         Redirect::to(&completed.next),
     )
         .into_response())
+}
+
+#[derive(Deserialize)]
+struct BackchannelForm {
+    logout_token: Option<String>,
+}
+
+/// The provider ends sessions: 200 on success, 400 with an error body
+/// otherwise (the spec's answer codes), never cached.
+async fn post_backchannel_logout(
+    State(state): State<AppState>,
+    form: Result<ApiForm<BackchannelForm>, AppError>,
+) -> Response {
+    let result = async {
+        let oidc = state
+            .oidc
+            .as_ref()
+            .ok_or_else(|| AppError::bad_request("invalid_request", "Single sign-on is not enabled on this server."))?;
+        let ApiForm(form) = form?;
+        let token = form.logout_token.filter(|t| !t.is_empty());
+        let token = token.ok_or_else(|| AppError::bad_request("invalid_request", "logout_token is required."))?;
+        oidc.backchannel_logout(&state.auth, &token, state.now()).await
+    }
+    .await;
+    let mut response = match result {
+        Ok(_) => StatusCode::OK.into_response(),
+        Err(AppError::Refused(refusal)) => {
+            let bad = crate::error::Refusal {
+                kind: Kind::BadRequest,
+                ..refusal
+            };
+            crate::http::error::refusal_response(&bad, "invalid_request")
+        }
+        Err(internal) => internal.into_response(),
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    response
 }

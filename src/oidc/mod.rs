@@ -3,6 +3,7 @@
 //! token verification by the openidconnect crate, claims to identity to
 //! role, and logout (RP-initiated and back-channel).
 
+mod backchannel;
 mod claims;
 mod client;
 pub mod discovery;

@@ -57,7 +57,10 @@ pub struct LoginQuery {
 
 /// Where the single sign-on button leads.
 fn sso_href(next: &str) -> String {
-    format!("/api/login/openid?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>())
+    format!(
+        "/api/login/openid?next={}",
+        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+    )
 }
 
 #[derive(Deserialize)]

@@ -147,7 +147,11 @@ impl FakeIdp {
     /// yields; returns the authorization code.
     pub fn grant(&self, nonce: &str, challenge: &str, claims: Value) -> String {
         let code = format!("code-{}", rand_hex());
-        let grant = Grant { nonce: nonce.into(), challenge: challenge.into(), claims };
+        let grant = Grant {
+            nonce: nonce.into(),
+            challenge: challenge.into(),
+            claims,
+        };
         self.state.lock().expect("lock").codes.insert(code.clone(), grant);
         code
     }
@@ -189,14 +193,21 @@ fn b64(data: &[u8]) -> String {
 }
 
 fn jwt(header: &Value, payload: &Value, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
-    let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(payload.to_string().as_bytes()));
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(payload.to_string().as_bytes())
+    );
     let signature = sign(input.as_bytes());
     format!("{input}.{}", b64(&signature))
 }
 
 fn sign_rs256(key: &CoreRsaPrivateSigningKey, kid: &str, payload: &Value) -> String {
     let header = json!({"alg": "RS256", "kid": kid, "typ": "JWT"});
-    jwt(&header, payload, |input| key.sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input).expect("sign"))
+    jwt(&header, payload, |input| {
+        key.sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input)
+            .expect("sign")
+    })
 }
 
 async fn discovery(State(idp): State<FakeIdp>) -> Json<Value> {
@@ -229,7 +240,10 @@ async fn jwks(State(idp): State<FakeIdp>) -> Json<Value> {
 }
 
 fn client_authenticated(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
-    let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}")));
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
+    );
     let basic = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some(expected.as_str());
     let post = form.get("client_id").map(String::as_str) == Some(CLIENT_ID)
         && form.get("client_secret").map(String::as_str) == Some(CLIENT_SECRET);
@@ -253,7 +267,11 @@ async fn token(State(idp): State<FakeIdp>, headers: HeaderMap, Form(form): Form<
     match state.mode {
         Mode::ErrorJson => return bad_request("invalid_grant"),
         Mode::Html500 => {
-            return (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "text/html")], "<html><body>Oops</body></html>")
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body>Oops</body></html>",
+            )
                 .into_response();
         }
         _ => {}
@@ -271,7 +289,8 @@ async fn token(State(idp): State<FakeIdp>, headers: HeaderMap, Form(form): Form<
     }
     state.userinfo.insert(access_token.clone(), userinfo);
     let id_token = id_token_for(&state, &idp, payload);
-    let mut body = json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 300, "id_token": id_token});
+    let mut body =
+        json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 300, "id_token": id_token});
     if state.mode == Mode::MissingIdToken {
         merge(&mut body, json!({"id_token": null}));
     }
@@ -286,8 +305,14 @@ fn id_token_for(state: &IdpState, idp: &FakeIdp, mut payload: Value) -> String {
         Mode::WrongIssuer => merge(&mut payload, json!({"iss": "https://evil.example"})),
         Mode::WrongAudience => merge(&mut payload, json!({"aud": "someone-else"})),
         Mode::ExtraAudienceNoAzp => merge(&mut payload, json!({"aud": [CLIENT_ID, "other-client"]})),
-        Mode::ExtraAudienceWrongAzp => merge(&mut payload, json!({"aud": [CLIENT_ID, "other-client"], "azp": "other-client"})),
-        Mode::ExtraAudienceRightAzp => merge(&mut payload, json!({"aud": [CLIENT_ID, "other-client"], "azp": CLIENT_ID})),
+        Mode::ExtraAudienceWrongAzp => merge(
+            &mut payload,
+            json!({"aud": [CLIENT_ID, "other-client"], "azp": "other-client"}),
+        ),
+        Mode::ExtraAudienceRightAzp => merge(
+            &mut payload,
+            json!({"aud": [CLIENT_ID, "other-client"], "azp": CLIENT_ID}),
+        ),
         Mode::Expired => merge(&mut payload, json!({"iat": now - 7200, "exp": now - 3600})),
         Mode::IssuedInFuture => merge(&mut payload, json!({"iat": now + 3600, "exp": now + 7200})),
         Mode::NonceMismatch => merge(&mut payload, json!({"nonce": "not-the-nonce"})),
@@ -297,11 +322,19 @@ fn id_token_for(state: &IdpState, idp: &FakeIdp, mut payload: Value) -> String {
     match state.mode {
         Mode::BadSignature => {
             let header = json!({"alg": "RS256", "kid": kid, "typ": "JWT"});
-            jwt(&header, &payload, |input| other.sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input).expect("sign"))
+            jwt(&header, &payload, |input| {
+                other
+                    .sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input)
+                    .expect("sign")
+            })
         }
         Mode::UnknownKid => {
             let header = json!({"alg": "RS256", "kid": "no-such-key", "typ": "JWT"});
-            jwt(&header, &payload, |input| other.sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input).expect("sign"))
+            jwt(&header, &payload, |input| {
+                other
+                    .sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input)
+                    .expect("sign")
+            })
         }
         Mode::AlgNone => jwt(&json!({"alg": "none", "typ": "JWT"}), &payload, |_| Vec::new()),
         Mode::Hs256WithPublicKey => {
@@ -317,7 +350,10 @@ fn id_token_for(state: &IdpState, idp: &FakeIdp, mut payload: Value) -> String {
 }
 
 async fn userinfo(State(idp): State<FakeIdp>, headers: HeaderMap) -> Response {
-    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
     let state = idp.state.lock().expect("lock");
     match token.and_then(|t| state.userinfo.get(t)) {
         Some(claims) => Json(claims.clone()).into_response(),

@@ -11,6 +11,8 @@ mod pages;
 mod scopes;
 mod setup;
 mod sso;
+mod sso_backchannel;
+mod sso_refusals;
 mod sso_support;
 mod store;
 mod token;

@@ -14,10 +14,18 @@ fn alice() -> serde_json::Value {
 async fn the_start_redirects_to_the_provider_with_pkce_state_and_nonce() {
     let (app, idp) = sso_app(&[("OIDC_CLAIM_ROLES", "groups")]).await;
     let started = start(&app, "/library").await;
-    assert!(started.location.as_str().starts_with(&format!("{}/authorize?", idp.base)));
+    assert!(
+        started
+            .location
+            .as_str()
+            .starts_with(&format!("{}/authorize?", idp.base))
+    );
     assert_eq!(started.param("response_type").as_deref(), Some("code"));
     assert_eq!(started.param("client_id").as_deref(), Some(crate::fake_idp::CLIENT_ID));
-    assert_eq!(started.param("redirect_uri").as_deref(), Some(crate::fake_idp::REDIRECT_URI));
+    assert_eq!(
+        started.param("redirect_uri").as_deref(),
+        Some(crate::fake_idp::REDIRECT_URI)
+    );
     assert_eq!(started.param("code_challenge_method").as_deref(), Some("S256"));
     let scope = started.param("scope").expect("scope");
     for wanted in ["openid", "profile", "email", "groups"] {
@@ -34,12 +42,19 @@ async fn first_sign_in_creates_a_viewer_and_later_ones_reuse_it() {
     let session = session_of(&response);
     assert_eq!(response.header("location"), Some("/"));
     let user = me(&app, &session).await.json();
-    assert_eq!((user["username"].as_str(), user["role"].as_str()), (Some("alice"), Some("viewer")));
+    assert_eq!(
+        (user["username"].as_str(), user["role"].as_str()),
+        (Some("alice"), Some("viewer"))
+    );
     assert_eq!(user["email"], "alice@example.com");
     let again = session_of(&sign_in(&app, &idp, alice()).await);
     assert_ne!(again, session);
     assert_eq!(app.store().list_users().await.expect("users").len(), 1);
-    let links = app.store().list_links(user["id"].as_i64().expect("id")).await.expect("links");
+    let links = app
+        .store()
+        .list_links(user["id"].as_i64().expect("id"))
+        .await
+        .expect("links");
     assert_eq!(links.len(), 1);
     assert_eq!(links[0].subject, "alice-sub");
 }
@@ -49,11 +64,21 @@ async fn next_is_followed_only_for_local_paths() {
     let (app, idp) = sso_app(&[]).await;
     let started = start(&app, "/library?page=2").await;
     let code = idp.grant(&started.nonce, &started.challenge, alice());
-    let response = callback(&app, &format!("code={code}&state={}", started.state), Some(&started.browser_cookie)).await;
+    let response = callback(
+        &app,
+        &format!("code={code}&state={}", started.state),
+        Some(&started.browser_cookie),
+    )
+    .await;
     assert_eq!(response.header("location"), Some("/library?page=2"));
     let started = start(&app, "//evil.example/").await;
     let code = idp.grant(&started.nonce, &started.challenge, alice());
-    let response = callback(&app, &format!("code={code}&state={}", started.state), Some(&started.browser_cookie)).await;
+    let response = callback(
+        &app,
+        &format!("code={code}&state={}", started.state),
+        Some(&started.browser_cookie),
+    )
+    .await;
     assert_eq!(response.header("location"), Some("/"));
 }
 
@@ -61,7 +86,8 @@ async fn next_is_followed_only_for_local_paths() {
 async fn a_verified_email_links_an_existing_account() {
     let (app, idp) = sso_app(&[]).await;
     let existing = app.create_user("alice", Role::Editor).await;
-    let claims = json!({"sub": "x-1", "preferred_username": "someone", "email": "ALICE@example.com", "email_verified": true});
+    let claims =
+        json!({"sub": "x-1", "preferred_username": "someone", "email": "ALICE@example.com", "email_verified": true});
     let session = session_of(&sign_in(&app, &idp, claims).await);
     let user = me(&app, &session).await.json();
     assert_eq!(user["id"].as_i64(), Some(existing.id));
@@ -114,7 +140,11 @@ async fn roles_come_from_a_nested_claim_and_are_reapplied_each_time() {
     let session = session_of(&sign_in(&app, &idp, with_roles(json!(["romm-editor"]))).await);
     assert_eq!(me(&app, &session).await.json()["role"], "editor", "demoted at sign-in");
     let session = session_of(&sign_in(&app, &idp, alice()).await);
-    assert_eq!(me(&app, &session).await.json()["role"], "editor", "an absent claim keeps the role");
+    assert_eq!(
+        me(&app, &session).await.json()["role"],
+        "editor",
+        "an absent claim keeps the role"
+    );
     let refused = sign_in(&app, &idp, with_roles(json!(["other"]))).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(refused.text().contains("no role for this application"));
@@ -131,7 +161,11 @@ async fn wildcard_viewer_admits_everyone() {
 
 #[tokio::test]
 async fn a_provider_admin_becomes_the_first_admin_in_sso_only_mode() {
-    let env = [("DISABLE_USERPASS_LOGIN", "true"), ("OIDC_CLAIM_ROLES", "groups"), ("OIDC_ROLE_ADMIN", "admins")];
+    let env = [
+        ("DISABLE_USERPASS_LOGIN", "true"),
+        ("OIDC_CLAIM_ROLES", "groups"),
+        ("OIDC_ROLE_ADMIN", "admins"),
+    ];
     let (app, idp) = sso_app(&env).await;
     assert_eq!(app.get("/api/heartbeat", &[]).await.json()["SETUP"]["NEEDED"], true);
     let mut claims = alice();
@@ -144,11 +178,20 @@ async fn a_provider_admin_becomes_the_first_admin_in_sso_only_mode() {
 #[tokio::test]
 async fn the_setup_admin_signs_in_through_the_provider_by_email() {
     let (app, idp) = sso_app(&[("DISABLE_USERPASS_LOGIN", "true")]).await;
-    let created = app.post_json("/api/users", &[], json!({"username": "root", "email": "alice@example.com"})).await;
+    let created = app
+        .post_json(
+            "/api/users",
+            &[],
+            json!({"username": "root", "email": "alice@example.com"}),
+        )
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     let session = session_of(&sign_in(&app, &idp, alice()).await);
     let user = me(&app, &session).await.json();
-    assert_eq!((user["username"].as_str(), user["role"].as_str()), (Some("root"), Some("admin")));
+    assert_eq!(
+        (user["username"].as_str(), user["role"].as_str()),
+        (Some("root"), Some("admin"))
+    );
 }
 
 #[tokio::test]
@@ -180,28 +223,50 @@ async fn key_rotation_refetches_the_keys_once() {
 
 #[tokio::test]
 async fn rp_initiated_logout_returns_the_end_session_url() {
-    let env = [("OIDC_RP_INITIATED_LOGOUT", "true"), ("OIDC_POST_LOGOUT_REDIRECT_URI", "http://localhost:8080/login")];
+    let env = [
+        ("OIDC_RP_INITIATED_LOGOUT", "true"),
+        ("OIDC_POST_LOGOUT_REDIRECT_URI", "http://localhost:8080/login"),
+    ];
     let (app, idp) = sso_app(&env).await;
     let session = session_of(&sign_in(&app, &idp, alice()).await);
-    let browser = crate::util::Browser { session: session.clone(), csrf: "t".into() };
-    let response = app.as_browser(&browser, axum::http::Method::POST, "/api/logout", None).await;
+    let browser = crate::util::Browser {
+        session: session.clone(),
+        csrf: "t".into(),
+    };
+    let response = app
+        .as_browser(&browser, axum::http::Method::POST, "/api/logout", None)
+        .await;
     let url = url::Url::parse(response.json()["oidc_logout_url"].as_str().expect("url")).expect("absolute");
     assert!(url.as_str().starts_with(&format!("{}/logout?", idp.base)));
     let params: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert!(params.get("id_token_hint").is_some_and(|t| t.split('.').count() == 3));
-    assert_eq!(params.get("client_id").map(String::as_str), Some(crate::fake_idp::CLIENT_ID));
-    assert_eq!(params.get("post_logout_redirect_uri").map(String::as_str), Some("http://localhost:8080/login"));
+    assert_eq!(
+        params.get("client_id").map(String::as_str),
+        Some(crate::fake_idp::CLIENT_ID)
+    );
+    assert_eq!(
+        params.get("post_logout_redirect_uri").map(String::as_str),
+        Some("http://localhost:8080/login")
+    );
     assert_eq!(me(&app, &session).await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn the_end_session_override_wins_and_the_browser_link_redirects_there() {
-    let env = [("OIDC_RP_INITIATED_LOGOUT", "true"), ("OIDC_END_SESSION_ENDPOINT", "https://sso.example.com/bye")];
+    let env = [
+        ("OIDC_RP_INITIATED_LOGOUT", "true"),
+        ("OIDC_END_SESSION_ENDPOINT", "https://sso.example.com/bye"),
+    ];
     let (app, idp) = sso_app(&env).await;
     let session = session_of(&sign_in(&app, &idp, alice()).await);
-    let response = app.get("/logout", &[("cookie", &format!("romm_session={session}"))]).await;
+    let response = app
+        .get("/logout", &[("cookie", &format!("romm_session={session}"))])
+        .await;
     let location = response.header("location").expect("redirect");
-    assert!(location.starts_with("https://sso.example.com/bye?id_token_hint="), "{location}");
+    assert!(
+        location.starts_with("https://sso.example.com/bye?id_token_hint="),
+        "{location}"
+    );
     assert!(!location.contains("client_id"), "no post-logout URI configured");
     assert_eq!(me(&app, &session).await.status, StatusCode::UNAUTHORIZED);
 }
@@ -210,7 +275,44 @@ async fn the_end_session_override_wins_and_the_browser_link_redirects_there() {
 async fn password_sessions_and_disabled_rp_logout_answer_null() {
     let (app, idp) = sso_app(&[]).await;
     let session = session_of(&sign_in(&app, &idp, alice()).await);
-    let browser = crate::util::Browser { session, csrf: "t".into() };
-    let response = app.as_browser(&browser, axum::http::Method::POST, "/api/logout", None).await;
+    let browser = crate::util::Browser {
+        session,
+        csrf: "t".into(),
+    };
+    let response = app
+        .as_browser(&browser, axum::http::Method::POST, "/api/logout", None)
+        .await;
     assert_eq!(response.text(), "null");
+}
+
+#[tokio::test]
+async fn autologin_sends_the_login_page_to_the_provider_unless_the_local_form_is_asked() {
+    let (app, _idp) = sso_app(&[("OIDC_AUTOLOGIN", "true"), ("OIDC_PROVIDER", "Authelia")]).await;
+    app.create_user("root", Role::Admin).await;
+    let page = app.get("/login?next=/library", &[]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.header("location"), Some("/api/login/openid?next=%2Flibrary"));
+    let local = app.get("/login?local=1", &[]).await;
+    assert_eq!(local.status, StatusCode::OK);
+    assert!(local.text().contains(r#"name="password""#) && local.text().contains("Sign in with Authelia"));
+}
+
+#[tokio::test]
+async fn autologin_with_password_login_disabled_ignores_local() {
+    let env = [("OIDC_AUTOLOGIN", "true"), ("DISABLE_USERPASS_LOGIN", "true")];
+    let (app, _idp) = sso_app(&env).await;
+    app.create_user("root", Role::Admin).await;
+    let local = app.get("/login?local=1", &[]).await;
+    assert_eq!(local.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_refused_sign_in_shows_a_page_not_a_redirect_loop() {
+    let env = [("OIDC_AUTOLOGIN", "true"), ("OIDC_ALLOW_REGISTRATION", "false")];
+    let (app, idp) = sso_app(&env).await;
+    app.create_user("root", Role::Admin).await;
+    let refused = sign_in(&app, &idp, alice()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.header("location").is_none());
+    assert!(refused.text().contains("cannot be created by signing in"));
 }

@@ -41,25 +41,45 @@ pub struct Started {
 
 impl Started {
     pub fn param(&self, name: &str) -> Option<String> {
-        self.location.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+        self.location
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
     }
 }
 
 pub async fn start(app: &TestApp, next: &str) -> Started {
-    let response = app.get(&format!("/api/login/openid?next={}", crate::util::enc(next)), &[]).await;
+    let response = app
+        .get(&format!("/api/login/openid?next={}", crate::util::enc(next)), &[])
+        .await;
     assert_eq!(response.status.as_u16(), 302, "{}", response.text());
     let location = Url::parse(response.header("location").expect("Location")).expect("absolute URL");
     let param = |name: &str| {
-        location.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap_or_else(|| panic!("{name}"))
+        location
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("{name}"))
     };
     let (state, nonce, challenge) = (param("state"), param("nonce"), param("code_challenge"));
     let browser_cookie = response.cookie_value("romgate_oidc").expect("attempt cookie");
-    Started { response, location, state, nonce, challenge, browser_cookie }
+    Started {
+        response,
+        location,
+        state,
+        nonce,
+        challenge,
+        browser_cookie,
+    }
 }
 
 pub async fn callback(app: &TestApp, query: &str, browser_cookie: Option<&str>) -> TestResponse {
     let cookie = browser_cookie.map(|c| format!("romgate_oidc={c}")).unwrap_or_default();
-    let headers: Vec<(&str, &str)> = if cookie.is_empty() { vec![] } else { vec![("cookie", cookie.as_str())] };
+    let headers: Vec<(&str, &str)> = if cookie.is_empty() {
+        vec![]
+    } else {
+        vec![("cookie", cookie.as_str())]
+    };
     app.get(&format!("/api/oauth/openid?{query}"), &headers).await
 }
 
@@ -67,7 +87,12 @@ pub async fn callback(app: &TestApp, query: &str, browser_cookie: Option<&str>) 
 pub async fn sign_in(app: &TestApp, idp: &FakeIdp, claims: Value) -> TestResponse {
     let started = start(app, "/").await;
     let code = idp.grant(&started.nonce, &started.challenge, claims);
-    callback(app, &format!("code={code}&state={}", started.state), Some(&started.browser_cookie)).await
+    callback(
+        app,
+        &format!("code={code}&state={}", started.state),
+        Some(&started.browser_cookie),
+    )
+    .await
 }
 
 /// The session cookie a successful sign-in set.
@@ -77,5 +102,6 @@ pub fn session_of(response: &TestResponse) -> String {
 }
 
 pub async fn me(app: &TestApp, session: &str) -> TestResponse {
-    app.get("/api/users/me", &[("cookie", &format!("romm_session={session}"))]).await
+    app.get("/api/users/me", &[("cookie", &format!("romm_session={session}"))])
+        .await
 }

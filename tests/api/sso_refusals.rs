@@ -1,0 +1,263 @@
+//! A broken or hostile provider, and tampered callbacks: every case ends with
+//! a page that says what happened, no session, no account, never a 500.
+
+use axum::http::StatusCode;
+use romgate::clock::ManualClock;
+use serde_json::json;
+
+use crate::fake_idp::{FakeIdp, Mode};
+use crate::sso_support::{callback, session_of, sign_in, sso_app, sso_builder, start};
+use crate::util::{START, TestApp, TestResponse};
+
+fn alice() -> serde_json::Value {
+    json!({"sub": "alice-sub", "preferred_username": "alice", "email": "alice@example.com", "email_verified": true})
+}
+
+/// Refused with `status` and `code`, as an HTML page; nothing stored.
+async fn assert_refused(app: &TestApp, response: &TestResponse, status: StatusCode, code: &str) {
+    assert_eq!(response.status, status, "{code}: {}", response.text());
+    assert!(
+        response
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/html")),
+        "{code}: a page"
+    );
+    assert!(
+        response.text().contains(code),
+        "{code} not named in: {}",
+        response.text()
+    );
+    assert!(response.set_cookie("romm_session").is_none(), "{code}: no session");
+    assert!(
+        app.store().list_users().await.expect("users").is_empty(),
+        "{code}: no account"
+    );
+}
+
+#[tokio::test]
+async fn each_bad_id_token_is_refused() {
+    let cases = [
+        (Mode::BadSignature, "id_token_invalid"),
+        (Mode::AlgNone, "id_token_invalid"),
+        (Mode::Hs256WithPublicKey, "id_token_invalid"),
+        (Mode::WrongIssuer, "id_token_invalid"),
+        (Mode::WrongAudience, "id_token_invalid"),
+        (Mode::ExtraAudienceNoAzp, "id_token_invalid"),
+        (Mode::ExtraAudienceWrongAzp, "id_token_invalid"),
+        (Mode::Expired, "id_token_invalid"),
+        (Mode::IssuedInFuture, "id_token_invalid"),
+        (Mode::NonceMismatch, "id_token_invalid"),
+        (Mode::NonceMissing, "id_token_invalid"),
+        (Mode::UnknownKid, "id_token_invalid"),
+        (Mode::UserinfoSubMismatch, "id_token_invalid"),
+    ];
+    for (mode, code) in cases {
+        let (app, idp) = sso_app(&[]).await;
+        idp.set_mode(mode);
+        let response = sign_in(&app, &idp, alice()).await;
+        assert_refused(&app, &response, StatusCode::FORBIDDEN, code).await;
+    }
+}
+
+#[tokio::test]
+async fn several_audiences_with_our_azp_are_accepted() {
+    let (app, idp) = sso_app(&[]).await;
+    idp.set_mode(Mode::ExtraAudienceRightAzp);
+    session_of(&sign_in(&app, &idp, alice()).await);
+}
+
+#[tokio::test]
+async fn token_endpoint_failures_are_bad_gateway_pages() {
+    for (mode, code) in [
+        (Mode::ErrorJson, "token_exchange_failed"),
+        (Mode::Html500, "token_exchange_failed"),
+        (Mode::MissingIdToken, "id_token_missing"),
+    ] {
+        let (app, idp) = sso_app(&[]).await;
+        idp.set_mode(mode);
+        let response = sign_in(&app, &idp, alice()).await;
+        assert_refused(&app, &response, StatusCode::BAD_GATEWAY, code).await;
+    }
+}
+
+#[tokio::test]
+async fn a_huge_answer_is_refused_but_ten_thousand_groups_are_fine() {
+    let (app, idp) = sso_app(&[("OIDC_CLAIM_ROLES", "groups"), ("OIDC_ROLE_ADMIN", "admins")]).await;
+    let mut huge = alice();
+    huge["blob"] = json!("x".repeat(1024 * 1024));
+    let response = sign_in(&app, &idp, huge).await;
+    assert_refused(&app, &response, StatusCode::BAD_GATEWAY, "provider_invalid_response").await;
+
+    let mut many = alice();
+    let mut groups: Vec<String> = (0..10_000).map(|n| format!("g{n}")).collect();
+    groups.push("admins".into());
+    many["groups"] = json!(groups);
+    let session = session_of(&sign_in(&app, &idp, many).await);
+    assert_eq!(crate::sso_support::me(&app, &session).await.json()["role"], "admin");
+}
+
+#[tokio::test]
+async fn policy_refusals_name_the_reason() {
+    let (app, idp) = sso_app(&[("OIDC_ALLOW_REGISTRATION", "false")]).await;
+    let response = sign_in(&app, &idp, alice()).await;
+    assert_refused(&app, &response, StatusCode::FORBIDDEN, "registration_disabled").await;
+
+    let (app, idp) = sso_app(&[]).await;
+    let mut unverified = alice();
+    unverified["email_verified"] = json!(false);
+    let response = sign_in(&app, &idp, unverified).await;
+    assert_refused(&app, &response, StatusCode::FORBIDDEN, "email_unverified").await;
+
+    let (app, idp) = sso_app(&[("OIDC_USERNAME_ATTRIBUTE", "nickname")]).await;
+    let response = sign_in(&app, &idp, alice()).await;
+    assert_refused(&app, &response, StatusCode::FORBIDDEN, "username_missing").await;
+    assert!(response.text().contains("nickname"));
+
+    let (app, idp) = sso_app(&[("OIDC_CLAIM_ROLES", "groups"), ("OIDC_ROLE_VIEWER", "romm")]).await;
+    let mut no_role = alice();
+    no_role["groups"] = json!(["other"]);
+    let response = sign_in(&app, &idp, no_role).await;
+    assert_refused(&app, &response, StatusCode::FORBIDDEN, "no_role").await;
+}
+
+#[tokio::test]
+async fn a_username_held_by_another_account_is_not_taken_over() {
+    let (app, idp) = sso_app(&[]).await;
+    let holder = app.create_user("alice", romgate::auth::Role::Admin).await;
+    let mut claims = alice();
+    claims["email"] = json!("different@example.com");
+    let response = sign_in(&app, &idp, claims).await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+    assert!(response.text().contains("username_taken"));
+    assert!(app.store().list_links(holder.id).await.expect("links").is_empty());
+    assert_eq!(app.store().list_users().await.expect("users").len(), 1);
+}
+
+#[tokio::test]
+async fn a_disabled_account_is_refused() {
+    let (app, idp) = sso_app(&[]).await;
+    session_of(&sign_in(&app, &idp, alice()).await);
+    let user = app
+        .store()
+        .find_user_by_username("alice")
+        .await
+        .expect("query")
+        .expect("alice");
+    let disable = romgate::auth::AccountChanges {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    app.state
+        .auth
+        .apply_changes(user.id, disable, app.now())
+        .await
+        .expect("disable");
+    let response = sign_in(&app, &idp, alice()).await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+    assert!(response.text().contains("account_disabled"));
+    assert!(response.set_cookie("romm_session").is_none());
+}
+
+#[tokio::test]
+async fn tampered_missing_replayed_and_foreign_callbacks_are_refused() {
+    let (app, idp) = sso_app(&[]).await;
+    let started = start(&app, "/").await;
+    let code = idp.grant(&started.nonce, &started.challenge, alice());
+    let good = format!("code={code}&state={}", started.state);
+    let cookie = Some(started.browser_cookie.as_str());
+
+    let tampered = callback(&app, &format!("code={code}&state=x{}", started.state), cookie).await;
+    assert_refused(&app, &tampered, StatusCode::BAD_REQUEST, "state_unknown").await;
+    let missing = callback(&app, &format!("code={code}"), cookie).await;
+    assert_refused(&app, &missing, StatusCode::BAD_REQUEST, "callback_incomplete").await;
+    let other_browser = callback(&app, &good, Some("rgl_another-browser")).await;
+    assert_refused(&app, &other_browser, StatusCode::BAD_REQUEST, "state_mismatch").await;
+    // The attempt was consumed by the mismatched try: a replay finds nothing.
+    let replay = callback(&app, &good, cookie).await;
+    assert_refused(&app, &replay, StatusCode::BAD_REQUEST, "state_unknown").await;
+    assert_eq!(idp.token_calls(), 0, "no code was exchanged for a refused callback");
+}
+
+#[tokio::test]
+async fn a_successful_callback_cannot_be_replayed() {
+    let (app, idp) = sso_app(&[]).await;
+    let started = start(&app, "/").await;
+    let code = idp.grant(&started.nonce, &started.challenge, alice());
+    let query = format!("code={code}&state={}", started.state);
+    session_of(&callback(&app, &query, Some(&started.browser_cookie)).await);
+    let replay = callback(&app, &query, Some(&started.browser_cookie)).await;
+    assert_eq!(replay.status, StatusCode::BAD_REQUEST);
+    assert!(replay.text().contains("state_unknown"));
+}
+
+#[tokio::test]
+async fn an_expired_attempt_is_refused() {
+    let (app, idp) = sso_app(&[]).await;
+    let started = start(&app, "/").await;
+    let code = idp.grant(&started.nonce, &started.challenge, alice());
+    app.clock.advance(601);
+    let response = callback(
+        &app,
+        &format!("code={code}&state={}", started.state),
+        Some(&started.browser_cookie),
+    )
+    .await;
+    assert_refused(&app, &response, StatusCode::BAD_REQUEST, "attempt_expired").await;
+}
+
+#[tokio::test]
+async fn the_providers_error_is_shown_in_words() {
+    let (app, _idp) = sso_app(&[]).await;
+    let started = start(&app, "/").await;
+    let query = format!(
+        "error=access_denied&error_description=User%20said%20no&state={}",
+        started.state
+    );
+    let response = callback(&app, &query, Some(&started.browser_cookie)).await;
+    assert_refused(&app, &response, StatusCode::BAD_REQUEST, "provider_error").await;
+    assert!(response.text().contains("did not allow the sign-in"));
+    assert!(response.text().contains("User said no"));
+}
+
+#[tokio::test]
+async fn a_provider_that_is_down_then_up_works_without_a_restart() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let clock = ManualClock::new(START);
+    let metadata_url = format!("http://127.0.0.1:{port}/.well-known/openid-configuration");
+    let app = sso_builder(&metadata_url, clock.clone(), &[]).build().await;
+    let admin = app.create_user("root", romgate::auth::Role::Admin).await;
+    let login = app.get("/login", &[]).await;
+    assert!(
+        login.text().contains("Sign in with OIDC"),
+        "the button shows while the provider is down"
+    );
+    let down = app.get("/api/login/openid", &[]).await;
+    assert_eq!(down.status, StatusCode::BAD_GATEWAY);
+    assert!(down.text().contains("provider_unreachable") && down.text().contains("unreachable right now"));
+    assert_eq!(app.store().list_users().await.expect("users"), vec![admin]);
+
+    let idp = FakeIdp::start_on(port, clock).await;
+    session_of(&sign_in(&app, &idp, alice()).await);
+}
+
+#[tokio::test]
+async fn html_instead_of_a_discovery_document_is_a_clear_refusal() {
+    let (app, idp) = sso_app(&[]).await;
+    idp.override_discovery(json!({"issuer": 42}));
+    let response = app.get("/api/login/openid", &[]).await;
+    assert_refused(&app, &response, StatusCode::BAD_GATEWAY, "provider_invalid_response").await;
+}
+
+#[tokio::test]
+async fn sso_endpoints_are_a_page_when_oidc_is_off() {
+    let app = TestApp::new().await;
+    for path in ["/api/login/openid", "/api/oauth/openid?code=x&state=y"] {
+        let response = app.get(path, &[]).await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND);
+        assert!(response.text().contains("oidc_disabled"));
+    }
+}
