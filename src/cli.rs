@@ -35,6 +35,15 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Single sign-on tools.
+    #[command(subcommand)]
+    Oidc(OidcCommand),
+}
+
+#[derive(Subcommand)]
+enum OidcCommand {
+    /// Check the OIDC_* settings against the live identity provider.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -91,6 +100,7 @@ pub fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(config).await,
             Command::User(command) => run_user_command(config, command).await,
+            Command::Oidc(OidcCommand::Check) => check_oidc(&config).await,
         }
     });
     match result {
@@ -296,4 +306,20 @@ async fn run_user_command(config: Config, command: UserCommand) -> Result<(), Ap
     }
     store.close().await;
     Ok(())
+}
+
+async fn check_oidc(config: &Config) -> Result<(), AppError> {
+    let lines = crate::oidc::check::run(config).await;
+    for line in &lines {
+        println!("{line}");
+    }
+    if crate::oidc::check::passed(&lines) {
+        println!("all checks passed");
+        Ok(())
+    } else {
+        Err(AppError::bad_request(
+            "oidc_check_failed",
+            "some checks failed (see the lines marked ✗)",
+        ))
+    }
 }

@@ -5,8 +5,13 @@
 
 use std::sync::Arc;
 
-use openidconnect::ProviderMetadataWithLogout;
-use openidconnect::core::CoreJsonWebKeySet;
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey,
+    CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
+    CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{AdditionalProviderMetadata, EndSessionUrl, ProviderMetadata};
+use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use super::provider_http::{ProviderHttp, ProviderHttpError};
@@ -17,7 +22,30 @@ pub const METADATA_TTL_SECONDS: i64 = 3600;
 /// Unknown key ids trigger at most one key refetch per this many seconds.
 pub const JWKS_REFETCH_SECONDS: i64 = 30;
 
-pub type Metadata = ProviderMetadataWithLogout;
+/// Discovery fields beyond OpenID Connect Discovery's core set.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct ExtraMetadata {
+    /// RP-Initiated Logout 1.0.
+    pub end_session_endpoint: Option<EndSessionUrl>,
+    /// RFC 8414 (PKCE methods).
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+}
+impl AdditionalProviderMetadata for ExtraMetadata {}
+
+pub type Metadata = ProviderMetadata<
+    ExtraMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
 
 /// A discovery document with its keys, and when it was fetched.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@
 //! role, and logout (RP-initiated and back-channel).
 
 mod backchannel;
+pub mod check;
 mod claims;
 mod client;
 pub mod discovery;

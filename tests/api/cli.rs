@@ -174,3 +174,24 @@ fn without_arguments_it_serves_on_sqlite_and_keeps_its_key_private() {
     let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).expect("key file").permissions());
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[test]
+fn oidc_check_exits_non_zero_when_the_provider_is_unreachable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = [
+        ("OIDC_ENABLED", "true"),
+        ("OIDC_CLIENT_ID", "romgate"),
+        ("OIDC_CLIENT_SECRET", "secret"),
+        ("OIDC_REDIRECT_URI", "http://localhost:8080/api/oauth/openid"),
+        ("OIDC_SERVER_APPLICATION_URL", "http://127.0.0.1:9"),
+    ];
+    let output = romgate(dir.path(), &["oidc", "check"], "", &env);
+    assert!(!output.status.success());
+    let text = stdout(&output);
+    assert!(
+        text.contains("✓ OIDC_REDIRECT_URI points at the callback path"),
+        "{text}"
+    );
+    assert!(text.contains("✗ discovery answers"), "{text}");
+    assert!(text.contains("fix:"), "{text}");
+}

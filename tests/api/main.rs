@@ -12,6 +12,7 @@ mod scopes;
 mod setup;
 mod sso;
 mod sso_backchannel;
+mod sso_check;
 mod sso_refusals;
 mod sso_support;
 mod store;

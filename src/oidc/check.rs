@@ -1,0 +1,245 @@
+//! `romgate oidc check`: the configuration checked against the live
+//! provider, one line per check with a fix hint — the mistakes RomM users
+//! report most (no scheme, the authorization URL given as the application
+//! URL, unverified emails, redirect URIs that do not point back here).
+
+use openidconnect::ResponseTypes;
+use openidconnect::core::{CoreClaimName, CoreClientAuthMethod, CoreResponseType};
+
+use super::discovery::Metadata;
+use super::provider_http::{ProviderHttp, read_ca_bundle};
+use crate::config::{Config, OidcConfig};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckLine {
+    pub outcome: Outcome,
+    pub what: String,
+    pub fix: Option<String>,
+}
+
+impl std::fmt::Display for CheckLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mark = match self.outcome {
+            Outcome::Pass => "✓",
+            Outcome::Warn => "!",
+            Outcome::Fail => "✗",
+        };
+        write!(f, "{mark} {}", self.what)?;
+        if let Some(fix) = &self.fix {
+            write!(f, "\n    fix: {fix}")?;
+        }
+        Ok(())
+    }
+}
+
+struct Report(Vec<CheckLine>);
+
+impl Report {
+    fn add(&mut self, outcome: Outcome, what: impl Into<String>, fix: Option<String>) {
+        self.0.push(CheckLine {
+            outcome,
+            what: what.into(),
+            fix,
+        });
+    }
+    fn pass(&mut self, what: impl Into<String>) {
+        self.add(Outcome::Pass, what, None);
+    }
+    fn warn(&mut self, what: impl Into<String>, fix: impl Into<String>) {
+        self.add(Outcome::Warn, what, Some(fix.into()));
+    }
+    fn fail(&mut self, what: impl Into<String>, fix: impl Into<String>) {
+        self.add(Outcome::Fail, what, Some(fix.into()));
+    }
+    fn check(&mut self, ok: bool, what: impl Into<String>, fix: impl Into<String>) {
+        if ok { self.pass(what) } else { self.fail(what, fix) }
+    }
+}
+
+/// Runs every check; the caller prints the lines and fails on any ✗.
+pub async fn run(config: &Config) -> Vec<CheckLine> {
+    let mut report = Report(Vec::new());
+    let Some(oidc) = &config.oidc else {
+        report.fail("OIDC_ENABLED is true", "set OIDC_ENABLED=true and the OIDC_* variables");
+        return report.0;
+    };
+    report.pass(format!("URLs have a scheme (discovery at {})", oidc.metadata_url));
+    check_redirect_uri(&mut report, config, oidc);
+    if let Some(path) = &oidc.tls_ca_cert_file {
+        match read_ca_bundle(path) {
+            Ok(certs) => report.pass(format!("OIDC_TLS_CACERTFILE parses ({} certificate(s))", certs.len())),
+            Err(e) => report.fail(
+                format!("OIDC_TLS_CACERTFILE parses: {e}"),
+                "give a PEM bundle of CA certificates",
+            ),
+        }
+    }
+    let http = match ProviderHttp::new(oidc) {
+        Ok(http) => http,
+        Err(e) => {
+            report.fail(format!("HTTP client: {e}"), "check OIDC_TLS_CACERTFILE");
+            return report.0;
+        }
+    };
+    let metadata: Metadata = match http.get_json(oidc.metadata_url.as_str()).await {
+        Ok(metadata) => metadata,
+        Err(e) => {
+            report.fail(
+                format!("discovery answers with JSON: {e}"),
+                "OIDC_SERVER_METADATA_URL must be the provider's .well-known/openid-configuration URL \
+                 (OIDC_SERVER_APPLICATION_URL is the issuer, not the authorization URL)",
+            );
+            return report.0;
+        }
+    };
+    report.pass("discovery answers with JSON");
+    check_issuer(&mut report, oidc, &metadata);
+    check_keys(&mut report, &http, &metadata).await;
+    check_capabilities(&mut report, oidc, &metadata);
+    report.0
+}
+
+fn check_redirect_uri(report: &mut Report, config: &Config, oidc: &OidcConfig) {
+    let redirect = &oidc.redirect_uri;
+    report.check(
+        redirect.path() == "/api/oauth/openid",
+        format!("OIDC_REDIRECT_URI points at the callback path ({redirect})"),
+        format!(
+            "set OIDC_REDIRECT_URI={}/api/oauth/openid and register it at the provider",
+            trimmed(&config.base_url)
+        ),
+    );
+    if redirect.origin() != config.base_url.origin() {
+        report.warn(
+            format!(
+                "OIDC_REDIRECT_URI is on another origin than ROMM_BASE_URL ({})",
+                config.base_url
+            ),
+            "the sign-in cookie is only sent back to the origin users open; use the same scheme, host and port",
+        );
+    }
+}
+
+fn trimmed(url: &url::Url) -> String {
+    url.as_str().trim_end_matches('/').to_string()
+}
+
+fn check_issuer(report: &mut Report, oidc: &OidcConfig, metadata: &Metadata) {
+    let issuer = metadata.issuer().as_str().trim_end_matches('/');
+    let expected_prefix = format!("{issuer}/.well-known/");
+    report.check(
+        oidc.metadata_url.as_str().starts_with(&expected_prefix),
+        format!("the issuer ({}) matches the discovery URL", metadata.issuer().as_str()),
+        "the provider's issuer differs from the URL it was discovered at: use the issuer's own \
+         .well-known/openid-configuration, or fix the provider's public URL",
+    );
+}
+
+async fn check_keys(report: &mut Report, http: &ProviderHttp, metadata: &Metadata) {
+    let url = metadata.jwks_uri().url().as_str();
+    match http.get_json::<openidconnect::core::CoreJsonWebKeySet>(url).await {
+        Ok(keys) if !keys.keys().is_empty() => {
+            report.pass(format!("signing keys (JWKS) answer with {} key(s)", keys.keys().len()))
+        }
+        Ok(_) => report.fail(
+            "signing keys (JWKS) contain a key",
+            "the provider publishes no signing key",
+        ),
+        Err(e) => report.fail(
+            format!("signing keys (JWKS) answer: {e}"),
+            "check the provider's jwks_uri",
+        ),
+    }
+}
+
+fn check_capabilities(report: &mut Report, oidc: &OidcConfig, metadata: &Metadata) {
+    let code = ResponseTypes::new(vec![CoreResponseType::Code]);
+    report.check(
+        metadata.response_types_supported().contains(&code),
+        "the `code` flow is supported",
+        "enable the authorization code flow for this client at the provider",
+    );
+    let methods = metadata.token_endpoint_auth_methods_supported();
+    let auth_ok = methods.is_none_or(|m| {
+        m.contains(&CoreClientAuthMethod::ClientSecretBasic) || m.contains(&CoreClientAuthMethod::ClientSecretPost)
+    });
+    report.check(
+        auth_ok,
+        "client_secret_basic or client_secret_post is supported",
+        "make the client confidential (with a secret)",
+    );
+    match &metadata.additional_metadata().code_challenge_methods_supported {
+        Some(methods) if methods.iter().any(|m| m == "S256") => report.pass("PKCE S256 is supported"),
+        Some(_) => report.fail("PKCE S256 is supported", "enable PKCE with S256 for this client"),
+        None => report.warn(
+            "PKCE S256 is not advertised",
+            "most providers accept it anyway; sign-in will tell",
+        ),
+    }
+    let mut scopes = vec!["openid".to_string(), "profile".into(), "email".into()];
+    if let Some(first) = oidc.claim_roles.as_deref().and_then(|c| c.split('.').next()) {
+        scopes.push(first.to_string());
+    }
+    match metadata.scopes_supported() {
+        Some(supported) => {
+            let names: Vec<&str> = supported.iter().map(|s| s.as_str()).collect();
+            let missing: Vec<&String> = scopes.iter().filter(|s| !names.contains(&s.as_str())).collect();
+            if missing.is_empty() {
+                report.pass(format!("the scopes we send are supported ({})", scopes.join(" ")));
+            } else {
+                let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+                report.warn(
+                    format!("scopes not advertised: {}", list.join(", ")),
+                    "allow them for this client at the provider",
+                );
+            }
+        }
+        None => report.warn(
+            "the provider does not list its scopes",
+            "make sure openid, profile and email are allowed",
+        ),
+    }
+    let claims: Vec<String> = metadata
+        .claims_supported()
+        .map(|c| c.iter().map(|n: &CoreClaimName| n.as_str().to_string()).collect())
+        .unwrap_or_default();
+    if let Some(roles) = &oidc.claim_roles {
+        let top = roles.split('.').next().unwrap_or(roles);
+        if claims.iter().any(|c| c == roles || c == top) {
+            report.pass(format!("the roles claim {roles} is advertised"));
+        } else {
+            report.warn(
+                format!("the roles claim {roles} is not advertised"),
+                "add it to the client's claims or scopes at the provider",
+            );
+        }
+    }
+    if claims.iter().any(|c| c == "email_verified") {
+        report.pass("email_verified is advertised");
+    } else {
+        report.warn(
+            "email_verified is not advertised",
+            "emails will be trusted for linking without proof; prefer a provider that sends email_verified",
+        );
+    }
+    if oidc.rp_initiated_logout {
+        let discovered = metadata.additional_metadata().end_session_endpoint.is_some();
+        report.check(
+            oidc.end_session_endpoint.is_some() || discovered,
+            "an end-session endpoint exists for RP-initiated logout",
+            "set OIDC_END_SESSION_ENDPOINT, or turn OIDC_RP_INITIATED_LOGOUT off",
+        );
+    }
+}
+
+/// True when no line failed.
+pub fn passed(lines: &[CheckLine]) -> bool {
+    lines.iter().all(|line| line.outcome != Outcome::Fail)
+}

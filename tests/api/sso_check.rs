@@ -1,0 +1,104 @@
+//! `romgate oidc check` against a live (fake) provider.
+
+use std::collections::HashMap;
+
+use romgate::clock::ManualClock;
+use romgate::config::Config;
+use romgate::oidc::check::{self, CheckLine, Outcome};
+use serde_json::json;
+
+use crate::fake_idp::{CLIENT_ID, CLIENT_SECRET, FakeIdp};
+use crate::util::START;
+
+fn config(pairs: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = [
+        ("ROMM_BASE_URL", "http://localhost:8080"),
+        ("OIDC_ENABLED", "true"),
+        ("OIDC_CLIENT_ID", CLIENT_ID),
+        ("OIDC_CLIENT_SECRET", CLIENT_SECRET),
+        ("OIDC_REDIRECT_URI", "http://localhost:8080/api/oauth/openid"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in pairs {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    Config::from_vars(vars).expect("valid configuration")
+}
+
+fn line<'a>(lines: &'a [CheckLine], needle: &str) -> &'a CheckLine {
+    lines
+        .iter()
+        .find(|l| l.what.contains(needle))
+        .unwrap_or_else(|| panic!("no line about {needle}: {lines:#?}"))
+}
+
+#[tokio::test]
+async fn a_good_provider_passes_every_check() {
+    let idp = FakeIdp::start(ManualClock::new(START)).await;
+    let lines = check::run(&config(&[
+        ("OIDC_SERVER_APPLICATION_URL", &idp.base),
+        ("OIDC_CLAIM_ROLES", "groups"),
+        ("OIDC_RP_INITIATED_LOGOUT", "true"),
+    ]))
+    .await;
+    assert!(check::passed(&lines), "{lines:#?}");
+    for needle in [
+        "discovery answers",
+        "issuer",
+        "signing keys",
+        "`code` flow",
+        "S256",
+        "scopes we send",
+        "roles claim groups",
+        "email_verified",
+        "end-session",
+    ] {
+        assert_eq!(line(&lines, needle).outcome, Outcome::Pass, "{needle}");
+    }
+    assert!(lines.iter().all(|l| l.to_string().starts_with('✓')), "{lines:#?}");
+}
+
+#[tokio::test]
+async fn a_wrong_redirect_uri_and_missing_end_session_fail_with_fixes() {
+    let idp = FakeIdp::start(ManualClock::new(START)).await;
+    idp.override_discovery(json!({"end_session_endpoint": null, "claims_supported": ["sub", "email"]}));
+    let lines = check::run(&config(&[
+        ("OIDC_SERVER_METADATA_URL", &idp.metadata_url()),
+        ("OIDC_REDIRECT_URI", "http://localhost:8080/callback"),
+        ("OIDC_RP_INITIATED_LOGOUT", "true"),
+    ]))
+    .await;
+    assert!(!check::passed(&lines));
+    let redirect = line(&lines, "OIDC_REDIRECT_URI points at the callback path");
+    assert_eq!(redirect.outcome, Outcome::Fail);
+    assert!(redirect.fix.as_deref().is_some_and(|f| f.contains("/api/oauth/openid")));
+    assert_eq!(line(&lines, "end-session").outcome, Outcome::Fail);
+    assert_eq!(line(&lines, "email_verified").outcome, Outcome::Warn);
+}
+
+#[tokio::test]
+async fn an_authorization_url_given_as_the_application_url_fails_discovery() {
+    let idp = FakeIdp::start(ManualClock::new(START)).await;
+    let lines = check::run(&config(&[(
+        "OIDC_SERVER_APPLICATION_URL",
+        &format!("{}/authorize", idp.base),
+    )]))
+    .await;
+    let discovery = line(&lines, "discovery answers");
+    assert_eq!(discovery.outcome, Outcome::Fail);
+    assert!(
+        discovery
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("OIDC_SERVER_APPLICATION_URL"))
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_fails() {
+    let lines = check::run(&config(&[("OIDC_SERVER_APPLICATION_URL", "http://127.0.0.1:9")])).await;
+    assert!(!check::passed(&lines));
+    assert!(line(&lines, "discovery answers").what.contains("cannot reach"));
+}
