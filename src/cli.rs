@@ -13,6 +13,7 @@ use crate::auth::{AccountChanges, NewAccount, Role};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::AppError;
+use crate::library::Library;
 use crate::secret::Secret;
 use crate::state::AppState;
 use crate::store::Store;
@@ -144,6 +145,7 @@ async fn serve(config: Config) -> Result<(), AppError> {
     tracing::info!(database = %config.database.redacted(), engine = store.engine(), "database ready");
     let state = AppState::new(config, store.clone())?;
     spawn_cleanup(store.clone());
+    spawn_library_scan(state.library.clone());
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| AppError::internal(format!("cannot listen on {addr}: {e}")))?;
@@ -166,6 +168,17 @@ fn spawn_cleanup(store: Store) {
             if let Err(err) = store.delete_expired(SystemClock.now()).await {
                 tracing::warn!(error = %err, "cleanup of expired sessions failed");
             }
+        }
+    });
+}
+
+/// Scans the library at startup, in the background: sign-in works at once,
+/// even while a large library is hashed for the first time. A failure is a
+/// warning, not a reason to stop.
+fn spawn_library_scan(library: Library) {
+    tokio::spawn(async move {
+        if let Err(err) = library.scan(SystemClock.now()).await {
+            tracing::warn!(error = %err, "the library scan at startup failed; the server runs on");
         }
     });
 }

@@ -10,6 +10,9 @@ use url::Url;
 
 use crate::secret::Secret;
 
+/// 4 GiB: a DVD image fits.
+const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
 /// Everything romgate reads from the environment, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -17,6 +20,8 @@ pub struct Config {
     pub port: u16,
     pub data_path: PathBuf,
     pub library_path: PathBuf,
+    /// Largest ROM upload accepted (ROMGATE_MAX_UPLOAD_BYTES).
+    pub max_upload_bytes: u64,
     /// `None`: generate once and persist under the data dir (see `secret_key`).
     pub auth_secret_key: Option<Secret>,
     pub database: DatabaseUrl,
@@ -139,6 +144,7 @@ impl Env {
         Config {
             port: self.number("ROMM_PORT", 8080),
             library_path: PathBuf::from(self.string("ROMM_LIBRARY_PATH").unwrap_or_else(|| "./library".into())),
+            max_upload_bytes: self.positive("ROMGATE_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
             auth_secret_key: self.string("ROMM_AUTH_SECRET_KEY").map(Secret::new),
             session_max_age_seconds: self.seconds("SESSION_MAX_AGE_SECONDS", 1_209_600),
             secure_cookies: self.boolean("ROMM_SESSION_SECURE_COOKIE", https),
@@ -328,6 +334,16 @@ impl Env {
             self.errors.push(format!("{name}: '{raw}' is not a valid number"));
             default
         })
+    }
+
+    /// A positive number (of bytes, for example).
+    fn positive(&mut self, name: &str, default: u64) -> u64 {
+        let value: u64 = self.number(name, default);
+        if value == 0 {
+            self.errors.push(format!("{name}: must be a positive number"));
+            return default;
+        }
+        value
     }
 
     /// A positive number of seconds.

@@ -155,3 +155,24 @@ fn unsupported_database_driver_is_named() {
     let lines = errors(&[("ROMM_DB_DRIVER", "mariadb")]);
     assert!(lines[0].contains("ROMM_DB_DRIVER"), "{lines:?}");
 }
+
+#[test]
+fn library_path_and_upload_limit_have_defaults_and_overrides() {
+    let config = Config::from_vars(HashMap::new()).expect("defaults are valid");
+    assert_eq!(config.library_path, PathBuf::from("./library"));
+    assert_eq!(config.max_upload_bytes, 4 * 1024 * 1024 * 1024);
+    let config = Config::from_vars(vars(&[
+        ("ROMM_LIBRARY_PATH", "/srv/roms"),
+        ("ROMGATE_MAX_UPLOAD_BYTES", "1000"),
+    ]))
+    .expect("valid");
+    assert_eq!(config.library_path, PathBuf::from("/srv/roms"));
+    assert_eq!(config.max_upload_bytes, 1000);
+    for bad in ["0", "-1", "lots"] {
+        let lines = errors(&[("ROMGATE_MAX_UPLOAD_BYTES", bad)]);
+        assert!(
+            lines.iter().any(|l| l.starts_with("ROMGATE_MAX_UPLOAD_BYTES")),
+            "{bad}: {lines:?}"
+        );
+    }
+}

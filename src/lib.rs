@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod library;
 pub mod oidc;
 pub mod pages;
 pub mod secret;

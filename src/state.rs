@@ -9,6 +9,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::http::cookies::CookieFactory;
+use crate::library::Library;
 use crate::oidc::Oidc;
 use crate::store::Store;
 
@@ -20,6 +21,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Single sign-on, when OIDC_ENABLED.
     pub oidc: Option<Oidc>,
+    /// The ROM library under ROMM_LIBRARY_PATH.
+    pub library: Library,
 }
 
 impl AppState {
@@ -31,6 +34,7 @@ impl AppState {
     /// Explicit wiring, for tests (cheap hashing, a manual clock).
     pub fn with_parts(config: Config, store: Store, policy: PasswordPolicy, clock: Arc<dyn Clock>) -> AppResult<Self> {
         let key = secret_key::load_or_create(&config)?;
+        let library = Library::new(config.library_path.clone(), store.clone(), config.max_upload_bytes);
         let auth = Auth::new(
             store,
             Passwords::new(policy)?,
@@ -48,6 +52,7 @@ impl AppState {
             cookies,
             clock,
             oidc,
+            library,
         })
     }
 

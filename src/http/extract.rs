@@ -36,6 +36,10 @@ scope_policy! {
     MeRead => [MeRead];
     UsersRead => [UsersRead];
     UsersWrite => [UsersWrite];
+    PlatformsRead => [PlatformsRead];
+    RomsRead => [RomsRead];
+    RomsWrite => [RomsWrite];
+    TasksRun => [TasksRun];
 }
 
 /// A caller holding every scope of `P`. No credentials: 401; missing scope:
@@ -223,6 +227,23 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
                 "The address contains an invalid identifier.",
             )),
             Err(_) => Err(AppError::not_found("Not found.")),
+        }
+    }
+}
+
+/// `axum::extract::Query` with JSON refusals.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(_) => Err(AppError::bad_request(
+                "invalid_request",
+                "The query string does not have the expected parameters and types.",
+            )),
         }
     }
 }

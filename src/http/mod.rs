@@ -2,9 +2,11 @@
 //! Handlers are thin: parse, call one flow, map the result.
 
 pub mod cookies;
+pub mod download;
 pub mod error;
 pub mod extract;
 mod heartbeat;
+pub mod library;
 mod oidc;
 pub mod session;
 mod token;
@@ -33,25 +35,40 @@ const BODY_LIMIT_BYTES: usize = 64 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    // Ordinary requests: a small body and a deadline. Layers run bottom-up
+    // for a request: the last added is outermost.
+    let bounded = Router::new()
         .merge(heartbeat::routes())
         .merge(session::routes())
         .merge(oidc::routes())
         .merge(token::routes())
         .merge(users::routes())
+        .merge(library::routes())
         .merge(crate::pages::routes())
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        // Layers run bottom-up for a request: the last added is outermost.
-        // Innermost: bodies over the limit are refused by the extractors (413).
+        // Bodies over the limit are refused by the extractors (413).
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        // Hand out the CSRF cookie before handlers (pages embed it).
-        .layer(middleware::from_fn_with_state(state.clone(), issue_csrf_cookie))
-        .layer(middleware::from_fn(log_request))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
-        ))
+        ));
+    // Uploads: a file streamed to disk, bounded by ROMGATE_MAX_UPLOAD_BYTES
+    // instead of the deadline (a large file on a slow link takes minutes).
+    // The body may exceed the file by the form's other parts; the upload
+    // flow holds the file itself to the exact limit.
+    let max_upload = usize::try_from(state.config.max_upload_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(BODY_LIMIT_BYTES);
+    let uploads = library::upload_routes()
+        .merge(crate::pages::upload_routes())
+        .layer(DefaultBodyLimit::max(max_upload));
+    Router::new()
+        .merge(bounded)
+        .merge(uploads)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // Hand out the CSRF cookie before handlers (pages embed it).
+        .layer(middleware::from_fn_with_state(state.clone(), issue_csrf_cookie))
+        .layer(middleware::from_fn(log_request))
         // Outermost: a panic anywhere becomes a generic 500, never a dropped
         // connection or a stack trace.
         .layer(CatchPanicLayer::custom(|_| {

@@ -46,6 +46,7 @@ struct SetupPage {
 struct HomePage {
     username: String,
     role: Role,
+    is_admin: bool,
     csrf_token: String,
 }
 
@@ -89,11 +90,11 @@ pub struct SetupForm {
 #[derive(Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf_token: String,
+    pub(super) csrf_token: String,
 }
 
 /// The form's token must match the cookie (double submit).
-fn check_form_csrf(state: &AppState, headers: &HeaderMap, presented: &str) -> AppResult<()> {
+pub(super) fn check_form_csrf(state: &AppState, headers: &HeaderMap, presented: &str) -> AppResult<()> {
     if state.config.disable_csrf_protection || csrf_matches(read_cookie(headers, CSRF_COOKIE).as_deref(), presented) {
         return Ok(());
     }
@@ -124,6 +125,7 @@ pub async fn get_home(
     match session_principal(&headers, &state).await? {
         Some(principal) => {
             let page = HomePage {
+                is_admin: principal.has(crate::auth::Scope::UsersWrite),
                 username: principal.user.username,
                 role: principal.user.role,
                 csrf_token: csrf.0,

@@ -54,32 +54,43 @@ pub fn render(template: &impl Template, status: StatusCode) -> Response {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        match self.0 {
-            AppError::Refused(refusal) => {
-                let page = ErrorTemplate {
-                    title: title_of(refusal.kind),
-                    message: &refusal.message,
-                    hint: refusal.hint.as_deref(),
-                    code: refusal.code,
-                    back_href: "/login?local=1",
-                    back_label: "Back to sign in",
-                };
-                let mut response = render(&page, status_of(refusal.kind));
-                add_refusal_headers(&mut response, &refusal);
-                response
-            }
-            AppError::Internal(detail) => {
-                log_internal(&detail);
-                let page = ErrorTemplate {
-                    title: "Something went wrong",
-                    message: "Something went wrong on the server. Please try again in a moment.",
-                    hint: Some("The server log has the details."),
-                    code: "internal_error",
-                    back_href: "/",
-                    back_label: "Back to the start",
-                };
-                render(&page, StatusCode::INTERNAL_SERVER_ERROR)
-            }
+        error_response(self.0, "/login?local=1", "Back to sign in")
+    }
+}
+
+impl PageError {
+    /// The page for someone already signed in: the way back leads home.
+    pub fn signed_in(self) -> Response {
+        error_response(self.0, "/", "Back to the start")
+    }
+}
+
+fn error_response(err: AppError, back_href: &str, back_label: &str) -> Response {
+    match err {
+        AppError::Refused(refusal) => {
+            let page = ErrorTemplate {
+                title: title_of(refusal.kind),
+                message: &refusal.message,
+                hint: refusal.hint.as_deref(),
+                code: refusal.code,
+                back_href,
+                back_label,
+            };
+            let mut response = render(&page, status_of(refusal.kind));
+            add_refusal_headers(&mut response, &refusal);
+            response
+        }
+        AppError::Internal(detail) => {
+            log_internal(&detail);
+            let page = ErrorTemplate {
+                title: "Something went wrong",
+                message: "Something went wrong on the server. Please try again in a moment.",
+                hint: Some("The server log has the details."),
+                code: "internal_error",
+                back_href: "/",
+                back_label: "Back to the start",
+            };
+            render(&page, StatusCode::INTERNAL_SERVER_ERROR)
         }
     }
 }

@@ -1,16 +1,20 @@
-//! Server-rendered pages: login, first-boot setup, home, and a page for
-//! every refusal. Plain HTML forms; their CSRF token travels in a hidden
-//! field checked against the `romm_csrftoken` cookie.
+//! Server-rendered pages: login, first-boot setup, home, the library, the
+//! administrators' users page, and a page for every refusal. Plain HTML
+//! forms; their CSRF token travels in a hidden field checked against the
+//! `romm_csrftoken` cookie.
 
 mod account;
+mod admin;
 mod error_page;
+mod guard;
+mod library;
 
 pub use error_page::{PageError, not_found_page};
 
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::state::AppState;
 
@@ -21,6 +25,18 @@ pub fn routes() -> Router<AppState> {
         .route("/setup", get(account::get_setup).post(account::post_setup))
         .route("/logout", get(account::logout).post(account::post_logout))
         .route("/static/style.css", get(get_stylesheet))
+        .route("/library", get(library::get_library))
+        .route("/library/{slug}", get(library::get_platform))
+        .route("/library/roms/{id}/delete", post(library::post_delete_rom))
+        .route("/admin/users", get(admin::get_users))
+        .route("/admin/users/{id}/role", post(admin::post_role))
+        .route("/admin/users/{id}/enabled", post(admin::post_enabled))
+        .route("/admin/users/{id}/delete", post(admin::post_delete))
+}
+
+/// The upload form's route (see `http::router` for why it is apart).
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route("/library/upload", post(library::post_upload))
 }
 
 async fn get_stylesheet() -> impl IntoResponse {

@@ -11,12 +11,14 @@
 //! number of instances can share one PostgreSQL.
 
 mod credentials;
+mod library;
 mod oidc;
 mod rate_limits;
 pub use rate_limits::Window;
 mod users;
 
 pub use credentials::{AccessTokenRow, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim, SessionRow};
+pub use library::{Platform, Rom, RomFilter, RomFingerprint, RomUpsert};
 pub use oidc::{IdentityLink, LoginAttempt, NewLoginAttempt};
 pub use users::{NewUser, User, UserChanges, UserWithHash, fold};
 

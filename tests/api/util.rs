@@ -73,6 +73,9 @@ impl TestAppBuilder {
         let dir = tempfile::tempdir().expect("temporary directory");
         let mut vars = self.vars;
         vars.insert("ROMM_DATA_PATH".into(), dir.path().display().to_string());
+        // Never the working directory's ./library.
+        vars.entry("ROMM_LIBRARY_PATH".into())
+            .or_insert_with(|| dir.path().join("library").display().to_string());
         vars.entry("ROMM_AUTH_SECRET_KEY".into())
             .or_insert_with(|| "test-secret-key".into());
         let config = Config::from_vars(vars).expect("test configuration is valid");

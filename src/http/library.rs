@@ -1,0 +1,290 @@
+//! The library API (RomM's paths and scopes). Handlers parse, call one flow
+//! of `crate::library` and map the result; the scope is in each signature.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+use super::download::{encode_segment, file_response};
+use super::extract::{ApiPath, ApiQuery, Authorized, PlatformsRead, RomsRead, RomsWrite, TasksRun};
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+use crate::library::{RomQuery, ScanReport};
+use crate::state::AppState;
+use crate::store::{Platform, Rom};
+
+/// How long `POST /api/tasks/scan` waits before answering 202 and letting
+/// the scan go on (below the request timeout).
+const SCAN_WAIT: Duration = Duration::from_secs(20);
+/// Largest text field of an upload form, and how many there may be.
+const MAX_TEXT_FIELD: usize = 4096;
+const MAX_TEXT_FIELDS: usize = 16;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/platforms", get(list_platforms))
+        .route("/api/roms", get(list_roms))
+        .route("/api/roms/{id}", get(get_rom).delete(delete_rom))
+        // A catch-all, so a name with a slash reaches the check (400) rather
+        // than missing the route (404).
+        .route("/api/roms/{id}/content/{*file_name}", get(get_rom_content))
+        .route("/api/tasks/scan", post(run_scan))
+}
+
+/// Routes whose body is a file: outside the request timeout, under their
+/// own body limit (see `http::router`).
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route("/api/roms", post(upload_rom))
+}
+
+#[derive(Serialize)]
+struct PlatformView {
+    id: i64,
+    slug: String,
+    name: String,
+    rom_count: i64,
+}
+
+impl From<Platform> for PlatformView {
+    fn from(p: Platform) -> Self {
+        PlatformView {
+            id: p.id,
+            slug: p.slug,
+            name: p.name,
+            rom_count: p.rom_count,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct RomView {
+    id: i64,
+    platform_id: i64,
+    platform_slug: String,
+    file_name: String,
+    /// A folder of several files (not downloadable as one).
+    multi: bool,
+    size: i64,
+    sha256: Option<String>,
+    created_at: String,
+    updated_at: String,
+    download_path: Option<String>,
+}
+
+impl From<Rom> for RomView {
+    fn from(rom: Rom) -> Self {
+        let download_path = (!rom.multi).then(|| rom_download_path(&rom));
+        RomView {
+            id: rom.id,
+            platform_id: rom.platform_id,
+            platform_slug: rom.platform_slug,
+            file_name: rom.file_name,
+            multi: rom.multi,
+            size: rom.size,
+            sha256: rom.sha256,
+            created_at: crate::pages::format_time(rom.created_at),
+            updated_at: crate::pages::format_time(rom.updated_at),
+            download_path,
+        }
+    }
+}
+
+/// Where a ROM's file is downloaded (its name encoded as one segment).
+pub fn rom_download_path(rom: &Rom) -> String {
+    format!("/api/roms/{}/content/{}", rom.id, encode_segment(&rom.file_name))
+}
+
+#[derive(Deserialize)]
+struct RomsParams {
+    platform_id: Option<i64>,
+    search: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct RomPage {
+    items: Vec<RomView>,
+    total: i64,
+    limit: i64,
+    offset: i64,
+}
+
+async fn list_platforms(
+    State(state): State<AppState>,
+    _: Authorized<PlatformsRead>,
+) -> AppResult<Json<Vec<PlatformView>>> {
+    let platforms = state.library.platforms().await?;
+    Ok(Json(platforms.into_iter().map(PlatformView::from).collect()))
+}
+
+async fn list_roms(
+    State(state): State<AppState>,
+    _: Authorized<RomsRead>,
+    ApiQuery(params): ApiQuery<RomsParams>,
+) -> AppResult<Json<RomPage>> {
+    let query = RomQuery {
+        platform_id: params.platform_id,
+        search: params.search,
+        limit: params.limit,
+        offset: params.offset,
+    };
+    let (roms, total, filter) = state.library.roms(query).await?;
+    Ok(Json(RomPage {
+        items: roms.into_iter().map(RomView::from).collect(),
+        total,
+        limit: filter.limit,
+        offset: filter.offset,
+    }))
+}
+
+async fn get_rom(
+    State(state): State<AppState>,
+    _: Authorized<RomsRead>,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<RomView>> {
+    Ok(Json(RomView::from(state.library.rom(id).await?)))
+}
+
+async fn get_rom_content(
+    State(state): State<AppState>,
+    _: Authorized<RomsRead>,
+    ApiPath((id, file_name)): ApiPath<(i64, String)>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let rom = state.library.open_rom(id, &file_name).await?;
+    file_response(rom, headers.get(header::RANGE)).await
+}
+
+async fn delete_rom(
+    State(state): State<AppState>,
+    Authorized(actor, ..): Authorized<RomsWrite>,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<serde_json::Value>> {
+    state.library.delete_rom(&actor, id).await?;
+    Ok(Json(serde_json::json!({"msg": "ROM deleted"})))
+}
+
+/// Multipart: a `platform` field (a slug), then the file.
+async fn upload_rom(
+    State(state): State<AppState>,
+    Authorized(actor, ..): Authorized<RomsWrite>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> AppResult<(StatusCode, Json<RomView>)> {
+    let multipart = multipart.map_err(|_| not_multipart())?;
+    let rom = receive_upload(&state, &actor, multipart, |fields| {
+        fields.get("platform").cloned().ok_or_else(|| {
+            AppError::bad_request(
+                "missing_platform",
+                "Send the platform field (a platform slug) before the file.",
+            )
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(RomView::from(rom))))
+}
+
+#[derive(Serialize)]
+struct ScanAnswer {
+    msg: &'static str,
+    #[serde(flatten)]
+    report: Option<ScanReport>,
+}
+
+/// Runs a scan; answers with its report, or 202 when it takes longer than
+/// `SCAN_WAIT` (it goes on, and logs its report).
+async fn run_scan(State(state): State<AppState>, _: Authorized<TasksRun>) -> AppResult<(StatusCode, Json<ScanAnswer>)> {
+    let library = state.library.clone();
+    let now = state.now();
+    let scan = tokio::spawn(async move { library.scan(now).await });
+    match tokio::time::timeout(SCAN_WAIT, scan).await {
+        Ok(joined) => {
+            let report = joined.map_err(|e| AppError::internal(format!("scan task: {e}")))??;
+            let answer = ScanAnswer {
+                msg: "Scan finished",
+                report: Some(report),
+            };
+            Ok((StatusCode::OK, Json(answer)))
+        }
+        Err(_) => {
+            let answer = ScanAnswer {
+                msg: "The scan goes on in the background; its report will be in the server log.",
+                report: None,
+            };
+            Ok((StatusCode::ACCEPTED, Json(answer)))
+        }
+    }
+}
+
+fn not_multipart() -> AppError {
+    AppError::bad_request(
+        "invalid_multipart",
+        "Send the upload as multipart/form-data, with the platform field first and then the file.",
+    )
+}
+
+fn multipart_error(err: MultipartError, limit: u64) -> AppError {
+    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        crate::library::too_large(limit)
+    } else {
+        not_multipart()
+    }
+}
+
+/// Reads an upload form: small text fields first, handed to `platform_of`
+/// (which may also refuse, for example on a bad CSRF field), then the one
+/// file, streamed to the library. Nothing is written before `platform_of`
+/// agrees; nothing stays behind when the body breaks off.
+pub async fn receive_upload(
+    state: &AppState,
+    actor: &Principal,
+    mut multipart: Multipart,
+    platform_of: impl FnOnce(&HashMap<String, String>) -> AppResult<String>,
+) -> AppResult<Rom> {
+    let library = &state.library;
+    let limit = library.max_upload_bytes();
+    let now = state.now();
+    let mut fields = HashMap::new();
+    let mut platform_of = Some(platform_of);
+    let mut upload = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(|e| multipart_error(e, limit))? {
+        let Some(file_name) = field.file_name().map(str::to_string) else {
+            let name = field.name().unwrap_or_default().to_string();
+            if fields.len() >= MAX_TEXT_FIELDS {
+                return Err(not_multipart());
+            }
+            fields.insert(name, small_text(&mut field).await?);
+            continue;
+        };
+        let Some(platform_of) = platform_of.take() else {
+            return Err(AppError::bad_request("one_file", "Upload one file at a time."));
+        };
+        let platform = platform_of(&fields)?;
+        let mut started = library.begin_upload(actor, &platform, &file_name, now).await?;
+        while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, limit))? {
+            started.write(&chunk).await?;
+        }
+        upload = Some(started);
+    }
+    let upload = upload.ok_or_else(|| AppError::bad_request("missing_file", "The upload has no file."))?;
+    upload.finish(library, now).await
+}
+
+async fn small_text(field: &mut Field<'_>) -> AppResult<String> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|_| not_multipart())? {
+        if bytes.len() + chunk.len() > MAX_TEXT_FIELD {
+            return Err(AppError::bad_request("field_too_large", "A form field is too long."));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| not_multipart())
+}

@@ -1,0 +1,213 @@
+//! The ROM library: `<ROMM_LIBRARY_PATH>/roms/<platform>/<file or folder>`,
+//! mirrored into the database by the scanner, read and changed through the
+//! flows here. No HTTP types: the API and the pages call the same flows.
+//!
+//! Guarantees: every path built from a request stays inside the library
+//! (see `paths`); an upload appears under its final name complete or not at
+//! all (see `upload`); within one instance, a scan never removes the row of
+//! a file an upload just added, nor records a file a delete just removed
+//! (see `scan`), yet uploads and deletes need not wait for a long scan.
+
+mod paths;
+mod scan;
+mod upload;
+
+pub use paths::{check_name, check_new_slug};
+pub use scan::ScanReport;
+pub use upload::{Upload, too_large};
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+
+use crate::auth::{Principal, Scope};
+use crate::error::{AppError, AppResult, Kind};
+use crate::store::{Platform, Rom, RomFilter, Store};
+
+/// Most ROMs one listing returns.
+pub const MAX_PAGE: i64 = 500;
+/// ROMs per listing when the client does not say.
+pub const DEFAULT_PAGE: i64 = 50;
+
+#[derive(Clone)]
+pub struct Library {
+    root: PathBuf,
+    store: Store,
+    max_upload_bytes: u64,
+    /// Held briefly by each change: a scan's comparisons and batches, the
+    /// last step of an upload, a delete.
+    writes: Arc<Mutex<()>>,
+    /// One scan at a time.
+    scans: Arc<Mutex<()>>,
+}
+
+/// A ROM file opened for download.
+pub struct RomFile {
+    pub file: tokio::fs::File,
+    pub size: u64,
+    pub file_name: String,
+}
+
+/// What a client asks to list; `limit` and `offset` are clamped.
+#[derive(Debug, Default)]
+pub struct RomQuery {
+    pub platform_id: Option<i64>,
+    pub search: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+impl Library {
+    pub fn new(root: PathBuf, store: Store, max_upload_bytes: u64) -> Self {
+        Self {
+            root,
+            store,
+            max_upload_bytes,
+            writes: Arc::new(Mutex::new(())),
+            scans: Arc::new(Mutex::new(())),
+        }
+    }
+
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_upload_bytes
+    }
+
+    /// The canonical library root; `<root>/roms` must be a folder. A missing
+    /// folder is refused rather than read as empty, so an unmounted volume
+    /// never empties the database.
+    async fn canonical_root(&self) -> AppResult<PathBuf> {
+        let roms_is_dir = tokio::fs::metadata(self.root.join("roms"))
+            .await
+            .is_ok_and(|m| m.is_dir());
+        let root = match tokio::fs::canonicalize(&self.root).await {
+            Ok(root) if roms_is_dir => root,
+            _ => {
+                tracing::warn!(path = %self.root.display(), "the library folder has no roms/ folder");
+                return Err(AppError::refuse(
+                    Kind::Conflict,
+                    "library_missing",
+                    "The library folder is missing or has no roms folder.",
+                )
+                .hint("Set ROMM_LIBRARY_PATH to a folder laid out as roms/<platform>/<files>."));
+            }
+        };
+        Ok(root)
+    }
+
+    pub async fn platforms(&self) -> AppResult<Vec<Platform>> {
+        Ok(self.store.list_platforms().await?)
+    }
+
+    pub async fn platform(&self, slug: &str) -> AppResult<Platform> {
+        check_name("platform", slug)?;
+        self.store
+            .find_platform_by_slug(slug)
+            .await?
+            .ok_or_else(|| AppError::not_found("No such platform."))
+    }
+
+    /// One page of ROMs and the number matching in all.
+    pub async fn roms(&self, query: RomQuery) -> AppResult<(Vec<Rom>, i64, RomFilter)> {
+        let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+        let offset = query.offset.unwrap_or(0);
+        if limit < 1 || offset < 0 {
+            return Err(AppError::bad_request(
+                "invalid_request",
+                "limit must be at least 1 and offset at least 0.",
+            ));
+        }
+        let filter = RomFilter {
+            platform_id: query.platform_id,
+            search: query.search.filter(|s| !s.trim().is_empty()),
+            limit: limit.min(MAX_PAGE),
+            offset,
+        };
+        let (roms, total) = self.store.list_roms(&filter).await?;
+        Ok((roms, total, filter))
+    }
+
+    pub async fn rom(&self, id: i64) -> AppResult<Rom> {
+        self.store
+            .find_rom(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("No such ROM."))
+    }
+
+    /// Opens ROM `id` for download; `file_name` must be its file name.
+    /// A folder (multi-file game) is refused with 400: download its files
+    /// from the server's folder instead.
+    pub async fn open_rom(&self, id: i64, file_name: &str) -> AppResult<RomFile> {
+        check_name("file name", file_name)?;
+        let rom = self.rom(id).await?;
+        if rom.file_name != file_name {
+            return Err(AppError::not_found("This ROM has no file of that name."));
+        }
+        if rom.multi {
+            return Err(folder_refused());
+        }
+        let root = self.canonical_root().await?;
+        let path = paths::resolve_inside(&root, &rom_path(&root, &rom)?).await?;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| AppError::internal(format!("opening {}: {e}", path.display())))?;
+        let meta = file
+            .metadata()
+            .await
+            .map_err(|e| AppError::internal(format!("reading {}: {e}", path.display())))?;
+        if !meta.is_file() {
+            return Err(folder_refused());
+        }
+        Ok(RomFile {
+            file,
+            size: meta.len(),
+            file_name: rom.file_name,
+        })
+    }
+
+    /// Removes ROM `id`: its file (or folder) and its row.
+    pub async fn delete_rom(&self, actor: &Principal, id: i64) -> AppResult<Rom> {
+        actor.require(&[Scope::RomsWrite])?;
+        let rom = self.rom(id).await?;
+        let _writes = self.writes.lock().await;
+        let root = self.canonical_root().await?;
+        let path = rom_path(&root, &rom)?;
+        if let Some(dir) = paths::canonical(&root.join("roms").join(&rom.platform_slug)).await? {
+            if !dir.starts_with(&root) {
+                return Err(paths::outside());
+            }
+            remove_entry(&dir.join(&rom.file_name)).await?;
+        }
+        self.store.delete_roms(&[rom.id]).await?;
+        tracing::info!(rom_id = rom.id, by = actor.user.id, path = %path.display(), "ROM deleted");
+        Ok(rom)
+    }
+}
+
+fn folder_refused() -> AppError {
+    AppError::bad_request(
+        "folder_rom",
+        "This game is a folder of several files; romgate downloads single-file games only.",
+    )
+}
+
+/// Where a stored ROM lives, after checking the stored names again.
+fn rom_path(root: &Path, rom: &Rom) -> AppResult<PathBuf> {
+    check_name("platform", &rom.platform_slug)?;
+    check_name("file name", &rom.file_name)?;
+    Ok(root.join("roms").join(&rom.platform_slug).join(&rom.file_name))
+}
+
+/// Removes a file, a symlink (never its target) or a folder; gone is fine.
+async fn remove_entry(path: &Path) -> AppResult<()> {
+    let result = match tokio::fs::symlink_metadata(path).await {
+        Ok(meta) if meta.is_dir() => tokio::fs::remove_dir_all(path).await,
+        Ok(_) => tokio::fs::remove_file(path).await,
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(AppError::internal(format!("removing {}: {err}", path.display()))),
+    }
+}

@@ -1,0 +1,138 @@
+//! Path safety. Guarantees:
+//! - a name taken from a user (platform slug, file name) is one plain path
+//!   component: not empty, not hidden (so neither `.` nor `..`), no `/`, no
+//!   `\`, no NUL or other control character, no percent-encoded separator;
+//! - a path is opened or removed only after it is canonicalised (symlinks
+//!   resolved) and found under the canonical library root.
+//!
+//! Names are checked before any file system call; the prefix check catches
+//! what a name cannot show, such as a symlink planted in the library.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{AppError, AppResult};
+
+/// Longest name most file systems accept, in bytes.
+const MAX_NAME_BYTES: usize = 255;
+/// Longest slug of a platform created by an upload.
+const MAX_SLUG_CHARS: usize = 64;
+
+fn invalid(what: &str) -> AppError {
+    AppError::bad_request(
+        "invalid_path",
+        format!("That {what} is not allowed: use a plain name, without slashes, backslashes or a leading dot."),
+    )
+}
+
+/// One plain path component (see the module comment).
+pub fn check_name(what: &str, name: &str) -> AppResult<()> {
+    let lower = name.to_ascii_lowercase();
+    let bad = name.is_empty()
+        || name.len() > MAX_NAME_BYTES
+        || name.starts_with('.')
+        || name.trim().is_empty()
+        || name.chars().any(|c| c == '/' || c == '\\' || c.is_control())
+        || ["%2f", "%5c", "%00"].iter().any(|encoded| lower.contains(encoded));
+    if bad { Err(invalid(what)) } else { Ok(()) }
+}
+
+/// The slug of a platform an upload creates: a short lower-case name of
+/// `a-z 0-9 . _ -` (RomM's slugs look like `n64`, `gba`, `psx`).
+pub fn check_new_slug(slug: &str) -> AppResult<()> {
+    check_name("platform", slug)?;
+    let plain = slug
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+    if !plain || slug.chars().count() > MAX_SLUG_CHARS {
+        return Err(AppError::bad_request(
+            "invalid_platform",
+            format!("A new platform's name has 1 to {MAX_SLUG_CHARS} characters: a-z, digits, and . _ -"),
+        ));
+    }
+    Ok(())
+}
+
+/// `path` with symlinks resolved, refused unless it lies under `root`
+/// (itself canonical). A missing path is a 404.
+pub async fn resolve_inside(root: &Path, path: &Path) -> AppResult<PathBuf> {
+    let Some(resolved) = canonical(path).await? else {
+        return Err(AppError::not_found(
+            "The file is not in the library folder (a rescan will tidy the list).",
+        ));
+    };
+    if resolved.starts_with(root) {
+        Ok(resolved)
+    } else {
+        tracing::warn!(path = %path.display(), "refused a path that leads outside the library");
+        Err(outside())
+    }
+}
+
+/// `path` with symlinks resolved, or `None` when it does not exist.
+pub async fn canonical(path: &Path) -> AppResult<Option<PathBuf>> {
+    match tokio::fs::canonicalize(path).await {
+        Ok(resolved) => Ok(Some(resolved)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(AppError::internal(format!("resolving {}: {err}", path.display()))),
+    }
+}
+
+pub fn outside() -> AppError {
+    AppError::bad_request("path_outside_library", "That path leads outside the library folder.")
+        .hint("A symbolic link in the library points elsewhere; romgate does not follow it.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_names_pass() {
+        for ok in [
+            "Super Mario 64 (USA).z64",
+            "n64",
+            "Final Fantasy VII (Disc 1)",
+            "100%.zip",
+            "ポケモン.gb",
+        ] {
+            assert!(check_name("file", ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn escapes_are_refused() {
+        let long = "a".repeat(256);
+        for bad in [
+            "",
+            " ",
+            ".",
+            "..",
+            ".hidden",
+            "../etc/passwd",
+            "/etc/passwd",
+            "a/b",
+            "a\\b",
+            "..\\..\\boot.ini",
+            "nul\0byte",
+            "line\nbreak",
+            "..%2Fetc",
+            "a%2fb",
+            "a%5Cb",
+            "a%00b",
+            long.as_str(),
+        ] {
+            let err = check_name("file", bad).expect_err(bad);
+            assert_eq!(err.code(), "invalid_path", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn new_slugs_are_plain_lower_case() {
+        for ok in ["n64", "gba", "sega-cd", "3do", "pc_98"] {
+            assert!(check_new_slug(ok).is_ok(), "{ok}");
+        }
+        for bad in ["N64", "game boy", "x/y", "..", "é", &"a".repeat(65)] {
+            assert!(check_new_slug(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The administrators' users page: every account with its role, status,
+//! last login and linked identities; change the role, enable or disable,
+//! delete. The changes go through the same flows as the users API
+//! (`update_account`, `delete_account`), so sessions and tokens end the
+//! same way and the last administrator stays protected.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect};
+use axum::{Extension, Form};
+use serde::Deserialize;
+
+use super::account::{CsrfForm, check_form_csrf};
+use super::error_page::render;
+use super::format_time;
+use super::guard::{PageResult, page_error, require_page};
+use crate::auth::{AccountChanges, Principal, Role, Scope};
+use crate::error::AppError;
+use crate::http::CsrfToken;
+use crate::http::extract::ApiPath;
+use crate::state::AppState;
+
+const HERE: &str = "/admin/users";
+const ADMIN_SCOPES: &[Scope] = &[Scope::UsersRead, Scope::UsersWrite];
+
+struct UserRow {
+    id: i64,
+    username: String,
+    email: Option<String>,
+    role: &'static str,
+    enabled: bool,
+    is_self: bool,
+    last_login: String,
+    /// (issuer, subject)
+    links: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersPage {
+    csrf_token: String,
+    is_admin: bool,
+    roles: [&'static str; 3],
+    users: Vec<UserRow>,
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    role: String,
+}
+
+#[derive(Deserialize)]
+pub struct EnabledForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    enabled: String,
+}
+
+pub async fn get_users(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+) -> PageResult {
+    let actor = require_page(&state, &headers, ADMIN_SCOPES, HERE).await?;
+    let store = &state.auth.store;
+    let users = store.list_users().await.map_err(page_error)?;
+    let mut rows = Vec::with_capacity(users.len());
+    for user in users {
+        let links = store.list_links(user.id).await.map_err(page_error)?;
+        rows.push(UserRow {
+            id: user.id,
+            is_self: user.id == actor.user.id,
+            role: user.role.as_str(),
+            enabled: user.enabled,
+            last_login: user.last_login_at.map_or_else(|| "never".to_string(), format_time),
+            links: links.into_iter().map(|l| (l.issuer, l.subject)).collect(),
+            username: user.username,
+            email: user.email,
+        });
+    }
+    let page = UsersPage {
+        csrf_token: csrf.0,
+        is_admin: true,
+        roles: [Role::Viewer, Role::Editor, Role::Admin].map(Role::as_str),
+        users: rows,
+    };
+    Ok(render(&page, StatusCode::OK))
+}
+
+/// The acting administrator, after the form's CSRF check.
+async fn form_actor(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf_token: &str,
+) -> Result<Principal, axum::response::Response> {
+    let actor = require_page(state, headers, ADMIN_SCOPES, HERE).await?;
+    check_form_csrf(state, headers, csrf_token).map_err(page_error)?;
+    Ok(actor)
+}
+
+async fn apply(state: &AppState, actor: &Principal, id: i64, changes: AccountChanges) -> PageResult {
+    state
+        .auth
+        .update_account(actor, id, changes, state.now())
+        .await
+        .map_err(page_error)?;
+    Ok(Redirect::to(HERE).into_response())
+}
+
+pub async fn post_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+    Form(form): Form<RoleForm>,
+) -> PageResult {
+    let actor = form_actor(&state, &headers, &form.csrf_token).await?;
+    let role = Role::parse(&form.role).ok_or_else(|| {
+        page_error(AppError::bad_request(
+            "invalid_role",
+            "A role is viewer, editor or admin.",
+        ))
+    })?;
+    let changes = AccountChanges {
+        role: Some(role),
+        ..AccountChanges::default()
+    };
+    apply(&state, &actor, id, changes).await
+}
+
+pub async fn post_enabled(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+    Form(form): Form<EnabledForm>,
+) -> PageResult {
+    let actor = form_actor(&state, &headers, &form.csrf_token).await?;
+    let enabled = match form.enabled.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => {
+            return Err(page_error(AppError::bad_request(
+                "invalid_request",
+                "enabled is true or false.",
+            )));
+        }
+    };
+    let changes = AccountChanges {
+        enabled: Some(enabled),
+        ..AccountChanges::default()
+    };
+    apply(&state, &actor, id, changes).await
+}
+
+pub async fn post_delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let actor = form_actor(&state, &headers, &form.csrf_token).await?;
+    state.auth.delete_account(&actor, id).await.map_err(page_error)?;
+    Ok(Redirect::to(HERE).into_response())
+}
