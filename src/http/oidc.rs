@@ -52,7 +52,10 @@ async fn get_login_openid(
     let oidc = enabled(&state)?;
     let next = safe_next(query.next.as_deref());
     let browser = read_cookie(&headers, ATTEMPT_COOKIE);
-    let started = oidc.begin(&state.auth, &next, browser.as_deref(), state.now()).await?;
+    let started = oidc
+        .begin(&state.auth, &next, browser.as_deref(), state.now())
+        .await
+        .map_err(log_refusal)?;
     let cookie = state
         .cookies
         .short_lived(ATTEMPT_COOKIE, &started.browser_token, crate::oidc::ATTEMPT_SECONDS);
@@ -78,7 +81,10 @@ async fn get_oauth_callback(
     })?;
     let browser = read_cookie(&headers, ATTEMPT_COOKIE);
     let now = state.now();
-    let completed = oidc.finish(&state.auth, callback, browser.as_deref(), now).await?;
+    let completed = oidc
+        .finish(&state.auth, callback, browser.as_deref(), now)
+        .await
+        .map_err(log_refusal)?;
     let oidc_session = completed.session.clone();
     let session = state
         .auth
@@ -95,6 +101,18 @@ async fn get_oauth_callback(
         Redirect::to(&completed.next),
     )
         .into_response())
+}
+
+/// Every single sign-on refusal leaves a log line with its detail.
+fn log_refusal(err: AppError) -> AppError {
+    if let Some(refusal) = err.refusal() {
+        tracing::info!(
+            code = refusal.code,
+            detail = refusal.hint.as_deref().unwrap_or(""),
+            "single sign-on refused"
+        );
+    }
+    err
 }
 
 #[derive(Deserialize)]
