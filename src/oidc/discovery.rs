@@ -52,7 +52,8 @@ pub type Metadata = ProviderMetadata<
 pub struct Discovered {
     pub metadata: Metadata,
     pub fetched_at: i64,
-    pub jwks_fetched_at: i64,
+    /// When keys were last refetched for an unknown key id (rate limit).
+    pub keys_refetched_at: Option<i64>,
 }
 
 #[derive(Debug, Default)]
@@ -71,7 +72,7 @@ impl ProviderCache {
         let discovered = Arc::new(Discovered {
             metadata,
             fetched_at: now,
-            jwks_fetched_at: now,
+            keys_refetched_at: None,
         });
         *current = Some(discovered.clone());
         Ok(discovered)
@@ -84,7 +85,10 @@ impl ProviderCache {
         let Some(existing) = current.as_ref() else {
             return Ok(None);
         };
-        if now - existing.jwks_fetched_at < JWKS_REFETCH_SECONDS {
+        if existing
+            .keys_refetched_at
+            .is_some_and(|at| now - at < JWKS_REFETCH_SECONDS)
+        {
             return Ok(None);
         }
         let jwks = fetch_jwks(http, &existing.metadata).await?;
@@ -92,7 +96,7 @@ impl ProviderCache {
         let refreshed = Arc::new(Discovered {
             metadata,
             fetched_at: existing.fetched_at,
-            jwks_fetched_at: now,
+            keys_refetched_at: Some(now),
         });
         *current = Some(refreshed.clone());
         tracing::info!("identity provider signing keys refetched (unknown key id)");

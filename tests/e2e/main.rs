@@ -1,0 +1,10 @@
+//! End-to-end tests against a real OpenID Provider (`oidc-provider` on Node,
+//! see e2e/provider/) and the real romgate binary. Needs `node` and `npm`; the
+//! provider's npm packages are installed on first use (`npm ci`). The tests
+//! are `#[ignore]`d so that `cargo test` needs nothing but Rust; `.ci/run`
+//! runs them with `cargo test --test e2e -- --ignored`.
+
+mod browser;
+mod harness_smoke;
+mod provider;
+mod romgate;

@@ -1,0 +1,113 @@
+//! A romgate server process for end-to-end tests: the real binary on a free
+//! loopback port with its own data directory; killed on drop.
+
+#![allow(dead_code)] // a helper library: not every test uses every helper
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::provider::free_port;
+
+pub struct RomgateServer {
+    child: Child,
+    pub port: u16,
+    pub base: String,
+    env: Vec<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+pub const SECRET_KEY: &str = "e2e-secret-key";
+
+impl RomgateServer {
+    /// The base URL a server on `port` will have.
+    pub fn base_for(port: u16) -> String {
+        format!("http://127.0.0.1:{port}")
+    }
+
+    /// Starts romgate on `port` with `env` (on top of a data dir, the port,
+    /// the base URL and a fixed secret key), and waits for its heartbeat.
+    pub fn start(port: u16, env: &[(&str, &str)]) -> RomgateServer {
+        let dir = tempfile::tempdir().expect("data dir");
+        let base = Self::base_for(port);
+        let mut all: Vec<(String, String)> = vec![
+            ("ROMM_DATA_PATH".into(), dir.path().display().to_string()),
+            ("ROMM_PORT".into(), port.to_string()),
+            ("ROMM_BASE_URL".into(), base.clone()),
+            ("ROMM_AUTH_SECRET_KEY".into(), SECRET_KEY.into()),
+            ("RUST_LOG".into(), "info".into()),
+        ];
+        all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let child = command(&all)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("romgate starts");
+        let server = RomgateServer { child, port, base, env: all, _dir: dir };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("romgate did not start listening on {}", self.port);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self._dir.path().to_path_buf()
+    }
+
+    /// Runs a CLI command against the same database and settings.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> Output {
+        use std::io::Write;
+        let mut child = command(&self.env)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("romgate CLI");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin");
+        let output = child.wait_with_output().expect("CLI exits");
+        assert!(output.status.success(), "romgate {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        output
+    }
+
+    /// Creates an administrator through the CLI (a way in for the tests).
+    pub fn create_admin(&self, username: &str, email: &str) {
+        self.cli(&["user", "create", username, "--role", "admin", "--email", email], "");
+    }
+}
+
+fn command(env: &[(String, String)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_romgate"));
+    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command
+}
+
+impl Drop for RomgateServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free port for a romgate server (chosen before the provider starts, so
+/// the provider can register the redirect URI).
+pub fn romgate_port() -> u16 {
+    free_port()
+}
