@@ -6,5 +6,8 @@
 
 mod browser;
 mod harness_smoke;
+mod logout;
 mod provider;
 mod romgate;
+mod scenario;
+mod sso;

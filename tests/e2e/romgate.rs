@@ -36,7 +36,12 @@ impl RomgateServer {
             ("ROMM_PORT".into(), port.to_string()),
             ("ROMM_BASE_URL".into(), base.clone()),
             ("ROMM_AUTH_SECRET_KEY".into(), SECRET_KEY.into()),
-            ("RUST_LOG".into(), "info".into()),
+            (
+                "ROMM_LIBRARY_PATH".into(),
+                dir.path().join("library").display().to_string(),
+            ),
+            // Warnings only: the test output stays readable; failures say why.
+            ("RUST_LOG".into(), "warn".into()),
         ];
         all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let child = command(&all)
@@ -44,7 +49,13 @@ impl RomgateServer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("romgate starts");
-        let server = RomgateServer { child, port, base, env: all, _dir: dir };
+        let server = RomgateServer {
+            child,
+            port,
+            base,
+            env: all,
+            _dir: dir,
+        };
         server.wait_ready();
         server
     }
@@ -78,9 +89,18 @@ impl RomgateServer {
             .stderr(Stdio::piped())
             .spawn()
             .expect("romgate CLI");
-        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("stdin");
         let output = child.wait_with_output().expect("CLI exits");
-        assert!(output.status.success(), "romgate {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "romgate {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         output
     }
 
@@ -92,7 +112,9 @@ impl RomgateServer {
 
 fn command(env: &[(String, String)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_romgate"));
-    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
     for (k, v) in env {
         command.env(k, v);
     }
