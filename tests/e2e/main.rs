@@ -5,8 +5,11 @@
 //! runs them with `cargo test --test e2e -- --ignored`.
 
 mod browser;
+mod cluster;
 mod harness_smoke;
 mod logout;
+mod multi_instance;
+mod multi_instance_sso;
 mod provider;
 mod romgate;
 mod scenario;

@@ -27,8 +27,16 @@ impl RomgateServer {
     }
 
     /// Starts romgate on `port` with `env` (on top of a data dir, the port,
-    /// the base URL and a fixed secret key), and waits for its heartbeat.
+    /// the base URL and a fixed secret key), and waits until it listens.
     pub fn start(port: u16, env: &[(&str, &str)]) -> RomgateServer {
+        let mut server = Self::spawn(port, env);
+        server.wait_ready();
+        server
+    }
+
+    /// Like `start`, without waiting: several servers can be launched at the
+    /// same moment (e.g. against one fresh database), then `wait_ready`.
+    pub fn spawn(port: u16, env: &[(&str, &str)]) -> RomgateServer {
         let dir = tempfile::tempdir().expect("data dir");
         let base = Self::base_for(port);
         let mut all: Vec<(String, String)> = vec![
@@ -49,26 +57,41 @@ impl RomgateServer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("romgate starts");
-        let server = RomgateServer {
+        RomgateServer {
             child,
             port,
             base,
             env: all,
             _dir: dir,
-        };
-        server.wait_ready();
-        server
+        }
     }
 
-    fn wait_ready(&self) {
+    /// Waits until the server listens; panics if it exits first.
+    pub fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            if self.is_listening() {
                 return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "romgate on port {} exited before listening ({status}); see its log above",
+                    self.port
+                );
             }
             std::thread::sleep(Duration::from_millis(25));
         }
         panic!("romgate did not start listening on {}", self.port);
+    }
+
+    /// The process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Something accepts connections on the server's port.
+    pub fn is_listening(&self) -> bool {
+        TcpStream::connect(("127.0.0.1", self.port)).is_ok()
     }
 
     pub fn url(&self, path: &str) -> String {
