@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use url::Url;
@@ -32,6 +33,10 @@ pub struct Config {
     pub disable_userpass_login: bool,
     pub disable_csrf_protection: bool,
     pub disable_setup_wizard: bool,
+    /// Reverse proxies whose X-Forwarded-For is believed
+    /// (ROMGATE_TRUSTED_PROXIES); empty: the connection's address is the
+    /// client's.
+    pub trusted_proxies: Vec<IpAddr>,
     pub oidc: Option<OidcConfig>,
 }
 
@@ -153,6 +158,7 @@ impl Env {
             disable_userpass_login: self.boolean("DISABLE_USERPASS_LOGIN", false),
             disable_csrf_protection: self.boolean("DISABLE_CSRF_PROTECTION", false),
             disable_setup_wizard: self.boolean("DISABLE_SETUP_WIZARD", false),
+            trusted_proxies: self.addresses("ROMGATE_TRUSTED_PROXIES"),
             oidc: self.oidc(),
             base_url,
             data_path,
@@ -334,6 +340,21 @@ impl Env {
             self.errors.push(format!("{name}: '{raw}' is not a valid number"));
             default
         })
+    }
+
+    /// A comma-separated list of IP addresses.
+    fn addresses(&mut self, name: &str) -> Vec<IpAddr> {
+        let raw = self.string(name).unwrap_or_default();
+        let mut addresses = Vec::new();
+        for item in raw.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+            match item.parse::<IpAddr>() {
+                Ok(address) => addresses.push(address.to_canonical()),
+                Err(_) => self.errors.push(format!(
+                    "{name}: '{item}' is not an IP address; list the reverse proxies' addresses separated by commas, for example 10.0.0.2,fd00::2"
+                )),
+            }
+        }
+        addresses
     }
 
     /// A positive number (of bytes, for example).

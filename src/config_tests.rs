@@ -176,3 +176,25 @@ fn library_path_and_upload_limit_have_defaults_and_overrides() {
         );
     }
 }
+
+#[test]
+fn trusted_proxies_are_a_list_of_addresses() {
+    let config = Config::from_vars(HashMap::new()).expect("defaults are valid");
+    assert!(config.trusted_proxies.is_empty(), "no proxy is trusted by default");
+    let config = Config::from_vars(vars(&[(
+        "ROMGATE_TRUSTED_PROXIES",
+        " 10.0.0.2, fd00::2,,::ffff:10.0.0.3 ",
+    )]))
+    .expect("valid");
+    let expected: Vec<std::net::IpAddr> = ["10.0.0.2", "fd00::2", "10.0.0.3"]
+        .iter()
+        .map(|a| a.parse().expect("address"))
+        .collect();
+    assert_eq!(config.trusted_proxies, expected);
+    let lines = errors(&[("ROMGATE_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local")]);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines.iter().all(|l| l.starts_with("ROMGATE_TRUSTED_PROXIES:")),
+        "{lines:?}"
+    );
+}

@@ -1,17 +1,18 @@
 //! Extractors: who is calling (with the scope check declared in the handler's
-//! signature), the client's address, and body/path parsers whose rejections
-//! are JSON refusals instead of axum's plain-text ones.
+//! signature), the client's address (see `client_addr`), and body/path
+//! parsers whose rejections are JSON refusals instead of axum's plain-text
+//! ones.
 
 use std::marker::PhantomData;
-use std::net::SocketAddr;
 
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
+pub use super::client_addr::ClientAddr;
 use super::cookies::{CSRF_COOKIE, SESSION_COOKIE, read_cookie};
 use crate::auth::{Credential, Principal, Scope};
 use crate::error::{AppError, Kind};
@@ -136,21 +137,6 @@ pub fn csrf_matches(cookie: Option<&str>, presented: &str) -> bool {
             cookie.as_bytes().ct_eq(presented.as_bytes()).into()
         }
         _ => false,
-    }
-}
-
-/// The client's address, for rate limiting ("unknown" in in-process tests).
-pub struct ClientAddr(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
-        Ok(ClientAddr(addr.unwrap_or_else(|| "unknown".into())))
     }
 }
 

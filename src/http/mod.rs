@@ -1,6 +1,7 @@
 //! Every URL of romgate, merged here, with the layers around them.
 //! Handlers are thin: parse, call one flow, map the result.
 
+pub mod client_addr;
 pub mod cookies;
 pub mod download;
 pub mod error;

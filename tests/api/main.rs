@@ -4,6 +4,7 @@ mod util;
 
 mod bad_input;
 mod cli;
+mod client_addr;
 mod csrf;
 mod fake_idp;
 mod library;
