@@ -145,6 +145,14 @@ impl Cluster {
         self.provider.as_ref().expect("a cluster started with start_sso")
     }
 
+    /// A third instance on the same database, with `env` on top of the
+    /// common settings (no single sign-on).
+    pub fn another(&self, env: &[(&str, &str)]) -> RomgateServer {
+        let mut all = vec![("DATABASE_URL", self.db.url.as_str())];
+        all.extend_from_slice(env);
+        tokio::task::block_in_place(|| RomgateServer::start(free_port(), &all))
+    }
+
     /// Creates an account through the CLI (same database as both).
     pub fn create_user(&self, username: &str, role: &str, password: &str) {
         let args = ["user", "create", username, "--role", role, "--password-stdin"];

@@ -55,6 +55,17 @@ async fn a_session_from_a_is_valid_on_b_and_a_logout_on_b_ends_it_on_a() {
         assert_eq!(me["username"], "root", "on {}", server.port);
     }
 
+    // An instance with another ROMM_AUTH_SECRET_KEY hashes tokens
+    // differently: the same database, yet it recognises none of them.
+    let stranger = cluster.another(&[("ROMM_AUTH_SECRET_KEY", "another-secret-key")]);
+    assert_eq!(
+        me_by_session(&stranger, &session).await.err(),
+        Some(StatusCode::UNAUTHORIZED)
+    );
+    let own = password_login(&Browser::new(), &stranger, "root", PASSWORD).await;
+    assert_eq!(own.status, StatusCode::OK, "same database: {}", own.body);
+    drop(stranger);
+
     // Logout on B, with the CSRF token a browser would send.
     browser.get(&cluster.b.url("/api/heartbeat")).await;
     let csrf = cookie(&browser, &cluster.b, "romm_csrftoken").expect("csrf cookie");
