@@ -3,6 +3,7 @@
 //! current time, so expiry and lockout are tested without waiting.
 
 pub mod accounts;
+mod hash_memory;
 mod login;
 mod oauth;
 pub mod password;
