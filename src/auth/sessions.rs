@@ -65,8 +65,10 @@ impl Auth {
     }
 
     /// The principal behind a session cookie, or `None` when the cookie is
-    /// unknown, expired, or its user is disabled.
-    #[instrument(skip_all)]
+    /// unknown, expired, or its user is disabled. Its span is at debug level:
+    /// this runs on every request, and an enabled span costs more than the
+    /// token's HMAC.
+    #[instrument(level = "debug", skip_all)]
     pub async fn authenticate_session(&self, cookie: &str, now: i64) -> AppResult<Option<Principal>> {
         let Some(token_hash) = self.tokens.hash(TokenKind::Session, cookie) else {
             return Ok(None);

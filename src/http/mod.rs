@@ -67,9 +67,10 @@ pub fn router(state: AppState) -> Router {
         .merge(uploads)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Hand out the CSRF cookie before handlers (pages embed it).
-        .layer(middleware::from_fn_with_state(state.clone(), issue_csrf_cookie))
-        .layer(middleware::from_fn(log_request))
+        // One middleware (each costs a boxed future and a clone of the
+        // router per request): the log line, and the CSRF cookie handed out
+        // before handlers run (pages embed it).
+        .layer(middleware::from_fn_with_state(state.clone(), log_and_issue_csrf_cookie))
         // Outermost: a panic anywhere becomes a generic 500, never a dropped
         // connection or a stack trace.
         .layer(CatchPanicLayer::custom(|_| {
@@ -98,9 +99,30 @@ async fn method_not_allowed() -> AppError {
 #[derive(Clone)]
 pub struct CsrfToken(pub String);
 
+/// One log line per request: method, path (never the query, which may carry
+/// codes or tokens), status and duration. Around the CSRF cookie issuer.
+async fn log_and_issue_csrf_cookie(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    // A cheap clone (shared bytes), kept for the log line.
+    let uri = request.uri().clone();
+    let started = std::time::Instant::now();
+    let response = issue_csrf_cookie(&state, request, next).await;
+    let status = response.status();
+    let path = uri.path();
+    let ms = started.elapsed().as_millis();
+    if status.is_server_error() {
+        tracing::warn!(%method, path, status = status.as_u16(), ms, "request failed");
+    } else if status == StatusCode::REQUEST_TIMEOUT {
+        tracing::info!(%method, path, ms, "request timed out");
+    } else {
+        tracing::debug!(%method, path, status = status.as_u16(), ms, "request");
+    }
+    response
+}
+
 /// Gives browsers without one a `romm_csrftoken` cookie. Clients that send an
 /// Authorization header are exempt from CSRF and get none.
-async fn issue_csrf_cookie(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+async fn issue_csrf_cookie(state: &AppState, mut request: Request, next: Next) -> Response {
     if request.headers().contains_key(header::AUTHORIZATION) {
         return next.run(request).await;
     }
@@ -114,24 +136,5 @@ async fn issue_csrf_cookie(State(state): State<AppState>, mut request: Request, 
     response
         .headers_mut()
         .append(header::SET_COOKIE, state.cookies.csrf(token.expose()));
-    response
-}
-
-/// One line per request: method, path (never the query, which may carry
-/// codes or tokens), status and duration.
-async fn log_request(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    let started = std::time::Instant::now();
-    let response = next.run(request).await;
-    let status = response.status();
-    let ms = started.elapsed().as_millis();
-    if status.is_server_error() {
-        tracing::warn!(%method, path, status = status.as_u16(), ms, "request failed");
-    } else if status == StatusCode::REQUEST_TIMEOUT {
-        tracing::info!(%method, path, ms, "request timed out");
-    } else {
-        tracing::debug!(%method, path, status = status.as_u16(), ms, "request");
-    }
     response
 }

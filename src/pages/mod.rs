@@ -49,12 +49,40 @@ async fn get_stylesheet() -> impl IntoResponse {
     )
 }
 
-/// Unix seconds as RFC 3339 (UTC).
+/// Unix seconds as RFC 3339 in UTC (`2026-11-28T18:50:17Z`), empty outside
+/// the years 0 to 9999, exactly as the `time` crate's formatter writes it
+/// (a test compares them) but without its general machinery:
+/// `/api/users/me` shows four of these on every call.
 pub fn format_time(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(unix) else {
+        return String::new();
+    };
+    let Ok(year) = u32::try_from(t.year()) else {
+        return String::new();
+    };
+    if year > 9999 {
+        return String::new();
+    }
+    let (hour, minute, second) = t.to_hms();
+    let digit = |value: u32| b'0' + (value % 10) as u8;
+    let mut out = Vec::with_capacity(20);
+    out.extend([
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+    ]);
+    for (value, separator) in [
+        (u8::from(t.month()), b'-'),
+        (t.day(), b'T'),
+        (hour, b':'),
+        (minute, b':'),
+        (second, b'Z'),
+    ] {
+        out.extend([digit(u32::from(value) / 10), digit(u32::from(value)), separator]);
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// `next` if it is a same-origin relative path, else `/`: never an open
@@ -77,6 +105,34 @@ pub fn safe_next(next: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_time_writes_what_the_time_crate_writes() {
+        let rfc3339 = |unix: i64| {
+            time::OffsetDateTime::from_unix_timestamp(unix)
+                .ok()
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                .unwrap_or_default()
+        };
+        let samples = [
+            0,
+            -1,
+            951_782_400, // 2000-02-29
+            1_797_101_417,
+            253_402_300_799, // 9999-12-31T23:59:59Z
+            253_402_300_800, // year 10000: refused
+            -62_167_219_200, // 0000-01-01T00:00:00Z
+            -62_167_219_201, // year -1: refused
+            i64::MAX,
+            i64::MIN,
+        ];
+        for unix in samples {
+            assert_eq!(format_time(unix), rfc3339(unix), "{unix}");
+        }
+        for unix in (0..4_000_000_000_i64).step_by(7_654_321) {
+            assert_eq!(format_time(unix), rfc3339(unix), "{unix}");
+        }
+    }
 
     #[test]
     fn next_is_kept_only_for_local_paths() {

@@ -63,7 +63,7 @@ pub enum RefreshClaim {
     Invalid,
 }
 
-const SELECT_SESSION: &str = concat!(
+pub(super) const SELECT_SESSION: &str = concat!(
     "SELECT ",
     user_columns_u!(),
     ", s.created_at AS session_created_at, s.expires_at AS session_expires_at, ",
@@ -73,7 +73,7 @@ const SELECT_SESSION: &str = concat!(
 const INSERT_SESSION: &str = "INSERT INTO sessions \
     (token_hash, user_id, created_at, expires_at, oidc_issuer, oidc_subject, oidc_sid, id_token) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-const SELECT_ACCESS_TOKEN: &str = concat!(
+pub(super) const SELECT_ACCESS_TOKEN: &str = concat!(
     "SELECT ",
     user_columns_u!(),
     ", t.scopes, t.expires_at AS token_expires_at ",
@@ -109,6 +109,13 @@ impl Store {
 
     /// The unexpired session with this hash, with its user as they are now.
     pub async fn find_session(&self, token_hash: &str, now: i64) -> Result<Option<SessionRow>, StoreError> {
+        if let Some(found) = self
+            .direct
+            .as_ref()
+            .and_then(|d| direct_or_fallback(d.find_session(token_hash, now)))
+        {
+            return Ok(found);
+        }
         Ok(on_pool!(self, p => sqlx::query_as(SELECT_SESSION).bind(token_hash).bind(now).fetch_optional(p).await)?)
     }
 
@@ -141,7 +148,15 @@ impl Store {
         Ok(())
     }
 
+    /// The unexpired access token with this hash, with its user as they are now.
     pub async fn find_access_token(&self, token_hash: &str, now: i64) -> Result<Option<AccessTokenRow>, StoreError> {
+        if let Some(found) = self
+            .direct
+            .as_ref()
+            .and_then(|d| direct_or_fallback(d.find_access_token(token_hash, now)))
+        {
+            return Ok(found);
+        }
         Ok(on_pool!(self, p => sqlx::query_as(SELECT_ACCESS_TOKEN).bind(token_hash).bind(now).fetch_optional(p).await)?)
     }
 
@@ -209,5 +224,17 @@ impl Store {
     pub async fn count_sessions(&self, user_id: i64, now: i64) -> Result<i64, StoreError> {
         const SQL: &str = "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND expires_at > $2";
         Ok(on_pool!(self, p => sqlx::query_scalar(SQL).bind(user_id).bind(now).fetch_one(p).await)?)
+    }
+}
+
+/// The direct read's answer, or `None` to run the same query through sqlx
+/// (SQLite busy, or any other failure, which sqlx then reports as usual).
+fn direct_or_fallback<T>(result: rusqlite::Result<T>) -> Option<T> {
+    match result {
+        Ok(found) => Some(found),
+        Err(err) => {
+            tracing::debug!(error = %err, "direct SQLite read failed; retrying through the pool");
+            None
+        }
     }
 }

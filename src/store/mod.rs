@@ -11,6 +11,7 @@
 //! number of instances can share one PostgreSQL.
 
 mod credentials;
+mod direct;
 mod library;
 mod oidc;
 mod rate_limits;
@@ -23,6 +24,7 @@ pub use oidc::{IdentityLink, LoginAttempt, NewLoginAttempt};
 pub use users::{NewUser, User, UserChanges, UserWithHash, fold};
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -52,6 +54,9 @@ pub enum Pool {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
+    /// On a SQLite file: the per-request credential lookups, on the calling
+    /// thread (see `direct`).
+    direct: Option<Arc<direct::DirectReads>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,14 +89,21 @@ impl Store {
     /// Migrations are safe to run from several instances at once: sqlx takes
     /// an advisory lock on PostgreSQL, and SQLite serialises writers.
     pub async fn open(url: &DatabaseUrl) -> Result<Self, StoreError> {
-        let pool = if url.is_postgres() {
+        let store = if url.is_postgres() {
             let options = PgConnectOptions::from_str(url.expose())?;
-            Pool::Postgres(pg_pool(options).await?)
+            Store {
+                pool: Pool::Postgres(pg_pool(options).await?),
+                direct: None,
+            }
         } else {
             let options = SqliteConnectOptions::from_str(url.expose())?;
-            Pool::Sqlite(sqlite_pool(options).await?)
+            let in_memory = url.expose().contains(":memory:") || url.expose().contains("mode=memory");
+            let path = options.get_filename().to_path_buf();
+            let pool = Pool::Sqlite(sqlite_pool(options).await?);
+            // The file exists now (the pool created it).
+            let direct = direct::DirectReads::new(&path, in_memory || !path.is_file()).map(Arc::new);
+            Store { pool, direct }
         };
-        let store = Store { pool };
         store.migrate().await?;
         Ok(store)
     }
@@ -106,6 +118,7 @@ impl Store {
         let options = PgConnectOptions::from_str(url.expose())?.options([("search_path", schema)]);
         let store = Store {
             pool: Pool::Postgres(pg_pool(options).await?),
+            direct: None,
         };
         store.migrate().await?;
         Ok(store)
