@@ -88,13 +88,12 @@ impl TokenHasher {
     pub fn mac(&self, data: &[u8]) -> String {
         let mut mac = self.keyed.clone();
         mac.update(data);
-        let mut hex = String::with_capacity(64);
+        let digit = |nibble: u8| if nibble < 10 { b'0' + nibble } else { b'a' + nibble - 10 };
+        let mut hex = Vec::with_capacity(64);
         for byte in mac.finalize().into_bytes() {
-            for nibble in [byte >> 4, byte & 0x0f] {
-                hex.extend(char::from_digit(u32::from(nibble), 16));
-            }
+            hex.extend([digit(byte >> 4), digit(byte & 0x0f)]);
         }
-        hex
+        String::from_utf8(hex).unwrap_or_default()
     }
 }
 
