@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::error::{AppError, Kind, Refusal};
@@ -46,15 +47,26 @@ impl IntoResponse for AppError {
     }
 }
 
+/// A refusal's JSON body, serialized as a struct rather than a `json!` map
+/// (the same bytes: members in alphabetical order, `hint` null when absent);
+/// every rejected credential gets one.
+#[derive(Serialize)]
+struct RefusalBody<'a> {
+    detail: &'a str,
+    error: &'a str,
+    error_description: &'a str,
+    hint: Option<&'a str>,
+}
+
 /// The JSON refusal, with `code` as the `error` member (the token endpoint
 /// passes its RFC 6749 name).
 pub fn refusal_response(refusal: &Refusal, code: &str) -> Response {
-    let body = json!({
-        "error": code,
-        "error_description": refusal.message,
-        "detail": refusal.message,
-        "hint": refusal.hint,
-    });
+    let body = RefusalBody {
+        detail: &refusal.message,
+        error: code,
+        error_description: &refusal.message,
+        hint: refusal.hint.as_deref(),
+    };
     let mut response = (status_of(refusal.kind), Json(body)).into_response();
     add_refusal_headers(&mut response, refusal);
     response
@@ -76,5 +88,27 @@ pub fn add_refusal_headers(response: &mut Response, refusal: &Refusal) {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusal_bodies_are_the_bytes_json_wrote() {
+        for hint in [None, Some("Set X=1.")] {
+            let body = RefusalBody {
+                detail: "No.",
+                error: "invalid_token",
+                error_description: "No.",
+                hint,
+            };
+            let map = json!({"error": "invalid_token", "error_description": "No.", "detail": "No.", "hint": hint});
+            assert_eq!(
+                serde_json::to_string(&body).expect("json"),
+                serde_json::to_string(&map).expect("json")
+            );
+        }
     }
 }
