@@ -16,13 +16,7 @@ async fn me(app: &TestApp, session: &str) -> StatusCode {
 async fn login_sets_a_safe_session_cookie_that_authenticates() {
     let app = TestApp::new().await;
     app.create_user("alice", Role::Viewer).await;
-    let response = app
-        .post(
-            "/api/login",
-            &[("authorization", &basic("alice", PASSWORD))],
-            Body::empty(),
-        )
-        .await;
+    let response = app.basic_login("alice", PASSWORD).await;
     assert_eq!(response.status, StatusCode::OK);
     let cookie = response.set_cookie("romm_session").expect("session cookie");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=1209600"] {
@@ -46,13 +40,7 @@ async fn https_base_url_marks_the_cookie_secure() {
         .build()
         .await;
     app.create_user("alice", Role::Viewer).await;
-    let response = app
-        .post(
-            "/api/login",
-            &[("authorization", &basic("alice", PASSWORD))],
-            Body::empty(),
-        )
-        .await;
+    let response = app.basic_login("alice", PASSWORD).await;
     assert!(response.set_cookie("romm_session").expect("cookie").contains("Secure"));
 }
 
@@ -79,20 +67,8 @@ async fn every_login_gets_a_new_session_id() {
 async fn wrong_password_and_unknown_user_get_the_same_answer() {
     let app = TestApp::new().await;
     app.create_user("alice", Role::Viewer).await;
-    let wrong = app
-        .post(
-            "/api/login",
-            &[("authorization", &basic("alice", "nope-nope"))],
-            Body::empty(),
-        )
-        .await;
-    let unknown = app
-        .post(
-            "/api/login",
-            &[("authorization", &basic("mallory", "nope-nope"))],
-            Body::empty(),
-        )
-        .await;
+    let wrong = app.basic_login("alice", "nope-nope").await;
+    let unknown = app.basic_login("mallory", "nope-nope").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.status, wrong.status);
     assert_eq!(unknown.body, wrong.body);
@@ -112,22 +88,10 @@ async fn a_disabled_user_is_refused_with_403_after_a_correct_password() {
         .apply_changes(user.id, changes, app.now())
         .await
         .expect("disable");
-    let response = app
-        .post(
-            "/api/login",
-            &[("authorization", &basic("alice", PASSWORD))],
-            Body::empty(),
-        )
-        .await;
+    let response = app.basic_login("alice", PASSWORD).await;
     assert_eq!(response.status, StatusCode::FORBIDDEN);
     assert_eq!(response.error_code(), "account_disabled");
-    let wrong = app
-        .post(
-            "/api/login",
-            &[("authorization", &basic("alice", "wrong-password"))],
-            Body::empty(),
-        )
-        .await;
+    let wrong = app.basic_login("alice", "wrong-password").await;
     assert_eq!(
         wrong.status,
         StatusCode::UNAUTHORIZED,
@@ -165,13 +129,7 @@ async fn sessions_expire_after_session_max_age() {
 async fn password_login_disabled_is_enforced_by_the_server() {
     let app = TestApp::builder().env("DISABLE_USERPASS_LOGIN", "true").build().await;
     app.create_user("alice", Role::Viewer).await;
-    let response = app
-        .post(
-            "/api/login",
-            &[("authorization", &basic("alice", PASSWORD))],
-            Body::empty(),
-        )
-        .await;
+    let response = app.basic_login("alice", PASSWORD).await;
     assert_eq!(response.status, StatusCode::FORBIDDEN);
     assert!(
         response.json()["detail"]
@@ -212,13 +170,7 @@ on_both_engines!(
             let response = app.post("/api/login", &[("authorization", &bad)], Body::empty()).await;
             assert_eq!(response.status, StatusCode::UNAUTHORIZED);
         }
-        let limited = app
-            .post(
-                "/api/login",
-                &[("authorization", &basic("alice", PASSWORD))],
-                Body::empty(),
-            )
-            .await;
+        let limited = app.basic_login("alice", PASSWORD).await;
         assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
         let retry: i64 = limited
             .header("retry-after")
@@ -229,13 +181,7 @@ on_both_engines!(
         assert!(limited.set_cookie("romm_session").is_none());
         // The username's window ends; the right password works again.
         app.clock.advance(901);
-        let ok = app
-            .post(
-                "/api/login",
-                &[("authorization", &basic("alice", PASSWORD))],
-                Body::empty(),
-            )
-            .await;
+        let ok = app.basic_login("alice", PASSWORD).await;
         assert_eq!(ok.status, StatusCode::OK);
     }
 );
@@ -248,13 +194,7 @@ async fn failures_are_counted_in_the_database_per_client_address() {
         app.post("/api/login", &[("authorization", &bad)], Body::empty()).await;
     }
     app.create_user("alice", Role::Viewer).await;
-    let limited = app
-        .post(
-            "/api/login",
-            &[("authorization", &basic("alice", PASSWORD))],
-            Body::empty(),
-        )
-        .await;
+    let limited = app.basic_login("alice", PASSWORD).await;
     assert_eq!(
         limited.status,
         StatusCode::TOO_MANY_REQUESTS,

@@ -223,7 +223,25 @@ impl TestApp {
 
     pub async fn with_bearer(&self, method: Method, path: &str, token: &str, json: Option<Value>) -> TestResponse {
         let auth = format!("Bearer {token}");
-        let mut headers = vec![("authorization", auth.as_str())];
+        self.send_with(method, path, vec![("authorization", auth.as_str())], json)
+            .await
+    }
+
+    /// A request as a signed-in browser (cookie + CSRF header).
+    pub async fn as_browser(&self, browser: &Browser, method: Method, path: &str, json: Option<Value>) -> TestResponse {
+        let cookie = browser.cookie_header();
+        let headers = vec![("cookie", cookie.as_str()), ("x-csrftoken", browser.csrf.as_str())];
+        self.send_with(method, path, headers, json).await
+    }
+
+    /// Sends `headers`, plus a JSON body when given.
+    async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        mut headers: Vec<(&str, &str)>,
+        json: Option<Value>,
+    ) -> TestResponse {
         let body = match json {
             Some(json) => {
                 headers.push(("content-type", "application/json"));
@@ -234,18 +252,14 @@ impl TestApp {
         self.send(request(method, path, &headers, body)).await
     }
 
-    /// A request as a signed-in browser (cookie + CSRF header).
-    pub async fn as_browser(&self, browser: &Browser, method: Method, path: &str, json: Option<Value>) -> TestResponse {
-        let cookie = browser.cookie_header();
-        let mut headers = vec![("cookie", cookie.as_str()), ("x-csrftoken", browser.csrf.as_str())];
-        let body = match json {
-            Some(json) => {
-                headers.push(("content-type", "application/json"));
-                Body::from(json.to_string())
-            }
-            None => Body::empty(),
-        };
-        self.send(request(method, path, &headers, body)).await
+    /// `POST /api/login` with HTTP Basic credentials.
+    pub async fn basic_login(&self, username: &str, password: &str) -> TestResponse {
+        self.post(
+            "/api/login",
+            &[("authorization", &basic(username, password))],
+            Body::empty(),
+        )
+        .await
     }
 
     /// Creates a user directly through the auth service.
