@@ -3,7 +3,6 @@
 //! very next request.
 
 use super::Auth;
-use super::sessions::OidcSessionInfo;
 use super::tokens::TokenKind;
 use super::{Scope, ScopeSet};
 use crate::error::{AppError, AppResult};
@@ -12,13 +11,8 @@ use crate::store::User;
 /// How the request proved who it is.
 #[derive(Debug, Clone)]
 pub enum Credential {
-    Session {
-        token_hash: String,
-        oidc: Option<OidcSessionInfo>,
-    },
-    Bearer {
-        token_hash: String,
-    },
+    Session { token_hash: String },
+    Bearer { token_hash: String },
 }
 
 #[derive(Debug, Clone)]

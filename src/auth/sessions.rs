@@ -73,38 +73,41 @@ impl Auth {
         let Some(token_hash) = self.tokens.hash(TokenKind::Session, cookie) else {
             return Ok(None);
         };
-        let Some(row) = self.store.find_session(&token_hash, now).await? else {
+        let Some(user) = self.store.find_session(&token_hash, now).await? else {
             return Ok(None);
         };
-        if !row.user.enabled {
+        if !user.enabled {
             return Ok(None);
         }
-        let oidc = match (row.oidc_issuer, row.oidc_subject) {
-            (Some(issuer), Some(subject)) => Some(OidcSessionInfo {
-                issuer,
-                subject,
-                sid: row.oidc_sid,
-                id_token: row.id_token,
-            }),
-            _ => None,
-        };
-        let scopes = row.user.role.scopes();
-        self.note_activity(&row.user, now).await?;
+        let scopes = user.role.scopes();
+        self.note_activity(&user, now).await?;
         Ok(Some(Principal {
-            user: row.user,
+            user,
             scopes,
-            credential: Credential::Session { token_hash, oidc },
+            credential: Credential::Session { token_hash },
         }))
     }
 
-    /// Ends the session behind `principal`'s credential (session or bearer).
-    pub async fn end_credential(&self, credential: &Credential) -> AppResult<()> {
+    /// Ends the session or token behind `credential`. For a session that
+    /// came from single sign-on, returns what RP-initiated logout needs.
+    pub async fn end_credential(&self, credential: &Credential) -> AppResult<Option<OidcSessionInfo>> {
         match credential {
-            Credential::Session { token_hash, .. } => {
-                self.store.delete_session(token_hash).await?;
+            Credential::Session { token_hash } => {
+                let ended = self.store.delete_session(token_hash).await?.unwrap_or_default();
+                Ok(match (ended.oidc_issuer, ended.oidc_subject) {
+                    (Some(issuer), Some(subject)) => Some(OidcSessionInfo {
+                        issuer,
+                        subject,
+                        sid: ended.oidc_sid,
+                        id_token: ended.id_token,
+                    }),
+                    _ => None,
+                })
             }
-            Credential::Bearer { token_hash } => self.store.delete_access_token(token_hash).await?,
+            Credential::Bearer { token_hash } => {
+                self.store.delete_access_token(token_hash).await?;
+                Ok(None)
+            }
         }
-        Ok(())
     }
 }

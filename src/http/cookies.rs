@@ -57,19 +57,32 @@ impl CookieFactory {
 /// The value of cookie `name` in the request, if present and non-empty.
 /// Parsed as the `cookie` crate's `split_parse` does (pairs split on `;`,
 /// name and value trimmed, pieces without `=` skipped; the first cookie of
-/// that name counts), without building every cookie: this runs up to twice
-/// on every request.
-pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
+/// that name counts), on the header's bytes and borrowed from it: this runs
+/// twice on every request with cookies. Only the value found has to be text.
+pub fn read_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    let value = headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(key, _)| key.trim() == name)
-        .map(|(_, value)| value.trim())
-        .filter(|value| !value.is_empty())
-        .map(str::to_string)
+        .find_map(|value| cookie_in(value.as_bytes(), name.as_bytes()))?;
+    std::str::from_utf8(value).ok().filter(|value| !value.is_empty())
+}
+
+/// The trimmed value of the first `name=value` pair in one Cookie header.
+fn cookie_in<'h>(mut header: &'h [u8], name: &[u8]) -> Option<&'h [u8]> {
+    loop {
+        let (pair, rest) = match memchr::memchr(b';', header) {
+            Some(end) => header.split_at(end),
+            None => (header, &[][..]),
+        };
+        if let Some(equals) = memchr::memchr(b'=', pair) {
+            let (key, value) = pair.split_at(equals);
+            if key.trim_ascii() == name {
+                return value.get(1..).map(<[u8]>::trim_ascii);
+            }
+        }
+        // Past the `;`, or the end of the header.
+        header = rest.get(1..)?;
+    }
 }
 
 #[cfg(test)]
@@ -102,10 +115,19 @@ mod tests {
             let mut map = HeaderMap::new();
             map.insert(header::COOKIE, HeaderValue::from_str(header).expect("header"));
             assert_eq!(
-                read_cookie(&map, "romm_session"),
+                read_cookie(&map, "romm_session").map(str::to_string),
                 by_cookie_crate(header, "romm_session"),
                 "{header:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_cookie_is_read_beside_bytes_that_are_not_text_but_must_be_text_itself() {
+        let mut map = HeaderMap::new();
+        let header = HeaderValue::from_bytes(b"other=\xff\xfe; romm_session=abc").expect("obs-text is allowed");
+        map.insert(header::COOKIE, header);
+        assert_eq!(read_cookie(&map, "romm_session"), Some("abc"));
+        assert_eq!(read_cookie(&map, "other"), None);
     }
 }

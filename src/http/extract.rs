@@ -65,21 +65,16 @@ pub struct MaybePrincipal(pub Option<Principal>);
 impl FromRequestParts<AppState> for MaybePrincipal {
     type Rejection = AppError;
 
+    /// Every handler takes one caller extractor, so the lookup runs once per
+    /// request and its result is not kept in the request's extensions.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        if let Some(cached) = parts.extensions.get::<ResolvedPrincipal>() {
-            return Ok(MaybePrincipal(cached.0.clone()));
-        }
         let principal = resolve(parts, state).await?;
         if let Some(principal) = &principal {
             check_csrf(parts, state, principal)?;
         }
-        parts.extensions.insert(ResolvedPrincipal(principal.clone()));
         Ok(MaybePrincipal(principal))
     }
 }
-
-#[derive(Clone)]
-struct ResolvedPrincipal(Option<Principal>);
 
 async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Principal>, AppError> {
     let now = state.now();
@@ -103,7 +98,7 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Principal>, A
         };
     }
     match read_cookie(&parts.headers, SESSION_COOKIE) {
-        Some(cookie) => state.auth.authenticate_session(&cookie, now).await,
+        Some(cookie) => state.auth.authenticate_session(cookie, now).await,
         None => Ok(None),
     }
 }
@@ -121,7 +116,7 @@ fn check_csrf(parts: &Parts, state: &AppState, principal: &Principal) -> Result<
         .get("x-csrftoken")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if csrf_matches(read_cookie(&parts.headers, CSRF_COOKIE).as_deref(), header) {
+    if csrf_matches(read_cookie(&parts.headers, CSRF_COOKIE), header) {
         return Ok(());
     }
     Err(AppError::forbidden(
@@ -241,7 +236,7 @@ pub async fn session_principal(
     state: &AppState,
 ) -> Result<Option<Principal>, AppError> {
     match read_cookie(headers, SESSION_COOKIE) {
-        Some(cookie) => state.auth.authenticate_session(&cookie, state.now()).await,
+        Some(cookie) => state.auth.authenticate_session(cookie, state.now()).await,
         None => Ok(None),
     }
 }

@@ -13,10 +13,12 @@ pub mod session;
 mod token;
 mod users;
 
+use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -95,9 +97,24 @@ async fn method_not_allowed() -> AppError {
     )
 }
 
-/// The CSRF token of this browser (from its cookie, or new).
+/// The CSRF token of this browser, for the pages that embed it: the one
+/// handed out with this very response (a first visit), or its cookie's. A
+/// request that sent an Authorization header is given none, and gets an
+/// empty token (its form is then refused as a CSRF failure, not a 500).
 #[derive(Clone)]
 pub struct CsrfToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        if let Some(issued) = parts.extensions.get::<CsrfToken>() {
+            return Ok(issued.clone());
+        }
+        let cookie = read_cookie(&parts.headers, CSRF_COOKIE).unwrap_or_default();
+        Ok(CsrfToken(cookie.to_string()))
+    }
+}
 
 /// One log line per request: method, path (never the query, which may carry
 /// codes or tokens), status and duration. Around the CSRF cookie issuer.
@@ -126,8 +143,7 @@ async fn issue_csrf_cookie(state: &AppState, mut request: Request, next: Next) -
     if request.headers().contains_key(header::AUTHORIZATION) {
         return next.run(request).await;
     }
-    if let Some(existing) = read_cookie(request.headers(), CSRF_COOKIE) {
-        request.extensions_mut().insert(CsrfToken(existing));
+    if read_cookie(request.headers(), CSRF_COOKIE).is_some() {
         return next.run(request).await;
     }
     let token = PlainToken::generate(TokenKind::Csrf);

@@ -53,7 +53,7 @@ async fn get_login_openid(
     let next = safe_next(query.next.as_deref());
     let browser = read_cookie(&headers, ATTEMPT_COOKIE);
     let started = oidc
-        .begin(&state.auth, &next, browser.as_deref(), state.now())
+        .begin(&state.auth, &next, browser, state.now())
         .await
         .map_err(log_refusal)?;
     let cookie = state
@@ -82,7 +82,7 @@ async fn get_oauth_callback(
     let browser = read_cookie(&headers, ATTEMPT_COOKIE);
     let now = state.now();
     let completed = oidc
-        .finish(&state.auth, callback, browser.as_deref(), now)
+        .finish(&state.auth, callback, browser, now)
         .await
         .map_err(log_refusal)?;
     let oidc_session = completed.session.clone();

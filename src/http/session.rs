@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::extract::{ClientAddr, MaybePrincipal};
-use crate::auth::{Credential, Principal};
+use crate::auth::Principal;
 use crate::error::{AppError, AppResult, Kind};
 use crate::secret::Secret;
 use crate::state::AppState;
@@ -59,11 +59,11 @@ async fn post_logout(State(state): State<AppState>, MaybePrincipal(principal): M
 /// Ends the caller's session or token. Returns the provider's end-session
 /// URL when RP-initiated logout applies (a session that came from OIDC).
 pub async fn end_session(state: &AppState, principal: &Principal) -> AppResult<Option<url::Url>> {
-    state.auth.end_credential(&principal.credential).await?;
-    let (Some(oidc), Credential::Session { oidc: Some(info), .. }) = (&state.oidc, &principal.credential) else {
+    let signed_on = state.auth.end_credential(&principal.credential).await?;
+    let (Some(oidc), Some(info)) = (&state.oidc, signed_on) else {
         return Ok(None);
     };
-    Ok(oidc.logout_url(info, state.now()).await)
+    Ok(oidc.logout_url(&info, state.now()).await)
 }
 
 /// Decodes `Authorization: Basic base64(username:password)`.

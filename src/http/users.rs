@@ -47,7 +47,8 @@ struct Timestamp(i64);
 
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&crate::pages::format_time(self.0))
+        let mut buffer = [0; crate::pages::RFC3339_LEN];
+        serializer.serialize_str(crate::pages::write_time(self.0, &mut buffer).unwrap_or_default())
     }
 }
 

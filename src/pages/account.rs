@@ -1,10 +1,10 @@
 //! Sign-in, first-boot setup, home and sign-out pages.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::error_page::{PageError, render};
@@ -95,7 +95,7 @@ pub struct CsrfForm {
 
 /// The form's token must match the cookie (double submit).
 pub(super) fn check_form_csrf(state: &AppState, headers: &HeaderMap, presented: &str) -> AppResult<()> {
-    if state.config.disable_csrf_protection || csrf_matches(read_cookie(headers, CSRF_COOKIE).as_deref(), presented) {
+    if state.config.disable_csrf_protection || csrf_matches(read_cookie(headers, CSRF_COOKIE), presented) {
         return Ok(());
     }
     Err(AppError::forbidden(
@@ -120,7 +120,7 @@ fn login_page(state: &AppState, csrf: &CsrfToken, next: String, username: String
 pub async fn get_home(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
+    csrf: CsrfToken,
 ) -> Result<Response, PageError> {
     match session_principal(&headers, &state).await? {
         Some(principal) => {
@@ -140,7 +140,7 @@ pub async fn get_home(
 pub async fn get_login(
     State(state): State<AppState>,
     Query(query): Query<LoginQuery>,
-    Extension(csrf): Extension<CsrfToken>,
+    csrf: CsrfToken,
 ) -> Result<Response, PageError> {
     if !state.config.disable_setup_wizard && state.auth.setup_needed().await? {
         return Ok(Redirect::to("/setup").into_response());
@@ -158,7 +158,7 @@ pub async fn post_login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
+    csrf: CsrfToken,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     check_form_csrf(&state, &headers, &form.csrf_token)?;
@@ -181,10 +181,7 @@ pub async fn post_login(
     }
 }
 
-pub async fn get_setup(
-    State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-) -> Result<Response, PageError> {
+pub async fn get_setup(State(state): State<AppState>, csrf: CsrfToken) -> Result<Response, PageError> {
     if !state.auth.setup_needed().await? {
         return Ok(Redirect::to("/login").into_response());
     }
@@ -208,7 +205,7 @@ fn setup_page(state: &AppState, csrf: &CsrfToken, username: String, email: Strin
 pub async fn post_setup(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
+    csrf: CsrfToken,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, PageError> {
     check_form_csrf(&state, &headers, &form.csrf_token)?;

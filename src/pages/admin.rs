@@ -5,10 +5,10 @@
 //! same way and the last administrator stays protected.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
-use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::account::{CsrfForm, check_form_csrf};
@@ -61,11 +61,7 @@ pub struct EnabledForm {
     enabled: String,
 }
 
-pub async fn get_users(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-) -> PageResult {
+pub async fn get_users(State(state): State<AppState>, headers: HeaderMap, csrf: CsrfToken) -> PageResult {
     let actor = require_page(&state, &headers, ADMIN_SCOPES, HERE).await?;
     let store = &state.auth.store;
     let users = store.list_users().await.map_err(page_error)?;

@@ -3,12 +3,12 @@
 //! flows as the API; forms carry the CSRF token in a hidden field.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Multipart, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
-use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::account::{CsrfForm, check_form_csrf};
@@ -98,11 +98,7 @@ pub fn human_size(bytes: i64) -> String {
     format!("{value:.1} {unit}")
 }
 
-pub async fn get_library(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-) -> PageResult {
+pub async fn get_library(State(state): State<AppState>, headers: HeaderMap, csrf: CsrfToken) -> PageResult {
     let principal = require_page(&state, &headers, &[Scope::PlatformsRead], "/library").await?;
     let platforms = state.library.platforms().await.map_err(page_error)?;
     let page = LibraryPage {
@@ -125,7 +121,7 @@ pub async fn get_library(
 pub async fn get_platform(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
+    csrf: CsrfToken,
     ApiPath(slug): ApiPath<String>,
     query: Result<Query<PlatformQuery>, QueryRejection>,
 ) -> PageResult {

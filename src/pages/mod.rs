@@ -51,38 +51,39 @@ async fn get_stylesheet() -> impl IntoResponse {
 
 /// Unix seconds as RFC 3339 in UTC (`2026-11-28T18:50:17Z`), empty outside
 /// the years 0 to 9999, exactly as the `time` crate's formatter writes it
-/// (a test compares them) but without its general machinery:
-/// `/api/users/me` shows four of these on every call.
+/// (a test compares them) but without its general machinery.
 pub fn format_time(unix: i64) -> String {
-    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(unix) else {
-        return String::new();
-    };
-    let Ok(year) = u32::try_from(t.year()) else {
-        return String::new();
-    };
-    if year > 9999 {
-        return String::new();
-    }
+    let mut buffer = [0; RFC3339_LEN];
+    write_time(unix, &mut buffer).unwrap_or_default().to_string()
+}
+
+pub const RFC3339_LEN: usize = 20;
+
+/// `format_time` into a buffer on the stack (`/api/users/me` shows four of
+/// these on every call); `None` outside the years 0 to 9999.
+pub fn write_time(unix: i64, out: &mut [u8; RFC3339_LEN]) -> Option<&str> {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix).ok()?;
+    let year = u32::try_from(t.year()).ok().filter(|year| *year <= 9999)?;
     let (hour, minute, second) = t.to_hms();
     let digit = |value: u32| b'0' + (value % 10) as u8;
-    let mut out = Vec::with_capacity(20);
-    out.extend([
+    out[..5].copy_from_slice(&[
         digit(year / 1000),
         digit(year / 100),
         digit(year / 10),
         digit(year),
         b'-',
     ]);
-    for (value, separator) in [
+    let parts = [
         (u8::from(t.month()), b'-'),
         (t.day(), b'T'),
         (hour, b':'),
         (minute, b':'),
         (second, b'Z'),
-    ] {
-        out.extend([digit(u32::from(value) / 10), digit(u32::from(value)), separator]);
+    ];
+    for (chunk, (value, separator)) in out[5..].chunks_exact_mut(3).zip(parts) {
+        chunk.copy_from_slice(&[digit(u32::from(value) / 10), digit(u32::from(value)), separator]);
     }
-    String::from_utf8(out).unwrap_or_default()
+    std::str::from_utf8(out).ok()
 }
 
 /// `next` if it is a same-origin relative path, else `/`: never an open

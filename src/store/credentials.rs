@@ -4,13 +4,11 @@
 use super::users::user_columns_u;
 use super::{Store, StoreError, User, on_pool};
 
-/// A session row joined with its (current) user.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct SessionRow {
-    #[sqlx(flatten)]
-    pub user: User,
-    pub session_created_at: i64,
-    pub session_expires_at: i64,
+/// What an ended session kept of its single sign-on (all empty for a
+/// password session): read only at logout, so that the lookup every request
+/// makes carries the user alone.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct EndedSession {
     pub oidc_issuer: Option<String>,
     pub oidc_subject: Option<String>,
     pub oidc_sid: Option<String>,
@@ -34,7 +32,6 @@ pub struct AccessTokenRow {
     #[sqlx(flatten)]
     pub user: User,
     pub scopes: String,
-    pub token_expires_at: i64,
 }
 
 pub struct NewAccessToken<'a> {
@@ -66,9 +63,7 @@ pub enum RefreshClaim {
 pub(super) const SELECT_SESSION: &str = concat!(
     "SELECT ",
     user_columns_u!(),
-    ", s.created_at AS session_created_at, s.expires_at AS session_expires_at, ",
-    "s.oidc_issuer, s.oidc_subject, s.oidc_sid, s.id_token ",
-    "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2"
+    " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2"
 );
 const INSERT_SESSION: &str = "INSERT INTO sessions \
     (token_hash, user_id, created_at, expires_at, oidc_issuer, oidc_subject, oidc_sid, id_token) \
@@ -76,7 +71,7 @@ const INSERT_SESSION: &str = "INSERT INTO sessions \
 pub(super) const SELECT_ACCESS_TOKEN: &str = concat!(
     "SELECT ",
     user_columns_u!(),
-    ", t.scopes, t.expires_at AS token_expires_at ",
+    ", t.scopes ",
     "FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.expires_at > $2"
 );
 const INSERT_ACCESS_TOKEN: &str = "INSERT INTO access_tokens \
@@ -107,8 +102,8 @@ impl Store {
         Ok(())
     }
 
-    /// The unexpired session with this hash, with its user as they are now.
-    pub async fn find_session(&self, token_hash: &str, now: i64) -> Result<Option<SessionRow>, StoreError> {
+    /// The user behind the unexpired session with this hash, as they are now.
+    pub async fn find_session(&self, token_hash: &str, now: i64) -> Result<Option<User>, StoreError> {
         if let Some(found) = self
             .direct
             .as_ref()
@@ -119,10 +114,12 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as(SELECT_SESSION).bind(token_hash).bind(now).fetch_optional(p).await)?)
     }
 
-    pub async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
-        const SQL: &str = "DELETE FROM sessions WHERE token_hash = $1";
-        let done = on_pool!(self, p => sqlx::query(SQL).bind(token_hash).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(done > 0)
+    /// Deletes the session and returns what it kept of its sign-on, or
+    /// `None` when there was no such session.
+    pub async fn delete_session(&self, token_hash: &str) -> Result<Option<EndedSession>, StoreError> {
+        const SQL: &str = "DELETE FROM sessions WHERE token_hash = $1 \
+            RETURNING oidc_issuer, oidc_subject, oidc_sid, id_token";
+        Ok(on_pool!(self, p => sqlx::query_as(SQL).bind(token_hash).fetch_optional(p).await)?)
     }
 
     pub async fn insert_access_token(&self, token: &NewAccessToken<'_>) -> Result<(), StoreError> {

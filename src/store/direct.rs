@@ -25,7 +25,7 @@ use std::time::Duration;
 use rusqlite::types::Type;
 use rusqlite::{Connection, OpenFlags, Row};
 
-use super::{AccessTokenRow, SessionRow, User};
+use super::{AccessTokenRow, User};
 use crate::auth::Role;
 
 /// Connections kept open between lookups (two async workers on this
@@ -62,18 +62,8 @@ impl DirectReads {
         })
     }
 
-    pub fn find_session(&self, token_hash: &str, now: i64) -> rusqlite::Result<Option<SessionRow>> {
-        self.query(super::credentials::SELECT_SESSION, token_hash, now, |row| {
-            Ok(SessionRow {
-                user: user(row)?,
-                session_created_at: row.get(9)?,
-                session_expires_at: row.get(10)?,
-                oidc_issuer: row.get(11)?,
-                oidc_subject: row.get(12)?,
-                oidc_sid: row.get(13)?,
-                id_token: row.get(14)?,
-            })
-        })
+    pub fn find_session(&self, token_hash: &str, now: i64) -> rusqlite::Result<Option<User>> {
+        self.query(super::credentials::SELECT_SESSION, token_hash, now, user)
     }
 
     pub fn find_access_token(&self, token_hash: &str, now: i64) -> rusqlite::Result<Option<AccessTokenRow>> {
@@ -81,7 +71,6 @@ impl DirectReads {
             Ok(AccessTokenRow {
                 user: user(row)?,
                 scopes: row.get(9)?,
-                token_expires_at: row.get(10)?,
             })
         })
     }
@@ -127,8 +116,8 @@ impl DirectReads {
 
 /// The user columns (`user_columns_u!`), in order, at the start of the row.
 fn user(row: &Row<'_>) -> rusqlite::Result<User> {
-    let role: String = row.get(3)?;
-    let role = Role::parse(&role).ok_or_else(|| {
+    let role = row.get_ref(3)?.as_str()?;
+    let role = Role::parse(role).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(3, Type::Text, format!("unknown role '{role}'").into())
     })?;
     Ok(User {
@@ -205,7 +194,7 @@ mod tests {
         let sessions = super::super::credentials::SELECT_SESSION;
         let tokens = super::super::credentials::SELECT_ACCESS_TOKEN;
         for (hash, now) in [("s1", 500), ("s1", 1000), ("nope", 500)] {
-            let pooled: Option<SessionRow> = by_pool(&store, sessions, hash, now).await.expect("sqlx");
+            let pooled: Option<User> = by_pool(&store, sessions, hash, now).await.expect("sqlx");
             let direct_row = direct.find_session(hash, now).expect("direct");
             assert_eq!(format!("{direct_row:?}"), format!("{pooled:?}"));
         }
@@ -223,11 +212,27 @@ mod tests {
         };
         store.update_user(user_id, &promote, 200).await.expect("update");
         let row = direct.find_session("s1", 500).expect("direct").expect("still there");
-        assert_eq!(row.user.role, Role::Admin);
+        assert_eq!(row.role, Role::Admin);
         store.delete_session("s1").await.expect("delete");
         assert!(direct.find_session("s1", 500).expect("direct").is_none());
         store.delete_access_token("a1").await.expect("delete");
         assert!(direct.find_access_token("a1", 500).expect("direct").is_none());
+    }
+
+    /// `.cargo/config.toml` builds the bundled SQLite without the options
+    /// that put a process-wide mutex on every page fetch and allocation.
+    #[test]
+    fn bundled_sqlite_has_no_global_page_cache_or_memory_statistics() {
+        let conn = Connection::open_in_memory().expect("open");
+        let mut statement = conn.prepare("PRAGMA compile_options").expect("prepare");
+        let options: Vec<String> = statement
+            .query_map([], |row| row.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert!(options.iter().any(|o| o == "THREADSAFE=1"), "{options:?}");
+        assert!(options.iter().all(|o| o != "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ mod rate_limits;
 pub use rate_limits::Window;
 mod users;
 
-pub use credentials::{AccessTokenRow, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim, SessionRow};
+pub use credentials::{AccessTokenRow, EndedSession, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim};
 pub use library::{Platform, Rom, RomFilter, RomFingerprint, RomUpsert};
 pub use oidc::{IdentityLink, LoginAttempt, NewLoginAttempt};
 pub use users::{NewUser, User, UserChanges, UserWithHash, fold};

@@ -105,8 +105,7 @@ on_both_engines!(sessions_join_the_current_user_and_expire, |app: TestApp| async
         .await
         .expect("query")
         .expect("live");
-    assert_eq!(found.user.id, user.id);
-    assert_eq!(found.oidc_subject.as_deref(), Some("sub-1"));
+    assert_eq!(found.id, user.id);
     assert!(
         store
             .find_session("hash-1", START + 100)
@@ -114,7 +113,24 @@ on_both_engines!(sessions_join_the_current_user_and_expire, |app: TestApp| async
             .expect("query")
             .is_none()
     );
+    let password_session = NewSession {
+        token_hash: "hash-2",
+        oidc_issuer: None,
+        oidc_subject: None,
+        id_token: None,
+        ..session
+    };
+    store.insert_session(&password_session).await.expect("insert session");
+    assert_eq!(store.count_sessions(user.id, START).await.expect("count"), 2);
+
+    // Ending a session hands back what logout needs of its sign-on, once.
+    let ended = store.delete_session("hash-1").await.expect("delete").expect("was live");
+    assert_eq!(ended.oidc_issuer.as_deref(), Some("https://idp.example.com"));
+    assert_eq!(ended.oidc_subject.as_deref(), Some("sub-1"));
+    assert_eq!(ended.id_token.as_deref(), Some("id-token"));
+    assert!(store.delete_session("hash-1").await.expect("delete").is_none());
     assert_eq!(store.count_sessions(user.id, START).await.expect("count"), 1);
+
     store.revoke_user_credentials(user.id).await.expect("revoke");
     assert_eq!(store.count_sessions(user.id, START).await.expect("count"), 0);
 });
