@@ -1,6 +1,7 @@
 //! Sessions, bearer access tokens and refresh tokens. Only keyed hashes of
 //! tokens are stored; the plain values exist only in the client's hands.
 
+use super::batched::Batched;
 use super::users::user_columns_u;
 use super::{Store, StoreError, User, on_pool};
 
@@ -13,6 +14,22 @@ pub struct EndedSession {
     pub oidc_subject: Option<String>,
     pub oidc_sid: Option<String>,
     pub id_token: Option<String>,
+}
+
+/// The per-request lookups on PostgreSQL (see `batched`).
+#[derive(Debug)]
+pub(super) struct BatchedLookups {
+    sessions: Batched<User>,
+    access_tokens: Batched<AccessTokenRow>,
+}
+
+impl BatchedLookups {
+    pub(super) fn start(pool: &sqlx::PgPool) -> Self {
+        Self {
+            sessions: Batched::start(pool.clone(), SELECT_SESSIONS_BATCHED),
+            access_tokens: Batched::start(pool.clone(), SELECT_ACCESS_TOKENS_BATCHED),
+        }
+    }
 }
 
 pub struct NewSession<'a> {
@@ -65,6 +82,12 @@ pub(super) const SELECT_SESSION: &str = concat!(
     user_columns_u!(),
     " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2"
 );
+/// `SELECT_SESSION` for many hashes at once, expiry left to the caller.
+const SELECT_SESSIONS_BATCHED: &str = concat!(
+    "SELECT s.token_hash, s.expires_at, ",
+    user_columns_u!(),
+    " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ANY($1)"
+);
 const INSERT_SESSION: &str = "INSERT INTO sessions \
     (token_hash, user_id, created_at, expires_at, oidc_issuer, oidc_subject, oidc_sid, id_token) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -73,6 +96,12 @@ pub(super) const SELECT_ACCESS_TOKEN: &str = concat!(
     user_columns_u!(),
     ", t.scopes ",
     "FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.expires_at > $2"
+);
+/// `SELECT_ACCESS_TOKEN` for many hashes at once, expiry left to the caller.
+const SELECT_ACCESS_TOKENS_BATCHED: &str = concat!(
+    "SELECT t.token_hash, t.expires_at, ",
+    user_columns_u!(),
+    ", t.scopes FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ANY($1)"
 );
 const INSERT_ACCESS_TOKEN: &str = "INSERT INTO access_tokens \
     (token_hash, family_id, user_id, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
@@ -108,6 +137,11 @@ impl Store {
             .direct
             .as_ref()
             .and_then(|d| direct_or_fallback(d.find_session(token_hash, now)))
+        {
+            return Ok(found);
+        }
+        if let Some(batched) = &self.batched
+            && let Ok(found) = batched.sessions.find(token_hash, now).await
         {
             return Ok(found);
         }
@@ -151,6 +185,11 @@ impl Store {
             .direct
             .as_ref()
             .and_then(|d| direct_or_fallback(d.find_access_token(token_hash, now)))
+        {
+            return Ok(found);
+        }
+        if let Some(batched) = &self.batched
+            && let Ok(found) = batched.access_tokens.find(token_hash, now).await
         {
             return Ok(found);
         }

@@ -10,6 +10,7 @@
 //! Every piece of auth state lives here, never only in process memory, so any
 //! number of instances can share one PostgreSQL.
 
+mod batched;
 mod credentials;
 mod direct;
 mod library;
@@ -29,7 +30,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{Connection, PgPool, SqlitePool};
 
 use crate::config::DatabaseUrl;
 
@@ -57,6 +58,8 @@ pub struct Store {
     /// On a SQLite file: the per-request credential lookups, on the calling
     /// thread (see `direct`).
     direct: Option<Arc<direct::DirectReads>>,
+    /// On PostgreSQL: the same lookups, coalesced (see `batched`).
+    batched: Option<Arc<credentials::BatchedLookups>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,10 +94,7 @@ impl Store {
     pub async fn open(url: &DatabaseUrl) -> Result<Self, StoreError> {
         let store = if url.is_postgres() {
             let options = PgConnectOptions::from_str(url.expose())?;
-            Store {
-                pool: Pool::Postgres(pg_pool(options).await?),
-                direct: None,
-            }
+            Store::postgres(pg_pool(options).await?)
         } else {
             let options = SqliteConnectOptions::from_str(url.expose())?;
             let in_memory = url.expose().contains(":memory:") || url.expose().contains("mode=memory");
@@ -102,7 +102,11 @@ impl Store {
             let pool = Pool::Sqlite(sqlite_pool(options).await?);
             // The file exists now (the pool created it).
             let direct = direct::DirectReads::new(&path, in_memory || !path.is_file()).map(Arc::new);
-            Store { pool, direct }
+            Store {
+                pool,
+                direct,
+                batched: None,
+            }
         };
         store.migrate().await?;
         Ok(store)
@@ -116,12 +120,17 @@ impl Store {
             .await?;
         admin.close().await;
         let options = PgConnectOptions::from_str(url.expose())?.options([("search_path", schema)]);
-        let store = Store {
-            pool: Pool::Postgres(pg_pool(options).await?),
-            direct: None,
-        };
+        let store = Store::postgres(pg_pool(options).await?);
         store.migrate().await?;
         Ok(store)
+    }
+
+    fn postgres(pool: PgPool) -> Self {
+        Store {
+            batched: Some(Arc::new(credentials::BatchedLookups::start(&pool))),
+            pool: Pool::Postgres(pool),
+            direct: None,
+        }
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -158,10 +167,27 @@ impl Store {
     }
 }
 
+/// A pooled PostgreSQL connection idle for longer than this is pinged before
+/// it is used, so one the server dropped (a restart, an idle timeout) is
+/// replaced instead of failing a request.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 async fn pg_pool(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings every connection it hands out by default: a second
+        // round trip for each query. Under load connections go straight
+        // back into use and need no ping.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options)
         .await
 }
@@ -174,6 +200,9 @@ async fn sqlite_pool(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
     SqlitePoolOptions::new()
+        // A SQLite connection is a file handle in this process: nothing to
+        // ping (sqlx would, through the connection's thread, on every query).
+        .test_before_acquire(false)
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)

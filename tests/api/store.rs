@@ -129,6 +129,7 @@ on_both_engines!(sessions_join_the_current_user_and_expire, |app: TestApp| async
     assert_eq!(ended.oidc_subject.as_deref(), Some("sub-1"));
     assert_eq!(ended.id_token.as_deref(), Some("id-token"));
     assert!(store.delete_session("hash-1").await.expect("delete").is_none());
+    assert!(store.find_session("hash-1", START + 1).await.expect("query").is_none());
     assert_eq!(store.count_sessions(user.id, START).await.expect("count"), 1);
 
     store.revoke_user_credentials(user.id).await.expect("revoke");
@@ -217,3 +218,91 @@ on_both_engines!(expired_rows_are_cleaned_up, |app: TestApp| async move {
     store.delete_expired(START + 10).await.expect("cleanup");
     assert_eq!(store.count_sessions(user.id, START).await.expect("count"), 1);
 });
+
+// Many lookups at once (on PostgreSQL they are answered in shared queries):
+// each gets its own user, or nothing for an unknown, expired or mistyped hash.
+on_both_engines!(
+    concurrent_lookups_each_find_their_own_credential,
+    |app: TestApp| async move {
+        let store = app.store();
+        let mut users = Vec::new();
+        for i in 0..12 {
+            let user = store
+                .insert_user(&new_user(&format!("user{i}"), Role::Viewer), START)
+                .await
+                .expect("insert");
+            let session_hash = format!("session-{i}");
+            let token_hash = format!("token-{i}");
+            let session = NewSession {
+                token_hash: &session_hash,
+                user_id: user.id,
+                now: START,
+                // Every third one has expired by the time of the lookups.
+                expires_at: if i % 3 == 0 { START + 10 } else { START + 1000 },
+                oidc_issuer: None,
+                oidc_subject: None,
+                oidc_sid: None,
+                id_token: None,
+            };
+            store.insert_session(&session).await.expect("session");
+            let scopes = format!("me.read roms.read-{i}");
+            let token = NewAccessToken {
+                token_hash: &token_hash,
+                family_id: &session_hash,
+                user_id: user.id,
+                scopes: &scopes,
+                now: START,
+                expires_at: session.expires_at,
+            };
+            store.insert_access_token(&token).await.expect("token");
+            users.push(user);
+        }
+        let now = START + 100;
+        let mut lookups = tokio::task::JoinSet::new();
+        for round in 0..5 {
+            for (i, user) in users.iter().enumerate() {
+                let (store, user_id) = (store.clone(), user.id);
+                lookups.spawn(async move {
+                    let live = i % 3 != 0;
+                    let session = store
+                        .find_session(&format!("session-{i}"), now)
+                        .await
+                        .expect("session lookup");
+                    assert_eq!(
+                        session.map(|u| u.id),
+                        live.then_some(user_id),
+                        "session {i}, round {round}"
+                    );
+                    let token = store
+                        .find_access_token(&format!("token-{i}"), now)
+                        .await
+                        .expect("token lookup");
+                    let token = token.map(|row| (row.user.id, row.scopes));
+                    assert_eq!(
+                        token,
+                        live.then(|| (user_id, format!("me.read roms.read-{i}"))),
+                        "token {i}"
+                    );
+                    // A session hash is not a token hash, nor the other way round.
+                    assert!(
+                        store
+                            .find_access_token(&format!("session-{i}"), now)
+                            .await
+                            .expect("lookup")
+                            .is_none()
+                    );
+                    assert!(
+                        store
+                            .find_session(&format!("token-{i}"), now)
+                            .await
+                            .expect("lookup")
+                            .is_none()
+                    );
+                });
+            }
+        }
+        while let Some(done) = lookups.join_next().await {
+            done.expect("every lookup answered as expected");
+        }
+    }
+);

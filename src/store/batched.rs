@@ -1,0 +1,145 @@
+//! The two reads every authenticated request makes on PostgreSQL (the
+//! session and the access token lookups), coalesced: lookups that arrive
+//! while earlier ones are being answered wait for the next query, which
+//! answers all of them in one round trip (`token_hash = ANY($1)`).
+//!
+//! One query per request costs PostgreSQL a round trip, a statement
+//! execution and a backend wake-up each: on a busy server that per-query
+//! work, not the indexed lookup itself, is most of the cost. Batching
+//! shares it among every request waiting at that moment, and adds no wait
+//! of its own: an idle server answers a lone lookup at once.
+//!
+//! What this keeps: there is no cache. Every lookup is answered by a query
+//! that starts after the lookup was made, so it sees every commit that came
+//! before the request, from this instance or another: a session ended
+//! anywhere is refused on the next request. If a batch fails, or the
+//! batching task is gone, each lookup runs its own query as before.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgPool, Row};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+/// Lookups answered by one query at most.
+const MAX_BATCH: usize = 64;
+/// Batch queries in flight at once (each holds one pooled connection).
+const CONCURRENT_BATCHES: usize = 4;
+
+/// A found row with the columns that matched it to its lookup.
+struct Hit<T> {
+    token_hash: String,
+    expires_at: i64,
+    found: T,
+}
+
+impl<'r, T: FromRow<'r, PgRow>> FromRow<'r, PgRow> for Hit<T> {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Hit {
+            token_hash: row.try_get("token_hash")?,
+            expires_at: row.try_get("expires_at")?,
+            found: T::from_row(row)?,
+        })
+    }
+}
+
+/// The batch could not answer: the caller runs its own query.
+#[derive(Debug)]
+pub struct NotBatched;
+
+struct Lookup<T> {
+    token_hash: String,
+    now: i64,
+    reply: oneshot::Sender<Result<Option<T>, NotBatched>>,
+}
+
+/// Lookups of one kind of row by token hash, answered in batches by `sql`,
+/// which selects `token_hash`, `expires_at` and the columns of `T` for the
+/// hashes in `$1` (expiry is checked here, against each lookup's time).
+pub struct Batched<T> {
+    queue: mpsc::UnboundedSender<Lookup<T>>,
+}
+
+impl<T> std::fmt::Debug for Batched<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batched").finish_non_exhaustive()
+    }
+}
+
+impl<T> Batched<T>
+where
+    T: for<'r> FromRow<'r, PgRow> + Clone + Send + Unpin + 'static,
+{
+    /// Starts the batching task; it ends when the last handle is dropped.
+    pub fn start(pool: PgPool, sql: &'static str) -> Self {
+        let (queue, lookups) = mpsc::unbounded_channel();
+        tokio::spawn(run_batches(pool, sql, lookups));
+        Self { queue }
+    }
+
+    /// The unexpired row for `token_hash` at `now`.
+    pub async fn find(&self, token_hash: &str, now: i64) -> Result<Option<T>, NotBatched> {
+        let (reply, answer) = oneshot::channel();
+        let lookup = Lookup {
+            token_hash: token_hash.to_string(),
+            now,
+            reply,
+        };
+        self.queue.send(lookup).map_err(|_| NotBatched)?;
+        answer.await.map_err(|_| NotBatched)?
+    }
+}
+
+/// Takes every lookup waiting once a batch slot is free, and answers them
+/// with one query.
+async fn run_batches<T>(pool: PgPool, sql: &'static str, mut lookups: mpsc::UnboundedReceiver<Lookup<T>>)
+where
+    T: for<'r> FromRow<'r, PgRow> + Clone + Send + Unpin + 'static,
+{
+    let slots = Arc::new(Semaphore::new(CONCURRENT_BATCHES));
+    while let Some(first) = lookups.recv().await {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match lookups.try_recv() {
+                Ok(lookup) => batch.push(lookup),
+                Err(_) => break,
+            }
+        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            answer_batch(&pool, sql, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn answer_batch<T>(pool: &PgPool, sql: &'static str, batch: Vec<Lookup<T>>)
+where
+    T: for<'r> FromRow<'r, PgRow> + Clone + Send + Unpin + 'static,
+{
+    let hashes: Vec<&str> = batch.iter().map(|lookup| lookup.token_hash.as_str()).collect();
+    let rows: Result<Vec<Hit<T>>, sqlx::Error> = sqlx::query_as(sql).bind(&hashes).fetch_all(pool).await;
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(err) => {
+            tracing::debug!(error = %err, lookups = batch.len(), "batched lookup failed; each runs its own");
+            for lookup in batch {
+                let _ = lookup.reply.send(Err(NotBatched));
+            }
+            return;
+        }
+    };
+    let by_hash: HashMap<&str, &Hit<T>> = rows.iter().map(|hit| (hit.token_hash.as_str(), hit)).collect();
+    for lookup in batch {
+        let found = by_hash
+            .get(lookup.token_hash.as_str())
+            .filter(|hit| hit.expires_at > lookup.now)
+            .map(|hit| hit.found.clone());
+        // The caller may have gone (its request was cancelled).
+        let _ = lookup.reply.send(Ok(found));
+    }
+}
