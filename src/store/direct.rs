@@ -18,26 +18,30 @@
 //! A lookup blocks the async worker for its duration, a few microseconds for
 //! an indexed row in the page cache.
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rusqlite::types::Type;
-use rusqlite::{Connection, OpenFlags, Row};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Row};
 
 use super::{AccessTokenRow, User};
 use crate::auth::Role;
 
-/// Connections kept open between lookups (two async workers on this
-/// project's machines; a few more for bursts).
-const MAX_IDLE: usize = 4;
+/// Read connections kept open (two async workers on this project's
+/// machines; a few more for other threads).
+const READERS: usize = 4;
 /// SQLite's page cache per connection, in KiB (two indexed tables).
 const CACHE_KIB: i64 = 1024;
 
-/// Read connections to one SQLite file, opened on demand.
+/// Read connections to one SQLite file, opened on demand, one per slot.
+/// Each thread starts at its own slot and takes the first one free without
+/// waiting, so the async workers do not contend for a shared lock.
 pub struct DirectReads {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    readers: [Mutex<Option<Connection>>; READERS],
 }
 
 impl std::fmt::Debug for DirectReads {
@@ -58,7 +62,7 @@ impl DirectReads {
         }
         Some(Self {
             path: path.to_path_buf(),
-            idle: Mutex::new(Vec::new()),
+            readers: Default::default(),
         })
     }
 
@@ -75,7 +79,8 @@ impl DirectReads {
         })
     }
 
-    /// Runs `sql` (a lookup by token hash and time) on an idle connection.
+    /// Runs `sql` (a lookup by token hash and time) on a free reader; SQLite
+    /// busy if every reader is in use.
     fn query<T>(
         &self,
         sql: &str,
@@ -83,25 +88,23 @@ impl DirectReads {
         now: i64,
         map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<Option<T>> {
-        let taken = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let conn = match taken {
-            Some(conn) => conn,
-            None => self.open()?,
+        let first = thread_slot();
+        let free = (0..READERS).find_map(|i| self.readers.get((first + i) % READERS)?.try_lock().ok());
+        let Some(mut reader) = free else {
+            return Err(busy());
         };
-        let found = {
-            let mut statement = conn.prepare_cached(sql)?;
-            let mut rows = statement.query((token_hash, now))?;
-            match rows.next()? {
-                Some(row) => Some(map(row)?),
-                None => None,
-            }
-        };
-        if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < MAX_IDLE
-        {
-            idle.push(conn);
+        if reader.is_none() {
+            *reader = Some(self.open()?);
         }
-        Ok(found)
+        let Some(conn) = reader.as_mut() else {
+            return Err(busy());
+        };
+        let mut statement = conn.prepare_cached(sql)?;
+        let mut rows = statement.query((token_hash, now))?;
+        match rows.next()? {
+            Some(row) => Ok(Some(map(row)?)),
+            None => Ok(None),
+        }
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {
@@ -112,6 +115,30 @@ impl DirectReads {
         conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         Ok(conn)
     }
+}
+
+/// This thread's first choice of reader, handed out in turn.
+fn thread_slot() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+    SLOT.with(|slot| match slot.get() {
+        Some(chosen) => chosen,
+        None => {
+            let chosen = NEXT.fetch_add(1, Ordering::Relaxed) % READERS;
+            slot.set(Some(chosen));
+            chosen
+        }
+    })
+}
+
+fn busy() -> rusqlite::Error {
+    let code = rusqlite::ffi::Error {
+        code: ErrorCode::DatabaseBusy,
+        extended_code: rusqlite::ffi::SQLITE_BUSY,
+    };
+    rusqlite::Error::SqliteFailure(code, Some("every direct reader is in use".into()))
 }
 
 /// The user columns (`user_columns_u!`), in order, at the start of the row.
@@ -217,6 +244,21 @@ mod tests {
         assert!(direct.find_session("s1", 500).expect("direct").is_none());
         store.delete_access_token("a1").await.expect("delete");
         assert!(direct.find_access_token("a1", 500).expect("direct").is_none());
+    }
+
+    #[tokio::test]
+    async fn with_every_reader_in_use_a_lookup_is_busy_and_the_store_answers_through_the_pool() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (store, user_id) = store_with_credentials(dir.path()).await;
+        let direct = store.direct.clone().expect("a SQLite file gets direct reads");
+        {
+            let _held: Vec<_> = direct.readers.iter().map(|r| r.lock().expect("lock")).collect();
+            let err = direct.find_session("s1", 500).expect_err("no reader free");
+            assert_eq!(err.sqlite_error_code(), Some(ErrorCode::DatabaseBusy));
+            let user = store.find_session("s1", 500).await.expect("pool").expect("found");
+            assert_eq!(user.id, user_id);
+        }
+        assert!(direct.find_session("s1", 500).expect("a reader is free").is_some());
     }
 
     /// `.cargo/config.toml` builds the bundled SQLite without the options
