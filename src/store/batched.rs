@@ -27,7 +27,7 @@ const MAX_BATCH: usize = 64;
 /// Batch queries in flight at once (each holds one pooled connection). Two,
 /// so one slow query does not hold up every request; more splits the
 /// waiting lookups into smaller batches, which on a loaded server cost more
-/// in all (`bench/run.sh --postgres` on 2 cores: 2 batches 31,000-35,000
+/// in all (wrk with 50 connections on 2 cores: 2 batches 31,000-35,000
 /// authenticated requests/s, 4 batches 21,000-25,000, 8 batches 16,000).
 const CONCURRENT_BATCHES: usize = 2;
 
