@@ -108,11 +108,14 @@ impl Results {
             format!("{hb:.2}"),
             hb >= 0.5,
         ));
-        let (invalid, session) = (rps("invalid_cookie"), rps("session"));
+        // Compared as the other rows are, each against the heartbeat of its
+        // own repetition: the machine's drift between runs is larger than
+        // the difference measured here.
+        let (invalid, session) = (ratio("invalid_cookie"), ratio("session"));
         targets.push(Target::new(
             "invalid cookie rejected at least as fast",
-            format!(">= {session:.0} req/s"),
-            format!("{invalid:.0} req/s"),
+            format!(">= {session:.2} (session / heartbeat)"),
+            format!("{invalid:.2} (invalid / heartbeat)"),
             invalid >= session,
         ));
         let peak = mb(self.memory.peak_under_load);

@@ -51,10 +51,8 @@ impl Auth {
         };
 
         let (Verdict::Match { rehash }, Some(found)) = (verdict, found) else {
-            LOGIN_PER_ADDRESS.record_failure(&self.store, client, now).await?;
-            LOGIN_PER_USERNAME
-                .record_failure(&self.store, &username_subject, now)
-                .await?;
+            LOGIN_PER_ADDRESS.record(&self.store, client, now).await?;
+            LOGIN_PER_USERNAME.record(&self.store, &username_subject, now).await?;
             tracing::info!(client, "failed password login");
             return Err(AppError::invalid_credentials());
         };

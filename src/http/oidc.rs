@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::cookies::read_cookie;
-use super::extract::ApiForm;
+use super::extract::{ApiForm, ClientAddr};
 use crate::error::{AppError, Kind};
 use crate::oidc::{Callback, Oidc};
 use crate::pages::{PageError, safe_next};
@@ -46,14 +46,17 @@ struct LoginQuery {
 
 async fn get_login_openid(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     Query(query): Query<LoginQuery>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let oidc = enabled(&state)?;
     let next = safe_next(query.next.as_deref());
     let browser = read_cookie(&headers, ATTEMPT_COOKIE);
+    let now = state.now();
+    state.auth.count_sso_start(&client, now).await.map_err(log_refusal)?;
     let started = oidc
-        .begin(&state.auth, &next, browser, state.now())
+        .begin(&state.auth, &next, browser, now)
         .await
         .map_err(log_refusal)?;
     let cookie = state

@@ -261,3 +261,36 @@ async fn sso_endpoints_are_a_page_when_oidc_is_off() {
         assert!(response.text().contains("oidc_disabled"));
     }
 }
+
+#[tokio::test]
+async fn sign_in_starts_are_limited_per_address_and_a_refused_start_stores_nothing() {
+    let (app, idp) = sso_app(&[]).await;
+    // The limit of romgate::auth::rate_limit::SSO_STARTS_PER_ADDRESS.
+    for _ in 0..59 {
+        start(&app, "/").await;
+    }
+    let under_way = start(&app, "/").await;
+    let refused = app.get("/api/login/openid", &[]).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.text());
+    assert!(
+        refused
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/html"))
+    );
+    assert!(refused.text().contains("too_many_attempts"), "{}", refused.text());
+    assert!(refused.header("location").is_none(), "not sent to the provider");
+    assert!(
+        refused.set_cookie("romgate_oidc").is_none(),
+        "no attempt bound to the browser"
+    );
+
+    // A sign-in started before the limit still completes.
+    let claims = json!({"sub": "alice-sub", "preferred_username": "alice"});
+    let code = idp.grant(&under_way.nonce, &under_way.challenge, claims.clone());
+    let query = format!("code={code}&state={}", under_way.state);
+    session_of(&callback(&app, &query, Some(&under_way.browser_cookie)).await);
+
+    // Once the window has passed, new ones start again.
+    app.clock.advance(600);
+    session_of(&sign_in(&app, &idp, claims).await);
+}
