@@ -16,10 +16,12 @@
 //! batching task is gone, each lookup runs its own query as before.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgPool, Row};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres, Row};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// Lookups answered by one query at most.
@@ -95,6 +97,45 @@ where
     }
 }
 
+/// Connections kept between batches while lookups keep coming: sqlx pings a
+/// connection each time one goes back to the pool, a second round trip per
+/// query, so a busy batcher keeps its own. They go back after a quiet
+/// second, and at least once a minute so the pool's lifetimes still apply.
+struct KeptConnections {
+    kept: Mutex<Vec<PoolConnection<Postgres>>>,
+    since: Mutex<Instant>,
+}
+
+/// How long lookups may pause before the kept connections go back.
+const KEEP_WHILE_BUSY: Duration = Duration::from_secs(1);
+/// The longest a connection is kept without going back to the pool.
+const KEEP_AT_MOST: Duration = Duration::from_secs(60);
+
+impl KeptConnections {
+    fn take(&self) -> Option<PoolConnection<Postgres>> {
+        self.kept.lock().ok()?.pop()
+    }
+
+    fn keep(&self, conn: PoolConnection<Postgres>) {
+        if let Ok(mut kept) = self.kept.lock() {
+            kept.push(conn);
+        }
+    }
+
+    /// Hands every kept connection back to the pool.
+    fn give_back(&self) {
+        let returned = self.kept.lock().map(|mut kept| std::mem::take(&mut *kept));
+        drop(returned);
+        if let Ok(mut since) = self.since.lock() {
+            *since = Instant::now();
+        }
+    }
+
+    fn kept_too_long(&self) -> bool {
+        self.since.lock().is_ok_and(|since| since.elapsed() >= KEEP_AT_MOST)
+    }
+}
+
 /// Takes every lookup waiting once a batch slot is free, and answers them
 /// with one query.
 async fn run_batches<T>(pool: PgPool, sql: &'static str, mut lookups: mpsc::UnboundedReceiver<Lookup<T>>)
@@ -102,7 +143,19 @@ where
     T: for<'r> FromRow<'r, PgRow> + Clone + Send + Unpin + 'static,
 {
     let slots = Arc::new(Semaphore::new(CONCURRENT_BATCHES));
-    while let Some(first) = lookups.recv().await {
+    let connections = Arc::new(KeptConnections {
+        kept: Mutex::new(Vec::new()),
+        since: Mutex::new(Instant::now()),
+    });
+    loop {
+        let first = match tokio::time::timeout(KEEP_WHILE_BUSY, lookups.recv()).await {
+            Ok(Some(lookup)) => lookup,
+            Ok(None) => return,
+            Err(_quiet) => {
+                connections.give_back();
+                continue;
+            }
+        };
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
             return;
         };
@@ -113,28 +166,41 @@ where
                 Err(_) => break,
             }
         }
-        let pool = pool.clone();
+        if connections.kept_too_long() {
+            connections.give_back();
+        }
+        let (pool, connections) = (pool.clone(), Arc::clone(&connections));
         tokio::spawn(async move {
-            answer_batch(&pool, sql, batch).await;
+            let conn = match connections.take() {
+                Some(conn) => Ok(conn),
+                None => pool.acquire().await,
+            };
+            match conn {
+                Ok(mut conn) => {
+                    if answer_batch(&mut conn, sql, batch).await {
+                        connections.keep(conn);
+                    }
+                }
+                Err(err) => refuse_batch(batch, &err),
+            }
             drop(slot);
         });
     }
 }
 
-async fn answer_batch<T>(pool: &PgPool, sql: &'static str, batch: Vec<Lookup<T>>)
+/// Answers every lookup of `batch` with one query; false if the query
+/// failed (the connection is then not kept).
+async fn answer_batch<T>(conn: &mut PgConnection, sql: &'static str, batch: Vec<Lookup<T>>) -> bool
 where
     T: for<'r> FromRow<'r, PgRow> + Clone + Send + Unpin + 'static,
 {
     let hashes: Vec<&str> = batch.iter().map(|lookup| lookup.token_hash.as_str()).collect();
-    let rows: Result<Vec<Hit<T>>, sqlx::Error> = sqlx::query_as(sql).bind(&hashes).fetch_all(pool).await;
+    let rows: Result<Vec<Hit<T>>, sqlx::Error> = sqlx::query_as(sql).bind(&hashes).fetch_all(&mut *conn).await;
     let rows = match rows {
         Ok(rows) => rows,
         Err(err) => {
-            tracing::debug!(error = %err, lookups = batch.len(), "batched lookup failed; each runs its own");
-            for lookup in batch {
-                let _ = lookup.reply.send(Err(NotBatched));
-            }
-            return;
+            refuse_batch(batch, &err);
+            return false;
         }
     };
     let by_hash: HashMap<&str, &Hit<T>> = rows.iter().map(|hit| (hit.token_hash.as_str(), hit)).collect();
@@ -145,5 +211,14 @@ where
             .map(|hit| hit.found.clone());
         // The caller may have gone (its request was cancelled).
         let _ = lookup.reply.send(Ok(found));
+    }
+    true
+}
+
+/// Sends every lookup of a failed batch back to run its own query.
+fn refuse_batch<T>(batch: Vec<Lookup<T>>, err: &sqlx::Error) {
+    tracing::debug!(error = %err, lookups = batch.len(), "batched lookup failed; each runs its own");
+    for lookup in batch {
+        let _ = lookup.reply.send(Err(NotBatched));
     }
 }
