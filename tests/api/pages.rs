@@ -351,3 +351,21 @@ async fn the_stylesheet_is_css() {
     assert!(content_type.starts_with("text/css"), "{content_type:?}");
     assert!(!response.body.is_empty());
 }
+
+// A browser behind a proxy that adds HTTP Basic to every request is given
+// no CSRF cookie: the page still renders (with an empty token, not a 500),
+// and its form is refused as a CSRF failure, changing nothing.
+#[tokio::test]
+async fn a_page_requested_with_an_authorization_header_renders_and_its_form_is_refused() {
+    let app = with_root(TestApp::builder()).await;
+    let basic = [("authorization", "Basic cHJveHk6cHJveHk=")];
+    let page = app.get("/login", &basic).await;
+    assert_html(&page, StatusCode::OK);
+    assert!(page.set_cookie("romm_csrftoken").is_none(), "{:?}", page.headers);
+    assert_eq!(csrf_field(&page.text()).as_deref(), Some(""));
+
+    let form = format!("csrf_token=&username=root&password={}&next=%2F", enc(PASSWORD));
+    let refused = app.post_form("/login", &basic, &form).await;
+    assert_html(&refused, StatusCode::FORBIDDEN);
+    assert_no_session(&refused);
+}
