@@ -101,9 +101,12 @@ where
 /// connection each time one goes back to the pool, a second round trip per
 /// query, so a busy batcher keeps its own. They go back after a quiet
 /// second, and at least once a minute so the pool's lifetimes still apply.
-struct KeptConnections {
-    kept: Mutex<Vec<PoolConnection<Postgres>>>,
-    since: Mutex<Instant>,
+struct KeptConnections(Mutex<Kept>);
+
+struct Kept {
+    connections: Vec<PoolConnection<Postgres>>,
+    /// When they last went back to the pool.
+    since: Instant,
 }
 
 /// How long lookups may pause before the kept connections go back.
@@ -112,27 +115,43 @@ const KEEP_WHILE_BUSY: Duration = Duration::from_secs(1);
 const KEEP_AT_MOST: Duration = Duration::from_secs(60);
 
 impl KeptConnections {
+    fn new() -> Self {
+        KeptConnections(Mutex::new(Kept {
+            connections: Vec::new(),
+            since: Instant::now(),
+        }))
+    }
+
     fn take(&self) -> Option<PoolConnection<Postgres>> {
-        self.kept.lock().ok()?.pop()
+        self.0.lock().ok()?.connections.pop()
     }
 
     fn keep(&self, conn: PoolConnection<Postgres>) {
-        if let Ok(mut kept) = self.kept.lock() {
-            kept.push(conn);
+        if let Ok(mut kept) = self.0.lock() {
+            kept.connections.push(conn);
         }
     }
 
     /// Hands every kept connection back to the pool.
     fn give_back(&self) {
-        let returned = self.kept.lock().map(|mut kept| std::mem::take(&mut *kept));
-        drop(returned);
-        if let Ok(mut since) = self.since.lock() {
-            *since = Instant::now();
-        }
+        self.give_back_if(|_| true);
     }
 
-    fn kept_too_long(&self) -> bool {
-        self.since.lock().is_ok_and(|since| since.elapsed() >= KEEP_AT_MOST)
+    /// Hands them back when they last went back a minute ago or more.
+    fn give_back_when_due(&self) {
+        self.give_back_if(|since| since.elapsed() >= KEEP_AT_MOST);
+    }
+
+    fn give_back_if(&self, due: impl FnOnce(Instant) -> bool) {
+        let returned = self.0.lock().ok().and_then(|mut kept| {
+            if !due(kept.since) {
+                return None;
+            }
+            kept.since = Instant::now();
+            Some(std::mem::take(&mut kept.connections))
+        });
+        // Dropped outside the lock: each goes back through the pool.
+        drop(returned);
     }
 }
 
@@ -143,10 +162,7 @@ where
     T: for<'r> FromRow<'r, PgRow> + Clone + Send + Unpin + 'static,
 {
     let slots = Arc::new(Semaphore::new(CONCURRENT_BATCHES));
-    let connections = Arc::new(KeptConnections {
-        kept: Mutex::new(Vec::new()),
-        since: Mutex::new(Instant::now()),
-    });
+    let connections = Arc::new(KeptConnections::new());
     loop {
         let first = match tokio::time::timeout(KEEP_WHILE_BUSY, lookups.recv()).await {
             Ok(Some(lookup)) => lookup,
@@ -166,9 +182,7 @@ where
                 Err(_) => break,
             }
         }
-        if connections.kept_too_long() {
-            connections.give_back();
-        }
+        connections.give_back_when_due();
         let (pool, connections) = (pool.clone(), Arc::clone(&connections));
         tokio::spawn(async move {
             let conn = match connections.take() {

@@ -1,7 +1,11 @@
 //! Sessions, bearer access tokens and refresh tokens. Only keyed hashes of
 //! tokens are stored; the plain values exist only in the client's hands.
 
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+
 use super::batched::Batched;
+use super::direct::DirectReads;
 use super::users::user_columns_u;
 use super::{Store, StoreError, User, on_pool};
 
@@ -14,6 +18,14 @@ pub struct EndedSession {
     pub oidc_subject: Option<String>,
     pub oidc_sid: Option<String>,
     pub id_token: Option<String>,
+}
+
+/// One kind of credential lookup, for `find_credential`: its single-row
+/// query, and its direct and batched forms.
+struct CredentialLookup<T> {
+    sql: &'static str,
+    direct: fn(&DirectReads, &str, i64) -> rusqlite::Result<Option<T>>,
+    batched: fn(&BatchedLookups) -> &Batched<T>,
 }
 
 /// The per-request lookups on PostgreSQL (see `batched`).
@@ -29,6 +41,14 @@ impl BatchedLookups {
             sessions: Batched::start(pool.clone(), SELECT_SESSIONS_BATCHED),
             access_tokens: Batched::start(pool.clone(), SELECT_ACCESS_TOKENS_BATCHED),
         }
+    }
+
+    fn sessions(&self) -> &Batched<User> {
+        &self.sessions
+    }
+
+    fn access_tokens(&self) -> &Batched<AccessTokenRow> {
+        &self.access_tokens
     }
 }
 
@@ -133,19 +153,12 @@ impl Store {
 
     /// The user behind the unexpired session with this hash, as they are now.
     pub async fn find_session(&self, token_hash: &str, now: i64) -> Result<Option<User>, StoreError> {
-        if let Some(found) = self
-            .direct
-            .as_ref()
-            .and_then(|d| direct_or_fallback(d.find_session(token_hash, now)))
-        {
-            return Ok(found);
-        }
-        if let Some(batched) = &self.batched
-            && let Ok(found) = batched.sessions.find(token_hash, now).await
-        {
-            return Ok(found);
-        }
-        Ok(on_pool!(self, p => sqlx::query_as(SELECT_SESSION).bind(token_hash).bind(now).fetch_optional(p).await)?)
+        let lookup = CredentialLookup {
+            sql: SELECT_SESSION,
+            direct: DirectReads::find_session,
+            batched: BatchedLookups::sessions,
+        };
+        self.find_credential(lookup, token_hash, now).await
     }
 
     /// Deletes the session and returns what it kept of its sign-on, or
@@ -181,19 +194,40 @@ impl Store {
 
     /// The unexpired access token with this hash, with its user as they are now.
     pub async fn find_access_token(&self, token_hash: &str, now: i64) -> Result<Option<AccessTokenRow>, StoreError> {
+        let lookup = CredentialLookup {
+            sql: SELECT_ACCESS_TOKEN,
+            direct: DirectReads::find_access_token,
+            batched: BatchedLookups::access_tokens,
+        };
+        self.find_credential(lookup, token_hash, now).await
+    }
+
+    /// The lookup every authenticated request makes, by the cheapest way the
+    /// engine has: on a SQLite file on the calling thread (`direct`), on
+    /// PostgreSQL in a shared query (`batched`), and otherwise, or when
+    /// those cannot answer, as one query through the pool.
+    async fn find_credential<T>(
+        &self,
+        lookup: CredentialLookup<T>,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<T>, StoreError>
+    where
+        T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Clone + Send + Unpin + 'static,
+    {
         if let Some(found) = self
             .direct
-            .as_ref()
-            .and_then(|d| direct_or_fallback(d.find_access_token(token_hash, now)))
+            .as_deref()
+            .and_then(|direct| direct_or_fallback((lookup.direct)(direct, token_hash, now)))
         {
             return Ok(found);
         }
-        if let Some(batched) = &self.batched
-            && let Ok(found) = batched.access_tokens.find(token_hash, now).await
+        if let Some(batched) = self.batched.as_deref()
+            && let Ok(found) = (lookup.batched)(batched).find(token_hash, now).await
         {
             return Ok(found);
         }
-        Ok(on_pool!(self, p => sqlx::query_as(SELECT_ACCESS_TOKEN).bind(token_hash).bind(now).fetch_optional(p).await)?)
+        Ok(on_pool!(self, p => sqlx::query_as(lookup.sql).bind(token_hash).bind(now).fetch_optional(p).await)?)
     }
 
     pub async fn delete_access_token(&self, token_hash: &str) -> Result<(), StoreError> {
