@@ -88,7 +88,8 @@ impl Auth {
         }))
     }
 
-    /// Ends the session or token behind `credential`. For a session that
+    /// Ends the session or token behind `credential` (a bearer token with
+    /// its refresh-token family). For a session that
     /// came from single sign-on, returns what RP-initiated logout needs.
     pub async fn end_credential(&self, credential: &Credential) -> AppResult<Option<OidcSessionInfo>> {
         match credential {
@@ -104,8 +105,13 @@ impl Auth {
                     _ => None,
                 })
             }
+            // A bearer logout ends the whole grant: the refresh token that
+            // came with this access token (and every token rotated from it)
+            // must not mint a new one.
             Credential::Bearer { token_hash } => {
-                self.store.delete_access_token(token_hash).await?;
+                if let Some(family_id) = self.store.delete_access_token(token_hash).await? {
+                    self.store.revoke_token_family(&family_id).await?;
+                }
                 Ok(None)
             }
         }

@@ -84,6 +84,23 @@ impl TokenHasher {
         Some(self.mac(token.as_bytes()))
     }
 
+    /// The CSRF token bound to a session: `rgc_` and the HMAC of
+    /// `"csrf:" + session token`, or `None` when `session_token` is not a
+    /// session token. Only the server can compute it, so a cookie planted
+    /// from a sibling site cannot supply the pair a victim's session needs;
+    /// the `csrf:` prefix keeps it apart from every stored hash (those are
+    /// HMACs of tokens, which start with their kind's prefix).
+    pub fn session_csrf(&self, session_token: &str) -> Option<String> {
+        if !session_token.starts_with(TokenKind::Session.prefix()) || session_token.len() > 128 {
+            return None;
+        }
+        let mut mac = self.keyed.clone();
+        mac.update(b"csrf:");
+        mac.update(session_token.as_bytes());
+        let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        Some(format!("{}{tag}", TokenKind::Csrf.prefix()))
+    }
+
     /// HMAC-SHA256 of `data` under the server's key, in lower-case hex.
     pub fn mac(&self, data: &[u8]) -> String {
         let mut mac = self.keyed.clone();
@@ -132,6 +149,21 @@ mod tests {
             hasher.mac(b"what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn session_csrf_is_keyed_bound_to_the_session_and_shaped_like_a_token() {
+        let one = TokenHasher::new(Secret::new("key one"));
+        let two = TokenHasher::new(Secret::new("key two"));
+        let session = PlainToken::generate(TokenKind::Session);
+        let other = PlainToken::generate(TokenKind::Session);
+        let bound = one.session_csrf(session.expose()).expect("a session token");
+        assert!(bound.starts_with("rgc_") && bound.len() == 4 + 43, "{bound}");
+        assert_eq!(one.session_csrf(session.expose()).as_deref(), Some(bound.as_str()));
+        assert_ne!(one.session_csrf(other.expose()).as_deref(), Some(bound.as_str()));
+        assert_ne!(two.session_csrf(session.expose()).as_deref(), Some(bound.as_str()));
+        let access = PlainToken::generate(TokenKind::Access);
+        assert_eq!(one.session_csrf(access.expose()), None, "only sessions have one");
     }
 
     #[test]

@@ -10,10 +10,9 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use serde::de::DeserializeOwned;
-use subtle::ConstantTimeEq;
 
 pub use super::client_addr::ClientAddr;
-use super::cookies::{CSRF_COOKIE, SESSION_COOKIE, read_cookie};
+use super::cookies::{SESSION_COOKIE, read_cookie};
 use crate::auth::{Credential, Principal, Scope};
 use crate::error::{AppError, Kind};
 use crate::state::AppState;
@@ -103,12 +102,12 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Principal>, A
     }
 }
 
-/// Double-submit check for unsafe requests authenticated by the session
-/// cookie: header `x-csrftoken` must equal cookie `romm_csrftoken`.
+/// The CSRF check for unsafe requests authenticated by the session cookie:
+/// header `x-csrftoken` must be the session's bound token (see `csrf`).
 fn check_csrf(parts: &Parts, state: &AppState, principal: &Principal) -> Result<(), AppError> {
     let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     let by_cookie = matches!(principal.credential, Credential::Session { .. });
-    if safe || !by_cookie || state.config.disable_csrf_protection {
+    if safe || !by_cookie {
         return Ok(());
     }
     let header = parts
@@ -116,23 +115,13 @@ fn check_csrf(parts: &Parts, state: &AppState, principal: &Principal) -> Result<
         .get("x-csrftoken")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if csrf_matches(read_cookie(&parts.headers, CSRF_COOKIE), header) {
+    if super::csrf::presented_ok(state, &parts.headers, header) {
         return Ok(());
     }
     Err(AppError::forbidden(
         "csrf_failed",
         "The request is missing its CSRF token; reload the page and try again.",
     ))
-}
-
-/// Both present, non-empty and equal (in constant time).
-pub fn csrf_matches(cookie: Option<&str>, presented: &str) -> bool {
-    match cookie {
-        Some(cookie) if !cookie.is_empty() && !presented.is_empty() => {
-            cookie.as_bytes().ct_eq(presented.as_bytes()).into()
-        }
-        _ => false,
-    }
 }
 
 /// Maps a framework rejection to a JSON refusal by its status.

@@ -3,6 +3,7 @@
 
 pub mod client_addr;
 pub mod cookies;
+pub mod csrf;
 pub mod download;
 pub mod error;
 pub mod extract;
@@ -25,7 +26,6 @@ use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::auth::tokens::{PlainToken, TokenKind};
 use crate::error::{AppError, Kind};
 use crate::state::AppState;
 use cookies::{CSRF_COOKIE, read_cookie};
@@ -98,7 +98,8 @@ async fn method_not_allowed() -> AppError {
 }
 
 /// The CSRF token of this browser, for the pages that embed it: the one
-/// handed out with this very response (a first visit), or its cookie's. A
+/// handed out with this very response (a first visit, or a cookie that is
+/// not its session's token), or its cookie's. A
 /// request that sent an Authorization header is given none, and gets an
 /// empty token (its form is then refused as a CSRF failure, not a 500).
 #[derive(Clone)]
@@ -137,20 +138,29 @@ async fn log_and_issue_csrf_cookie(State(state): State<AppState>, request: Reque
     response
 }
 
-/// Gives browsers without one a `romm_csrftoken` cookie. Clients that send an
-/// Authorization header are exempt from CSRF and get none.
+/// Gives each browser the `romm_csrftoken` cookie it must echo (see
+/// `csrf`): its session's bound token, or an anonymous one. A response that
+/// starts or ends a session carries the token of what follows. Clients that
+/// send an Authorization header are exempt from CSRF and get none, unless
+/// the answer starts a browser session (HTTP Basic on `/api/login`).
 async fn issue_csrf_cookie(state: &AppState, mut request: Request, next: Next) -> Response {
-    if request.headers().contains_key(header::AUTHORIZATION) {
-        return next.run(request).await;
+    let tokens = &state.auth.tokens;
+    let exempt = request.headers().contains_key(header::AUTHORIZATION);
+    let before = (!exempt).then(|| csrf::for_request(tokens, request.headers()));
+    if let Some((token, true)) = &before {
+        request.extensions_mut().insert(CsrfToken(token.clone()));
     }
-    if read_cookie(request.headers(), CSRF_COOKIE).is_some() {
-        return next.run(request).await;
-    }
-    let token = PlainToken::generate(TokenKind::Csrf);
-    request.extensions_mut().insert(CsrfToken(token.expose().to_string()));
     let mut response = next.run(request).await;
+    let token = match (csrf::session_change(tokens, &response), before) {
+        // A new session brings its own token, whoever asked for it.
+        (Some(csrf::SessionChange::Started(bound)), _) => bound,
+        // A browser whose session ended starts over with a fresh token.
+        (Some(csrf::SessionChange::Ended), Some(_)) => csrf::anonymous_token(),
+        (None, Some((token, true))) => token,
+        _ => return response,
+    };
     response
         .headers_mut()
-        .append(header::SET_COOKIE, state.cookies.csrf(token.expose()));
+        .append(header::SET_COOKIE, state.cookies.csrf(&token));
     response
 }

@@ -1,4 +1,4 @@
-//! Sign-in, first-boot setup, home and sign-out pages.
+//! Sign-in, first-boot setup and home pages.
 
 use askama::Template;
 use axum::Form;
@@ -12,9 +12,8 @@ use super::safe_next;
 use crate::auth::{NewAccount, Role};
 use crate::error::{AppError, AppResult};
 use crate::http::CsrfToken;
-use crate::http::cookies::{CSRF_COOKIE, read_cookie};
 use crate::http::error::status_of;
-use crate::http::extract::{ClientAddr, csrf_matches, session_principal};
+use crate::http::extract::{ClientAddr, session_principal};
 use crate::secret::Secret;
 use crate::state::AppState;
 
@@ -93,9 +92,10 @@ pub struct CsrfForm {
     pub(super) csrf_token: String,
 }
 
-/// The form's token must match the cookie (double submit).
+/// The form's token must be the session's bound token, or without a session
+/// match the cookie (see `http::csrf`).
 pub(super) fn check_form_csrf(state: &AppState, headers: &HeaderMap, presented: &str) -> AppResult<()> {
-    if state.config.disable_csrf_protection || csrf_matches(read_cookie(headers, CSRF_COOKIE), presented) {
+    if crate::http::csrf::presented_ok(state, headers, presented) {
         return Ok(());
     }
     Err(AppError::forbidden(
@@ -235,24 +235,4 @@ pub async fn post_setup(
         }
         Err(err) => Err(err.into()),
     }
-}
-
-/// `GET /logout`: the browser's logout link.
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
-    let provider_logout = match session_principal(&headers, &state).await? {
-        Some(principal) => crate::http::session::end_session(&state, &principal).await?,
-        None => None,
-    };
-    let clear = state.cookies.clear_session();
-    let target = provider_logout.map_or_else(|| "/login".to_string(), |url| url.to_string());
-    Ok((AppendHeaders([(header::SET_COOKIE, clear)]), Redirect::to(&target)).into_response())
-}
-
-pub async fn post_logout(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
-    check_form_csrf(&state, &headers, &form.csrf_token)?;
-    logout(State(state), headers).await
 }

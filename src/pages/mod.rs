@@ -8,6 +8,7 @@ mod admin;
 mod error_page;
 mod guard;
 mod library;
+mod logout;
 
 pub use error_page::{PageError, not_found_page};
 
@@ -23,7 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(account::get_home))
         .route("/login", get(account::get_login).post(account::post_login))
         .route("/setup", get(account::get_setup).post(account::post_setup))
-        .route("/logout", get(account::logout).post(account::post_logout))
+        .route("/logout", get(logout::get_logout).post(logout::post_logout))
         .route("/static/style.css", get(get_stylesheet))
         .route("/library", get(library::get_library))
         .route("/library/{slug}", get(library::get_platform))

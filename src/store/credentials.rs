@@ -230,10 +230,11 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as(lookup.sql).bind(token_hash).bind(now).fetch_optional(p).await)?)
     }
 
-    pub async fn delete_access_token(&self, token_hash: &str) -> Result<(), StoreError> {
-        const SQL: &str = "DELETE FROM access_tokens WHERE token_hash = $1";
-        on_pool!(self, p => sqlx::query(SQL).bind(token_hash).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(())
+    /// Deletes the access token and returns the family it came from, or
+    /// `None` when there was no such token.
+    pub async fn delete_access_token(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+        const SQL: &str = "DELETE FROM access_tokens WHERE token_hash = $1 RETURNING family_id";
+        Ok(on_pool!(self, p => sqlx::query_scalar(SQL).bind(token_hash).fetch_optional(p).await)?)
     }
 
     /// Spends a refresh token: see `RefreshClaim`.

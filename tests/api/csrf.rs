@@ -1,11 +1,12 @@
-//! Double-submit CSRF for cookie-authenticated unsafe requests.
+//! CSRF for cookie-authenticated unsafe requests: the token is bound to the
+//! session (double submit only before there is one).
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use romgate::auth::Role;
 use serde_json::json;
 
-use crate::util::{TestApp, request};
+use crate::util::{PASSWORD, TestApp, request};
 
 #[tokio::test]
 async fn cookie_sessions_need_the_csrf_header_for_unsafe_methods() {
@@ -89,4 +90,70 @@ async fn browsers_get_a_readable_csrf_cookie() {
     assert!(cookie.contains("SameSite=Lax"));
     let with_bearer = app.get("/api/heartbeat", &[("authorization", "Bearer x")]).await;
     assert!(with_bearer.set_cookie("romm_csrftoken").is_none());
+}
+
+/// `POST /api/logout` as a browser with these cookies and this header.
+async fn logout_with(app: &TestApp, cookie: &str, header: &str) -> crate::util::TestResponse {
+    app.post(
+        "/api/logout",
+        &[("cookie", cookie), ("x-csrftoken", header)],
+        Body::empty(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_equal_pair_not_derived_from_the_session_is_refused() {
+    let app = TestApp::new().await;
+    let (_, browser) = app.signed_in("alice", Role::Viewer).await;
+    let (_, bob) = app.signed_in("bob", Role::Viewer).await;
+    // A sibling site can plant any romm_csrftoken cookie and make the page
+    // echo it, but it cannot compute the token bound to alice's session.
+    let pairs = [("planted", "rgc_planted".to_string()), ("bob's", bob.csrf.clone())];
+    for (what, token) in pairs {
+        let cookie = format!("romm_session={}; romm_csrftoken={token}", browser.session);
+        let response = logout_with(&app, &cookie, &token).await;
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "{what}");
+        assert_eq!(response.error_code(), "csrf_failed");
+        // The answer hands the browser its session's real token instead.
+        assert_eq!(
+            response.cookie_value("romm_csrftoken").as_deref(),
+            Some(browser.csrf.as_str())
+        );
+        let me = app.get("/api/users/me", &[("cookie", &browser.cookie_header())]).await;
+        assert_eq!(me.status, StatusCode::OK, "{what}: the session is intact");
+    }
+    let own = logout_with(&app, &browser.cookie_header(), &browser.csrf).await;
+    assert_eq!(own.status, StatusCode::OK, "the derived token passes: {}", own.text());
+}
+
+#[tokio::test]
+async fn each_login_hands_out_a_new_token_bound_to_its_session() {
+    let app = TestApp::new().await;
+    app.create_user("alice", Role::Viewer).await;
+    let anonymous = app.get("/api/heartbeat", &[]).await;
+    let before = anonymous.cookie_value("romm_csrftoken").expect("anonymous token");
+    let cookie = format!("romm_csrftoken={before}");
+    let basic = crate::util::basic("alice", PASSWORD);
+    let login = app
+        .post(
+            "/api/login",
+            &[("authorization", basic.as_str()), ("cookie", cookie.as_str())],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text());
+    let first = login
+        .cookie_value("romm_csrftoken")
+        .expect("a new token with the session");
+    assert_ne!(first, before);
+    let second = app.login("alice", PASSWORD).await;
+    assert_ne!(second.csrf, first, "a new session, a new token");
+
+    // The anonymous token no longer passes once signed in; the new one does.
+    let stale = format!("romm_session={}; romm_csrftoken={before}", second.session);
+    let refused = logout_with(&app, &stale, &before).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let ok = logout_with(&app, &second.cookie_header(), &second.csrf).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
 }

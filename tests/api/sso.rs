@@ -237,10 +237,7 @@ async fn rp_initiated_logout_returns_the_end_session_url() {
     ];
     let (app, idp) = sso_app(&env).await;
     let session = session_of(&sign_in(&app, &idp, alice()).await);
-    let browser = crate::util::Browser {
-        session: session.clone(),
-        csrf: "t".into(),
-    };
+    let browser = app.browser_for(&session).await;
     let response = app
         .as_browser(&browser, axum::http::Method::POST, "/api/logout", None)
         .await;
@@ -260,15 +257,23 @@ async fn rp_initiated_logout_returns_the_end_session_url() {
 }
 
 #[tokio::test]
-async fn the_end_session_override_wins_and_the_browser_link_redirects_there() {
+async fn the_end_session_override_wins_and_the_logout_form_redirects_there() {
     let env = [
         ("OIDC_RP_INITIATED_LOGOUT", "true"),
         ("OIDC_END_SESSION_ENDPOINT", "https://sso.example.com/bye"),
     ];
     let (app, idp) = sso_app(&env).await;
-    let session = session_of(&sign_in(&app, &idp, alice()).await);
+    let signed_in = sign_in(&app, &idp, alice()).await;
+    let session = session_of(&signed_in);
+    let browser = app.browser_for(&session).await;
+    assert_eq!(
+        signed_in.cookie_value("romm_csrftoken").as_deref(),
+        Some(browser.csrf.as_str()),
+        "the sign-on hands out the new session's CSRF token"
+    );
+    let form = format!("csrf_token={}", crate::util::enc(&browser.csrf));
     let response = app
-        .get("/logout", &[("cookie", &format!("romm_session={session}"))])
+        .post_form("/logout", &[("cookie", &browser.cookie_header())], &form)
         .await;
     let location = response.header("location").expect("redirect");
     assert!(
@@ -283,10 +288,7 @@ async fn the_end_session_override_wins_and_the_browser_link_redirects_there() {
 async fn password_sessions_and_disabled_rp_logout_answer_null() {
     let (app, idp) = sso_app(&[]).await;
     let session = session_of(&sign_in(&app, &idp, alice()).await);
-    let browser = crate::util::Browser {
-        session,
-        csrf: "t".into(),
-    };
+    let browser = app.browser_for(&session).await;
     let response = app
         .as_browser(&browser, axum::http::Method::POST, "/api/logout", None)
         .await;

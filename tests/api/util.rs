@@ -294,7 +294,20 @@ impl TestApp {
         );
         Browser {
             session: response.cookie_value("romm_session").expect("session cookie"),
-            csrf: "test-csrf-token".into(),
+            csrf: response
+                .cookie_value("romm_csrftoken")
+                .expect("the login answer hands out the session's CSRF token"),
+        }
+    }
+
+    /// The browser holding session cookie `session`, with the CSRF token
+    /// romgate hands it on its next request (as a browser would read it).
+    pub async fn browser_for(&self, session: &str) -> Browser {
+        let cookie = format!("romm_session={session}");
+        let response = self.get("/api/heartbeat", &[("cookie", &cookie)]).await;
+        Browser {
+            session: session.to_string(),
+            csrf: response.cookie_value("romm_csrftoken").expect("a CSRF cookie"),
         }
     }
 

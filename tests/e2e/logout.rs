@@ -4,13 +4,25 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::browser::{Browser, is_login_page, is_logout_page};
+use crate::browser::{Browser, is_login_page, is_logout_page, parse_form};
 use crate::scenario::{Sso, assert_signed_in, me, sign_in_with};
 
-/// Follows romgate's `/logout` link; returns where it sent the browser.
-async fn follow_logout_link(sso: &Sso) -> url::Url {
-    let logout = sso.browser.get(&sso.url("/logout")).await;
-    assert_eq!(logout.status, StatusCode::SEE_OTHER);
+/// Signs out as a person does: `GET /logout` only shows the confirmation
+/// form (romgate's session stays), posting it (with its CSRF field) ends
+/// the session. Returns where romgate sent the browser.
+async fn sign_out_through_the_form(sso: &Sso) -> url::Url {
+    let confirm = sso.browser.get(&sso.url("/logout")).await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
+    assert!(sso.me().await.is_ok(), "GET /logout ends nothing");
+    let (action, fields) = parse_form(&confirm);
+    assert_eq!(action.path(), "/logout");
+    assert!(
+        fields
+            .iter()
+            .any(|(name, value)| name == "csrf_token" && !value.is_empty())
+    );
+    let logout = sso.browser.post_form(action.as_str(), &fields).await;
+    assert_eq!(logout.status, StatusCode::SEE_OTHER, "{}", logout.body);
     let target = logout.location.expect("a redirect");
     assert_eq!(
         sso.me().await.err(),
@@ -32,7 +44,7 @@ async fn rp_initiated_logout_ends_the_provider_session_too() {
     let heartbeat = sso.browser.get(&sso.url("/api/heartbeat")).await.body;
     assert!(heartbeat.contains(r#""RP_INITIATED_LOGOUT":true"#));
 
-    let end_session = follow_logout_link(&sso).await;
+    let end_session = sign_out_through_the_form(&sso).await;
     assert!(
         end_session.as_str().starts_with(&sso.provider.url("/session/end")),
         "{end_session}"
@@ -74,7 +86,7 @@ async fn the_end_session_override_wins_and_api_logout_returns_the_url() {
     ];
     let sso = Sso::start(|_| {}, &env).await.with_admin();
     assert_signed_in(&sso.sign_in("alice", "alice-pw").await);
-    let target = follow_logout_link(&sso).await;
+    let target = sign_out_through_the_form(&sso).await;
     let expected = format!("http://localhost:{}/session/end?", sso.provider.port());
     assert!(target.as_str().starts_with(&expected), "{target}");
     assert!(!target.query_pairs().any(|(k, _)| k == "post_logout_redirect_uri"));
