@@ -50,6 +50,28 @@ test('local sign-in: a wrong password says so, the right one signs in, sign-out 
   } finally { romgate.stop(); }
 });
 
+test('opening /logout only asks; its Sign out button signs out', async () => {
+  const romgate = await startRomgate(await freePort());
+  try {
+    romgate.cli('user', 'create', 'alice', '--role', 'viewer', '--password-stdin');
+    const page = await newPage(browser);
+    await page.goto(romgate.url('/login'));
+    await page.fill('#username', 'alice');
+    await page.fill('#password', 'a long password');
+    await Promise.all([page.waitForURL(romgate.url('/')), page.click('button[type="submit"]')]);
+    await page.goto(romgate.url('/logout'));
+    assert.match(await page.textContent('main'), /Sign out of romgate\?/);
+    await shot(page, 'logout-1-confirm');
+    await page.goto(romgate.url('/'));
+    assert.match(await page.textContent('main'), /signed in as alice/, 'opening /logout signed nobody out');
+    await page.goto(romgate.url('/logout'));
+    await Promise.all([page.waitForURL(/\/login$/), page.click('main button:has-text("Sign out")')]);
+    await page.goto(romgate.url('/'));
+    assert.match(page.url(), /\/login$/, 'signed out');
+    await shot(page, 'logout-2-signed-out');
+  } finally { romgate.stop(); }
+});
+
 test('roles a person can see: an admin has the users page, a viewer gets a clear refusal', async () => {
   const romgate = await startRomgate(await freePort());
   try {
