@@ -19,6 +19,10 @@ pub struct Credentials {
     pub bearer: String,
     /// Well formed, never issued: it costs a database lookup to refuse.
     pub invalid_session: String,
+    /// The CSRF token romgate binds to `invalid_session` (what a browser
+    /// holding that cookie is handed), so its requests are not asked to
+    /// replace a stale CSRF cookie.
+    pub invalid_csrf: String,
 }
 
 impl Credentials {
@@ -29,7 +33,7 @@ impl Credentials {
     pub fn invalid_cookie(&self) -> String {
         format!(
             "Cookie: romm_session={}; romm_csrftoken={}",
-            self.invalid_session, self.csrf
+            self.invalid_session, self.invalid_csrf
         )
     }
 
@@ -80,11 +84,19 @@ pub async fn prepare(base: &str) -> Res<Credentials> {
         .json()
         .await?;
     let bearer = token["access_token"].as_str().ok_or("no access_token")?.to_string();
+    let invalid_session = PlainToken::generate(TokenKind::Session).expose().to_string();
+    let page = client
+        .get(format!("{base}/api/heartbeat"))
+        .header("cookie", format!("romm_session={invalid_session}"))
+        .send()
+        .await?;
+    let invalid_csrf = cookie(page.headers(), "romm_csrftoken").ok_or("no CSRF cookie")?;
     Ok(Credentials {
         session,
         csrf,
         bearer,
-        invalid_session: PlainToken::generate(TokenKind::Session).expose().to_string(),
+        invalid_session,
+        invalid_csrf,
     })
 }
 
@@ -99,10 +111,8 @@ async fn login(client: &reqwest::Client, base: &str) -> Res<(String, String)> {
         return Err(format!("login answered {}", response.status()).into());
     }
     let session = cookie(response.headers(), "romm_session").ok_or("no session cookie")?;
-    // A login with HTTP Basic is exempt from CSRF and gets no CSRF cookie; a
-    // browser has one from the page it came from (any answer hands it out).
-    let page = client.get(format!("{base}/api/heartbeat")).send().await?;
-    let csrf = cookie(page.headers(), "romm_csrftoken").ok_or("no CSRF cookie")?;
+    // The login answer hands out the CSRF token bound to the new session.
+    let csrf = cookie(response.headers(), "romm_csrftoken").ok_or("no CSRF cookie")?;
     Ok((session, csrf))
 }
 

@@ -53,6 +53,7 @@ test('local sign-in: a wrong password says so, the right one signs in, sign-out 
 test('opening /logout only asks; its Sign out button signs out', async () => {
   const romgate = await startRomgate(await freePort());
   try {
+    romgate.cli('user', 'create', 'root', '--role', 'admin', '--password-stdin');
     romgate.cli('user', 'create', 'alice', '--role', 'viewer', '--password-stdin');
     const page = await newPage(browser);
     await page.goto(romgate.url('/login'));
