@@ -1,7 +1,7 @@
 //! Server-rendered pages: login, first-boot setup, home, the library, the
 //! administrators' users page, and a page for every refusal. Plain HTML
-//! forms; their CSRF token travels in a hidden field checked against the
-//! `romm_csrftoken` cookie.
+//! forms; their CSRF token travels in a hidden field, checked as
+//! `http::csrf` says (bound to the session once there is one).
 
 mod account;
 mod admin;
