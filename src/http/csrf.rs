@@ -13,8 +13,9 @@
 //! - A response that sets a session cookie also sets that session's token,
 //!   and one that clears it sets a fresh random token: a new session never
 //!   inherits the token of what came before.
-//! - Requests carrying an Authorization header are exempt (and get no
-//!   cookie); `DISABLE_CSRF_PROTECTION` turns every check off.
+//! - Requests carrying an Authorization header are exempt and get no
+//!   cookie, unless their answer starts a session (HTTP Basic on
+//!   `/api/login`); `DISABLE_CSRF_PROTECTION` turns every check off.
 //!
 //! The check costs one HMAC and no database query.
 
