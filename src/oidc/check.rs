@@ -115,7 +115,7 @@ fn check_fail_closed(report: &mut Report, config: &Config) {
     for problem in config.fail_closed_problems() {
         report.fail(
             problem,
-            "set OIDC_CLAIM_ROLES to the claim carrying the groups, or unset the OIDC_ROLE_* variables",
+            "set OIDC_CLAIM_ROLES (for example groups, or realm_access.roles on Keycloak) and run the check again",
         );
     }
     if let Some(oidc) = &config.oidc
