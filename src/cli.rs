@@ -83,12 +83,9 @@ fn parse_role(value: &str) -> Result<Role, String> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(errors) => {
-            eprint!("{errors}");
-            return ExitCode::from(2);
-        }
+    let config = match load_config(cli.command.as_ref()) {
+        Some(config) => config,
+        None => return ExitCode::from(2),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -113,6 +110,35 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The configuration, or `None` after printing every problem. The server
+/// and the user commands also name the variables romgate does not read;
+/// `oidc check` reports those, and the fail-closed settings, as its own lines.
+fn load_config(command: Option<&Command>) -> Option<Config> {
+    let checking = matches!(command, Some(Command::Oidc(OidcCommand::Check)));
+    let loaded = if checking {
+        Config::from_env_for_check()
+    } else {
+        Config::from_env()
+    };
+    match loaded {
+        Ok(config) => {
+            if !checking {
+                crate::config::log_unknown_variables(&config.unknown_variables);
+            }
+            Some(config)
+        }
+        Err(errors) => {
+            eprint!("{errors}");
+            // A misspelt name is often why a required one is missing.
+            let names: Vec<String> = std::env::vars_os()
+                .filter_map(|(name, _)| name.into_string().ok())
+                .collect();
+            crate::config::log_unknown_variables(&crate::config::unknown_variables(names.iter().map(String::as_str)));
+            None
+        }
+    }
+}
+
 fn describe(err: &AppError) -> String {
     match err {
         AppError::Refused(refusal) => refusal.message.to_string(),
@@ -131,7 +157,7 @@ fn init_tracing() {
 
 async fn open_store(config: &Config) -> Result<Store, AppError> {
     if !config.database.is_postgres() {
-        std::fs::create_dir_all(&config.data_path)
+        crate::store::files::prepare_data_dir(&config.data_path)
             .map_err(|e| AppError::internal(format!("cannot create {}: {e}", config.data_path.display())))?;
     }
     Store::open(&config.database)
@@ -143,7 +169,7 @@ async fn serve(config: Config) -> Result<(), AppError> {
     let store = open_store(&config).await?;
     let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
     tracing::info!(database = %config.database.redacted(), engine = store.engine(), "database ready");
-    let state = AppState::new(config, store.clone())?;
+    let state = AppState::new(config, store.clone()).await?;
     spawn_cleanup(store.clone());
     spawn_library_scan(state.library.clone());
     let listener = tokio::net::TcpListener::bind(addr)
@@ -213,7 +239,7 @@ fn read_password_line() -> Result<Secret, AppError> {
 
 async fn run_user_command(config: Config, command: UserCommand) -> Result<(), AppError> {
     let store = open_store(&config).await?;
-    let state = AppState::new(config, store.clone())?;
+    let state = AppState::new(config, store.clone()).await?;
     let auth = &state.auth;
     let now = state.now();
     let find = |username: String| {

@@ -11,6 +11,57 @@ use url::Url;
 
 use crate::secret::Secret;
 
+#[path = "config_fail_closed.rs"]
+mod fail_closed;
+#[path = "config_unknown.rs"]
+mod unknown;
+pub use unknown::{UnknownVariable, log_unknown_variables, unknown_variables};
+
+/// Every variable romgate reads. Other romgate-looking variables
+/// (`ROMM_*`, `OIDC_*`, `ROMGATE_*`, `DB_*`) are named at start with the
+/// closest of these (see `unknown`). Add each new variable here.
+pub const KNOWN_VARIABLES: &[&str] = &[
+    "DATABASE_URL",
+    "DB_HOST",
+    "DB_NAME",
+    "DB_PASSWD",
+    "DB_PORT",
+    "DB_USER",
+    "DISABLE_CSRF_PROTECTION",
+    "DISABLE_SETUP_WIZARD",
+    "DISABLE_USERPASS_LOGIN",
+    "OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS",
+    "OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS",
+    "OIDC_ALLOW_REGISTRATION",
+    "OIDC_AUTOLOGIN",
+    "OIDC_CLAIM_ROLES",
+    "OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET",
+    "OIDC_ENABLED",
+    "OIDC_END_SESSION_ENDPOINT",
+    "OIDC_POST_LOGOUT_REDIRECT_URI",
+    "OIDC_PROVIDER",
+    "OIDC_REDIRECT_URI",
+    "OIDC_ROLE_ADMIN",
+    "OIDC_ROLE_EDITOR",
+    "OIDC_ROLE_VIEWER",
+    "OIDC_RP_INITIATED_LOGOUT",
+    "OIDC_SERVER_APPLICATION_URL",
+    "OIDC_SERVER_METADATA_URL",
+    "OIDC_TLS_CACERTFILE",
+    "OIDC_USERNAME_ATTRIBUTE",
+    "ROMGATE_MAX_UPLOAD_BYTES",
+    "ROMGATE_TRUSTED_PROXIES",
+    "ROMM_AUTH_SECRET_KEY",
+    "ROMM_BASE_URL",
+    "ROMM_DATA_PATH",
+    "ROMM_DB_DRIVER",
+    "ROMM_LIBRARY_PATH",
+    "ROMM_PORT",
+    "ROMM_SESSION_SECURE_COOKIE",
+    "SESSION_MAX_AGE_SECONDS",
+];
+
 /// 4 GiB: a DVD image fits.
 const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
@@ -38,6 +89,9 @@ pub struct Config {
     /// client's.
     pub trusted_proxies: Vec<IpAddr>,
     pub oidc: Option<OidcConfig>,
+    /// Set variables that look like romgate's but are not read (typos,
+    /// RomM-only settings): named at start and by `oidc check`.
+    pub unknown_variables: Vec<UnknownVariable>,
 }
 
 /// The OpenID Connect settings, present only when `OIDC_ENABLED` is true.
@@ -118,16 +172,41 @@ impl Config {
 
     /// Reads a given set of variables (tests pass their own map).
     pub fn from_vars(vars: HashMap<String, String>) -> Result<Self, ConfigErrors> {
+        let (config, mut errors) = Self::read(vars);
+        errors.extend(config.fail_closed_problems());
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors(errors))
+        }
+    }
+
+    /// For `romgate oidc check`: like `from_vars`, but the settings that
+    /// would stop the server by `fail_closed_problems` do not stop the check,
+    /// which reports them as failed lines instead.
+    pub fn from_vars_for_check(vars: HashMap<String, String>) -> Result<Self, ConfigErrors> {
+        let (config, errors) = Self::read(vars);
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors(errors))
+        }
+    }
+
+    /// The process environment, for `romgate oidc check`.
+    pub fn from_env_for_check() -> Result<Self, ConfigErrors> {
+        Self::from_vars_for_check(std::env::vars().collect())
+    }
+
+    fn read(vars: HashMap<String, String>) -> (Self, Vec<String>) {
+        let unknown = unknown_variables(vars.keys().map(String::as_str));
         let mut env = Env {
             vars,
             errors: Vec::new(),
         };
-        let config = env.read_config();
-        if env.errors.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigErrors(env.errors))
-        }
+        let mut config = env.read_config();
+        config.unknown_variables = unknown;
+        (config, env.errors)
     }
 }
 
@@ -160,6 +239,7 @@ impl Env {
             disable_setup_wizard: self.boolean("DISABLE_SETUP_WIZARD", false),
             trusted_proxies: self.addresses("ROMGATE_TRUSTED_PROXIES"),
             oidc: self.oidc(),
+            unknown_variables: Vec::new(),
             base_url,
             data_path,
             database,

@@ -198,3 +198,163 @@ fn trusted_proxies_are_a_list_of_addresses() {
         "{lines:?}"
     );
 }
+
+fn typo_vars() -> Vec<(&'static str, &'static str)> {
+    let mut pairs = oidc_vars();
+    pairs.push(("OIDC_SERVER_APPLICATION_URL", "https://auth.example.com"));
+    pairs.push(("OIDC_CLAIM_ROLE", "groups"));
+    pairs.push(("OIDC_ROLE_VIEWER", "romm-users"));
+    pairs.push(("OIDC_ROLE_ADMIN", "romm-admins"));
+    pairs
+}
+
+#[test]
+fn a_role_mapping_without_the_roles_claim_stops_startup_naming_both() {
+    let lines = errors(&typo_vars());
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = &lines[0];
+    for name in ["OIDC_CLAIM_ROLES", "OIDC_ROLE_VIEWER", "OIDC_ROLE_ADMIN"] {
+        assert!(line.contains(name), "{name} missing from {line}");
+    }
+    assert!(!line.contains("OIDC_ROLE_EDITOR"), "{line}");
+    assert!(
+        line.contains("OIDC_CLAIM_ROLE is set: a misspelling of OIDC_CLAIM_ROLES"),
+        "{line}"
+    );
+    // One role alone, the wildcard included, is refused the same way.
+    let mut pairs = oidc_vars();
+    pairs.push(("OIDC_SERVER_APPLICATION_URL", "https://auth.example.com"));
+    pairs.push(("OIDC_ROLE_VIEWER", "*"));
+    let lines = errors(&pairs);
+    assert!(
+        lines.len() == 1 && lines[0].starts_with("OIDC_CLAIM_ROLES is empty while OIDC_ROLE_VIEWER is set"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_role_mapping_with_its_claim_or_with_sso_off_is_accepted() {
+    let mut pairs = typo_vars();
+    pairs.push(("OIDC_CLAIM_ROLES", "groups"));
+    let config = Config::from_vars(vars(&pairs)).expect("valid");
+    assert!(config.fail_closed_problems().is_empty());
+    let off = Config::from_vars(vars(&[("OIDC_ENABLED", "false"), ("OIDC_ROLE_ADMIN", "romm-admins")]))
+        .expect("SSO is off: the mapping is never used");
+    assert!(off.fail_closed_problems().is_empty());
+}
+
+#[test]
+fn the_check_loads_a_fail_closed_configuration_to_report_it() {
+    let config = Config::from_vars_for_check(vars(&typo_vars())).expect("loads for the check");
+    assert_eq!(config.fail_closed_problems().len(), 1);
+    // Other mistakes still stop the check at once.
+    let mut pairs = typo_vars();
+    pairs.push(("ROMM_PORT", "eighty"));
+    assert!(Config::from_vars_for_check(vars(&pairs)).is_err());
+}
+
+#[test]
+fn unknown_variables_are_named_with_the_closest_known_name() {
+    let names = [
+        "OIDC_CLAIM_ROLE",
+        "ROMM_PROT",
+        "oidc_enabled",
+        "ROMGATE_TRUSTED_PROXY",
+        "ROMM_BASE_PATH",
+        "DB_QUERY_JSON",
+        "DB_FOO",
+        "ROMGATE_SOMETHING_ELSE",
+        "OIDC_ENABLED",
+        "ROMM_PORT",
+        "PATH",
+        "REDIS_HOST",
+        "IGDB_CLIENT_ID",
+    ];
+    let found = unknown_variables(names);
+    let misspelt = |name: &str, known: &'static str| UnknownVariable::Misspelt {
+        name: name.into(),
+        known,
+    };
+    assert_eq!(
+        found,
+        vec![
+            UnknownVariable::Unknown { name: "DB_FOO".into() },
+            UnknownVariable::RommOnly {
+                name: "DB_QUERY_JSON".into()
+            },
+            misspelt("OIDC_CLAIM_ROLE", "OIDC_CLAIM_ROLES"),
+            UnknownVariable::Unknown {
+                name: "ROMGATE_SOMETHING_ELSE".into()
+            },
+            misspelt("ROMGATE_TRUSTED_PROXY", "ROMGATE_TRUSTED_PROXIES"),
+            UnknownVariable::RommOnly {
+                name: "ROMM_BASE_PATH".into()
+            },
+            misspelt("ROMM_PROT", "ROMM_PORT"),
+            misspelt("oidc_enabled", "OIDC_ENABLED"),
+        ]
+    );
+    let text: Vec<String> = found.iter().map(ToString::to_string).collect();
+    assert!(
+        text.contains(&"RomM's ROMM_BASE_PATH is not used by romgate".to_string()),
+        "{text:?}"
+    );
+    assert!(
+        text.contains(&"OIDC_CLAIM_ROLE is not a variable romgate reads; did you mean OIDC_CLAIM_ROLES?".to_string()),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn a_hostile_variable_name_stays_on_one_log_line() {
+    let found = unknown_variables(["ROMM_X\nforged line"]);
+    assert_eq!(found.len(), 1);
+    assert!(!found[0].to_string().contains('\n'), "{}", found[0]);
+}
+
+#[test]
+fn the_configuration_carries_its_unknown_variables() {
+    let config = Config::from_vars(vars(&[("ROMM_TMP_PATH", "/tmp/romm"), ("DB_HOTS", "db")])).expect("valid");
+    let names: Vec<&str> = config.unknown_variables.iter().map(UnknownVariable::name).collect();
+    assert_eq!(names, ["DB_HOTS", "ROMM_TMP_PATH"]);
+    assert_eq!(config.unknown_variables[0].suggestion(), Some("DB_HOST"));
+}
+
+#[test]
+fn edit_distance_counts_single_character_edits() {
+    for (a, b, expected) in [
+        ("", "", 0),
+        ("ABC", "", 3),
+        ("", "AB", 2),
+        ("ROMM_PORT", "ROMM_PORT", 0),
+        ("ROMM_PROT", "ROMM_PORT", 2),
+        ("OIDC_CLAIM_ROLE", "OIDC_CLAIM_ROLES", 1),
+        ("KITTEN", "SITTING", 3),
+    ] {
+        assert_eq!(unknown::edit_distance(a, b), expected, "{a} / {b}");
+        assert_eq!(unknown::edit_distance(b, a), expected, "{b} / {a}");
+    }
+}
+
+#[test]
+fn every_variable_this_file_reads_is_known_once() {
+    // A variable read by `Env` but missing from KNOWN_VARIABLES would be
+    // reported as unknown while it works: every quoted upper-case name here
+    // must be in the list.
+    let source = include_str!("config.rs");
+    let quoted = source.split('"').skip(1).step_by(2);
+    let names: Vec<&str> = quoted
+        .filter(|s| s.len() > 3 && s.contains('_') && s.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .collect();
+    assert!(names.len() >= KNOWN_VARIABLES.len(), "{names:?}");
+    for name in names {
+        assert!(
+            KNOWN_VARIABLES.contains(&name),
+            "{name} is read but not in KNOWN_VARIABLES"
+        );
+    }
+    let mut sorted = KNOWN_VARIABLES.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), KNOWN_VARIABLES.len(), "a name is listed twice");
+}

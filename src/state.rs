@@ -32,13 +32,20 @@ pub struct Services {
 
 impl AppState {
     /// Production wiring: the system clock and OWASP's argon2id parameters.
-    pub fn new(config: Config, store: Store) -> AppResult<Self> {
-        Self::with_parts(config, store, PasswordPolicy::PRODUCTION, Arc::new(SystemClock))
+    pub async fn new(config: Config, store: Store) -> AppResult<Self> {
+        Self::with_parts(config, store, PasswordPolicy::PRODUCTION, Arc::new(SystemClock)).await
     }
 
-    /// Explicit wiring, for tests (cheap hashing, a manual clock).
-    pub fn with_parts(config: Config, store: Store, policy: PasswordPolicy, clock: Arc<dyn Clock>) -> AppResult<Self> {
-        let key = secret_key::load_or_create(&config)?;
+    /// Explicit wiring, for tests (cheap hashing, a manual clock). Async:
+    /// without ROMM_AUTH_SECRET_KEY on PostgreSQL the key comes from the
+    /// database (see `secret_key`).
+    pub async fn with_parts(
+        config: Config,
+        store: Store,
+        policy: PasswordPolicy,
+        clock: Arc<dyn Clock>,
+    ) -> AppResult<Self> {
+        let key = secret_key::load_or_create(&config, &store, clock.now()).await?;
         let library = Library::new(config.library_path.clone(), store.clone(), config.max_upload_bytes);
         let auth = Auth::new(
             store,

@@ -66,6 +66,8 @@ impl Report {
 /// Runs every check; the caller prints the lines and fails on any ✗.
 pub async fn run(config: &Config) -> Vec<CheckLine> {
     let mut report = Report(Vec::new());
+    check_fail_closed(&mut report, config);
+    check_unknown_variables(&mut report, config);
     let Some(oidc) = &config.oidc else {
         report.fail("OIDC_ENABLED is true", "set OIDC_ENABLED=true and the OIDC_* variables");
         return report.0;
@@ -104,6 +106,40 @@ pub async fn run(config: &Config) -> Vec<CheckLine> {
     check_keys(&mut report, &http, &metadata).await;
     check_capabilities(&mut report, oidc, &metadata);
     report.0
+}
+
+/// The settings that stop the server at start (see
+/// `Config::fail_closed_problems`), each a failed line, so the check never
+/// passes a configuration the server would refuse.
+fn check_fail_closed(report: &mut Report, config: &Config) {
+    for problem in config.fail_closed_problems() {
+        report.fail(
+            problem,
+            "set OIDC_CLAIM_ROLES (for example groups, or realm_access.roles on Keycloak) and run the check again",
+        );
+    }
+    if let Some(oidc) = &config.oidc
+        && let Some(claim) = &oidc.claim_roles
+        && [&oidc.role_viewer, &oidc.role_editor, &oidc.role_admin]
+            .iter()
+            .any(|role| role.is_some())
+    {
+        report.pass(format!(
+            "OIDC_ROLE_* are mapped from the claim OIDC_CLAIM_ROLES={claim}"
+        ));
+    }
+}
+
+/// Variables that look like romgate's but are not read: a warning each (a
+/// misspelt one with the name it probably meant).
+fn check_unknown_variables(report: &mut Report, config: &Config) {
+    for finding in &config.unknown_variables {
+        let fix = match finding.suggestion() {
+            Some(known) => format!("rename it to {known}"),
+            None => "remove it, or keep it for RomM; romgate ignores it".to_string(),
+        };
+        report.warn(finding.to_string(), fix);
+    }
 }
 
 fn check_redirect_uri(report: &mut Report, config: &Config, oidc: &OidcConfig) {

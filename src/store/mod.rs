@@ -13,10 +13,13 @@
 mod batched;
 mod credentials;
 mod direct;
+pub mod files;
 mod library;
 mod oidc;
 mod rate_limits;
 pub use rate_limits::Window;
+mod server_secrets;
+pub use server_secrets::SharedSecret;
 mod users;
 
 pub use credentials::{AccessTokenRow, EndedSession, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim};
@@ -99,6 +102,9 @@ impl Store {
             let options = SqliteConnectOptions::from_str(url.expose())?;
             let in_memory = url.expose().contains(":memory:") || url.expose().contains("mode=memory");
             let path = options.get_filename().to_path_buf();
+            if !in_memory {
+                files::prepare_database_file(&path);
+            }
             let pool = Pool::Sqlite(sqlite_pool(options).await?);
             // The file exists now (the pool created it).
             let direct = direct::DirectReads::new(&path, in_memory || !path.is_file()).map(Arc::new);

@@ -125,6 +125,93 @@ fn static_misconfiguration_stops_startup_naming_each_variable() {
     }
 }
 
+/// The review's "typo lets everyone in": OIDC_CLAIM_ROLE (no S) beside a
+/// role mapping started the server and passed `oidc check`.
+const ROLE_TYPO: [(&str, &str); 8] = [
+    ("OIDC_ENABLED", "true"),
+    ("OIDC_CLIENT_ID", "romgate"),
+    ("OIDC_CLIENT_SECRET", "secret"),
+    ("OIDC_REDIRECT_URI", "http://localhost:8080/api/oauth/openid"),
+    ("OIDC_SERVER_APPLICATION_URL", "http://127.0.0.1:9"),
+    ("OIDC_CLAIM_ROLE", "groups"),
+    ("OIDC_ROLE_VIEWER", "romm-users"),
+    ("OIDC_ROLE_ADMIN", "romm-admins"),
+];
+
+#[test]
+fn a_role_mapping_without_the_roles_claim_stops_the_server_naming_both() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Were the configuration accepted, the server would stop on this busy
+    // port instead of serving for ever (exit 1, not 2).
+    let busy = std::net::TcpListener::bind("0.0.0.0:0").expect("bind");
+    let port = busy.local_addr().expect("addr").port().to_string();
+    let mut env = ROLE_TYPO.to_vec();
+    env.push(("ROMM_PORT", &port));
+    let output = romgate(dir.path(), &[], "", &env);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "configuration error: OIDC_CLAIM_ROLES is empty while OIDC_ROLE_VIEWER and OIDC_ROLE_ADMIN are set"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean OIDC_CLAIM_ROLES?"), "{stderr}");
+}
+
+#[test]
+fn oidc_check_fails_a_role_mapping_without_the_roles_claim() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = romgate(dir.path(), &["oidc", "check"], "", &ROLE_TYPO);
+    assert!(!output.status.success());
+    let text = stdout(&output);
+    assert!(
+        text.contains("✗ OIDC_CLAIM_ROLES is empty while OIDC_ROLE_VIEWER and OIDC_ROLE_ADMIN are set"),
+        "{text}"
+    );
+    assert!(
+        text.contains("! OIDC_CLAIM_ROLE is not a variable romgate reads; did you mean OIDC_CLAIM_ROLES?"),
+        "{text}"
+    );
+    assert!(!text.contains("all checks passed"), "{text}");
+}
+
+#[test]
+fn unknown_variables_are_named_at_start_without_stopping_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = [
+        ("ROMM_PROT", "8081"),
+        ("ROMM_BASE_PATH", "/romm"),
+        ("REDIS_HOST", "redis"),
+    ];
+    let output = romgate(dir.path(), &["user", "list"], "", &env);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("ROMM_PROT is not a variable romgate reads; did you mean ROMM_PORT?"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("RomM's ROMM_BASE_PATH is not used by romgate"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("REDIS_HOST"), "not romgate's prefix: {stderr}");
+}
+
+#[test]
+fn the_data_directory_and_database_it_creates_are_private() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("romgate").join("data");
+    let output = romgate(&data, &["user", "list"], "", &[]);
+    assert!(output.status.success(), "{output:?}");
+    let mode = |path: &std::path::Path| {
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).expect("exists").permissions()) & 0o777
+    };
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("romgate.db")), 0o600);
+    assert_eq!(mode(&data.join("auth_secret_key")), 0o600);
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")

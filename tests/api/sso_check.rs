@@ -102,3 +102,59 @@ async fn an_unreachable_provider_fails() {
     assert!(!check::passed(&lines));
     assert!(line(&lines, "discovery answers").what.contains("cannot reach"));
 }
+
+/// The configuration of the review's "typo lets everyone in": OIDC_CLAIM_ROLE
+/// (no S) beside a role mapping. The server refuses it; the check fails it.
+#[tokio::test]
+async fn a_role_mapping_without_the_roles_claim_fails_and_the_typo_is_named() {
+    let idp = FakeIdp::start(ManualClock::new(START)).await;
+    let mut vars: HashMap<String, String> = [
+        ("ROMM_BASE_URL", "http://localhost:8080"),
+        ("OIDC_ENABLED", "true"),
+        ("OIDC_CLIENT_ID", CLIENT_ID),
+        ("OIDC_CLIENT_SECRET", CLIENT_SECRET),
+        ("OIDC_REDIRECT_URI", "http://localhost:8080/api/oauth/openid"),
+        ("OIDC_CLAIM_ROLE", "groups"),
+        ("OIDC_ROLE_VIEWER", "romm-users"),
+        ("OIDC_ROLE_ADMIN", "romm-admins"),
+        ("ROMM_BASE_PATH", "/romm"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    vars.insert("OIDC_SERVER_APPLICATION_URL".into(), idp.base.clone());
+    assert!(Config::from_vars(vars.clone()).is_err(), "the server refuses it");
+    let config = Config::from_vars_for_check(vars).expect("the check loads it");
+    let lines = check::run(&config).await;
+    assert!(!check::passed(&lines), "{lines:#?}");
+    let guard = line(&lines, "OIDC_CLAIM_ROLES is empty");
+    assert_eq!(guard.outcome, Outcome::Fail);
+    assert!(
+        guard.what.contains("OIDC_ROLE_VIEWER") && guard.what.contains("OIDC_ROLE_ADMIN"),
+        "{guard}"
+    );
+    assert!(guard.to_string().starts_with('✗'), "{guard}");
+    let typo = line(&lines, "OIDC_CLAIM_ROLE is not a variable romgate reads");
+    assert_eq!(typo.outcome, Outcome::Warn);
+    assert_eq!(typo.fix.as_deref(), Some("rename it to OIDC_CLAIM_ROLES"));
+    assert_eq!(
+        line(&lines, "RomM's ROMM_BASE_PATH is not used by romgate").outcome,
+        Outcome::Warn
+    );
+    // Everything else about this provider is fine: the guard alone fails.
+    let failed: Vec<&CheckLine> = lines.iter().filter(|l| l.outcome == Outcome::Fail).collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+}
+
+#[tokio::test]
+async fn a_role_mapping_with_its_claim_passes() {
+    let idp = FakeIdp::start(ManualClock::new(START)).await;
+    let lines = check::run(&config(&[
+        ("OIDC_SERVER_APPLICATION_URL", &idp.base),
+        ("OIDC_CLAIM_ROLES", "groups"),
+        ("OIDC_ROLE_ADMIN", "romm-admins"),
+    ]))
+    .await;
+    assert!(check::passed(&lines), "{lines:#?}");
+    assert_eq!(line(&lines, "OIDC_ROLE_* are mapped").outcome, Outcome::Pass);
+}

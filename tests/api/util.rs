@@ -49,6 +49,12 @@ pub(crate) use on_both_engines;
 pub struct TestAppBuilder {
     vars: HashMap<String, String>,
     postgres: bool,
+    /// A PostgreSQL schema to share with other apps, instead of a fresh one.
+    schema: Option<String>,
+    secret_key: bool,
+    /// An existing data directory (with the SQLite database in it) instead
+    /// of a fresh one.
+    data_dir: Option<std::path::PathBuf>,
     clock: Option<ManualClock>,
 }
 
@@ -69,30 +75,55 @@ impl TestAppBuilder {
         self
     }
 
+    /// PostgreSQL in the given schema, which several apps may share (as
+    /// instances share one database).
+    pub fn postgres_schema(mut self, schema: &str) -> Self {
+        self.postgres = true;
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// Runs in `dir` (ROMM_DATA_PATH, and the SQLite database in it), which
+    /// several apps may share.
+    pub fn data_dir(mut self, dir: &std::path::Path) -> Self {
+        self.data_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// No ROMM_AUTH_SECRET_KEY: the app generates or finds its key.
+    pub fn without_secret_key(mut self) -> Self {
+        self.secret_key = false;
+        self
+    }
+
     pub async fn build(self) -> TestApp {
         let dir = tempfile::tempdir().expect("temporary directory");
+        let data = self.data_dir.unwrap_or_else(|| dir.path().to_path_buf());
         let mut vars = self.vars;
-        vars.insert("ROMM_DATA_PATH".into(), dir.path().display().to_string());
+        vars.insert("ROMM_DATA_PATH".into(), data.display().to_string());
         // Never the working directory's ./library.
         vars.entry("ROMM_LIBRARY_PATH".into())
             .or_insert_with(|| dir.path().join("library").display().to_string());
-        vars.entry("ROMM_AUTH_SECRET_KEY".into())
-            .or_insert_with(|| "test-secret-key".into());
+        if self.secret_key {
+            vars.entry("ROMM_AUTH_SECRET_KEY".into())
+                .or_insert_with(|| "test-secret-key".into());
+        }
         let config = Config::from_vars(vars).expect("test configuration is valid");
         let store = if self.postgres {
             let url = std::env::var("TEST_DATABASE_URL")
                 .expect("the PostgreSQL suite needs TEST_DATABASE_URL (for example postgres://postgres@127.0.0.1:5432/romgate_test)");
-            let schema = format!("t_{}", hex_id());
+            let schema = self.schema.unwrap_or_else(|| format!("t_{}", hex_id()));
             Store::open_postgres_schema(&DatabaseUrl::new(url), &schema)
                 .await
                 .expect("PostgreSQL schema")
         } else {
-            let url = format!("sqlite://{}", dir.path().join("test.db").display());
+            let url = format!("sqlite://{}", data.join("test.db").display());
             Store::open(&DatabaseUrl::new(url)).await.expect("SQLite store")
         };
         let clock = self.clock.unwrap_or_else(|| ManualClock::new(START));
-        let state =
-            AppState::with_parts(config, store, PasswordPolicy::FAST_INSECURE, Arc::new(clock.clone())).expect("state");
+        let state = AppState::with_parts(config, store, PasswordPolicy::FAST_INSECURE, Arc::new(clock.clone()))
+            .await
+            .expect("state");
         TestApp {
             router: romgate::app(state.clone()),
             state,
@@ -102,7 +133,7 @@ impl TestAppBuilder {
     }
 }
 
-fn hex_id() -> String {
+pub fn hex_id() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 8];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -177,6 +208,9 @@ impl TestApp {
         TestAppBuilder {
             vars: HashMap::new(),
             postgres: false,
+            schema: None,
+            secret_key: true,
+            data_dir: None,
             clock: None,
         }
     }
