@@ -2,10 +2,12 @@
 
 mod util;
 
+mod account_page;
 mod bad_input;
 mod cli;
 mod client_addr;
 mod csrf;
+mod email_trust;
 mod fake_idp;
 mod library;
 mod library_pages;
@@ -14,6 +16,7 @@ mod library_support;
 mod library_upload;
 mod login;
 mod pages;
+mod reauth;
 mod scopes;
 mod setup;
 mod sso;
