@@ -83,10 +83,7 @@ async fn a_new_password_from_the_page_ends_the_session() {
 async fn a_passwordless_account_is_sent_to_sign_in_again() {
     let (app, idp) = sso_app_on(false, &[]).await;
     let claims = json!({"sub": "s", "preferred_username": "sso", "email": "sso@example.com", "email_verified": true});
-    let browser = Browser {
-        session: session_of(&sign_in(&app, &idp, claims).await),
-        csrf: "t".into(),
-    };
+    let browser = Browser::for_session(session_of(&sign_in(&app, &idp, claims).await));
     let cookie = browser.cookie_header();
     let page = app.get("/account", &[("cookie", &cookie)]).await;
     assert!(!page.text().contains(r#"name="current_password""#), "{}", page.text());

@@ -124,10 +124,7 @@ async fn a_provider_proves_an_email(app: TestApp, idp: crate::fake_idp::FakeIdp)
     );
 
     // Fresh from the provider, so no password is needed (see `reauth`).
-    let browser = Browser {
-        session: session.clone(),
-        csrf: "t".into(),
-    };
+    let browser = Browser::for_session(session.clone());
     let change = json!({"email": "alice@new.example.com"});
     let path = format!("/api/users/{id}");
     let response = app.as_browser(&browser, Method::PUT, &path, Some(change)).await;
@@ -214,8 +211,17 @@ async fn setup_and_admin_created_accounts_have_trusted_emails() {
 #[tokio::test]
 async fn the_setup_page_creates_a_trusted_email() {
     let app = TestApp::new().await;
-    let form = "csrf_token=t&username=root&email=root%40example.com&password=first-admin-pw";
-    let response = app.post_form("/setup", &[("cookie", "romm_csrftoken=t")], form).await;
+    // As a browser does: the token the setup page hands out, in both places.
+    let page = app.get("/setup", &[]).await;
+    let csrf = page
+        .cookie_value("romm_csrftoken")
+        .expect("the page sets a CSRF cookie");
+    let form = format!(
+        "csrf_token={}&username=root&email=root%40example.com&password=first-admin-pw",
+        crate::util::enc(&csrf)
+    );
+    let cookie = format!("romm_csrftoken={csrf}");
+    let response = app.post_form("/setup", &[("cookie", &cookie)], &form).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.text());
     let root = app
         .store()

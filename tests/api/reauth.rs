@@ -118,10 +118,7 @@ async fn a_fresh_sign_in_proves_a_passwordless_account(app: TestApp, idp: crate:
     let claims =
         json!({"sub": "sso-sub", "preferred_username": "sso", "email": "sso@example.com", "email_verified": true});
     let session = session_of(&sign_in(&app, &idp, claims.clone()).await);
-    let browser = Browser {
-        session,
-        csrf: "t".into(),
-    };
+    let browser = Browser::for_session(session);
     let id = app
         .store()
         .find_user_by_username("sso")
@@ -145,10 +142,7 @@ async fn a_fresh_sign_in_proves_a_passwordless_account(app: TestApp, idp: crate:
     assert_eq!(user.username, "sso-renamed", "a refused change changes nothing");
 
     let session = session_of(&sign_in(&app, &idp, claims).await);
-    let browser = Browser {
-        session,
-        csrf: "t".into(),
-    };
+    let browser = Browser::for_session(session);
     let again = put(&app, &browser, id, json!({"username": "sso-again"})).await;
     assert_eq!(again.status, StatusCode::OK, "signed in again: {}", again.text());
 }
@@ -176,10 +170,7 @@ async fn a_password_session_is_no_fresh_sign_in() {
         .start_session(root.id, None, app.now())
         .await
         .expect("session");
-    let browser = Browser {
-        session: started.token.expose().to_string(),
-        csrf: "t".into(),
-    };
+    let browser = Browser::for_session(started.token.expose().to_string());
     let body = json!({"username": "boss", "current_password": PASSWORD});
     let refused = put(&app, &browser, root.id, body).await;
     assert_eq!(

@@ -162,6 +162,15 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A browser holding session cookie `session` (for example one a single
+    /// sign-on set), with a CSRF token as `TestApp::login` gives.
+    pub fn for_session(session: String) -> Browser {
+        Browser {
+            session,
+            csrf: "test-csrf-token".into(),
+        }
+    }
+
     pub fn cookie_header(&self) -> String {
         format!("romm_session={}; romm_csrftoken={}", self.session, self.csrf)
     }
