@@ -62,6 +62,9 @@ enum UserCommand {
     },
     /// Set a password (read from standard input); ends the user's sessions.
     SetPassword { username: String },
+    /// Set an email, trusted: single sign-on with this verified email then
+    /// links to the account ("" removes the email).
+    SetEmail { username: String, email: String },
     /// Change a user's role (for example promote to admin).
     SetRole {
         username: String,
@@ -293,6 +296,18 @@ async fn run_user_command(config: Config, command: UserCommand) -> Result<(), Ap
                 user.username
             );
         }
+        UserCommand::SetEmail { username, email } => {
+            let user = find(username).await?;
+            let changes = AccountChanges {
+                email: Some(Some(email)),
+                ..Default::default()
+            };
+            let user = auth.apply_changes(user.id, changes, now).await?;
+            match &user.email {
+                Some(email) => println!("{} now has the trusted email {email}", user.username),
+                None => println!("{} has no email now", user.username),
+            }
+        }
         UserCommand::SetRole { username, role } => {
             let user = find(username).await?;
             auth.apply_changes(
@@ -335,7 +350,12 @@ async fn run_user_command(config: Config, command: UserCommand) -> Result<(), Ap
         UserCommand::List => {
             println!("{:<6} {:<24} {:<8} {:<8} email", "id", "username", "role", "enabled");
             for user in store.list_users().await? {
-                let email = user.email.as_deref().unwrap_or("-");
+                let trusted = store.email_trusted(user.id).await?;
+                let email = match user.email.as_deref() {
+                    None => "-".to_string(),
+                    Some(email) if trusted => email.to_string(),
+                    Some(email) => format!("{email} (not trusted: set by its owner)"),
+                };
                 println!(
                     "{:<6} {:<24} {:<8} {:<8} {email}",
                     user.id, user.username, user.role, user.enabled

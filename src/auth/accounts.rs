@@ -1,11 +1,18 @@
 //! Creating, changing and deleting accounts, and the first-boot setup.
 //! Changing a password, disabling or deleting a user ends all of that user's
 //! sessions and tokens.
+//!
+//! Email trust (SPEC 9): an email set by an administrator (another
+//! account's, or any account created through the API, the CLI or the setup
+//! wizard) is trusted; one a person sets for themselves is not, so nobody
+//! can claim an address to inherit a single sign-on identity. Changing
+//! one's own password, email or username needs proof (`reauth`).
 
+use super::reauth::Proof;
 use super::{Auth, Principal, Role, Scope};
 use crate::error::{AppError, AppResult};
 use crate::secret::Secret;
-use crate::store::{NewUser, User, UserChanges};
+use crate::store::{NewUser, User, UserChanges, fold};
 
 pub const MAX_USERNAME_CHARS: usize = 64;
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -84,6 +91,32 @@ fn normalise_email(email: Option<String>) -> AppResult<Option<String>> {
     Ok(email)
 }
 
+/// `changes` with every value validated and the email normalised.
+fn checked(mut changes: AccountChanges) -> AppResult<AccountChanges> {
+    if let Some(username) = &changes.username {
+        validate_username(username)?;
+    }
+    if let Some(email) = changes.email.take() {
+        changes.email = Some(normalise_email(email)?);
+    }
+    if let Some(password) = &changes.password {
+        validate_password(password)?;
+    }
+    Ok(changes)
+}
+
+/// Whether `changes` (checked) touch what signs `user` in: the password,
+/// the username, or the email (which can link a single sign-on). Setting a
+/// value the account already has changes nothing, so needs no proof.
+fn changes_sign_in_details(changes: &AccountChanges, user: &User) -> bool {
+    let username = changes.username.as_ref().is_some_and(|name| *name != user.username);
+    let email = changes
+        .email
+        .as_ref()
+        .is_some_and(|email| email.as_deref().map(fold) != user.email.as_deref().map(fold));
+    changes.password.is_some() || username || email
+}
+
 impl Auth {
     async fn new_user(&self, account: NewAccount, enabled: bool) -> AppResult<NewUser> {
         validate_username(&account.username)?;
@@ -98,6 +131,9 @@ impl Auth {
         Ok(NewUser {
             username: account.username,
             email,
+            // Every way to create an account is an administrator's: the
+            // users API (users.write), the CLI, the setup wizard.
+            email_trusted: true,
             password_hash,
             role: account.role,
             enabled,
@@ -153,13 +189,33 @@ impl Auth {
         Ok(self.store.insert_user(&new_user, now).await?)
     }
 
-    /// Changes user `id`. An administrator (users.write) may change anything;
-    /// a user (me.write) may change their own username, email and password.
+    /// Changes user `id` with no proof offered: enough for administrators
+    /// changing other accounts, and for roles and enabling (the users page).
+    /// A person's own password, email or username needs
+    /// `update_account_with_proof`.
     pub async fn update_account(
         &self,
         actor: &Principal,
         id: i64,
         changes: AccountChanges,
+        now: i64,
+    ) -> AppResult<User> {
+        self.update_account_with_proof(actor, id, changes, &Proof::default(), now)
+            .await
+    }
+
+    /// Changes user `id`. An administrator (users.write) may change anything;
+    /// a user (me.write) may change their own username, email and password.
+    /// Changing one's own password, email or username (administrators
+    /// included) needs `proof` (SPEC 9), and an email a person sets for
+    /// themselves is not trusted; one an administrator sets for someone
+    /// else is.
+    pub async fn update_account_with_proof(
+        &self,
+        actor: &Principal,
+        id: i64,
+        changes: AccountChanges,
+        proof: &Proof,
         now: i64,
     ) -> AppResult<User> {
         let is_self = actor.user.id == id;
@@ -176,28 +232,31 @@ impl Auth {
                 ));
             }
         }
-        self.apply_changes(id, changes, now).await
+        let changes = checked(changes)?;
+        if is_self && changes_sign_in_details(&changes, &actor.user) {
+            self.check_proof(actor, proof, now).await?;
+        }
+        self.write_changes(id, changes, !is_self, now).await
     }
 
-    /// Applies changes without an actor check (the CLI, and after checks).
+    /// Applies changes without an actor check (the CLI, whose emails are
+    /// trusted: whoever runs it administers the server).
     pub async fn apply_changes(&self, id: i64, changes: AccountChanges, now: i64) -> AppResult<User> {
-        if let Some(username) = &changes.username {
-            validate_username(username)?;
-        }
-        let email = match changes.email {
-            Some(email) => Some(normalise_email(email)?),
-            None => None,
-        };
+        let changes = checked(changes)?;
+        self.write_changes(id, changes, true, now).await
+    }
+
+    /// Writes checked changes; `email_trusted` says whether whoever set the
+    /// email vouches for it.
+    async fn write_changes(&self, id: i64, changes: AccountChanges, email_trusted: bool, now: i64) -> AppResult<User> {
         let new_hash = match &changes.password {
-            Some(password) => {
-                validate_password(password)?;
-                Some(self.passwords.hash(password).await?)
-            }
+            Some(password) => Some(self.passwords.hash(password).await?),
             None => None,
         };
         let store_changes = UserChanges {
             username: changes.username,
-            email,
+            email: changes.email,
+            email_trusted,
             role: changes.role,
             enabled: changes.enabled,
         };

@@ -9,6 +9,7 @@ mod oauth;
 pub mod password;
 mod principal;
 pub mod rate_limit;
+pub mod reauth;
 mod scopes;
 pub mod secret_key;
 mod sessions;
@@ -18,6 +19,7 @@ pub use accounts::{AccountChanges, NewAccount};
 pub use login::account_disabled;
 pub use oauth::TokenPair;
 pub use principal::{Credential, Principal};
+pub use reauth::{FRESH_SIGN_IN_SECONDS, Proof, ProofKind};
 pub use scopes::{Role, Scope, ScopeSet};
 pub use sessions::{OidcSessionInfo, StartedSession};
 

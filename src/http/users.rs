@@ -13,8 +13,8 @@ use axum::routing::get;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
-use super::extract::{AnyScope, ApiJson, ApiPath, Authorized, MaybePrincipal, MeRead, UsersWrite};
-use crate::auth::{AccountChanges, NewAccount, Role, Scope};
+use super::extract::{AnyScope, ApiJson, ApiPath, Authorized, ClientAddr, MaybePrincipal, MeRead, UsersWrite};
+use crate::auth::{AccountChanges, NewAccount, Proof, Role, Scope};
 use crate::error::{AppError, AppResult};
 use crate::secret::Secret;
 use crate::state::AppState;
@@ -129,6 +129,10 @@ struct UpdateUserBody {
     role: Option<Role>,
     #[serde(default)]
     enabled: Option<bool>,
+    /// The person's current password: needed to change their own
+    /// password, email or username (SPEC 9).
+    #[serde(default)]
+    current_password: Option<String>,
 }
 
 fn role_field<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Role>, D::Error> {
@@ -207,6 +211,7 @@ async fn get_user(
 async fn update_user(
     State(state): State<AppState>,
     Authorized(actor, ..): Authorized<AnyScope>,
+    ClientAddr(client): ClientAddr,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateUserBody>,
 ) -> AppResult<Json<UserView>> {
@@ -217,7 +222,14 @@ async fn update_user(
         role: body.role,
         enabled: body.enabled,
     };
-    let user = state.auth.update_account(&actor, id, changes, state.now()).await?;
+    let proof = Proof {
+        current_password: body.current_password.map(Secret::new),
+        client,
+    };
+    let user = state
+        .auth
+        .update_account_with_proof(&actor, id, changes, &proof, state.now())
+        .await?;
     Ok(Json(UserView::from(&user)))
 }
 

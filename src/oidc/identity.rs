@@ -1,8 +1,13 @@
 //! Who is this? An identity link (issuer, subject) first; else an existing
 //! account with the same email, only when the provider vouches for the
-//! email; else a new account when registration is open. The role from the
-//! claims is applied on every sign-in, demotion included. Nothing is stored
-//! when the answer is a refusal.
+//! email AND romgate trusts the account's email (SPEC 9: set by an
+//! administrator, the CLI or the setup wizard, or proven by a provider;
+//! never one a person set for themselves); else a new account when
+//! registration is open. An account whose email matches but is not trusted
+//! is refused, never taken over. The role from the claims is applied on
+//! every sign-in, demotion included. Nothing is stored when the answer is a
+//! refusal, except that a verified provider email equal to the account's
+//! makes that email trusted.
 
 use super::Oidc;
 use super::flow::Verified;
@@ -10,7 +15,7 @@ use super::roles::{RoleDecision, map_roles};
 use crate::auth::accounts::validate_username;
 use crate::auth::{Auth, Role};
 use crate::error::{AppError, AppResult, Kind};
-use crate::store::{NewUser, StoreError, User, UserChanges};
+use crate::store::{NewUser, StoreError, User, UserChanges, fold};
 
 fn refuse(code: &'static str, message: String, hint: String) -> AppError {
     AppError::refuse(Kind::Forbidden, code, message).hint(hint)
@@ -45,19 +50,46 @@ pub(super) async fn resolve(oidc: &Oidc, auth: &Auth, verified: &Verified, now: 
         return Err(crate::auth::account_disabled());
     }
     auth.store.touch_link(issuer, subject, now).await?;
+    prove_email(auth, &user, verified).await?;
     Ok(user)
 }
 
-/// Links an existing account by email when the email is trusted.
+/// The provider verified the email the account has: romgate trusts it from
+/// now on (a person who changed their own email earns the trust back).
+async fn prove_email(auth: &Auth, user: &User, verified: &Verified) -> AppResult<()> {
+    let (Some(provider_email), Some(own)) = (verified.claims.email(), user.email.as_deref()) else {
+        return Ok(());
+    };
+    if fold(&provider_email) != fold(own) || !verified.claims.email_is_trusted(verified.email_verified_advertised) {
+        return Ok(());
+    }
+    if auth.store.trust_email(user.id, own).await? {
+        tracing::info!(user_id = user.id, "email trusted: verified by the identity provider");
+    }
+    Ok(())
+}
+
+/// Links an existing account by email when both sides are trusted: the
+/// provider verified the email, and romgate trusts the account's.
 async fn link_by_email(auth: &Auth, verified: &Verified, now: i64) -> AppResult<Option<User>> {
     let Some(email) = verified.claims.email() else {
         return Ok(None);
     };
-    let Some(user) = auth.store.find_user_by_email(&email).await? else {
+    let Some(found) = auth.store.find_user_by_email_with_trust(&email).await? else {
         return Ok(None);
     };
     if !verified.claims.email_is_trusted(verified.email_verified_advertised) {
         return Err(unverified_email());
+    }
+    let user = found.user;
+    if !found.email_trusted {
+        // Registering instead would collide with this email; linking would
+        // hand the account (and its role) to whoever holds the address.
+        tracing::warn!(
+            user_id = user.id,
+            "single sign-on not linked: an account has this email, but its email is not trusted"
+        );
+        return Err(untrusted_account_email());
     }
     match auth
         .store
@@ -72,6 +104,14 @@ async fn link_by_email(auth: &Auth, verified: &Verified, now: i64) -> AppResult<
         "identity linked to an existing account by verified email"
     );
     Ok(Some(user))
+}
+
+fn untrusted_account_email() -> AppError {
+    refuse(
+        "email_not_trusted",
+        "An account here already uses your email address, but it was not confirmed, so you were not signed in to it. Ask an administrator to link the account to you.".into(),
+        "The account's email was set by its owner (or before romgate kept email trust), so it cannot link a single sign-on. If the account belongs to this person, set its email again as an administrator (PUT /api/users/{id} with users.write, or `romgate user set-email NAME EMAIL`); the next sign-in links it. Otherwise change that account's email.".into(),
+    )
 }
 
 fn unverified_email() -> AppError {
@@ -119,6 +159,8 @@ async fn register(oidc: &Oidc, auth: &Auth, verified: &Verified, decision: RoleD
         .filter(|_| verified.claims.email_is_trusted(verified.email_verified_advertised));
     let new_user = NewUser {
         username: username.clone(),
+        // Kept only when the provider verified it (above).
+        email_trusted: email.is_some(),
         email,
         password_hash: None,
         role,

@@ -9,6 +9,7 @@ mod error_page;
 mod guard;
 mod library;
 mod logout;
+mod own_account;
 
 pub use error_page::{PageError, not_found_page};
 
@@ -25,6 +26,10 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(account::get_login).post(account::post_login))
         .route("/setup", get(account::get_setup).post(account::post_setup))
         .route("/logout", get(logout::get_logout).post(logout::post_logout))
+        .route(
+            "/account",
+            get(own_account::get_account).post(own_account::post_account),
+        )
         .route("/static/style.css", get(get_stylesheet))
         .route("/library", get(library::get_library))
         .route("/library/{slug}", get(library::get_platform))

@@ -172,6 +172,7 @@ mod tests {
         let new_user = NewUser {
             username: "alice".into(),
             email: Some("alice@example.test".into()),
+            email_trusted: true,
             password_hash: None,
             role: Role::Editor,
             enabled: true,

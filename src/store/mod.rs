@@ -25,7 +25,7 @@ mod users;
 pub use credentials::{AccessTokenRow, EndedSession, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim};
 pub use library::{Platform, Rom, RomFilter, RomFingerprint, RomUpsert};
 pub use oidc::{IdentityLink, LoginAttempt, NewLoginAttempt};
-pub use users::{NewUser, User, UserChanges, UserWithHash, fold};
+pub use users::{NewUser, User, UserByEmail, UserChanges, UserWithHash, fold};
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -55,6 +55,10 @@ impl fmt::Debug for UserWithHash {
 pub struct NewUser {
     pub username: String,
     pub email: Option<String>,
+    /// Whether romgate vouches for `email` (SPEC 9): it was given by an
+    /// administrator, the CLI, the setup wizard, or a provider that
+    /// verified it. Only a trusted email links an SSO identity.
+    pub email_trusted: bool,
     pub password_hash: Option<String>,
     pub role: Role,
     pub enabled: bool,
@@ -65,8 +69,21 @@ pub struct NewUser {
 pub struct UserChanges {
     pub username: Option<String>,
     pub email: Option<Option<String>>,
+    /// Whether the email being set is trusted (see `NewUser`). Ignored
+    /// unless `email` is set; setting the email the account already has
+    /// keeps its trust (so re-saving a form drops nothing), and an untrusted
+    /// change to another address drops it. Default: untrusted.
+    pub email_trusted: bool,
     pub role: Option<Role>,
     pub enabled: Option<bool>,
+}
+
+/// A user found by email, with whether romgate trusts that email.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserByEmail {
+    #[sqlx(flatten)]
+    pub user: User,
+    pub email_trusted: bool,
 }
 
 /// The case-insensitive key of a username or email.
@@ -75,13 +92,18 @@ pub fn fold(value: &str) -> String {
 }
 
 pub(super) const INSERT_USER: &str = concat!(
-    "INSERT INTO users (username, username_key, email, email_key, password_hash, role, enabled, created_at, updated_at) ",
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ",
+    "INSERT INTO users (username, username_key, email, email_key, password_hash, role, enabled, created_at, updated_at, email_trusted) ",
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING ",
     user_columns!()
 );
 const SELECT_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
 const SELECT_BY_USERNAME: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE username_key = $1");
 const SELECT_BY_EMAIL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE email_key = $1");
+const SELECT_BY_EMAIL_WITH_TRUST: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", email_trusted FROM users WHERE email_key = $1"
+);
 const SELECT_WITH_HASH: &str = concat!(
     "SELECT ",
     user_columns!(),
@@ -92,6 +114,10 @@ const UPDATE_USER: &str = concat!(
     "UPDATE users SET ",
     "username = COALESCE($2, username), username_key = COALESCE($3, username_key), ",
     "email = CASE WHEN $4 THEN $5 ELSE email END, email_key = CASE WHEN $4 THEN $6 ELSE email_key END, ",
+    // Right-hand columns are the old values: the same address keeps its
+    // trust (or gains it), another one takes the trust of who set it.
+    "email_trusted = CASE WHEN $4 AND email_key = $6 THEN (email_trusted OR $10) ",
+    "WHEN $4 THEN $10 ELSE email_trusted END, ",
     "role = COALESCE($7, role), enabled = COALESCE($8, enabled), updated_at = $9 ",
     "WHERE id = $1 RETURNING ",
     user_columns!()
@@ -146,6 +172,47 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as(SELECT_BY_EMAIL).bind(&key).fetch_optional(p).await)?)
     }
 
+    /// The account holding `email` (case-insensitive), with its trust.
+    pub async fn find_user_by_email_with_trust(&self, email: &str) -> Result<Option<UserByEmail>, StoreError> {
+        let key = fold(email);
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_BY_EMAIL_WITH_TRUST).bind(&key).fetch_optional(p).await)?)
+    }
+
+    /// Whether user `id` has an email romgate trusts (false when unknown).
+    pub async fn email_trusted(&self, id: i64) -> Result<bool, StoreError> {
+        const SQL: &str = "SELECT email_trusted FROM users WHERE id = $1";
+        let found: Option<bool> = on_pool!(self, p => sqlx::query_scalar(SQL).bind(id).fetch_optional(p).await)?;
+        Ok(found.unwrap_or(false))
+    }
+
+    /// Marks user `id`'s email trusted, only if it still is `email`
+    /// (case-insensitive): a provider proved this address. True when it
+    /// changed.
+    pub async fn trust_email(&self, id: i64, email: &str) -> Result<bool, StoreError> {
+        const SQL: &str =
+            "UPDATE users SET email_trusted = TRUE WHERE id = $1 AND email_key = $2 AND email_trusted = FALSE";
+        let key = fold(email);
+        let changed =
+            on_pool!(self, p => sqlx::query(SQL).bind(id).bind(&key).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(changed > 0)
+    }
+
+    /// Whether user `id` has a usable password.
+    pub async fn has_password(&self, id: i64) -> Result<bool, StoreError> {
+        const SQL: &str = "SELECT password_hash IS NOT NULL FROM users WHERE id = $1";
+        let found: Option<bool> = on_pool!(self, p => sqlx::query_scalar(SQL).bind(id).fetch_optional(p).await)?;
+        Ok(found.unwrap_or(false))
+    }
+
+    /// When the live session `token_hash` was opened by a single sign-on
+    /// (`None` for a password session, or an unknown or expired one): the
+    /// proof a password-less person gives for changing their own account.
+    pub async fn sso_session_started_at(&self, token_hash: &str, now: i64) -> Result<Option<i64>, StoreError> {
+        const SQL: &str = "SELECT created_at FROM sessions \
+            WHERE token_hash = $1 AND expires_at > $2 AND oidc_issuer IS NOT NULL";
+        Ok(on_pool!(self, p => sqlx::query_scalar(SQL).bind(token_hash).bind(now).fetch_optional(p).await)?)
+    }
+
     pub async fn find_user_with_hash(&self, username: &str) -> Result<Option<UserWithHash>, StoreError> {
         let key = fold(username);
         Ok(on_pool!(self, p => sqlx::query_as(SELECT_WITH_HASH).bind(&key).fetch_optional(p).await)?)
@@ -161,6 +228,7 @@ impl Store {
         let email_set = changes.email.is_some();
         let email = changes.email.clone().flatten();
         let email_key = email.as_deref().map(fold);
+        let email_trusted = changes.email_trusted && email.is_some();
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query(TAKE_ADMIN_GUARD).execute(&mut *tx).await?;
@@ -175,6 +243,7 @@ impl Store {
                 .bind(changes.role.map(Role::as_str))
                 .bind(changes.enabled)
                 .bind(now)
+                .bind(email_trusted)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(StoreError::from_write)?;
@@ -246,4 +315,5 @@ where
         .bind(user.role.as_str())
         .bind(user.enabled)
         .bind(now)
+        .bind(user.email_trusted && user.email.is_some())
 }

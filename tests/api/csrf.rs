@@ -39,7 +39,7 @@ async fn cookie_sessions_need_the_csrf_header_for_unsafe_methods() {
             &browser,
             Method::PUT,
             &path,
-            Some(json!({"email": "changed@example.com"})),
+            Some(json!({"email": "changed@example.com", "current_password": crate::util::PASSWORD})),
         )
         .await;
     assert_eq!(ok.status, StatusCode::OK);
@@ -67,7 +67,12 @@ async fn bearer_requests_and_the_token_endpoint_are_exempt() {
     let access = token.json()["access_token"].as_str().expect("token").to_string();
     let path = format!("/api/users/{}", alice.id);
     let response = app
-        .with_bearer(Method::PUT, &path, &access, Some(json!({"email": "b@example.com"})))
+        .with_bearer(
+            Method::PUT,
+            &path,
+            &access,
+            Some(json!({"email": "b@example.com", "current_password": crate::util::PASSWORD})),
+        )
         .await;
     assert_eq!(response.status, StatusCode::OK);
 }

@@ -36,6 +36,7 @@ fn user(name: &str) -> NewUser {
     NewUser {
         username: name.into(),
         email: None,
+        email_trusted: false,
         password_hash: Some("$argon2id$not-a-real-hash".into()),
         role: Role::Viewer,
         enabled: true,

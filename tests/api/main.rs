@@ -2,10 +2,12 @@
 
 mod util;
 
+mod account_page;
 mod bad_input;
 mod cli;
 mod client_addr;
 mod csrf;
+mod email_trust;
 mod fake_idp;
 mod files;
 mod library;
@@ -16,6 +18,7 @@ mod library_upload;
 mod login;
 mod logout;
 mod pages;
+mod reauth;
 mod scopes;
 mod setup;
 mod shared_key;

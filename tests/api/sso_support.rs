@@ -15,6 +15,15 @@ pub async fn sso_app(env: &[(&str, &str)]) -> (TestApp, FakeIdp) {
     (app, idp)
 }
 
+/// `sso_app` on PostgreSQL when `postgres` (the `#[ignore]`d suite).
+pub async fn sso_app_on(postgres: bool, env: &[(&str, &str)]) -> (TestApp, FakeIdp) {
+    let clock = ManualClock::new(START);
+    let idp = FakeIdp::start(clock.clone()).await;
+    let builder = sso_builder(&idp.metadata_url(), clock, env);
+    let app = if postgres { builder.postgres() } else { builder }.build().await;
+    (app, idp)
+}
+
 pub fn sso_builder(metadata_url: &str, clock: ManualClock, env: &[(&str, &str)]) -> TestAppBuilder {
     let mut builder = TestApp::builder()
         .clock(clock)

@@ -9,6 +9,7 @@ fn new_user(name: &str, role: Role) -> NewUser {
     NewUser {
         username: name.into(),
         email: Some(format!("{name}@example.com")),
+        email_trusted: true,
         password_hash: None,
         role,
         enabled: true,

@@ -82,7 +82,7 @@ async fn a_viewer_can_read_and_edit_only_itself() {
             &browser,
             Method::PUT,
             &format!("/api/users/{}", alice.id),
-            Some(json!({"email": "new@example.com"})),
+            Some(json!({"email": "new@example.com", "current_password": PASSWORD})),
         )
         .await;
     assert_eq!(rename.status, StatusCode::OK, "{}", rename.text());
@@ -98,7 +98,7 @@ async fn changing_a_password_ends_sessions_and_tokens() {
     let access = token["access_token"].as_str().expect("access").to_string();
     let refresh = token["refresh_token"].as_str().expect("refresh").to_string();
 
-    let change = json!({"password": "a-brand-new-password"});
+    let change = json!({"password": "a-brand-new-password", "current_password": PASSWORD});
     let response = app
         .as_browser(&browser, Method::PUT, &format!("/api/users/{}", alice.id), Some(change))
         .await;

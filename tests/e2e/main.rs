@@ -6,6 +6,7 @@
 
 mod browser;
 mod cluster;
+mod email_trust;
 mod harness_smoke;
 mod logout;
 mod multi_instance;

@@ -1,0 +1,15 @@
+-- Email trust (SPEC 9). An SSO identity is linked to an existing account by
+-- email only when romgate trusts that account's email: set by an
+-- administrator, the CLI or the setup wizard, or proven by the identity
+-- provider (email_verified). A person changing their own email loses it.
+--
+-- Existing rows start untrusted. Emails present before this migration may
+-- have been set by their owner through `PUT /api/users/{own id}` (the hole
+-- this column closes), and no stored fact tells those apart from the ones
+-- an administrator set: `updated_at` equal to `created_at` is not proof,
+-- since a change in the same second as the creation keeps them equal.
+-- Identity links already made are not affected (they do not depend on the
+-- email); an administrator re-trusts an email by setting it again (users
+-- API, or `romgate user set-email NAME EMAIL`), and a linked person's own
+-- verified provider email re-trusts it at their next sign-in.
+ALTER TABLE users ADD COLUMN email_trusted BOOLEAN NOT NULL DEFAULT FALSE;
