@@ -13,6 +13,7 @@ mod library_scan;
 mod library_support;
 mod library_upload;
 mod login;
+mod login_limits;
 mod pages;
 mod scopes;
 mod setup;

@@ -50,6 +50,7 @@ pub struct TestAppBuilder {
     vars: HashMap<String, String>,
     postgres: bool,
     clock: Option<ManualClock>,
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 impl TestAppBuilder {
@@ -66,6 +67,12 @@ impl TestAppBuilder {
 
     pub fn postgres(mut self) -> Self {
         self.postgres = true;
+        self
+    }
+
+    /// Uses this SQLite database file (for example the one the CLI uses).
+    pub fn sqlite_file(mut self, path: &std::path::Path) -> Self {
+        self.sqlite_file = Some(path.to_path_buf());
         self
     }
 
@@ -87,7 +94,8 @@ impl TestAppBuilder {
                 .await
                 .expect("PostgreSQL schema")
         } else {
-            let url = format!("sqlite://{}", dir.path().join("test.db").display());
+            let file = self.sqlite_file.unwrap_or_else(|| dir.path().join("test.db"));
+            let url = format!("sqlite://{}", file.display());
             Store::open(&DatabaseUrl::new(url)).await.expect("SQLite store")
         };
         let clock = self.clock.unwrap_or_else(|| ManualClock::new(START));
@@ -178,6 +186,7 @@ impl TestApp {
             vars: HashMap::new(),
             postgres: false,
             clock: None,
+            sqlite_file: None,
         }
     }
 
@@ -327,4 +336,70 @@ pub fn request(method: Method, path: &str, headers: &[(&str, &str)], body: Body)
         builder = builder.header(*name, *value);
     }
     builder.body(body).expect("valid request")
+}
+
+/// `POST /api/login` with HTTP Basic, over a connection from `peer` (an IP
+/// address), as the server sees it behind no proxy.
+pub async fn login_from(app: &TestApp, peer: &str, username: &str, password: &str) -> TestResponse {
+    let auth = basic(username, password);
+    let mut req = request(Method::POST, "/api/login", &[("authorization", &auth)], Body::empty());
+    let addr: std::net::SocketAddr = std::net::SocketAddr::new(peer.parse().expect("peer address"), 40000);
+    req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    app.send(req).await
+}
+
+/// Sends the same wrong-password login `count` times at once (each on its
+/// own task, so they truly overlap) and returns how many were answered 401
+/// (the password was checked) and how many 429 (refused before the check).
+pub async fn parallel_wrong_logins(
+    app: &Arc<TestApp>,
+    count: usize,
+    username: impl Fn(usize) -> String,
+) -> (usize, usize) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..count {
+        let app = Arc::clone(app);
+        let username = username(n);
+        tasks.spawn(async move { app.basic_login(&username, "wrong-password").await.status });
+    }
+    let (mut checked, mut refused) = (0, 0);
+    while let Some(status) = tasks.join_next().await {
+        match status.expect("login task") {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("a wrong password answered {other}"),
+        }
+    }
+    (checked, refused)
+}
+
+/// `per_address` wrong-password logins as `username` from each of
+/// `addresses` attackers' addresses (203.0.113.x), one after another;
+/// returns how many reached the password check (401) and how many were
+/// refused before it (429).
+pub async fn wrong_logins_from_many(
+    app: &TestApp,
+    username: &str,
+    addresses: u8,
+    per_address: usize,
+) -> (usize, usize) {
+    let (mut checked, mut refused) = (0, 0);
+    for address in 1..=addresses {
+        let peer = format!("203.0.113.{address}");
+        for _ in 0..per_address {
+            match login_from(app, &peer, username, "wrong-password").await.status {
+                StatusCode::UNAUTHORIZED => checked += 1,
+                StatusCode::TOO_MANY_REQUESTS => refused += 1,
+                other => panic!("a wrong password answered {other}"),
+            }
+        }
+    }
+    (checked, refused)
+}
+
+/// Posts a page form as `browser`, its CSRF field set to `csrf`.
+pub async fn post_page_form(app: &TestApp, browser: &Browser, path: &str, csrf: &str, fields: &str) -> TestResponse {
+    let cookie = browser.cookie_header();
+    let form = format!("csrf_token={}&{fields}", enc(csrf));
+    app.post_form(path, &[("cookie", &cookie)], &form).await
 }
