@@ -157,7 +157,6 @@ impl Auth {
         let key = user_key(username);
         LOGIN_PER_USERNAME.reset(&self.store, &key).await?;
         self.store.rate_limit_clear_prefix(&user_address_prefix(&key)).await?;
-        tracing::info!(username = ?username, "sign-in limits cleared");
         Ok(())
     }
 

@@ -14,7 +14,8 @@ use romgate::config::DatabaseUrl;
 use romgate::secret::Secret;
 use romgate::store::Store;
 
-use crate::util::{PASSWORD, TestApp, login_from, wrong_logins_from_many};
+use crate::login_support::{login_from, wrong_logins_from_many};
+use crate::util::{PASSWORD, TestApp};
 
 fn romgate(data: &std::path::Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_romgate"))

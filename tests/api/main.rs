@@ -14,6 +14,7 @@ mod library_support;
 mod library_upload;
 mod login;
 mod login_limits;
+mod login_support;
 mod pages;
 mod scopes;
 mod setup;
