@@ -7,6 +7,7 @@
 mod browser;
 mod cluster;
 mod harness_smoke;
+mod login_limits;
 mod logout;
 mod multi_instance;
 mod multi_instance_sso;
