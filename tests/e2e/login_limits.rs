@@ -27,7 +27,10 @@ async fn parallel_guesses_on_both_instances_cost_at_most_the_limit() {
     let (mut checked, mut refused) = (0, 0);
     while let Some(status) = guesses.join_next().await {
         match status.expect("guess task") {
-            StatusCode::UNAUTHORIZED => checked += 1,
+            // 408: let through to the password check, and still waiting
+            // for a hashing lane when the request timed out (what 60
+            // debug-build argon2 checks on two lanes did before the fix).
+            StatusCode::UNAUTHORIZED | StatusCode::REQUEST_TIMEOUT => checked += 1,
             StatusCode::TOO_MANY_REQUESTS => refused += 1,
             other => panic!("a wrong password answered {other}"),
         }
