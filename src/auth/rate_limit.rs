@@ -89,8 +89,9 @@ impl Hit {
         self.window.count > self.policy.max_events
     }
 
-    /// This is the first refused event of its window (exactly one per
-    /// window, as counts are handed out atomically): the moment to log.
+    /// This is the first refused event of its window: the moment to log.
+    /// Counts are handed out atomically, so one event per window gets it
+    /// (two, if a correct password gave a slot back in between).
     pub fn starts_refusing(&self) -> bool {
         self.window.count == self.policy.max_events + 1
     }

@@ -1,8 +1,9 @@
 //! The administrators' users page: every account with its role, status,
 //! last login and linked identities; change the role, enable or disable,
-//! delete, and clear a username's failed-sign-in limits. The changes go through the same flows as the users API
-//! (`update_account`, `delete_account`), so sessions and tokens end the
-//! same way and the last administrator stays protected.
+//! delete, and unlock sign-in after failed passwords. The changes go
+//! through the same flows as the users API and the CLI (`update_account`,
+//! `delete_account`, `unlock_sign_in`), so sessions and tokens end the same
+//! way and the last administrator stays protected.
 
 use askama::Template;
 use axum::Form;
