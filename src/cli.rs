@@ -75,6 +75,8 @@ enum UserCommand {
     Disable { username: String },
     /// Enable an account.
     Enable { username: String },
+    /// Clear the limits failed passwords put on a username's sign-in.
+    Unlock { username: String },
     /// List accounts.
     List,
 }
@@ -346,6 +348,11 @@ async fn run_user_command(config: Config, command: UserCommand) -> Result<(), Ap
             )
             .await?;
             println!("{} is enabled", user.username);
+        }
+        UserCommand::Unlock { username } => {
+            let user = find(username).await?;
+            auth.clear_login_limits(&user.username).await?;
+            println!("sign-in limits cleared for {}", user.username);
         }
         UserCommand::List => {
             println!("{:<6} {:<24} {:<8} {:<8} email", "id", "username", "role", "enabled");

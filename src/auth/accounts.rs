@@ -267,6 +267,7 @@ impl Auth {
             .ok_or_else(|| AppError::not_found("No such user."))?;
         if let Some(hash) = new_hash {
             self.store.set_password_hash(id, &hash, now).await?;
+            self.reset_login_limits_for_new_password(&user.username).await?;
         }
         if changes.password.is_some() || changes.enabled == Some(false) {
             self.store.revoke_user_credentials(id).await?;

@@ -1,17 +1,17 @@
 //! The password check: one answer for a wrong password and an unknown user
 //! (same status, same body, one hash computed either way), rate-limited per
-//! client address and per username, and refused outright when password login
-//! is disabled.
+//! client address and per username (counted before the hash is computed,
+//! see `login_limits`), and refused outright when password login is
+//! disabled.
 
-use sha2::{Digest, Sha256};
 use tracing::instrument;
 
 use super::Auth;
+use super::login_limits::LoginAttempt;
 use super::password::Verdict;
-use super::rate_limit::{LOGIN_PER_ADDRESS, LOGIN_PER_USERNAME};
 use crate::error::{AppError, AppResult};
 use crate::secret::Secret;
-use crate::store::{User, fold};
+use crate::store::User;
 
 /// Longest username or password looked at; longer ones are simply wrong.
 const MAX_CREDENTIAL_BYTES: usize = 1024;
@@ -33,9 +33,8 @@ impl Auth {
     #[instrument(skip_all)]
     pub async fn check_password(&self, username: &str, password: &Secret, client: &str, now: i64) -> AppResult<User> {
         self.ensure_password_login_enabled()?;
-        let username_subject = hex::encode(Sha256::digest(fold(username).as_bytes()));
-        LOGIN_PER_ADDRESS.check(&self.store, client, now).await?;
-        LOGIN_PER_USERNAME.check(&self.store, &username_subject, now).await?;
+        let attempt = LoginAttempt::new(username, client);
+        let slots = self.take_login_slots(&attempt, now).await?;
 
         let plausible = !username.is_empty() && username.len() <= MAX_CREDENTIAL_BYTES;
         let found = if plausible {
@@ -51,11 +50,10 @@ impl Auth {
         };
 
         let (Verdict::Match { rehash }, Some(found)) = (verdict, found) else {
-            LOGIN_PER_ADDRESS.record(&self.store, client, now).await?;
-            LOGIN_PER_USERNAME.record(&self.store, &username_subject, now).await?;
             tracing::info!(client, "failed password login");
             return Err(AppError::invalid_credentials());
         };
+        self.settle_login_success(&attempt, slots, now).await?;
         if !found.user.enabled {
             return Err(account_disabled());
         }
@@ -67,7 +65,6 @@ impl Auth {
                 "password hash upgraded to current argon2id parameters"
             );
         }
-        LOGIN_PER_USERNAME.reset(&self.store, &username_subject).await?;
         Ok(found.user)
     }
 }

@@ -5,6 +5,7 @@
 pub mod accounts;
 mod hash_memory;
 mod login;
+mod login_limits;
 mod oauth;
 pub mod password;
 mod principal;

@@ -1,8 +1,9 @@
 //! The administrators' users page: every account with its role, status,
 //! last login and linked identities; change the role, enable or disable,
-//! delete. The changes go through the same flows as the users API
-//! (`update_account`, `delete_account`), so sessions and tokens end the
-//! same way and the last administrator stays protected.
+//! delete, and unlock sign-in after failed passwords. The changes go
+//! through the same flows as the users API and the CLI (`update_account`,
+//! `delete_account`, `unlock_sign_in`), so sessions and tokens end the same
+//! way and the last administrator stays protected.
 
 use askama::Template;
 use axum::Form;
@@ -32,6 +33,8 @@ struct UserRow {
     enabled: bool,
     is_self: bool,
     last_login: String,
+    /// When failed sign-ins are refused for this username: until when.
+    limited_until: Option<String>,
     /// (issuer, subject)
     links: Vec<(String, String)>,
 }
@@ -65,15 +68,22 @@ pub async fn get_users(State(state): State<AppState>, headers: HeaderMap, csrf: 
     let actor = require_page(&state, &headers, ADMIN_SCOPES, HERE).await?;
     let store = &state.auth.store;
     let users = store.list_users().await.map_err(page_error)?;
+    let now = state.now();
     let mut rows = Vec::with_capacity(users.len());
     for user in users {
         let links = store.list_links(user.id).await.map_err(page_error)?;
+        let limited_until = state
+            .auth
+            .login_limited_until(&user.username, now)
+            .await
+            .map_err(page_error)?;
         rows.push(UserRow {
             id: user.id,
             is_self: user.id == actor.user.id,
             role: user.role.as_str(),
             enabled: user.enabled,
             last_login: user.last_login_at.map_or_else(|| "never".to_string(), format_time),
+            limited_until: limited_until.map(format_time),
             links: links.into_iter().map(|l| (l.issuer, l.subject)).collect(),
             username: user.username,
             email: user.email,
@@ -160,5 +170,17 @@ pub async fn post_delete(
 ) -> PageResult {
     let actor = form_actor(&state, &headers, &form.csrf_token).await?;
     state.auth.delete_account(&actor, id).await.map_err(page_error)?;
+    Ok(Redirect::to(HERE).into_response())
+}
+
+/// Clears the user's failed-sign-in limits (see `auth::login_limits`).
+pub async fn post_unlock(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let actor = form_actor(&state, &headers, &form.csrf_token).await?;
+    state.auth.unlock_sign_in(&actor, id).await.map_err(page_error)?;
     Ok(Redirect::to(HERE).into_response())
 }

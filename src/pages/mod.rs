@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}/role", post(admin::post_role))
         .route("/admin/users/{id}/enabled", post(admin::post_enabled))
         .route("/admin/users/{id}/delete", post(admin::post_delete))
+        .route("/admin/users/{id}/unlock", post(admin::post_unlock))
 }
 
 /// The upload form's route (see `http::router` for why it is apart).

@@ -6,11 +6,16 @@ use std::net::TcpStream;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use axum::http::StatusCode;
 use romgate::auth::Role;
 use romgate::auth::password::{PasswordPolicy, Passwords, Verdict};
+use romgate::clock::{Clock, ManualClock, SystemClock};
 use romgate::config::DatabaseUrl;
 use romgate::secret::Secret;
 use romgate::store::Store;
+
+use crate::login_support::{login_from, wrong_logins_from_many};
+use crate::util::{PASSWORD, TestApp};
 
 fn romgate(data: &std::path::Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_romgate"))
@@ -102,6 +107,44 @@ async fn user_commands_manage_the_servers_database() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("nobody"));
     let invalid = romgate(data, &["user", "create", "bad name"], "", &[]);
     assert!(!invalid.status.success());
+}
+
+#[tokio::test]
+async fn user_unlock_and_set_password_clear_the_sign_in_limits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path();
+    // The server's database, on the CLI's clock (the system's).
+    let app = TestApp::builder()
+        .sqlite_file(&data.join("romgate.db"))
+        .clock(ManualClock::new(SystemClock.now()))
+        .build()
+        .await;
+    app.create_user("bob", Role::Viewer).await;
+    let away = "192.0.2.80";
+
+    wrong_logins_from_many(&app, "bob", 3, 10).await;
+    let locked = login_from(&app, away, "bob", PASSWORD).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    let unlock = romgate(data, &["user", "unlock", "BOB"], "", &[]);
+    assert!(unlock.status.success(), "{unlock:?}");
+    assert!(stdout(&unlock).contains("sign-in limits cleared for bob"));
+    assert_eq!(login_from(&app, away, "bob", PASSWORD).await.status, StatusCode::OK);
+
+    wrong_logins_from_many(&app, "bob", 3, 10).await;
+    let reset = romgate(
+        data,
+        &["user", "set-password", "bob"],
+        "bobs second password
+",
+        &[],
+    );
+    assert!(reset.status.success(), "{reset:?}");
+    let fresh = login_from(&app, "192.0.2.81", "bob", "bobs second password").await;
+    assert_eq!(fresh.status, StatusCode::OK, "a new password lifts the limits");
+
+    let unknown = romgate(data, &["user", "unlock", "nobody"], "", &[]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nobody"));
 }
 
 #[test]

@@ -16,6 +16,8 @@ mod library_scan;
 mod library_support;
 mod library_upload;
 mod login;
+mod login_limits;
+mod login_support;
 mod logout;
 mod pages;
 mod reauth;

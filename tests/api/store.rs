@@ -195,6 +195,105 @@ on_both_engines!(rate_limit_windows_count_and_reset, |app: TestApp| async move {
     assert_eq!(store.rate_limit_look("k", START + 60, 60).await.expect("look"), None);
 });
 
+on_both_engines!(
+    rate_limit_hits_are_given_back_and_cleared_by_prefix,
+    |app: TestApp| async move {
+        let store = app.store();
+        let first = store.rate_limit_hit("p:a_1", START, 60).await.expect("hit");
+        store.rate_limit_hit("p:a_1", START, 60).await.expect("hit");
+        store
+            .rate_limit_give_back("p:a_1", first.started_at)
+            .await
+            .expect("give back");
+        let count = |key: &'static str| async move {
+            store
+                .rate_limit_look(key, START, 60)
+                .await
+                .expect("look")
+                .map(|w| w.count)
+        };
+        assert_eq!(count("p:a_1").await, Some(1));
+        // Only the window that counted the hit gives it back.
+        store
+            .rate_limit_give_back("p:a_1", START - 60)
+            .await
+            .expect("give back");
+        assert_eq!(count("p:a_1").await, Some(1));
+
+        store.rate_limit_hit("p:a_2", START, 60).await.expect("hit");
+        store.rate_limit_hit("p:ab_1", START, 60).await.expect("hit");
+        let listed = store.rate_limit_look_prefix("p:a_", START, 60).await.expect("prefix");
+        let mut keys: Vec<String> = listed.into_iter().map(|(key, _)| key).collect();
+        keys.sort();
+        assert_eq!(keys, ["p:a_1", "p:a_2"], "_ is no wildcard");
+        store.rate_limit_clear_prefix("p:a_").await.expect("clear");
+        assert_eq!((count("p:a_1").await, count("p:ab_1").await), (None, Some(1)));
+    }
+);
+
+on_both_engines!(
+    known_login_addresses_expire_and_are_forgotten,
+    |app: TestApp| async move {
+        let store = app.store();
+        store
+            .login_address_remember("u1", "203.0.113.5", START + 100)
+            .await
+            .expect("remember");
+        store
+            .login_address_remember("u2", "203.0.113.5", START + 100)
+            .await
+            .expect("remember");
+        assert!(
+            store
+                .login_address_known("u1", "203.0.113.5", START + 99)
+                .await
+                .expect("known")
+        );
+        assert!(
+            !store
+                .login_address_known("u1", "203.0.113.5", START + 100)
+                .await
+                .expect("known")
+        );
+        assert!(
+            !store
+                .login_address_known("u1", "203.0.113.6", START)
+                .await
+                .expect("known")
+        );
+        store
+            .login_address_remember("u1", "203.0.113.5", START + 500)
+            .await
+            .expect("again");
+        assert!(
+            store
+                .login_address_known("u1", "203.0.113.5", START + 400)
+                .await
+                .expect("known")
+        );
+        store.login_addresses_forget("u1").await.expect("forget");
+        assert!(
+            !store
+                .login_address_known("u1", "203.0.113.5", START)
+                .await
+                .expect("known")
+        );
+        assert!(
+            store
+                .login_address_known("u2", "203.0.113.5", START)
+                .await
+                .expect("known")
+        );
+        store.delete_expired(START + 100).await.expect("cleanup");
+        assert!(
+            !store
+                .login_address_known("u2", "203.0.113.5", START)
+                .await
+                .expect("known")
+        );
+    }
+);
+
 on_both_engines!(expired_rows_are_cleaned_up, |app: TestApp| async move {
     let store = app.store();
     let user = store

@@ -56,6 +56,7 @@ pub struct TestAppBuilder {
     /// of a fresh one.
     data_dir: Option<std::path::PathBuf>,
     clock: Option<ManualClock>,
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 impl TestAppBuilder {
@@ -96,6 +97,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// Uses this SQLite database file (for example the one the CLI uses).
+    pub fn sqlite_file(mut self, path: &std::path::Path) -> Self {
+        self.sqlite_file = Some(path.to_path_buf());
+        self
+    }
+
     pub async fn build(self) -> TestApp {
         let dir = tempfile::tempdir().expect("temporary directory");
         let data = self.data_dir.unwrap_or_else(|| dir.path().to_path_buf());
@@ -117,7 +124,8 @@ impl TestAppBuilder {
                 .await
                 .expect("PostgreSQL schema")
         } else {
-            let url = format!("sqlite://{}", data.join("test.db").display());
+            let file = self.sqlite_file.unwrap_or_else(|| data.join("test.db"));
+            let url = format!("sqlite://{}", file.display());
             Store::open(&DatabaseUrl::new(url)).await.expect("SQLite store")
         };
         let clock = self.clock.unwrap_or_else(|| ManualClock::new(START));
@@ -212,6 +220,7 @@ impl TestApp {
             secret_key: true,
             data_dir: None,
             clock: None,
+            sqlite_file: None,
         }
     }
 
@@ -374,4 +383,11 @@ pub fn request(method: Method, path: &str, headers: &[(&str, &str)], body: Body)
         builder = builder.header(*name, *value);
     }
     builder.body(body).expect("valid request")
+}
+
+/// Posts a page form as `browser`, its CSRF field set to `csrf`.
+pub async fn post_page_form(app: &TestApp, browser: &Browser, path: &str, csrf: &str, fields: &str) -> TestResponse {
+    let cookie = browser.cookie_header();
+    let form = format!("csrf_token={}&{fields}", enc(csrf));
+    app.post_form(path, &[("cookie", &cookie)], &form).await
 }

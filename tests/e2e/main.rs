@@ -8,6 +8,7 @@ mod browser;
 mod cluster;
 mod email_trust;
 mod harness_smoke;
+mod login_limits;
 mod logout;
 mod multi_instance;
 mod multi_instance_sso;

@@ -130,7 +130,7 @@ async fn failed_logins_are_counted_on_both_instances_together() {
     let cluster = Cluster::start(&[]).await;
     cluster.create_user("bob", "viewer", PASSWORD);
     let browser = Browser::new();
-    // 10 failures per username per 15 minutes: 5 on A and 5 on B.
+    // 10 failures per username and address per 15 minutes: 5 on A and 5 on B.
     for server in [&cluster.a, &cluster.b] {
         for _ in 0..5 {
             let refused = password_login(&browser, server, "bob", "wrong password").await;
