@@ -43,6 +43,16 @@ pub const SSO_STARTS_PER_ADDRESS: RateLimitPolicy = RateLimitPolicy {
     message: "Too many sign-ins were started from your network. Wait a few minutes and try again.",
 };
 
+/// Back-channel logout posts from one client address. Anyone can post
+/// there, and each post may make romgate look at the provider; the provider
+/// itself sends one post per ended session, far fewer than this.
+pub const BACKCHANNEL_LOGOUTS_PER_ADDRESS: RateLimitPolicy = RateLimitPolicy {
+    name: "backchannel-logout-address",
+    max_events: 120,
+    window_seconds: 60,
+    message: "Too many logout notifications from this address. Wait a minute and try again.",
+};
+
 impl RateLimitPolicy {
     fn key(&self, subject: &str) -> String {
         format!("{}:{subject}", self.name)
@@ -93,5 +103,12 @@ impl Auth {
     pub async fn count_sso_start(&self, client: &str, now: i64) -> AppResult<()> {
         SSO_STARTS_PER_ADDRESS.check(&self.store, client, now).await?;
         SSO_STARTS_PER_ADDRESS.record(&self.store, client, now).await
+    }
+
+    /// Counts a back-channel logout post from `client`; refuses (429) once
+    /// `BACKCHANNEL_LOGOUTS_PER_ADDRESS` is reached, before any other work.
+    pub async fn count_backchannel_logout(&self, client: &str, now: i64) -> AppResult<()> {
+        BACKCHANNEL_LOGOUTS_PER_ADDRESS.check(&self.store, client, now).await?;
+        BACKCHANNEL_LOGOUTS_PER_ADDRESS.record(&self.store, client, now).await
     }
 }

@@ -15,6 +15,14 @@ pub async fn sso_app(env: &[(&str, &str)]) -> (TestApp, FakeIdp) {
     (app, idp)
 }
 
+/// The same on PostgreSQL (TEST_DATABASE_URL), for store behaviour.
+pub async fn sso_app_postgres(env: &[(&str, &str)]) -> (TestApp, FakeIdp) {
+    let clock = ManualClock::new(START);
+    let idp = FakeIdp::start(clock.clone()).await;
+    let app = sso_builder(&idp.metadata_url(), clock, env).postgres().build().await;
+    (app, idp)
+}
+
 pub fn sso_builder(metadata_url: &str, clock: ManualClock, env: &[(&str, &str)]) -> TestAppBuilder {
     let mut builder = TestApp::builder()
         .clock(clock)
