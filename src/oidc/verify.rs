@@ -94,13 +94,14 @@ impl Oidc {
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()));
         request.request_async(&self.http).await.map_err(|err| match err {
             RequestTokenError::ServerResponse(answer) => {
+                // Its description is provider text: logged, not shown (SPEC 9).
+                if let Some(description) = answer.error_description() {
+                    let description: String = description.chars().take(300).collect();
+                    tracing::warn!(?description, "the token endpoint refused the code");
+                }
                 let detail = format!(
-                    "the token endpoint refused the code: {}{}",
-                    answer.error().as_ref(),
-                    answer
-                        .error_description()
-                        .map(|d| format!(" ({d})"))
-                        .unwrap_or_default()
+                    "the token endpoint refused the code: {} (its description is in romgate's log)",
+                    answer.error().as_ref()
                 );
                 bad_provider_answer("token_exchange_failed", detail)
             }

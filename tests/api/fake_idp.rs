@@ -23,6 +23,8 @@ use sha2::Digest;
 pub const CLIENT_ID: &str = "romgate-test";
 pub const CLIENT_SECRET: &str = "test-client-secret";
 pub const REDIRECT_URI: &str = "http://localhost:8080/api/oauth/openid";
+/// What the token endpoint says in `Mode::ErrorJson` (romgate must not show it).
+pub const TOKEN_ERROR_DESCRIPTION: &str = "PROVIDER-TEXT-MARKER: the code has expired";
 
 /// How the token endpoint misbehaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -322,7 +324,10 @@ async fn token(State(idp): State<FakeIdp>, headers: HeaderMap, Form(form): Form<
         return bad_request("invalid_grant");
     }
     match state.mode {
-        Mode::ErrorJson => return bad_request("invalid_grant"),
+        Mode::ErrorJson => {
+            let body = json!({"error": "invalid_grant", "error_description": TOKEN_ERROR_DESCRIPTION});
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
         Mode::Html500 => {
             return (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -77,6 +77,11 @@ async fn token_endpoint_failures_are_bad_gateway_pages() {
         idp.set_mode(mode);
         let response = sign_in(&app, &idp, alice()).await;
         assert_refused(&app, &response, StatusCode::BAD_GATEWAY, code).await;
+        let description = crate::fake_idp::TOKEN_ERROR_DESCRIPTION;
+        assert!(
+            !response.text().contains(description),
+            "provider text is logged, not shown"
+        );
     }
 }
 
