@@ -61,6 +61,16 @@ pub const SSO_STARTS_PER_ADDRESS: RateLimitPolicy = RateLimitPolicy {
     message: "Too many sign-ins were started from your network. Wait a few minutes and try again.",
 };
 
+/// Back-channel logout posts from one client address. Anyone can post
+/// there, and each post may make romgate look at the provider; the provider
+/// itself sends one post per ended session, far fewer than this.
+pub const BACKCHANNEL_LOGOUTS_PER_ADDRESS: RateLimitPolicy = RateLimitPolicy {
+    name: "backchannel-logout-address",
+    max_events: 120,
+    window_seconds: 60,
+    message: "Too many logout notifications from this address. Wait a minute and try again.",
+};
+
 /// What an address is counted as: an IPv4 address whole, an IPv6 address by
 /// its /64 network (one subscriber's LAN; an attacker holding a /64 could
 /// otherwise take a fresh address for every guess). Anything else as given.
@@ -201,6 +211,14 @@ impl Auth {
     /// `SSO_STARTS_PER_ADDRESS` is reached, before anything is stored.
     pub async fn count_sso_start(&self, client: &str, now: i64) -> AppResult<()> {
         SSO_STARTS_PER_ADDRESS.count_address(&self.store, client, now).await
+    }
+
+    /// Counts a back-channel logout post from `client`; refuses (429) once
+    /// `BACKCHANNEL_LOGOUTS_PER_ADDRESS` is reached, before any other work.
+    pub async fn count_backchannel_logout(&self, client: &str, now: i64) -> AppResult<()> {
+        BACKCHANNEL_LOGOUTS_PER_ADDRESS
+            .count_address(&self.store, client, now)
+            .await
     }
 }
 

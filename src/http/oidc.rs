@@ -48,17 +48,13 @@ async fn get_login_openid(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     Query(query): Query<LoginQuery>,
-    headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let oidc = enabled(&state)?;
     let next = safe_next(query.next.as_deref());
-    let browser = read_cookie(&headers, ATTEMPT_COOKIE);
     let now = state.now();
     state.auth.count_sso_start(&client, now).await.map_err(log_refusal)?;
-    let started = oidc
-        .begin(&state.auth, &next, browser, now)
-        .await
-        .map_err(log_refusal)?;
+    // A binding cookie the browser brings is ignored: every start mints one.
+    let started = oidc.begin(&state.auth, &next, now).await.map_err(log_refusal)?;
     let cookie = state
         .cookies
         .short_lived(ATTEMPT_COOKIE, &started.browser_token, crate::oidc::ATTEMPT_SECONDS);
@@ -124,9 +120,11 @@ struct BackchannelForm {
 }
 
 /// The provider ends sessions: 200 on success, 400 with an error body
-/// otherwise (the spec's answer codes), never cached.
+/// otherwise (the spec's answer codes), 429 past the per-address limit
+/// (anyone can post here), never cached.
 async fn post_backchannel_logout(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     form: Result<ApiForm<BackchannelForm>, AppError>,
 ) -> Response {
     let result = async {
@@ -134,6 +132,7 @@ async fn post_backchannel_logout(
             .oidc
             .as_ref()
             .ok_or_else(|| AppError::bad_request("invalid_request", "Single sign-on is not enabled on this server."))?;
+        state.auth.count_backchannel_logout(&client, state.now()).await?;
         let ApiForm(form) = form?;
         let token = form.logout_token.filter(|t| !t.is_empty());
         let token = token.ok_or_else(|| AppError::bad_request("invalid_request", "logout_token is required."))?;
@@ -142,6 +141,9 @@ async fn post_backchannel_logout(
     .await;
     let mut response = match result {
         Ok(_) => StatusCode::OK.into_response(),
+        Err(AppError::Refused(refusal)) if matches!(refusal.kind, Kind::TooManyRequests { .. }) => {
+            crate::http::error::refusal_response(&refusal, refusal.code)
+        }
         Err(AppError::Refused(refusal)) => {
             let bad = crate::error::Refusal {
                 kind: Kind::BadRequest,

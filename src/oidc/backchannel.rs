@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::Oidc;
 use super::client::{LEEWAY_SECONDS, allowed_algorithms};
-use super::discovery::Discovered;
+use super::discovery::{AfterFailure, Discovered};
 use crate::auth::Auth;
 use crate::error::{AppError, AppResult};
 
@@ -48,9 +48,10 @@ enum Refusal {
 impl Oidc {
     /// Verifies `logout_token` and ends the sessions it names; returns how many.
     pub async fn backchannel_logout(&self, auth: &Auth, logout_token: &str, now: i64) -> AppResult<u64> {
-        let provider = self.provider(now).await?;
+        // Anyone can post here: a failed discovery is answered from memory.
+        let provider = self.provider(now, AfterFailure::Remember).await?;
         let claims = match verify(&provider, &self.config.client_id, logout_token) {
-            Err(Refusal::UnknownKey) => match self.cache.refetch_keys(&self.http, now).await? {
+            Err(Refusal::UnknownKey) => match self.cache.refetch_keys(&self.http, &provider, now).await? {
                 Some(refreshed) => verify(&refreshed, &self.config.client_id, logout_token),
                 None => Err(Refusal::UnknownKey),
             },

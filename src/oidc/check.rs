@@ -7,6 +7,7 @@ use openidconnect::ResponseTypes;
 use openidconnect::core::{CoreClaimName, CoreClientAuthMethod, CoreResponseType};
 
 use super::discovery::Metadata;
+use super::issuer::{issuer_matches, mismatch_hint};
 use super::provider_http::{ProviderHttp, read_ca_bundle};
 use crate::config::{Config, OidcConfig};
 
@@ -167,15 +168,21 @@ fn trimmed(url: &url::Url) -> String {
     url.as_str().trim_end_matches('/').to_string()
 }
 
+/// OpenID Connect Discovery §4.3: the issuer must be the metadata URL minus
+/// its well-known suffix; sign-in refuses otherwise (`issuer::issuer_matches`).
 fn check_issuer(report: &mut Report, oidc: &OidcConfig, metadata: &Metadata) {
-    let issuer = metadata.issuer().as_str().trim_end_matches('/');
-    let expected_prefix = format!("{issuer}/.well-known/");
-    report.check(
-        oidc.metadata_url.as_str().starts_with(&expected_prefix),
-        format!("the issuer ({}) matches the discovery URL", metadata.issuer().as_str()),
-        "the provider's issuer differs from the URL it was discovered at: use the issuer's own \
-         .well-known/openid-configuration, or fix the provider's public URL",
-    );
+    let issuer = metadata.issuer().as_str();
+    if issuer_matches(issuer, &oidc.metadata_url) {
+        report.pass(format!("the issuer ({issuer}) matches the discovery URL"));
+    } else {
+        report.fail(
+            format!(
+                "the issuer ({issuer}) does not match the discovery URL ({})",
+                oidc.metadata_url
+            ),
+            mismatch_hint(issuer, &oidc.metadata_url),
+        );
+    }
 }
 
 async fn check_keys(report: &mut Report, http: &ProviderHttp, metadata: &Metadata) {

@@ -1,22 +1,31 @@
 //! What the provider says about the person, merged from the ID token and the
-//! userinfo answer, and the few facts romgate reads from it.
+//! userinfo answer, and the few facts romgate reads from it. The ID token is
+//! signed and checked (issuer, audience, nonce, time); the userinfo answer
+//! is only as good as the TLS connection it came over. So the ID token is
+//! authoritative: when both carry a claim, its value wins (groups and
+//! email_verified included, which decide roles and account linking), and
+//! userinfo only fills in the claims the ID token lacks (SPEC 9; this
+//! reverses the "overlay" of SPEC 5.2).
 
 use serde_json::{Map, Value};
 
-/// ID token claims overlaid with userinfo claims.
+/// ID token claims, completed by userinfo claims the ID token lacks.
 #[derive(Debug, Clone, Default)]
 pub struct Claims(pub Map<String, Value>);
 
 impl Claims {
+    /// Top-level claims: a claim the ID token carries (not null) is kept as
+    /// it is; userinfo adds only the names the ID token has no value for.
     pub fn merge(id_token: Value, userinfo: Option<Value>) -> Self {
         let mut merged = match id_token {
             Value::Object(map) => map,
             _ => Map::new(),
         };
+        merged.retain(|_, value| !value.is_null());
         if let Some(Value::Object(extra)) = userinfo {
             for (name, value) in extra {
                 if !value.is_null() {
-                    merged.insert(name, value);
+                    merged.entry(name).or_insert(value);
                 }
             }
         }
@@ -82,14 +91,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn userinfo_overrides_and_fills_in() {
+    fn the_id_token_wins_and_userinfo_only_fills_in() {
         let claims = Claims::merge(
-            json!({"sub": "1", "email": "old@example.com", "name": "Old"}),
-            Some(json!({"sub": "1", "email": "new@example.com", "groups": ["a"], "name": null})),
+            json!({"sub": "1", "email": "token@example.com", "name": "Token", "groups": ["players"],
+                   "email_verified": false, "nickname": null}),
+            Some(
+                json!({"sub": "1", "email": "userinfo@example.com", "groups": ["admins"], "email_verified": true,
+                        "name": null, "nickname": "Nick", "picture": "https://example.com/p.png"}),
+            ),
         );
-        assert_eq!(claims.email().as_deref(), Some("new@example.com"));
-        assert_eq!(claims.get("groups"), Some(&json!(["a"])));
-        assert_eq!(claims.text("name").as_deref(), Some("Old"));
+        assert_eq!(claims.email().as_deref(), Some("token@example.com"));
+        assert_eq!(claims.get("groups"), Some(&json!(["players"])));
+        assert_eq!(claims.email_verified(), Some(false));
+        assert_eq!(claims.text("name").as_deref(), Some("Token"));
+        assert_eq!(
+            claims.text("nickname").as_deref(),
+            Some("Nick"),
+            "null in the token is no value"
+        );
+        assert_eq!(claims.text("picture").as_deref(), Some("https://example.com/p.png"));
     }
 
     #[test]

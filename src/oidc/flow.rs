@@ -1,20 +1,23 @@
 //! The sign-in as a state machine: `begin` stores the attempt (state, nonce,
-//! PKCE verifier, where to go next) and binds it to this browser; `finish`
-//! consumes it exactly once, then exchanges the code, verifies the tokens
-//! and resolves the person to an account.
+//! PKCE verifier, where to go next) and binds it to this browser with a
+//! binding value minted afresh every time (never one the browser offers, so
+//! nobody can plant a binding they know); `finish` consumes it exactly once,
+//! and only from the browser that started it (a callback opened anywhere
+//! else is refused and changes nothing), then exchanges the code, verifies
+//! the tokens and resolves the person to an account.
 
 use openidconnect::core::CoreResponseType;
 use openidconnect::{AuthenticationFlow, CsrfToken, Nonce, PkceCodeChallenge, Scope};
-use subtle::ConstantTimeEq;
 use url::Url;
 
 use super::Oidc;
 use super::claims::Claims;
 use super::client::build_client;
+use super::discovery::AfterFailure;
 use crate::auth::tokens::{PlainToken, TokenKind};
 use crate::auth::{Auth, OidcSessionInfo};
 use crate::error::{AppError, AppResult, Kind};
-use crate::store::{NewLoginAttempt, User};
+use crate::store::{LoginAttempt, NewLoginAttempt, User};
 
 /// How long a sign-in may take at the provider.
 pub const ATTEMPT_SECONDS: i64 = 600;
@@ -22,7 +25,7 @@ pub const ATTEMPT_SECONDS: i64 = 600;
 #[derive(Debug)]
 pub struct StartedLogin {
     pub authorize_url: Url,
-    /// The value of the browser-binding cookie (new, or the one presented).
+    /// The value of the browser-binding cookie, new for every sign-in.
     pub browser_token: String,
 }
 
@@ -47,9 +50,12 @@ fn refused(kind: Kind, code: &'static str, message: &'static str, hint: &'static
 }
 
 impl Oidc {
-    /// Starts a sign-in: returns the provider's authorization URL.
-    pub async fn begin(&self, auth: &Auth, next: &str, browser: Option<&str>, now: i64) -> AppResult<StartedLogin> {
-        let provider = self.provider(now).await?;
+    /// Starts a sign-in: returns the provider's authorization URL and a new
+    /// browser binding. A binding the browser already holds is never reused:
+    /// one planted by someone else (a cookie set on a sibling subdomain, a
+    /// shared machine) would let them finish this sign-in in their browser.
+    pub async fn begin(&self, auth: &Auth, next: &str, now: i64) -> AppResult<StartedLogin> {
+        let provider = self.provider(now, AfterFailure::Retry).await?;
         let client = build_client(&self.config, &provider.metadata);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
@@ -66,10 +72,7 @@ impl Oidc {
         }
         let (authorize_url, state, nonce) = request.url();
 
-        let browser_token = match browser.filter(|b| auth.tokens.hash(TokenKind::LoginAttempt, b).is_some()) {
-            Some(existing) => existing.to_string(),
-            None => PlainToken::generate(TokenKind::LoginAttempt).expose().to_string(),
-        };
+        let browser_token = PlainToken::generate(TokenKind::LoginAttempt).expose().to_string();
         let state_hash = auth.tokens.mac(state.secret().as_bytes());
         let browser_hash = auth.tokens.mac(browser_token.as_bytes());
         auth.store
@@ -107,9 +110,12 @@ impl Oidc {
     ) -> AppResult<CompletedLogin> {
         if let Some(error) = callback.error.as_deref() {
             if let Some(state) = callback.state.as_deref() {
-                auth.store
-                    .take_login_attempt(&auth.tokens.mac(state.as_bytes()))
-                    .await?;
+                // The provider gave up on this sign-in: spend it, but only
+                // when this is the browser that started it.
+                match take_bound_attempt(auth, state, browser).await {
+                    Ok(_) | Err(AppError::Refused(_)) => {}
+                    Err(internal) => return Err(internal),
+                }
             }
             return Err(provider_said_no(error, callback.error_description.as_deref()));
         }
@@ -121,34 +127,7 @@ impl Oidc {
                 "The callback needs both `code` and `state`; OIDC_REDIRECT_URI must be this server's /api/oauth/openid.",
             ));
         };
-        let attempt = auth
-            .store
-            .take_login_attempt(&auth.tokens.mac(state.as_bytes()))
-            .await?
-            .ok_or_else(|| {
-                refused(
-                    Kind::BadRequest,
-                    "state_unknown",
-                    "This sign-in link was already used or is not valid. Please start again.",
-                    "The state parameter matches no sign-in in progress (a replayed or forged callback).",
-                )
-            })?;
-        let bound = browser.is_some_and(|b| {
-            bool::from(
-                auth.tokens
-                    .mac(b.as_bytes())
-                    .as_bytes()
-                    .ct_eq(attempt.browser_hash.as_bytes()),
-            )
-        });
-        if !bound {
-            return Err(refused(
-                Kind::BadRequest,
-                "state_mismatch",
-                "This sign-in was started in another browser, or your browser did not keep its cookie. Please start again.",
-                "Open romgate at exactly ROMM_BASE_URL (same host and scheme) so the sign-in cookie comes back, and make sure the reverse proxy passes cookies.",
-            ));
-        }
+        let attempt = take_bound_attempt(auth, &state, browser).await?;
         if attempt.expires_at <= now {
             return Err(refused(
                 Kind::BadRequest,
@@ -172,26 +151,91 @@ impl Oidc {
     }
 }
 
-/// The provider's `error=` answer, in words.
-fn provider_said_no(error: &str, description: Option<&str>) -> AppError {
-    let message = match error {
-        "access_denied" => "The identity provider did not allow the sign-in (access denied).".to_string(),
-        "login_required" | "interaction_required" | "consent_required" => {
-            "The identity provider needs you to sign in or give consent first. Please start again.".to_string()
+/// Consumes the sign-in in progress with this `state`, only for the browser
+/// that started it: the binding is in the same statement as the delete, so
+/// a callback opened in another browser (or without the cookie) takes
+/// nothing, and the person's own browser can still finish.
+async fn take_bound_attempt(auth: &Auth, state: &str, browser: Option<&str>) -> AppResult<LoginAttempt> {
+    let state_hash = auth.tokens.mac(state.as_bytes());
+    if let Some(browser) = browser {
+        let browser_hash = auth.tokens.mac(browser.as_bytes());
+        if let Some(attempt) = auth.store.take_login_attempt(&state_hash, &browser_hash).await? {
+            return Ok(attempt);
         }
-        _ => "The identity provider could not complete the sign-in.".to_string(),
-    };
-    let detail: String = description
-        .unwrap_or("")
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(300)
-        .collect();
-    let safe_error: String = error.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
-    AppError::refuse(Kind::BadRequest, "provider_error", message).hint(format!(
-        "The provider answered error={safe_error}{}{detail}",
-        if detail.is_empty() { "" } else { ": " }
+    }
+    if auth.store.login_attempt_exists(&state_hash).await? {
+        return Err(refused(
+            Kind::BadRequest,
+            "state_mismatch",
+            "This sign-in was started in another browser, or your browser did not keep its cookie. Please start again.",
+            "Open romgate at exactly ROMM_BASE_URL (same host and scheme) so the sign-in cookie comes back, and make sure the reverse proxy passes cookies.",
+        ));
+    }
+    Err(refused(
+        Kind::BadRequest,
+        "state_unknown",
+        "This sign-in link was already used or is not valid. Please start again.",
+        "The state parameter matches no sign-in in progress (a replayed or forged callback).",
     ))
+}
+
+/// The `error=` codes of RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.6
+/// that romgate words for the person; anything else gets the generic words.
+const PROVIDER_ERRORS: &[(&str, &str)] = &[
+    (
+        "access_denied",
+        "The identity provider did not allow the sign-in (access denied).",
+    ),
+    ("login_required", SIGN_IN_FIRST),
+    ("interaction_required", SIGN_IN_FIRST),
+    ("consent_required", SIGN_IN_FIRST),
+    ("account_selection_required", SIGN_IN_FIRST),
+    ("temporarily_unavailable", TRY_LATER),
+    ("server_error", TRY_LATER),
+    ("invalid_request", COULD_NOT),
+    ("unauthorized_client", COULD_NOT),
+    ("unsupported_response_type", COULD_NOT),
+    ("invalid_scope", COULD_NOT),
+    ("invalid_request_uri", COULD_NOT),
+    ("invalid_request_object", COULD_NOT),
+    ("request_not_supported", COULD_NOT),
+    ("request_uri_not_supported", COULD_NOT),
+    ("registration_not_supported", COULD_NOT),
+];
+const SIGN_IN_FIRST: &str = "The identity provider needs you to sign in or give consent first. Please start again.";
+const TRY_LATER: &str =
+    "The identity provider could not complete the sign-in right now. Please try again in a few minutes.";
+const COULD_NOT: &str = "The identity provider could not complete the sign-in.";
+
+/// The provider's `error=` answer, in fixed words. Anyone can craft a
+/// callback link, so nothing from it reaches the page: not the
+/// `error_description`, not an unknown code (a known code is named from our
+/// own table). The log line keeps both, escaped and shortened.
+fn provider_said_no(error: &str, description: Option<&str>) -> AppError {
+    let clip = |text: &str, max: usize| text.chars().take(max).collect::<String>();
+    tracing::info!(
+        error = ?clip(error, 64),
+        description = ?clip(description.unwrap_or(""), 300),
+        "the identity provider answered the sign-in with an error"
+    );
+    let known = PROVIDER_ERRORS.iter().find(|(code, _)| *code == error);
+    let (message, hint) = match known {
+        Some((code, message)) => (
+            *message,
+            format!(
+                "The provider answered error={code}; its error_description (if any) is in romgate's log. \
+                 For anything but access_denied or a sign-in the person abandoned, check the client's settings \
+                 at the provider (redirect URI, allowed scopes, the code flow)."
+            ),
+        ),
+        None => (
+            COULD_NOT,
+            "The provider answered with an error code romgate does not know; romgate's log has the code and \
+             its description."
+                .to_string(),
+        ),
+    };
+    AppError::refuse(Kind::BadRequest, "provider_error", message).hint(hint)
 }
 
 /// What the verified tokens say.

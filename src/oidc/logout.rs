@@ -8,6 +8,7 @@ use url::Url;
 
 use super::Oidc;
 use super::client::RgIdToken;
+use super::discovery::AfterFailure;
 use crate::auth::OidcSessionInfo;
 
 impl Oidc {
@@ -20,7 +21,7 @@ impl Oidc {
         }
         let endpoint = match &self.config.end_session_endpoint {
             Some(url) => url.clone(),
-            None => match self.provider(now).await {
+            None => match self.provider(now, AfterFailure::Remember).await {
                 Ok(provider) => provider
                     .metadata
                     .additional_metadata()

@@ -10,9 +10,11 @@ mod client;
 pub mod discovery;
 mod flow;
 mod identity;
+mod issuer;
 mod logout;
 pub mod provider_http;
 pub mod roles;
+mod single_flight;
 mod verify;
 
 pub use claims::Claims;
@@ -23,7 +25,7 @@ use std::sync::Arc;
 
 use crate::config::OidcConfig;
 use crate::error::AppResult;
-use discovery::{Discovered, ProviderCache};
+use discovery::{AfterFailure, Discovered, ProviderCache};
 use provider_http::ProviderHttp;
 
 /// The sign-in service for one configured provider. Cheap to clone.
@@ -62,7 +64,9 @@ impl Oidc {
         }
     }
 
-    async fn provider(&self, now: i64) -> AppResult<Arc<Discovered>> {
-        self.cache.get(&self.http, self.config.metadata_url.as_str(), now).await
+    async fn provider(&self, now: i64, after_failure: AfterFailure) -> AppResult<Arc<Discovered>> {
+        self.cache
+            .get(&self.http, &self.config.metadata_url, now, after_failure)
+            .await
     }
 }

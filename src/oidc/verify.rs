@@ -14,7 +14,7 @@ use openidconnect::{
 use super::Oidc;
 use super::claims::Claims;
 use super::client::{RgIdToken, RgTokenResponse, RgUserInfo, build_client, id_token_verifier};
-use super::discovery::{Discovered, provider_error};
+use super::discovery::{AfterFailure, Discovered, provider_error};
 use super::flow::Verified;
 use super::provider_http::ProviderHttpError;
 use crate::error::{AppError, AppResult, Kind};
@@ -47,7 +47,7 @@ impl Oidc {
         nonce: &str,
         now: i64,
     ) -> AppResult<Verified> {
-        let provider = self.provider(now).await?;
+        let provider = self.provider(now, AfterFailure::Retry).await?;
         let response = self.exchange(&provider, code, verifier).await?;
         let id_token = response.extra_fields().id_token().ok_or_else(|| {
             bad_provider_answer(
@@ -59,7 +59,7 @@ impl Oidc {
         let (provider, claims_json, subject) = match self.verify_id_token(&provider, id_token, &nonce, now) {
             Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
                 // The provider may have rotated its keys: fetch them once more.
-                let Some(refreshed) = self.cache.refetch_keys(&self.http, now).await? else {
+                let Some(refreshed) = self.cache.refetch_keys(&self.http, &provider, now).await? else {
                     return Err(invalid_token("no signing key matches the token's key id"));
                 };
                 let verified = self
@@ -94,13 +94,14 @@ impl Oidc {
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()));
         request.request_async(&self.http).await.map_err(|err| match err {
             RequestTokenError::ServerResponse(answer) => {
+                // Its description is provider text: logged, not shown (SPEC 9).
+                if let Some(description) = answer.error_description() {
+                    let description: String = description.chars().take(300).collect();
+                    tracing::warn!(?description, "the token endpoint refused the code");
+                }
                 let detail = format!(
-                    "the token endpoint refused the code: {}{}",
-                    answer.error().as_ref(),
-                    answer
-                        .error_description()
-                        .map(|d| format!(" ({d})"))
-                        .unwrap_or_default()
+                    "the token endpoint refused the code: {} (its description is in romgate's log)",
+                    answer.error().as_ref()
                 );
                 bad_provider_answer("token_exchange_failed", detail)
             }

@@ -7,7 +7,6 @@ use super::{NewUser, Store, StoreError, User, on_pool};
 /// A sign-in in progress: what the callback needs to finish it.
 #[derive(Clone, sqlx::FromRow)]
 pub struct LoginAttempt {
-    pub browser_hash: String,
     pub nonce: String,
     pub pkce_verifier: String,
     pub next_path: Option<String>,
@@ -45,9 +44,13 @@ pub struct IdentityLink {
 const INSERT_ATTEMPT: &str = "INSERT INTO oidc_login_attempts \
     (state_hash, browser_hash, nonce, pkce_verifier, next_path, created_at, expires_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7)";
-/// Reads and deletes in one statement: an attempt is used at most once.
-const TAKE_ATTEMPT: &str = "DELETE FROM oidc_login_attempts WHERE state_hash = $1 \
-    RETURNING browser_hash, nonce, pkce_verifier, next_path, expires_at";
+/// Reads and deletes in one statement: an attempt is used at most once, and
+/// only by the browser bound to it (the binding is in the WHERE clause, so a
+/// callback from elsewhere deletes nothing). Both values are keyed hashes;
+/// comparing them in SQL leaks nothing usable about the secrets behind them.
+const TAKE_ATTEMPT: &str = "DELETE FROM oidc_login_attempts WHERE state_hash = $1 AND browser_hash = $2 \
+    RETURNING nonce, pkce_verifier, next_path, expires_at";
+const ATTEMPT_EXISTS: &str = "SELECT COUNT(*) FROM oidc_login_attempts WHERE state_hash = $1";
 const SELECT_LINKED_USER: &str = concat!(
     "SELECT ",
     user_columns_u!(),
@@ -73,9 +76,24 @@ impl Store {
         Ok(())
     }
 
-    /// Consumes the attempt with this state: a second call finds nothing.
-    pub async fn take_login_attempt(&self, state_hash: &str) -> Result<Option<LoginAttempt>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_as(TAKE_ATTEMPT).bind(state_hash).fetch_optional(p).await)?)
+    /// Consumes the attempt with this state when it is bound to this
+    /// browser: a second call, or a call with another browser's hash, finds
+    /// nothing and changes nothing.
+    pub async fn take_login_attempt(
+        &self,
+        state_hash: &str,
+        browser_hash: &str,
+    ) -> Result<Option<LoginAttempt>, StoreError> {
+        Ok(
+            on_pool!(self, p => sqlx::query_as(TAKE_ATTEMPT).bind(state_hash).bind(browser_hash).fetch_optional(p).await)?,
+        )
+    }
+
+    /// Whether a sign-in with this state is in progress (in any browser):
+    /// only to tell "started elsewhere" from "unknown" in the refusal.
+    pub async fn login_attempt_exists(&self, state_hash: &str) -> Result<bool, StoreError> {
+        let count: i64 = on_pool!(self, p => sqlx::query_scalar(ATTEMPT_EXISTS).bind(state_hash).fetch_one(p).await)?;
+        Ok(count > 0)
     }
 
     pub async fn find_linked_user(&self, issuer: &str, subject: &str) -> Result<Option<User>, StoreError> {

@@ -23,6 +23,8 @@ use sha2::Digest;
 pub const CLIENT_ID: &str = "romgate-test";
 pub const CLIENT_SECRET: &str = "test-client-secret";
 pub const REDIRECT_URI: &str = "http://localhost:8080/api/oauth/openid";
+/// What the token endpoint says in `Mode::ErrorJson` (romgate must not show it).
+pub const TOKEN_ERROR_DESCRIPTION: &str = "PROVIDER-TEXT-MARKER: the code has expired";
 
 /// How the token endpoint misbehaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,8 +64,24 @@ struct IdpState {
     codes: HashMap<String, Grant>,
     userinfo: HashMap<String, Value>,
     discovery_overrides: Value,
+    /// Merged into every userinfo answer (claims the ID token does not get).
+    userinfo_overrides: Value,
+    discovery_fetches: usize,
+    /// Discovery answers 503 while set.
+    discovery_failing: bool,
+    /// Discovery answers wait until this is true.
+    discovery_open: tokio::sync::watch::Receiver<bool>,
     jwks_fetches: usize,
     token_calls: usize,
+}
+
+/// Holds every discovery answer back until dropped (a slow provider).
+pub struct DiscoveryHold(tokio::sync::watch::Sender<bool>);
+
+impl Drop for DiscoveryHold {
+    fn drop(&mut self) {
+        self.0.send_replace(true);
+    }
 }
 
 #[derive(Clone)]
@@ -102,12 +120,18 @@ impl FakeIdp {
             codes: HashMap::new(),
             userinfo: HashMap::new(),
             discovery_overrides: json!({}),
+            userinfo_overrides: json!({}),
+            discovery_fetches: 0,
+            discovery_failing: false,
+            discovery_open: tokio::sync::watch::channel(true).1,
             jwks_fetches: 0,
             token_calls: 0,
         }));
         let idp = FakeIdp { base, state, clock };
         let router = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
+            // The same document where RFC 8414 puts it (not OpenID Discovery's place).
+            .route("/.well-known/oauth-authorization-server", get(discovery))
             .route("/jwks", get(jwks))
             .route("/token", post(token))
             .route("/userinfo", get(userinfo))
@@ -133,6 +157,27 @@ impl FakeIdp {
     /// Merged into the discovery document.
     pub fn override_discovery(&self, overrides: Value) {
         self.state.lock().expect("lock").discovery_overrides = overrides;
+    }
+
+    /// Merged into the userinfo answers of sign-ins granted from now on.
+    pub fn override_userinfo(&self, overrides: Value) {
+        self.state.lock().expect("lock").userinfo_overrides = overrides;
+    }
+
+    pub fn discovery_fetches(&self) -> usize {
+        self.state.lock().expect("lock").discovery_fetches
+    }
+
+    /// Discovery answers HTTP 503 while `failing`.
+    pub fn set_discovery_failing(&self, failing: bool) {
+        self.state.lock().expect("lock").discovery_failing = failing;
+    }
+
+    /// Discovery requests are counted, then wait until the hold is dropped.
+    pub fn hold_discovery(&self) -> DiscoveryHold {
+        let (open, waiting) = tokio::sync::watch::channel(false);
+        self.state.lock().expect("lock").discovery_open = waiting;
+        DiscoveryHold(open)
     }
 
     pub fn jwks_fetches(&self) -> usize {
@@ -210,7 +255,21 @@ fn sign_rs256(key: &CoreRsaPrivateSigningKey, kid: &str, payload: &Value) -> Str
     })
 }
 
-async fn discovery(State(idp): State<FakeIdp>) -> Json<Value> {
+async fn discovery(State(idp): State<FakeIdp>) -> Response {
+    let mut open = {
+        let mut state = idp.state.lock().expect("lock");
+        state.discovery_fetches += 1;
+        state.discovery_open.clone()
+    };
+    // The sender may be gone (hold dropped): then it is open.
+    let _ = open.wait_for(|open| *open).await;
+    if idp.state.lock().expect("lock").discovery_failing {
+        return (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance").into_response();
+    }
+    discovery_document(&idp).into_response()
+}
+
+fn discovery_document(idp: &FakeIdp) -> Json<Value> {
     let base = &idp.base;
     let mut doc = json!({
         "issuer": base,
@@ -265,7 +324,10 @@ async fn token(State(idp): State<FakeIdp>, headers: HeaderMap, Form(form): Form<
         return bad_request("invalid_grant");
     }
     match state.mode {
-        Mode::ErrorJson => return bad_request("invalid_grant"),
+        Mode::ErrorJson => {
+            let body = json!({"error": "invalid_grant", "error_description": TOKEN_ERROR_DESCRIPTION});
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
         Mode::Html500 => {
             return (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -283,6 +345,7 @@ async fn token(State(idp): State<FakeIdp>, headers: HeaderMap, Form(form): Form<
     });
     merge(&mut payload, grant.claims.clone());
     let mut userinfo = grant.claims.clone();
+    merge(&mut userinfo, state.userinfo_overrides.clone());
     merge(&mut userinfo, json!({"sub": payload["sub"].clone()}));
     if state.mode == Mode::UserinfoSubMismatch {
         merge(&mut userinfo, json!({"sub": "somebody-else"}));

@@ -1,5 +1,6 @@
 //! Single sign-on across two instances on one PostgreSQL, with the real
-//! provider: a sign-in started on A finishes on B (and is spent for A too),
+//! provider: a sign-in started on A finishes on B (and is spent for A too;
+//! a stranger's browser opening its callback takes nothing),
 //! a back-channel logout delivered to A ends sessions made on B, and two
 //! first sign-ins of one person at the same moment make one account.
 
@@ -37,6 +38,9 @@ async fn a_sign_in_started_on_a_finishes_on_b_and_its_replay_on_a_fails() {
     let stranger = Browser::new();
     let refused = stranger.get(with_port(&callback, cluster.b.port).as_str()).await;
     assert_refused(&refused, StatusCode::BAD_REQUEST, "state_mismatch");
+    // The stranger's refusal took nothing: the browser that started the
+    // sign-in still finishes it.
+    assert_signed_in(&other.get(with_port(&callback, cluster.b.port).as_str()).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -306,3 +306,28 @@ async fn a_provider_down_at_startup_works_once_it_is_up() {
     let _provider = TestProvider::start_async(config).await;
     assert_signed_in(&sign_in_with(&browser, &romgate, "alice", "alice-pw").await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs Node.js; run with --ignored"]
+async fn a_provider_reached_at_another_address_than_its_issuer_is_refused() {
+    // The provider's issuer is http://127.0.0.1:PORT; romgate is told to
+    // reach it as localhost (the same server, another name: an alias).
+    let alias = "http://localhost:{provider_port}/.well-known/openid-configuration";
+    let sso = Sso::start(|_| {}, &[("OIDC_SERVER_METADATA_URL", alias)])
+        .await
+        .with_admin();
+    let alias = alias.replace("{provider_port}", &sso.provider.port().to_string());
+    let refused = sso.browser.get(&sso.url("/api/login/openid")).await;
+    assert_refused(&refused, StatusCode::BAD_GATEWAY, "provider_issuer_mismatch");
+    assert!(refused.body.contains(sso.provider.issuer()), "{}", refused.body);
+    assert!(refused.body.contains(&alias), "{}", refused.body);
+
+    let check = sso.romgate.cli_may_fail(&["oidc", "check"], "");
+    let printed = String::from_utf8_lossy(&check.stdout);
+    assert!(!check.status.success(), "{printed}");
+    let line = printed.lines().find(|l| l.contains("issuer")).expect("an issuer line");
+    assert!(
+        line.starts_with('✗') && line.contains(sso.provider.issuer()),
+        "{printed}"
+    );
+}
