@@ -9,6 +9,7 @@ pub mod extract;
 mod heartbeat;
 pub mod library;
 mod oidc;
+pub mod server;
 pub mod session;
 mod token;
 mod users;

@@ -5,6 +5,7 @@ mod util;
 mod bad_input;
 mod cli;
 mod client_addr;
+mod connections;
 mod csrf;
 mod fake_idp;
 mod library;
