@@ -16,6 +16,7 @@ mod library_upload;
 mod login;
 mod pages;
 mod scopes;
+mod security_headers;
 mod setup;
 mod sso;
 mod sso_backchannel;
