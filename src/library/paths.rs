@@ -56,9 +56,7 @@ pub fn check_new_slug(slug: &str) -> AppResult<()> {
 /// (itself canonical). A missing path is a 404.
 pub async fn resolve_inside(root: &Path, path: &Path) -> AppResult<PathBuf> {
     let Some(resolved) = canonical(path).await? else {
-        return Err(AppError::not_found(
-            "The file is not in the library folder (a rescan will tidy the list).",
-        ));
+        return Err(missing_file());
     };
     if resolved.starts_with(root) {
         Ok(resolved)
@@ -68,13 +66,26 @@ pub async fn resolve_inside(root: &Path, path: &Path) -> AppResult<PathBuf> {
     }
 }
 
-/// `path` with symlinks resolved, or `None` when it does not exist.
+/// `path` with symlinks resolved, or `None` when it leads nowhere (see
+/// `leads_nowhere`).
 pub async fn canonical(path: &Path) -> AppResult<Option<PathBuf>> {
     match tokio::fs::canonicalize(path).await {
         Ok(resolved) => Ok(Some(resolved)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) if leads_nowhere(&err) => Ok(None),
         Err(err) => Err(AppError::internal(format!("resolving {}: {err}", path.display()))),
     }
+}
+
+/// The path reaches no file: it is missing, a symbolic link loop, or goes
+/// through a file as if it were a folder. Whoever changes the library can
+/// cause these, so they are a 404 like a missing file, never a 500.
+pub fn leads_nowhere(err: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{NotADirectory, NotFound};
+    matches!(err.kind(), NotFound | NotADirectory) || err.raw_os_error() == Some(libc::ELOOP)
+}
+
+pub fn missing_file() -> AppError {
+    AppError::not_found("The file is not in the library folder (a rescan will tidy the list).")
 }
 
 pub fn outside() -> AppError {
