@@ -83,7 +83,7 @@ fn parse_role(value: &str) -> Result<Role, String> {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    crate::logging::init();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(errors) => {
@@ -119,15 +119,6 @@ fn describe(err: &AppError) -> String {
         AppError::Refused(refusal) => refusal.message.to_string(),
         AppError::Internal(detail) => detail.clone(),
     }
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }
 
 async fn open_store(config: &Config) -> Result<Store, AppError> {
