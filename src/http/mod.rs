@@ -10,6 +10,7 @@ mod heartbeat;
 pub mod library;
 mod oidc;
 pub mod security_headers;
+mod send_timeout;
 pub mod server;
 pub mod session;
 mod token;

@@ -9,6 +9,9 @@
 //!   kernel's listen queue, they are never accepted and then left unserved.
 //!   Since idle connections are closed by the timeout above, idle clients
 //!   cannot hold the slots for long;
+//! - a write to a client that stops reading fails after the send timeout
+//!   without progress (see `send_timeout`), so pipelining requests or
+//!   starting a download and never reading holds no slot for long either;
 //! - on shutdown, romgate stops accepting, closes idle connections and lets
 //!   requests in flight finish.
 
@@ -27,11 +30,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
 
+use super::send_timeout::SendTimeout;
 use crate::config::Config;
 
 /// How long a client has to send a whole request head, counted from the
 /// connection's opening or from the end of the previous response.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a write to the client may wait without sending a byte.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// After a failed accept (the process is out of file descriptors, say),
 /// wait this long before accepting again, so the loop does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_secs(1);
@@ -41,6 +47,8 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_secs(1);
 pub struct ConnectionLimits {
     /// See `HEADER_READ_TIMEOUT`; it is also the keep-alive idle timeout.
     pub header_read_timeout: Duration,
+    /// See `SEND_TIMEOUT`.
+    pub send_timeout: Duration,
     /// Connections served at once (ROMGATE_MAX_CONNECTIONS).
     pub max_connections: usize,
 }
@@ -49,6 +57,7 @@ impl ConnectionLimits {
     pub fn from_config(config: &Config) -> Self {
         Self {
             header_read_timeout: HEADER_READ_TIMEOUT,
+            send_timeout: SEND_TIMEOUT,
             max_connections: config.max_connections,
         }
     }
@@ -83,7 +92,8 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(remote));
             router.clone().oneshot(request)
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let connection =
+            graceful.watch(http.serve_connection(TokioIo::new(SendTimeout::new(stream, limits.send_timeout)), service));
         tokio::spawn(async move {
             if let Err(err) = connection.await {
                 tracing::debug!(error = %err, "connection ended with an error");

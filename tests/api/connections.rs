@@ -20,6 +20,7 @@ const HEARTBEAT: &[u8] = b"GET /api/heartbeat HTTP/1.1\r\nHost: romgate.test\r\n
 fn limits(header_read_timeout: Duration, max_connections: usize) -> ConnectionLimits {
     ConnectionLimits {
         header_read_timeout,
+        send_timeout: Duration::from_secs(30),
         max_connections,
     }
 }
@@ -105,6 +106,33 @@ async fn idle_connections_are_closed() {
         .await
         .expect("an idle keep-alive connection is closed");
     assert_eq!(received, "");
+    server.shut_down().await;
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected() {
+    let app = TestApp::new().await;
+    let limits = ConnectionLimits {
+        send_timeout: Duration::from_millis(300),
+        ..limits(Duration::from_secs(30), 16)
+    };
+    let server = RunningServer::start(app.router.clone(), limits).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(server.addr).await.unwrap();
+    // Requests pipelined and no answer ever read: once the buffers are
+    // full, the server's writes wait, then it stops reading, and this
+    // client's writes wait too, until the server gives up on it.
+    let requests = HEARTBEAT.repeat(1000);
+    let refused = within_seconds(10, async {
+        loop {
+            if let Err(err) = stream.write_all(&requests).await {
+                return err;
+            }
+        }
+    })
+    .await;
+    assert!(refused.is_some(), "the server keeps a connection that does not read");
     server.shut_down().await;
 }
 
