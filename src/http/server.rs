@@ -64,7 +64,8 @@ impl ConnectionLimits {
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then waits for
-/// the open connections to finish their requests.
+/// the open connections to finish their requests (a stalled one is ended by
+/// the send timeout, so shutdown does not wait on it for ever).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -92,8 +93,8 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(remote));
             router.clone().oneshot(request)
         });
-        let connection =
-            graceful.watch(http.serve_connection(TokioIo::new(SendTimeout::new(stream, limits.send_timeout)), service));
+        let io = TokioIo::new(SendTimeout::new(stream, limits.send_timeout));
+        let connection = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
             if let Err(err) = connection.await {
                 tracing::debug!(error = %err, "connection ended with an error");
