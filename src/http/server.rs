@@ -64,8 +64,8 @@ impl ConnectionLimits {
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then waits for
-/// the open connections to finish their requests (a stalled one is ended by
-/// the send timeout, so shutdown does not wait on it for ever).
+/// the open connections to finish their requests (one whose client stopped
+/// reading is ended by the send timeout, so shutdown does not wait on it).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
