@@ -3,7 +3,9 @@
 //!   component: not empty, not hidden (so neither `.` nor `..`), no `/`, no
 //!   `\`, no NUL or other control character, no percent-encoded separator;
 //! - a path is opened or removed only after it is canonicalised (symlinks
-//!   resolved) and found under the canonical library root.
+//!   resolved) and found under the canonical library root;
+//! - a path that leads nowhere (missing, a symbolic link loop, through a
+//!   file as if it were a folder) is a 404, never a 500.
 //!
 //! Names are checked before any file system call; the prefix check catches
 //! what a name cannot show, such as a symlink planted in the library.

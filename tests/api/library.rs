@@ -287,4 +287,13 @@ async fn a_rom_swapped_for_a_link_loop_or_under_a_file_is_404() {
         std::fs::symlink_metadata(&looped).is_err(),
         "the looping link is removed"
     );
+
+    // Uploads to a platform whose folder is a file or a link loop.
+    let gba = library_dir(&app).join("roms").join("gba");
+    std::os::unix::fs::symlink(&gba, &gba).unwrap();
+    for platform in ["snes", "gba"] {
+        let refused = upload(&app, &editor, platform, "new.rom", b"new").await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{platform}: {}", refused.text());
+        assert_eq!(refused.error_code(), "platform_not_a_folder");
+    }
 }
