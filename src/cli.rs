@@ -13,6 +13,7 @@ use crate::auth::{AccountChanges, NewAccount, Role};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::AppError;
+use crate::http::server::ConnectionLimits;
 use crate::library::Library;
 use crate::secret::Secret;
 use crate::state::AppState;
@@ -87,7 +88,7 @@ fn parse_role(value: &str) -> Result<Role, String> {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    crate::logging::init();
     let config = match load_config(cli.command.as_ref()) {
         Some(config) => config,
         None => return ExitCode::from(2),
@@ -151,15 +152,6 @@ fn describe(err: &AppError) -> String {
     }
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-}
-
 async fn open_store(config: &Config) -> Result<Store, AppError> {
     if !config.database.is_postgres() {
         crate::store::files::prepare_data_dir(&config.data_path)
@@ -172,7 +164,8 @@ async fn open_store(config: &Config) -> Result<Store, AppError> {
 
 async fn serve(config: Config) -> Result<(), AppError> {
     let store = open_store(&config).await?;
-    let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
+    let addr = SocketAddr::new(config.listen_address, config.port);
+    let limits = ConnectionLimits::from_config(&config);
     tracing::info!(database = %config.database.redacted(), engine = store.engine(), "database ready");
     let state = AppState::new(config, store.clone()).await?;
     spawn_cleanup(store.clone());
@@ -180,12 +173,13 @@ async fn serve(config: Config) -> Result<(), AppError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| AppError::internal(format!("cannot listen on {addr}: {e}")))?;
-    tracing::info!(%addr, version = crate::http::VERSION, "romgate listening");
-    let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| AppError::internal(format!("server: {e}")))?;
+    tracing::info!(
+        %addr,
+        max_connections = limits.max_connections,
+        version = crate::http::VERSION,
+        "romgate listening"
+    );
+    crate::http::server::serve(listener, crate::app(state), limits, shutdown_signal()).await;
     store.close().await;
     Ok(())
 }

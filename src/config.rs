@@ -50,6 +50,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "OIDC_SERVER_METADATA_URL",
     "OIDC_TLS_CACERTFILE",
     "OIDC_USERNAME_ATTRIBUTE",
+    "ROMGATE_LISTEN_ADDRESS",
+    "ROMGATE_MAX_CONNECTIONS",
     "ROMGATE_MAX_UPLOAD_BYTES",
     "ROMGATE_TRUSTED_PROXIES",
     "ROMM_AUTH_SECRET_KEY",
@@ -65,11 +67,20 @@ pub const KNOWN_VARIABLES: &[&str] = &[
 /// 4 GiB: a DVD image fits.
 const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
+/// Fits the common open-file limit of 1024 (systemd services, Docker)
+/// with room to spare: a connection may hold a socket and a ROM file.
+const DEFAULT_MAX_CONNECTIONS: u64 = 256;
+
 /// Everything romgate reads from the environment, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub base_url: Url,
+    /// The address to listen on (ROMGATE_LISTEN_ADDRESS); all IPv4
+    /// interfaces unless set.
+    pub listen_address: IpAddr,
     pub port: u16,
+    /// Connections served at once (ROMGATE_MAX_CONNECTIONS); see `http::server`.
+    pub max_connections: usize,
     pub data_path: PathBuf,
     pub library_path: PathBuf,
     /// Largest ROM upload accepted (ROMGATE_MAX_UPLOAD_BYTES).
@@ -226,7 +237,10 @@ impl Env {
         let database = self.database(&data_path);
         let refresh = self.seconds("OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS", 604_800);
         Config {
+            listen_address: self.address("ROMGATE_LISTEN_ADDRESS", IpAddr::from([0, 0, 0, 0])),
             port: self.number("ROMM_PORT", 8080),
+            max_connections: usize::try_from(self.positive("ROMGATE_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS))
+                .unwrap_or(usize::MAX),
             library_path: PathBuf::from(self.string("ROMM_LIBRARY_PATH").unwrap_or_else(|| "./library".into())),
             max_upload_bytes: self.positive("ROMGATE_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
             auth_secret_key: self.string("ROMM_AUTH_SECRET_KEY").map(Secret::new),
@@ -435,6 +449,20 @@ impl Env {
             }
         }
         addresses
+    }
+
+    /// One IP address (IPv6 with or without brackets).
+    fn address(&mut self, name: &str, default: IpAddr) -> IpAddr {
+        let Some(raw) = self.string(name) else {
+            return default;
+        };
+        let bare = raw.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(&raw);
+        bare.parse().unwrap_or_else(|_| {
+            self.errors.push(format!(
+                "{name}: '{raw}' is not an IP address; for example 0.0.0.0 (all IPv4), :: (all), 127.0.0.1 or 192.168.1.10"
+            ));
+            default
+        })
     }
 
     /// A positive number (of bytes, for example).

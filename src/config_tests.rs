@@ -337,6 +337,26 @@ fn edit_distance_counts_single_character_edits() {
 }
 
 #[test]
+fn the_listen_address_defaults_to_all_ipv4_and_takes_any_ip() {
+    let config = Config::from_vars(HashMap::new()).expect("defaults");
+    assert_eq!(config.listen_address, IpAddr::from([0, 0, 0, 0]));
+    for (raw, expected) in [
+        ("127.0.0.1", "127.0.0.1"),
+        ("::", "::"),
+        ("[::1]", "::1"),
+        (" fd00::2 ", "fd00::2"),
+    ] {
+        let config = Config::from_vars(vars(&[("ROMGATE_LISTEN_ADDRESS", raw)])).expect(raw);
+        assert_eq!(config.listen_address.to_string(), expected, "{raw}");
+    }
+    for bad in ["localhost", "0.0.0.0:8080", "256.1.1.1"] {
+        let lines = errors(&[("ROMGATE_LISTEN_ADDRESS", bad)]);
+        assert_eq!(lines.len(), 1, "{bad}: {lines:?}");
+        assert!(lines[0].starts_with("ROMGATE_LISTEN_ADDRESS:"), "{}", lines[0]);
+    }
+}
+
+#[test]
 fn every_variable_this_file_reads_is_known_once() {
     // A variable read by `Env` but missing from KNOWN_VARIABLES would be
     // reported as unknown while it works: every quoted upper-case name here
@@ -357,4 +377,19 @@ fn every_variable_this_file_reads_is_known_once() {
     sorted.sort_unstable();
     sorted.dedup();
     assert_eq!(sorted.len(), KNOWN_VARIABLES.len(), "a name is listed twice");
+}
+
+#[test]
+fn the_connection_cap_has_a_default_and_must_be_positive() {
+    let config = Config::from_vars(HashMap::new()).expect("defaults");
+    assert_eq!(config.max_connections, 256);
+    let config = Config::from_vars(vars(&[("ROMGATE_MAX_CONNECTIONS", "40")])).expect("valid");
+    assert_eq!(config.max_connections, 40);
+    for bad in ["0", "-1", "many"] {
+        let lines = errors(&[("ROMGATE_MAX_CONNECTIONS", bad)]);
+        assert!(
+            lines.iter().any(|l| l.starts_with("ROMGATE_MAX_CONNECTIONS:")),
+            "{bad}: {lines:?}"
+        );
+    }
 }

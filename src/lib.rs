@@ -17,6 +17,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod library;
+pub mod logging;
 pub mod oidc;
 pub mod pages;
 pub mod secret;

@@ -10,6 +10,9 @@ pub mod extract;
 mod heartbeat;
 pub mod library;
 mod oidc;
+pub mod security_headers;
+mod send_timeout;
+pub mod server;
 pub mod session;
 mod token;
 mod users;
@@ -64,7 +67,8 @@ pub fn router(state: AppState) -> Router {
     let uploads = library::upload_routes()
         .merge(crate::pages::upload_routes())
         .layer(DefaultBodyLimit::max(max_upload));
-    Router::new()
+    let https = state.config.base_url.scheme() == "https";
+    let app = Router::new()
         .merge(bounded)
         .merge(uploads)
         .fallback(not_found)
@@ -73,12 +77,14 @@ pub fn router(state: AppState) -> Router {
         // router per request): the log line, and the CSRF cookie handed out
         // before handlers run (pages embed it).
         .layer(middleware::from_fn_with_state(state.clone(), log_and_issue_csrf_cookie))
-        // Outermost: a panic anywhere becomes a generic 500, never a dropped
-        // connection or a stack trace.
+        // A panic anywhere becomes a generic 500, never a dropped connection
+        // or a stack trace.
         .layer(CatchPanicLayer::custom(|_| {
             AppError::internal("a request handler panicked").into_response()
-        }))
-        .with_state(state)
+        }));
+    // Outermost: the security headers, on every answer (the 500 of a panic
+    // included).
+    security_headers::apply(app, https).with_state(state)
 }
 
 async fn not_found(request: Request) -> Response {

@@ -148,9 +148,15 @@ impl Library {
         }
         let root = self.canonical_root().await?;
         let path = paths::resolve_inside(&root, &rom_path(&root, &rom)?).await?;
-        let file = tokio::fs::File::open(&path)
-            .await
-            .map_err(|e| AppError::internal(format!("opening {}: {e}", path.display())))?;
+        // The file may have been swapped (for a link loop, say) since it
+        // was resolved.
+        let file = tokio::fs::File::open(&path).await.map_err(|e| {
+            if paths::leads_nowhere(&e) {
+                paths::missing_file()
+            } else {
+                AppError::internal(format!("opening {}: {e}", path.display()))
+            }
+        })?;
         let meta = file
             .metadata()
             .await
@@ -207,7 +213,7 @@ async fn remove_entry(path: &Path) -> AppResult<()> {
     };
     match result {
         Ok(()) => Ok(()),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(err) if paths::leads_nowhere(&err) => Ok(()),
         Err(err) => Err(AppError::internal(format!("removing {}: {err}", path.display()))),
     }
 }

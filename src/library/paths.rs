@@ -3,7 +3,9 @@
 //!   component: not empty, not hidden (so neither `.` nor `..`), no `/`, no
 //!   `\`, no NUL or other control character, no percent-encoded separator;
 //! - a path is opened or removed only after it is canonicalised (symlinks
-//!   resolved) and found under the canonical library root.
+//!   resolved) and found under the canonical library root;
+//! - a path that leads nowhere (missing, a symbolic link loop, through a
+//!   file as if it were a folder) is a 404, never a 500.
 //!
 //! Names are checked before any file system call; the prefix check catches
 //! what a name cannot show, such as a symlink planted in the library.
@@ -56,9 +58,7 @@ pub fn check_new_slug(slug: &str) -> AppResult<()> {
 /// (itself canonical). A missing path is a 404.
 pub async fn resolve_inside(root: &Path, path: &Path) -> AppResult<PathBuf> {
     let Some(resolved) = canonical(path).await? else {
-        return Err(AppError::not_found(
-            "The file is not in the library folder (a rescan will tidy the list).",
-        ));
+        return Err(missing_file());
     };
     if resolved.starts_with(root) {
         Ok(resolved)
@@ -68,13 +68,26 @@ pub async fn resolve_inside(root: &Path, path: &Path) -> AppResult<PathBuf> {
     }
 }
 
-/// `path` with symlinks resolved, or `None` when it does not exist.
+/// `path` with symlinks resolved, or `None` when it leads nowhere (see
+/// `leads_nowhere`).
 pub async fn canonical(path: &Path) -> AppResult<Option<PathBuf>> {
     match tokio::fs::canonicalize(path).await {
         Ok(resolved) => Ok(Some(resolved)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) if leads_nowhere(&err) => Ok(None),
         Err(err) => Err(AppError::internal(format!("resolving {}: {err}", path.display()))),
     }
+}
+
+/// The path reaches no file: it is missing, a symbolic link loop, or goes
+/// through a file as if it were a folder. Whoever changes the library can
+/// cause these, so they are a 404 like a missing file, never a 500.
+pub fn leads_nowhere(err: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{NotADirectory, NotFound};
+    matches!(err.kind(), NotFound | NotADirectory) || err.raw_os_error() == Some(libc::ELOOP)
+}
+
+pub fn missing_file() -> AppError {
+    AppError::not_found("The file is not in the library folder (a rescan will tidy the list).")
 }
 
 pub fn outside() -> AppError {

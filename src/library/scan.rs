@@ -319,3 +319,27 @@ pub fn hash_file(path: &Path) -> std::io::Result<String> {
     }
     Ok(hex::encode(hasher.finalize()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The review's case: a file name with a newline could forge a log line.
+    #[test]
+    fn a_file_name_with_a_newline_is_skipped_and_logged_on_one_line() {
+        let library = tempfile::tempdir().unwrap();
+        let root = library.path().canonicalize().unwrap();
+        let dir = root.join("roms").join("n64");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("fake.z64\nWARN romgate: forged line"), b"rom").unwrap();
+        std::fs::write(dir.join("real.z64"), b"rom").unwrap();
+
+        let mut listed = None;
+        let logged = crate::logging::capture(|| listed = Some(list_roms(&root, &dir)));
+        let (found, skipped) = listed.unwrap();
+        let names: Vec<&str> = found.iter().map(|f| f.file_name.as_str()).collect();
+        assert_eq!((names, skipped), (vec!["real.z64"], 1));
+        assert_eq!(logged.lines().count(), 1, "{logged}");
+        assert!(logged.contains(r"fake.z64\nWARN romgate: forged line"), "{logged}");
+    }
+}

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncWriteExt, BufWriter};
 
 use super::Library;
-use super::paths::{check_name, check_new_slug, resolve_inside};
+use super::paths::{check_name, check_new_slug, leads_nowhere, resolve_inside};
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult, Kind};
 use crate::store::{Rom, RomUpsert};
@@ -32,6 +32,14 @@ pub struct Upload {
     limit: u64,
     platform_id: i64,
     file_name: String,
+}
+
+fn platform_not_a_folder() -> AppError {
+    AppError::conflict(
+        "platform_not_a_folder",
+        "This platform's place in the library is not a folder, so nothing can be uploaded to it.",
+    )
+    .hint("Under roms/ in the library, a file or a broken link has the platform's name; make it a folder.")
 }
 
 fn name_taken() -> AppError {
@@ -63,9 +71,15 @@ impl Library {
             check_new_slug(platform)?;
         }
         let roms = self.root.join("roms");
-        tokio::fs::create_dir_all(roms.join(platform))
-            .await
-            .map_err(|e| io_error("creating", &roms, e))?;
+        tokio::fs::create_dir_all(roms.join(platform)).await.map_err(|e| {
+            // Something that is not a folder (a file, a link loop) holds
+            // the platform's name.
+            if e.kind() == std::io::ErrorKind::AlreadyExists || leads_nowhere(&e) {
+                platform_not_a_folder()
+            } else {
+                io_error("creating", &roms, e)
+            }
+        })?;
         let root = self.canonical_root().await?;
         let dir = resolve_inside(&root, &root.join("roms").join(platform)).await?;
         let dest = dir.join(file_name);

@@ -254,3 +254,46 @@ async fn a_rom_turned_into_a_link_outside_is_neither_read_nor_followed_on_delete
         "its target is untouched"
     );
 }
+
+/// A link loop, or a file where the platform folder was, leads nowhere:
+/// 404 like a missing file, never a 500.
+#[tokio::test]
+async fn a_rom_swapped_for_a_link_loop_or_under_a_file_is_404() {
+    let app = TestApp::new().await;
+    let looped = put_file(&app, "n64", "loop.z64", b"game");
+    put_file(&app, "snes", "game.sfc", b"game");
+    scan(&app).await;
+    let (_, editor) = app.signed_in("eddie", Role::Editor).await;
+    let roms = listed(&app, &editor, "").await;
+    let id_of = |name: &str| roms.iter().find(|(_, n)| n == name).expect(name).0;
+
+    std::fs::remove_file(&looped).unwrap();
+    let other = looped.with_file_name("other.z64");
+    std::os::unix::fs::symlink(&other, &looped).unwrap();
+    std::os::unix::fs::symlink(&looped, &other).unwrap();
+    let snes = library_dir(&app).join("roms").join("snes");
+    std::fs::remove_dir_all(&snes).unwrap();
+    std::fs::write(&snes, b"a file, not a folder").unwrap();
+
+    for (id, name) in [(id_of("loop.z64"), "loop.z64"), (id_of("game.sfc"), "game.sfc")] {
+        let response = get_as(&app, &editor, &format!("/api/roms/{id}/content/{name}"), &[]).await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{name}: {}", response.text());
+        let deleted = app
+            .as_browser(&editor, Method::DELETE, &format!("/api/roms/{id}"), None)
+            .await;
+        assert_eq!(deleted.status, StatusCode::OK, "{name}: {}", deleted.text());
+    }
+    assert!(
+        std::fs::symlink_metadata(&looped).is_err(),
+        "the looping link is removed"
+    );
+
+    // Uploads to a platform whose folder is a file or a link loop.
+    let gba = library_dir(&app).join("roms").join("gba");
+    std::os::unix::fs::symlink(&gba, &gba).unwrap();
+    for platform in ["snes", "gba"] {
+        let refused = upload(&app, &editor, platform, "new.rom", b"new").await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{platform}: {}", refused.text());
+        assert_eq!(refused.error_code(), "platform_not_a_folder");
+    }
+}

@@ -391,3 +391,51 @@ pub async fn post_page_form(app: &TestApp, browser: &Browser, path: &str, csrf: 
     let form = format!("csrf_token={}&{fields}", enc(csrf));
     app.post_form(path, &[("cookie", &cookie)], &form).await
 }
+
+/// romgate's real HTTP server (`http::server::serve`) on 127.0.0.1, port
+/// chosen by the system, serving `router` with `limits`.
+pub struct RunningServer {
+    pub addr: std::net::SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    pub async fn start(router: Router, limits: romgate::http::server::ConnectionLimits) -> RunningServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
+        let addr = listener.local_addr().expect("local address");
+        let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(romgate::http::server::serve(listener, router, limits, async move {
+            let _ = signal.await;
+        }));
+        RunningServer {
+            addr,
+            shutdown: Some(shutdown),
+            task,
+        }
+    }
+
+    pub async fn connect(&self) -> tokio::net::TcpStream {
+        tokio::net::TcpStream::connect(self.addr).await.expect("connected")
+    }
+
+    /// Asks the server to shut down and waits until `serve` returns.
+    pub async fn shut_down(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        within_seconds(10, &mut self.task)
+            .await
+            .expect("serve returns after the shutdown signal")
+            .expect("serve did not panic");
+    }
+}
+
+/// `future`'s output, or `None` when it is not ready within `seconds`: a
+/// safety net so a test of something that must end fails instead of
+/// hanging. Never used to assert how long anything takes.
+pub async fn within_seconds<F: std::future::Future>(seconds: u64, future: F) -> Option<F::Output> {
+    tokio::time::timeout(std::time::Duration::from_secs(seconds), future)
+        .await
+        .ok()
+}

@@ -1,0 +1,133 @@
+//! The HTTP/1.1 server around the router (hyper's connection builder, not
+//! `axum::serve`, which runs without a timer). Guarantees:
+//! - a connection must deliver a complete request head within the
+//!   header-read timeout of opening, and again within it after each
+//!   response, or it is closed (hyper sends no answer then): a slow or
+//!   stalled client, and an idle keep-alive connection, hold nothing for long;
+//! - at most `max_connections` connections are served at once. At the cap
+//!   romgate stops accepting until a connection closes; new ones wait in the
+//!   kernel's listen queue, they are never accepted and then left unserved.
+//!   Since idle connections are closed by the timeout above, idle clients
+//!   cannot hold the slots for long;
+//! - a write to a client that stops reading fails after the send timeout
+//!   without progress (see `send_timeout`), so pipelining requests or
+//!   starting a download and never reading holds no slot for long either;
+//! - on shutdown, romgate stops accepting, closes idle connections and lets
+//!   requests in flight finish.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tower::ServiceExt;
+
+use super::send_timeout::SendTimeout;
+use crate::config::Config;
+
+/// How long a client has to send a whole request head, counted from the
+/// connection's opening or from the end of the previous response.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a write to the client may wait without sending a byte.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// After a failed accept (the process is out of file descriptors, say),
+/// wait this long before accepting again, so the loop does not spin.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_secs(1);
+
+/// What bounds slow, idle and numerous clients.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// See `HEADER_READ_TIMEOUT`; it is also the keep-alive idle timeout.
+    pub header_read_timeout: Duration,
+    /// See `SEND_TIMEOUT`.
+    pub send_timeout: Duration,
+    /// Connections served at once (ROMGATE_MAX_CONNECTIONS).
+    pub max_connections: usize,
+}
+
+impl ConnectionLimits {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            send_timeout: SEND_TIMEOUT,
+            max_connections: config.max_connections,
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then waits for
+/// the open connections to finish their requests (one whose client stopped
+/// reading is ended by the send timeout, so shutdown does not wait on it).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections.clamp(1, Semaphore::MAX_PERMITS)));
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = accept_with_slot(&listener, &slots) => accepted,
+        };
+        let Some((stream, remote, slot)) = accepted else {
+            continue;
+        };
+        // Each request goes to the router with the peer's address, as
+        // `ConnectInfo` (see `client_addr`).
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(remote));
+            router.clone().oneshot(request)
+        });
+        let io = TokioIo::new(SendTimeout::new(stream, limits.send_timeout));
+        let connection = graceful.watch(http.serve_connection(io, service));
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    // Closing the listener refuses new connections at once.
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Waits for a free slot, then for a connection. `None`: the accept failed
+/// (and was logged and paused after when it may repeat).
+async fn accept_with_slot(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
+    // The semaphore is never closed, so this does not fail.
+    let slot = Arc::clone(slots).acquire_owned().await.ok()?;
+    match listener.accept().await {
+        Ok((stream, remote)) => Some((stream, remote, slot)),
+        Err(err) if is_connection_error(&err) => None,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot accept a connection; pausing one second");
+            tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+            None
+        }
+    }
+}
+
+/// Errors about one connection that went away before it was accepted.
+fn is_connection_error(err: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    matches!(err.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset)
+}

@@ -1,0 +1,193 @@
+//! Slow, idle and numerous connections against the real server
+//! (`http::server::serve` on a real socket), with short limits so the tests
+//! are quick. They assert what happens to a connection (closed, not served
+//! yet, served), never how long it took.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::routing::get;
+use romgate::http::server::ConnectionLimits;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::util::{RunningServer, TestApp, within_seconds};
+
+const HEARTBEAT: &[u8] = b"GET /api/heartbeat HTTP/1.1\r\nHost: romgate.test\r\n\r\n";
+
+fn limits(header_read_timeout: Duration, max_connections: usize) -> ConnectionLimits {
+    ConnectionLimits {
+        header_read_timeout,
+        send_timeout: Duration::from_secs(30),
+        max_connections,
+    }
+}
+
+/// Everything the server sends until it closes the connection; `None` if it
+/// keeps it open (the safety net of `within_seconds`).
+async fn read_until_closed(stream: &mut TcpStream) -> Option<String> {
+    let mut received = Vec::new();
+    within_seconds(10, stream.read_to_end(&mut received)).await.map(|read| {
+        read.expect("reading");
+        String::from_utf8_lossy(&received).into_owned()
+    })
+}
+
+/// One response: the head and a `Content-Length` body.
+async fn read_response(stream: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    let mut byte = [0u8; 1];
+    while !received.ends_with(b"\r\n\r\n") {
+        let read = within_seconds(10, stream.read(&mut byte))
+            .await
+            .expect("a response arrives")
+            .expect("reading");
+        assert_eq!(
+            read,
+            1,
+            "the connection closed mid-response: {:?}",
+            String::from_utf8_lossy(&received)
+        );
+        received.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&received).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            line.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().to_string())
+        })
+        .and_then(|v| v.parse().ok())
+        .expect("a Content-Length");
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.expect("the body");
+    head + &String::from_utf8_lossy(&body)
+}
+
+async fn heartbeat(stream: &mut TcpStream) -> String {
+    stream.write_all(HEARTBEAT).await.expect("request sent");
+    read_response(stream).await
+}
+
+#[tokio::test]
+async fn a_stalled_request_head_is_closed_unanswered() {
+    let app = TestApp::new().await;
+    let server = RunningServer::start(app.router.clone(), limits(Duration::from_millis(300), 16)).await;
+    let mut stream = server.connect().await;
+    stream
+        .write_all(b"GET /api/heartbeat HTTP/1.1\r\nHost: romgate.test\r\n")
+        .await
+        .unwrap();
+    let received = read_until_closed(&mut stream)
+        .await
+        .expect("the server closes a stalled request head");
+    assert_eq!(received, "", "a request whose head never ended is not served");
+    server.shut_down().await;
+}
+
+#[tokio::test]
+async fn idle_connections_are_closed() {
+    let app = TestApp::new().await;
+    let server = RunningServer::start(app.router.clone(), limits(Duration::from_millis(300), 16)).await;
+
+    let mut silent = server.connect().await;
+    let received = read_until_closed(&mut silent)
+        .await
+        .expect("a silent connection is closed");
+    assert_eq!(received, "", "nothing is sent to a connection that never asked");
+
+    let mut kept_alive = server.connect().await;
+    let first = heartbeat(&mut kept_alive).await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    let received = read_until_closed(&mut kept_alive)
+        .await
+        .expect("an idle keep-alive connection is closed");
+    assert_eq!(received, "");
+    server.shut_down().await;
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected() {
+    let app = TestApp::new().await;
+    let limits = ConnectionLimits {
+        send_timeout: Duration::from_millis(300),
+        ..limits(Duration::from_secs(30), 16)
+    };
+    let server = RunningServer::start(app.router.clone(), limits).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(server.addr).await.unwrap();
+    // Requests pipelined and no answer ever read: once the buffers are
+    // full, the server's writes wait, then it stops reading, and this
+    // client's writes wait too, until the server gives up on it.
+    let requests = HEARTBEAT.repeat(1000);
+    let refused = within_seconds(10, async {
+        loop {
+            if let Err(err) = stream.write_all(&requests).await {
+                return err;
+            }
+        }
+    })
+    .await;
+    assert!(refused.is_some(), "the server keeps a connection that does not read");
+    server.shut_down().await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    let app = TestApp::new().await;
+    let server = RunningServer::start(app.router.clone(), limits(Duration::from_secs(30), 1)).await;
+    let mut first = server.connect().await;
+    assert!(heartbeat(&mut first).await.starts_with("HTTP/1.1 200"));
+
+    // The second connection is in the kernel's queue, not served: its
+    // request gets no answer while the first connection keeps working.
+    let mut second = server.connect().await;
+    second.write_all(HEARTBEAT).await.unwrap();
+    for _ in 0..3 {
+        assert!(heartbeat(&mut first).await.starts_with("HTTP/1.1 200"));
+    }
+    let mut byte = [0u8; 1];
+    let waiting = second.try_read(&mut byte);
+    assert!(
+        matches!(&waiting, Err(err) if err.kind() == std::io::ErrorKind::WouldBlock),
+        "the connection over the cap was served: {waiting:?}"
+    );
+
+    drop(first);
+    let answer = read_response(&mut second).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    server.shut_down().await;
+}
+
+#[tokio::test]
+async fn shutting_down_closes_idle_connections_and_refuses_new_ones() {
+    let app = TestApp::new().await;
+    let server = RunningServer::start(app.router.clone(), limits(Duration::from_secs(30), 16)).await;
+    let addr = server.addr;
+    let mut idle = server.connect().await;
+    assert!(heartbeat(&mut idle).await.starts_with("HTTP/1.1 200"));
+    server.shut_down().await;
+    assert_eq!(read_until_closed(&mut idle).await.as_deref(), Some(""));
+    assert!(TcpStream::connect(addr).await.is_err(), "the listener is closed");
+}
+
+#[tokio::test]
+async fn handlers_see_the_peer_address() {
+    let router = Router::new().route(
+        "/peer",
+        get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.ip().to_string() }),
+    );
+    let server = RunningServer::start(router, limits(Duration::from_secs(30), 16)).await;
+    let mut stream = server.connect().await;
+    stream
+        .write_all(b"GET /peer HTTP/1.1\r\nHost: romgate.test\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_response(&mut stream).await;
+    assert!(answer.ends_with("\r\n\r\n127.0.0.1"), "{answer}");
+    server.shut_down().await;
+}
