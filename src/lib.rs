@@ -10,6 +10,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
 )]
 
+pub mod access;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod http;
 pub mod library;
 pub mod logging;
+pub mod next_path;
 pub mod oidc;
 pub mod pages;
 pub mod secret;

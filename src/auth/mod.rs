@@ -11,17 +11,16 @@ pub mod password;
 mod principal;
 pub mod rate_limit;
 pub mod reauth;
-mod scopes;
 pub mod secret_key;
 mod sessions;
 pub mod tokens;
 
+pub use crate::access::{Role, Scope, ScopeSet};
 pub use accounts::{AccountChanges, NewAccount};
 pub use login::account_disabled;
 pub use oauth::TokenPair;
 pub use principal::{Credential, Principal};
 pub use reauth::{FRESH_SIGN_IN_SECONDS, Proof, ProofKind};
-pub use scopes::{Role, Scope, ScopeSet};
 pub use sessions::{OidcSessionInfo, StartedSession};
 
 use std::sync::Arc;

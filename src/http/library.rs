@@ -90,8 +90,8 @@ impl From<Rom> for RomView {
             multi: rom.multi,
             size: rom.size,
             sha256: rom.sha256,
-            created_at: crate::pages::format_time(rom.created_at),
-            updated_at: crate::pages::format_time(rom.updated_at),
+            created_at: crate::clock::format_time(rom.created_at),
+            updated_at: crate::clock::format_time(rom.updated_at),
             download_path,
         }
     }

@@ -12,8 +12,9 @@ use serde::Deserialize;
 use super::cookies::read_cookie;
 use super::extract::{ApiForm, ClientAddr};
 use crate::error::{AppError, Kind};
+use crate::next_path::NextPath;
 use crate::oidc::{Callback, Oidc};
-use crate::pages::{PageError, safe_next};
+use crate::pages::PageError;
 use crate::state::AppState;
 
 /// Binds a sign-in in progress to the browser that started it.
@@ -50,7 +51,7 @@ async fn get_login_openid(
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
     let oidc = enabled(&state)?;
-    let next = safe_next(query.next.as_deref());
+    let next = NextPath::or_home(query.next.as_deref());
     let now = state.now();
     state.auth.count_sso_start(&client, now).await.map_err(log_refusal)?;
     // A binding cookie the browser brings is ignored: every start mints one.
@@ -97,7 +98,7 @@ async fn get_oauth_callback(
             (header::SET_COOKIE, session_cookie),
             (header::SET_COOKIE, clear_attempt),
         ]),
-        Redirect::to(&completed.next),
+        Redirect::to(completed.next.as_str()),
     )
         .into_response())
 }

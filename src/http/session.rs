@@ -11,7 +11,6 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::extract::{ClientAddr, MaybePrincipal};
-use crate::auth::Principal;
 use crate::error::{AppError, AppResult, Kind};
 use crate::secret::Secret;
 use crate::state::AppState;
@@ -45,7 +44,7 @@ async fn post_login(
 /// applies.
 async fn post_logout(State(state): State<AppState>, MaybePrincipal(principal): MaybePrincipal) -> AppResult<Response> {
     let provider_logout = match &principal {
-        Some(principal) => end_session(&state, principal).await?,
+        Some(principal) => crate::oidc::sign_out(&state.auth, state.oidc.as_ref(), principal, state.now()).await?,
         None => None,
     };
     let body = match provider_logout {
@@ -54,16 +53,6 @@ async fn post_logout(State(state): State<AppState>, MaybePrincipal(principal): M
     };
     let clear = state.cookies.clear_session();
     Ok((AppendHeaders([(header::SET_COOKIE, clear)]), Json(body)).into_response())
-}
-
-/// Ends the caller's session or token. Returns the provider's end-session
-/// URL when RP-initiated logout applies (a session that came from OIDC).
-pub async fn end_session(state: &AppState, principal: &Principal) -> AppResult<Option<url::Url>> {
-    let signed_on = state.auth.end_credential(&principal.credential).await?;
-    let (Some(oidc), Some(info)) = (&state.oidc, signed_on) else {
-        return Ok(None);
-    };
-    Ok(oidc.logout_url(&info, state.now()).await)
 }
 
 /// Decodes `Authorization: Basic base64(username:password)`.

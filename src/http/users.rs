@@ -42,13 +42,13 @@ pub struct UserView {
     last_active: Option<Timestamp>,
 }
 
-/// A unix time, serialized as `pages::format_time` writes it (RFC 3339).
+/// A unix time, serialized as `clock::format_time` writes it (RFC 3339).
 struct Timestamp(i64);
 
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut buffer = [0; crate::pages::RFC3339_LEN];
-        serializer.serialize_str(crate::pages::write_time(self.0, &mut buffer).unwrap_or_default())
+        let mut buffer = [0; crate::clock::RFC3339_LEN];
+        serializer.serialize_str(crate::clock::write_time(self.0, &mut buffer).unwrap_or_default())
     }
 }
 

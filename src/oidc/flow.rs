@@ -11,12 +11,12 @@ use openidconnect::{AuthenticationFlow, CsrfToken, Nonce, PkceCodeChallenge, Sco
 use url::Url;
 
 use super::Oidc;
-use super::claims::Claims;
 use super::client::build_client;
 use super::discovery::AfterFailure;
 use crate::auth::tokens::{PlainToken, TokenKind};
 use crate::auth::{Auth, OidcSessionInfo};
 use crate::error::{AppError, AppResult, Kind};
+use crate::next_path::NextPath;
 use crate::store::{LoginAttempt, NewLoginAttempt, User};
 
 /// How long a sign-in may take at the provider.
@@ -42,7 +42,7 @@ pub struct Callback {
 pub struct CompletedLogin {
     pub user: User,
     pub session: OidcSessionInfo,
-    pub next: String,
+    pub next: NextPath,
 }
 
 fn refused(kind: Kind, code: &'static str, message: &'static str, hint: &'static str) -> AppError {
@@ -54,7 +54,7 @@ impl Oidc {
     /// browser binding. A binding the browser already holds is never reused:
     /// one planted by someone else (a cookie set on a sibling subdomain, a
     /// shared machine) would let them finish this sign-in in their browser.
-    pub async fn begin(&self, auth: &Auth, next: &str, now: i64) -> AppResult<StartedLogin> {
+    pub async fn begin(&self, auth: &Auth, next: &NextPath, now: i64) -> AppResult<StartedLogin> {
         let provider = self.provider(now, AfterFailure::Retry).await?;
         let client = build_client(&self.config, &provider.metadata);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -81,7 +81,7 @@ impl Oidc {
                 browser_hash: &browser_hash,
                 nonce: nonce.secret(),
                 pkce_verifier: verifier.secret(),
-                next_path: Some(next),
+                next_path: Some(next.as_str()),
                 now,
                 expires_at: now + ATTEMPT_SECONDS,
             })
@@ -140,7 +140,7 @@ impl Oidc {
             .exchange_and_verify(code, &attempt.pkce_verifier, &attempt.nonce, now)
             .await?;
         let user = super::identity::resolve(self, auth, &verified, now).await?;
-        let next = crate::pages::safe_next(attempt.next_path.as_deref());
+        let next = NextPath::or_home(attempt.next_path.as_deref());
         let session = OidcSessionInfo {
             issuer: verified.issuer.clone(),
             subject: verified.subject.clone(),
@@ -236,14 +236,4 @@ fn provider_said_no(error: &str, description: Option<&str>) -> AppError {
         ),
     };
     AppError::refuse(Kind::BadRequest, "provider_error", message).hint(hint)
-}
-
-/// What the verified tokens say.
-#[derive(Debug, Clone)]
-pub struct Verified {
-    pub issuer: String,
-    pub subject: String,
-    pub claims: Claims,
-    pub id_token: String,
-    pub email_verified_advertised: bool,
 }

@@ -10,8 +10,8 @@
 //! makes that email trusted.
 
 use super::Oidc;
-use super::flow::Verified;
 use super::roles::{RoleDecision, map_roles};
+use super::verify::Verified;
 use crate::auth::accounts::validate_username;
 use crate::auth::{Auth, Role};
 use crate::error::{AppError, AppResult, Kind};

@@ -1,5 +1,5 @@
-//! RP-initiated logout: where to send the browser so the provider ends its
-//! session too.
+//! Signing out, and RP-initiated logout: where to send the browser so the
+//! provider ends its session too.
 
 use std::str::FromStr;
 
@@ -9,7 +9,21 @@ use url::Url;
 use super::Oidc;
 use super::client::RgIdToken;
 use super::discovery::AfterFailure;
-use crate::auth::OidcSessionInfo;
+use crate::auth::{Auth, OidcSessionInfo, Principal};
+use crate::error::AppResult;
+
+/// The sign-out flow, for the API and the logout form alike: ends the
+/// caller's session or token, and returns the provider's end-session URL
+/// when RP-initiated logout applies (a session that came from single
+/// sign-on, with it enabled). It lives here, not in `auth`, because it needs
+/// both services and `auth` sits below `oidc`.
+pub async fn sign_out(auth: &Auth, oidc: Option<&Oidc>, principal: &Principal, now: i64) -> AppResult<Option<Url>> {
+    let signed_on = auth.end_credential(&principal.credential).await?;
+    let (Some(oidc), Some(info)) = (oidc, signed_on) else {
+        return Ok(None);
+    };
+    Ok(oidc.logout_url(&info, now).await)
+}
 
 impl Oidc {
     /// The provider's end-session URL for this session, when RP-initiated

@@ -19,6 +19,7 @@ mod verify;
 
 pub use claims::Claims;
 pub use flow::{ATTEMPT_SECONDS, Callback, CompletedLogin, StartedLogin};
+pub use logout::sign_out;
 pub use roles::{RoleDecision, RoleMapping, map_roles};
 
 use std::sync::Arc;

@@ -15,7 +15,6 @@ use super::Oidc;
 use super::claims::Claims;
 use super::client::{RgIdToken, RgTokenResponse, RgUserInfo, build_client, id_token_verifier};
 use super::discovery::{AfterFailure, Discovered, provider_error};
-use super::flow::Verified;
 use super::provider_http::ProviderHttpError;
 use crate::error::{AppError, AppResult, Kind};
 
@@ -161,4 +160,14 @@ impl Oidc {
             Err(other) => Err(bad_provider_answer("userinfo_invalid", format!("userinfo: {other}"))),
         }
     }
+}
+
+/// What the verified tokens say.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub issuer: String,
+    pub subject: String,
+    pub claims: Claims,
+    pub id_token: String,
+    pub email_verified_advertised: bool,
 }

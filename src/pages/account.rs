@@ -8,12 +8,12 @@ use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::error_page::{PageError, render};
-use super::safe_next;
 use crate::auth::{NewAccount, Role};
 use crate::error::{AppError, AppResult};
 use crate::http::CsrfToken;
 use crate::http::error::status_of;
 use crate::http::extract::{ClientAddr, session_principal};
+use crate::next_path::NextPath;
 use crate::secret::Secret;
 use crate::state::AppState;
 
@@ -56,10 +56,10 @@ pub struct LoginQuery {
 }
 
 /// Where the single sign-on button leads.
-fn sso_href(next: &str) -> String {
+fn sso_href(next: &NextPath) -> String {
     format!(
         "/api/login/openid?next={}",
-        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+        url::form_urlencoded::byte_serialize(next.as_str().as_bytes()).collect::<String>()
     )
 }
 
@@ -104,7 +104,13 @@ pub(super) fn check_form_csrf(state: &AppState, headers: &HeaderMap, presented: 
     ))
 }
 
-fn login_page(state: &AppState, csrf: &CsrfToken, next: String, username: String, error: Option<String>) -> LoginPage {
+fn login_page(
+    state: &AppState,
+    csrf: &CsrfToken,
+    next: NextPath,
+    username: String,
+    error: Option<String>,
+) -> LoginPage {
     let oidc_button = state.oidc.as_ref().map(|o| o.button_label());
     LoginPage {
         error,
@@ -112,7 +118,7 @@ fn login_page(state: &AppState, csrf: &CsrfToken, next: String, username: String
         oidc_href: sso_href(&next),
         password_form: !state.config.disable_userpass_login,
         csrf_token: csrf.0.clone(),
-        next,
+        next: next.into_string(),
         username,
     }
 }
@@ -145,12 +151,12 @@ pub async fn get_login(
     if !state.config.disable_setup_wizard && state.auth.setup_needed().await? {
         return Ok(Redirect::to("/setup").into_response());
     }
-    let next = safe_next(query.next.as_deref());
+    let next = NextPath::or_home(query.next.as_deref());
     let wants_local = query.local.is_some_and(|l| l == "1") && !state.config.disable_userpass_login;
     if state.oidc.as_ref().is_some_and(|o| o.config.autologin) && !wants_local {
         return Ok(Redirect::to(&sso_href(&next)).into_response());
     }
-    let page = login_page(&state, &csrf, safe_next(query.next.as_deref()), String::new(), None);
+    let page = login_page(&state, &csrf, next, String::new(), None);
     Ok(render(&page, StatusCode::OK))
 }
 
@@ -162,14 +168,18 @@ pub async fn post_login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     check_form_csrf(&state, &headers, &form.csrf_token)?;
-    let next = safe_next(form.next.as_deref());
+    let next = NextPath::or_home(form.next.as_deref());
     let now = state.now();
     let password = Secret::new(form.password);
     match state.auth.check_password(&form.username, &password, &client, now).await {
         Ok(user) => {
             let session = state.auth.start_session(user.id, None, now).await?;
             let cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);
-            Ok((AppendHeaders([(header::SET_COOKIE, cookie)]), Redirect::to(&next)).into_response())
+            Ok((
+                AppendHeaders([(header::SET_COOKIE, cookie)]),
+                Redirect::to(next.as_str()),
+            )
+                .into_response())
         }
         Err(AppError::Refused(refusal)) => {
             let page = login_page(&state, &csrf, next, form.username, Some(refusal.message.to_string()));

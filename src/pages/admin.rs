@@ -14,9 +14,9 @@ use serde::Deserialize;
 
 use super::account::{CsrfForm, check_form_csrf};
 use super::error_page::render;
-use super::format_time;
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{AccountChanges, Principal, Role, Scope};
+use crate::clock::format_time;
 use crate::error::AppError;
 use crate::http::CsrfToken;
 use crate::http::extract::ApiPath;

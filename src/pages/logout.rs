@@ -52,7 +52,7 @@ pub async fn post_logout(
 ) -> Result<Response, PageError> {
     check_form_csrf(&state, &headers, &form.csrf_token)?;
     let provider_logout = match session_principal(&headers, &state).await? {
-        Some(principal) => crate::http::session::end_session(&state, &principal).await?,
+        Some(principal) => crate::oidc::sign_out(&state.auth, state.oidc.as_ref(), &principal, state.now()).await?,
         None => None,
     };
     let clear = state.cookies.clear_session();

@@ -28,7 +28,7 @@ use rusqlite::types::Type;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row};
 
 use super::{AccessTokenRow, User};
-use crate::auth::Role;
+use crate::access::Role;
 
 /// Read connections kept open (two async workers on this project's
 /// machines; a few more for other threads).

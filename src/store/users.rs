@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::{Store, StoreError, on_pool};
-use crate::auth::Role;
+use crate::access::Role;
 
 /// The user columns, for single-table queries and `RETURNING`.
 macro_rules! user_columns {

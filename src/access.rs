@@ -1,6 +1,9 @@
 //! Roles and RomM's OAuth scopes. A role grants a fixed set of scopes; a
 //! bearer token carries a subset of them, always intersected with the
 //! holder's current role, so a demotion takes effect on the next request.
+//!
+//! A leaf: plain value types that storage decodes and the domain decides
+//! with, so this module names nothing else of romgate.
 
 use std::fmt;
 
