@@ -13,11 +13,11 @@ use crate::auth::{AccountChanges, NewAccount, Role};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::AppError;
-use crate::http::server::ConnectionLimits;
 use crate::library::Library;
 use crate::secret::Secret;
-use crate::state::AppState;
 use crate::store::Store;
+use crate::web::server::ConnectionLimits;
+use crate::web::state::AppState;
 
 #[derive(Parser)]
 #[command(
@@ -176,10 +176,10 @@ async fn serve(config: Config) -> Result<(), AppError> {
     tracing::info!(
         %addr,
         max_connections = limits.max_connections,
-        version = crate::http::VERSION,
+        version = crate::web::VERSION,
         "romgate listening"
     );
-    crate::http::server::serve(listener, crate::app(state), limits, shutdown_signal()).await;
+    crate::web::server::serve(listener, crate::app(state), limits, shutdown_signal()).await;
     store.close().await;
     Ok(())
 }

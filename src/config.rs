@@ -79,7 +79,7 @@ pub struct Config {
     /// interfaces unless set.
     pub listen_address: IpAddr,
     pub port: u16,
-    /// Connections served at once (ROMGATE_MAX_CONNECTIONS); see `http::server`.
+    /// Connections served at once (ROMGATE_MAX_CONNECTIONS); see `web::server`.
     pub max_connections: usize,
     pub data_path: PathBuf,
     pub library_path: PathBuf,

@@ -1,7 +1,7 @@
 //! The one error type of romgate. A refusal carries a stable code (what a
 //! client can match on), a message for the person and a hint for the admin.
 //! Anything else is internal: its detail goes to the log, never to a client.
-//! The mapping to HTTP lives in `http::error`, in one place.
+//! The mapping to HTTP lives in `web::error`, in one place (JSON and pages side by side).
 
 use std::borrow::Cow;
 use std::fmt;

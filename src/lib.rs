@@ -16,19 +16,17 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod error;
-pub mod http;
 pub mod library;
 pub mod logging;
 pub mod next_path;
 pub mod oidc;
-pub mod pages;
 pub mod secret;
-pub mod state;
 pub mod store;
+pub mod web;
 
-pub use state::AppState;
+pub use web::state::AppState;
 
 /// The whole application, ready to serve or to drive in tests.
 pub fn app(state: AppState) -> axum::Router {
-    http::router(state)
+    web::router(state)
 }

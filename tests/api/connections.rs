@@ -1,5 +1,5 @@
 //! Slow, idle and numerous connections against the real server
-//! (`http::server::serve` on a real socket), with short limits so the tests
+//! (`web::server::serve` on a real socket), with short limits so the tests
 //! are quick. They assert what happens to a connection (closed, not served
 //! yet, served), never how long it took.
 
@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::routing::get;
-use romgate::http::server::ConnectionLimits;
+use romgate::web::server::ConnectionLimits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

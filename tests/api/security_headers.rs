@@ -4,7 +4,7 @@
 
 use axum::http::{Method, StatusCode};
 use romgate::auth::Role;
-use romgate::http::security_headers::{CONTENT_SECURITY_POLICY, STRICT_TRANSPORT_SECURITY};
+use romgate::web::security_headers::{CONTENT_SECURITY_POLICY, STRICT_TRANSPORT_SECURITY};
 
 use crate::library_support::{get_as, listed, put_file, scan};
 use crate::util::{TestApp, TestResponse};

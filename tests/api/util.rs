@@ -392,7 +392,7 @@ pub async fn post_page_form(app: &TestApp, browser: &Browser, path: &str, csrf: 
     app.post_form(path, &[("cookie", &cookie)], &form).await
 }
 
-/// romgate's real HTTP server (`http::server::serve`) on 127.0.0.1, port
+/// romgate's real HTTP server (`web::server::serve`) on 127.0.0.1, port
 /// chosen by the system, serving `router` with `limits`.
 pub struct RunningServer {
     pub addr: std::net::SocketAddr,
@@ -401,11 +401,11 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    pub async fn start(router: Router, limits: romgate::http::server::ConnectionLimits) -> RunningServer {
+    pub async fn start(router: Router, limits: romgate::web::server::ConnectionLimits) -> RunningServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
         let addr = listener.local_addr().expect("local address");
         let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(romgate::http::server::serve(listener, router, limits, async move {
+        let task = tokio::spawn(romgate::web::server::serve(listener, router, limits, async move {
             let _ = signal.await;
         }));
         RunningServer {

@@ -13,14 +13,14 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use super::account::{CsrfForm, check_form_csrf};
-use super::error_page::render;
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{AccountChanges, Principal, Role, Scope};
 use crate::clock::format_time;
 use crate::error::AppError;
-use crate::http::CsrfToken;
-use crate::http::extract::ApiPath;
-use crate::state::AppState;
+use crate::web::csrf::CsrfToken;
+use crate::web::error::render;
+use crate::web::extract::ApiPath;
+use crate::web::state::AppState;
 
 const HERE: &str = "/admin/users";
 const ADMIN_SCOPES: &[Scope] = &[Scope::UsersRead, Scope::UsersWrite];

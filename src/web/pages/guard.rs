@@ -5,11 +5,11 @@
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::error_page::PageError;
 use crate::auth::{Principal, Scope};
 use crate::error::AppError;
-use crate::http::extract::session_principal;
-use crate::state::AppState;
+use crate::web::error::PageError;
+use crate::web::extract::session_principal;
+use crate::web::state::AppState;
 
 /// A page handler's answer: the page, or the response that stands in for
 /// it (a redirect, an error page).

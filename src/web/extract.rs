@@ -15,7 +15,7 @@ pub use super::client_addr::ClientAddr;
 use super::cookies::{SESSION_COOKIE, read_cookie};
 use crate::auth::{Credential, Principal, Scope};
 use crate::error::{AppError, Kind};
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 /// The scopes a route needs, as a type: `Authorized<UsersRead>`.
 pub trait ScopePolicy: Send + Sync + 'static {

@@ -10,12 +10,12 @@ use axum::routing::post;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::error::refusal_response;
-use super::extract::{ApiForm, ClientAddr};
 use crate::auth::TokenPair;
 use crate::error::{AppError, AppResult};
 use crate::secret::Secret;
-use crate::state::AppState;
+use crate::web::error::refusal_response;
+use crate::web::extract::{ApiForm, ClientAddr};
+use crate::web::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/token", post(post_token))

@@ -7,15 +7,15 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::error_page::{PageError, render};
 use crate::auth::{NewAccount, Role};
 use crate::error::{AppError, AppResult};
-use crate::http::CsrfToken;
-use crate::http::error::status_of;
-use crate::http::extract::{ClientAddr, session_principal};
 use crate::next_path::NextPath;
 use crate::secret::Secret;
-use crate::state::AppState;
+use crate::web::csrf::CsrfToken;
+use crate::web::error::status_of;
+use crate::web::error::{PageError, render};
+use crate::web::extract::{ClientAddr, session_principal};
+use crate::web::state::AppState;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -93,9 +93,9 @@ pub struct CsrfForm {
 }
 
 /// The form's token must be the session's bound token, or without a session
-/// match the cookie (see `http::csrf`).
+/// match the cookie (see `web::csrf`).
 pub(super) fn check_form_csrf(state: &AppState, headers: &HeaderMap, presented: &str) -> AppResult<()> {
-    if crate::http::csrf::presented_ok(state, headers, presented) {
+    if crate::web::csrf::presented_ok(state, headers, presented) {
         return Ok(());
     }
     Err(AppError::forbidden(
@@ -184,7 +184,7 @@ pub async fn post_login(
         Err(AppError::Refused(refusal)) => {
             let page = login_page(&state, &csrf, next, form.username, Some(refusal.message.to_string()));
             let mut response = render(&page, status_of(refusal.kind));
-            crate::http::error::add_refusal_headers(&mut response, &refusal);
+            crate::web::error::add_refusal_headers(&mut response, &refusal);
             Ok(response)
         }
         Err(internal) => Err(internal.into()),

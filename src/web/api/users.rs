@@ -13,12 +13,12 @@ use axum::routing::get;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
-use super::extract::{AnyScope, ApiJson, ApiPath, Authorized, ClientAddr, MaybePrincipal, MeRead, UsersWrite};
 use crate::auth::{AccountChanges, NewAccount, Proof, Role, Scope};
 use crate::error::{AppError, AppResult};
 use crate::secret::Secret;
-use crate::state::AppState;
 use crate::store::User;
+use crate::web::extract::{AnyScope, ApiJson, ApiPath, Authorized, ClientAddr, MaybePrincipal, MeRead, UsersWrite};
+use crate::web::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -147,7 +147,7 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<S
 
 async fn list_users(
     State(state): State<AppState>,
-    _: Authorized<super::extract::UsersRead>,
+    _: Authorized<crate::web::extract::UsersRead>,
 ) -> AppResult<Json<Vec<UserView>>> {
     let users = state.auth.store.list_users().await?;
     Ok(Json(users.iter().map(UserView::from).collect()))

@@ -8,10 +8,10 @@ use crate::auth::{Auth, AuthSettings, secret_key};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
-use crate::http::cookies::CookieFactory;
 use crate::library::Library;
 use crate::oidc::Oidc;
 use crate::store::Store;
+use crate::web::cookies::CookieFactory;
 
 /// Cloned for every request (by the router, the middleware and each `State`
 /// extractor), so it is one reference-counted pointer: a clone is one atomic

@@ -1,21 +1,21 @@
-//! Single sign-on endpoints: start (`/api/login/openid`), the provider's
-//! redirect back (`/api/oauth/openid`). Browsers hit these, so refusals are
-//! pages.
+//! Single sign-on in the browser: start (`/api/login/openid`), the
+//! provider's redirect back (`/api/oauth/openid`). Browsers hit these, so
+//! refusals are pages (hence they sit with the pages despite their paths).
 
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use serde::Deserialize;
 
-use super::cookies::read_cookie;
-use super::extract::{ApiForm, ClientAddr};
 use crate::error::{AppError, Kind};
 use crate::next_path::NextPath;
 use crate::oidc::{Callback, Oidc};
-use crate::pages::PageError;
-use crate::state::AppState;
+use crate::web::cookies::read_cookie;
+use crate::web::error::PageError;
+use crate::web::extract::ClientAddr;
+use crate::web::state::AppState;
 
 /// Binds a sign-in in progress to the browser that started it.
 pub const ATTEMPT_COOKIE: &str = "romgate_oidc";
@@ -24,7 +24,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/login/openid", get(get_login_openid))
         .route("/api/oauth/openid", get(get_oauth_callback))
-        .route("/api/oauth/openid/backchannel-logout", post(post_backchannel_logout))
 }
 
 fn enabled(state: &AppState) -> Result<&Oidc, PageError> {
@@ -113,49 +112,4 @@ fn log_refusal(err: AppError) -> AppError {
         );
     }
     err
-}
-
-#[derive(Deserialize)]
-struct BackchannelForm {
-    logout_token: Option<String>,
-}
-
-/// The provider ends sessions: 200 on success, 400 with an error body
-/// otherwise (the spec's answer codes), 429 past the per-address limit
-/// (anyone can post here), never cached.
-async fn post_backchannel_logout(
-    State(state): State<AppState>,
-    ClientAddr(client): ClientAddr,
-    form: Result<ApiForm<BackchannelForm>, AppError>,
-) -> Response {
-    let result = async {
-        let oidc = state
-            .oidc
-            .as_ref()
-            .ok_or_else(|| AppError::bad_request("invalid_request", "Single sign-on is not enabled on this server."))?;
-        state.auth.count_backchannel_logout(&client, state.now()).await?;
-        let ApiForm(form) = form?;
-        let token = form.logout_token.filter(|t| !t.is_empty());
-        let token = token.ok_or_else(|| AppError::bad_request("invalid_request", "logout_token is required."))?;
-        oidc.backchannel_logout(&state.auth, &token, state.now()).await
-    }
-    .await;
-    let mut response = match result {
-        Ok(_) => StatusCode::OK.into_response(),
-        Err(AppError::Refused(refusal)) if matches!(refusal.kind, Kind::TooManyRequests { .. }) => {
-            crate::http::error::refusal_response(&refusal, refusal.code)
-        }
-        Err(AppError::Refused(refusal)) => {
-            let bad = crate::error::Refusal {
-                kind: Kind::BadRequest,
-                ..refusal
-            };
-            crate::http::error::refusal_response(&bad, "invalid_request")
-        }
-        Err(internal) => internal.into_response(),
-    };
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-    response
 }

@@ -10,10 +10,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 
 use super::account::{CsrfForm, check_form_csrf};
-use super::error_page::{PageError, render};
-use crate::http::CsrfToken;
-use crate::http::extract::session_principal;
-use crate::state::AppState;
+use crate::web::csrf::CsrfToken;
+use crate::web::error::{PageError, render};
+use crate::web::extract::session_principal;
+use crate::web::state::AppState;
 
 #[derive(Template)]
 #[template(path = "logout.html")]

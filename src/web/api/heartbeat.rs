@@ -10,7 +10,7 @@ use axum::routing::get;
 use serde::Serialize;
 
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -12,15 +12,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::account::check_form_csrf;
-use super::error_page::render;
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{AccountChanges, FRESH_SIGN_IN_SECONDS, Principal, Proof, ProofKind, Scope};
 use crate::error::AppError;
-use crate::http::CsrfToken;
-use crate::http::error::{add_refusal_headers, status_of};
-use crate::http::extract::ClientAddr;
 use crate::secret::Secret;
-use crate::state::AppState;
+use crate::web::csrf::CsrfToken;
+use crate::web::error::render;
+use crate::web::error::{add_refusal_headers, status_of};
+use crate::web::extract::ClientAddr;
+use crate::web::state::AppState;
 
 const HERE: &str = "/account";
 

@@ -19,13 +19,18 @@
 //!
 //! The check costs one HMAC and no database query.
 
+use std::convert::Infallible;
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
 use axum::response::Response;
 use subtle::ConstantTimeEq;
 
 use super::cookies::{CSRF_COOKIE, SESSION_COOKIE, read_cookie};
 use crate::auth::tokens::{PlainToken, TokenHasher, TokenKind};
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 /// The token bound to the request's session cookie, if it carries one that
 /// is shaped like a session token (whether or not the session is live).
@@ -104,11 +109,58 @@ fn session_cookie_value(value: &HeaderValue) -> Option<&str> {
     Some(rest.split(';').next().unwrap_or_default().trim())
 }
 
+/// The CSRF token of this browser, for the pages that embed it: the one
+/// handed out with this very response (a first visit, or a cookie that is
+/// not its session's token), or its cookie's. A
+/// request that sent an Authorization header is given none, and gets an
+/// empty token (its form is then refused as a CSRF failure, not a 500).
+#[derive(Clone)]
+pub struct CsrfToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        if let Some(issued) = parts.extensions.get::<CsrfToken>() {
+            return Ok(issued.clone());
+        }
+        let cookie = read_cookie(&parts.headers, CSRF_COOKIE).unwrap_or_default();
+        Ok(CsrfToken(cookie.to_string()))
+    }
+}
+
+/// Gives each browser the `romm_csrftoken` cookie it must echo (see
+/// `csrf`): its session's bound token, or an anonymous one. A response that
+/// starts or ends a session carries the token of what follows. Clients that
+/// send an Authorization header are exempt from CSRF and get none, unless
+/// the answer starts a browser session (HTTP Basic on `/api/login`).
+pub async fn issue_cookie(state: &AppState, mut request: Request, next: Next) -> Response {
+    let tokens = &state.auth.tokens;
+    let exempt = request.headers().contains_key(header::AUTHORIZATION);
+    let before = (!exempt).then(|| for_request(tokens, request.headers()));
+    if let Some((token, true)) = &before {
+        request.extensions_mut().insert(CsrfToken(token.clone()));
+    }
+    let mut response = next.run(request).await;
+    let token = match (session_change(tokens, &response), before) {
+        // A new session brings its own token, whoever asked for it.
+        (Some(SessionChange::Started(bound)), _) => bound,
+        // A browser whose session ended starts over with a fresh token.
+        (Some(SessionChange::Ended), Some(_)) => anonymous_token(),
+        (None, Some((token, true))) => token,
+        _ => return response,
+    };
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, state.cookies.csrf(&token));
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::cookies::CookieFactory;
     use crate::secret::Secret;
+    use crate::web::cookies::CookieFactory;
 
     fn hasher() -> TokenHasher {
         TokenHasher::new(Secret::new("test key"))

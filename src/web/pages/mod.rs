@@ -1,24 +1,23 @@
 //! Server-rendered pages: login, first-boot setup, home, the library, the
-//! administrators' users page, and a page for every refusal. Plain HTML
-//! forms; their CSRF token travels in a hidden field, checked as
-//! `http::csrf` says (bound to the session once there is one).
+//! administrators' users page, single sign-on in the browser (`sso`); a
+//! refusal renders as a page (`web::error::PageError`). Plain HTML forms;
+//! their CSRF token travels in a hidden field, checked as `web::csrf` says
+//! (bound to the session once there is one).
 
 mod account;
 mod admin;
-mod error_page;
 mod guard;
 mod library;
 mod logout;
 mod own_account;
-
-pub use error_page::{PageError, not_found_page};
+pub mod sso;
 
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -41,7 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}/unlock", post(admin::post_unlock))
 }
 
-/// The upload form's route (see `http::router` for why it is apart).
+/// The upload form's route (see `web::router` for why it is apart).
 pub fn upload_routes() -> Router<AppState> {
     Router::new().route("/library/upload", post(library::post_upload))
 }
@@ -52,6 +51,6 @@ async fn get_stylesheet() -> impl IntoResponse {
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../static/style.css"),
+        include_str!("../../../static/style.css"),
     )
 }

@@ -10,6 +10,7 @@ use tokio_util::io::ReaderStream;
 
 use crate::error::{AppError, AppResult};
 use crate::library::RomFile;
+use crate::store::Rom;
 
 /// Bytes read from disk at a time.
 const CHUNK: usize = 64 * 1024;
@@ -160,6 +161,11 @@ fn unsatisfiable(size: u64) -> Response {
         response.headers_mut().insert(header::CONTENT_RANGE, value);
     }
     response
+}
+
+/// Where a ROM's file is downloaded (its name encoded as one segment).
+pub fn rom_download_path(rom: &Rom) -> String {
+    format!("/api/roms/{}/content/{}", rom.id, encode_segment(&rom.file_name))
 }
 
 #[cfg(test)]

@@ -12,17 +12,18 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use super::account::{CsrfForm, check_form_csrf};
-use super::error_page::render;
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{Principal, Scope};
 use crate::error::AppError;
-use crate::http::CsrfToken;
-use crate::http::download::encode_segment;
-use crate::http::extract::ApiPath;
-use crate::http::library::{receive_upload, rom_download_path};
 use crate::library::RomQuery;
-use crate::state::AppState;
 use crate::store::Rom;
+use crate::web::csrf::CsrfToken;
+use crate::web::download::encode_segment;
+use crate::web::download::rom_download_path;
+use crate::web::error::render;
+use crate::web::extract::ApiPath;
+use crate::web::state::AppState;
+use crate::web::upload::receive_upload;
 
 /// Games per page.
 const PAGE_SIZE: i64 = 100;

@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 pub const FORWARDED_FOR: &str = "x-forwarded-for";
 

@@ -10,10 +10,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use super::extract::{ClientAddr, MaybePrincipal};
 use crate::error::{AppError, AppResult, Kind};
 use crate::secret::Secret;
-use crate::state::AppState;
+use crate::web::extract::{ClientAddr, MaybePrincipal};
+use crate::web::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

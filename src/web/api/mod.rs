@@ -1,0 +1,13 @@
+//! The JSON API (RomM's paths, scopes and answers), one module per area.
+//! Handlers are thin: parse with the extractors of `web::extract`, call one
+//! flow of the domain, map the result; refusals render as JSON
+//! (`web::error`). Each module's `routes()` is merged in `web::router`.
+
+pub mod backchannel;
+pub mod heartbeat;
+pub mod library;
+pub mod session;
+pub mod token;
+pub mod users;
+
+pub use heartbeat::VERSION;
