@@ -1,6 +1,8 @@
 //! The command line: `romgate [serve]` and the admin commands, which work on
 //! the same database as the server (and are the way in when no admin exists
-//! or password login is disabled).
+//! or password login is disabled). The top layer: `serve` builds the
+//! services (`crate::services`) and wraps them in the web layer; the account
+//! commands build only `Auth`; `oidc check` needs only the configuration.
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -9,12 +11,14 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use crate::auth::password::PasswordPolicy;
 use crate::auth::{AccountChanges, NewAccount, Role};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::library::Library;
 use crate::secret::Secret;
+use crate::services::{Services, build_auth};
 use crate::store::Store;
 use crate::web::server::ConnectionLimits;
 use crate::web::state::AppState;
@@ -167,9 +171,10 @@ async fn serve(config: Config) -> Result<(), AppError> {
     let addr = SocketAddr::new(config.listen_address, config.port);
     let limits = ConnectionLimits::from_config(&config);
     tracing::info!(database = %config.database.redacted(), engine = store.engine(), "database ready");
-    let state = AppState::new(config, store.clone()).await?;
+    let services = Services::new(config, store.clone()).await?;
     spawn_cleanup(store.clone());
-    spawn_library_scan(state.library.clone());
+    spawn_library_scan(services.library.clone());
+    let state = AppState::from_services(services);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| AppError::internal(format!("cannot listen on {addr}: {e}")))?;
@@ -238,9 +243,8 @@ fn read_password_line() -> Result<Secret, AppError> {
 
 async fn run_user_command(config: Config, command: UserCommand) -> Result<(), AppError> {
     let store = open_store(&config).await?;
-    let state = AppState::new(config, store.clone()).await?;
-    let auth = &state.auth;
-    let now = state.now();
+    let now = SystemClock.now();
+    let auth = &build_auth(&config, store.clone(), PasswordPolicy::PRODUCTION, now).await?;
     let find = |username: String| {
         let store = store.clone();
         async move {

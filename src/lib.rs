@@ -21,6 +21,7 @@ pub mod logging;
 pub mod next_path;
 pub mod oidc;
 pub mod secret;
+pub mod services;
 pub mod store;
 pub mod web;
 

@@ -15,7 +15,6 @@ use serde_json::{Map, Value};
 use super::Oidc;
 use super::client::{LEEWAY_SECONDS, allowed_algorithms};
 use super::discovery::{AfterFailure, Discovered};
-use crate::auth::Auth;
 use crate::error::{AppError, AppResult};
 
 const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -47,7 +46,7 @@ enum Refusal {
 
 impl Oidc {
     /// Verifies `logout_token` and ends the sessions it names; returns how many.
-    pub async fn backchannel_logout(&self, auth: &Auth, logout_token: &str, now: i64) -> AppResult<u64> {
+    pub async fn backchannel_logout(&self, logout_token: &str, now: i64) -> AppResult<u64> {
         // Anyone can post here: a failed discovery is answered from memory.
         let provider = self.provider(now, AfterFailure::Remember).await?;
         let claims = match verify(&provider, &self.config.client_id, logout_token) {
@@ -64,10 +63,10 @@ impl Oidc {
         check_claims(&claims, now)?;
         let jti = claims.jti.as_deref().unwrap_or_default();
         let forget_after = claims.exp.unwrap_or(now + MAX_AGE_SECONDS).max(now + MAX_AGE_SECONDS);
-        if !auth.store.remember_logout_token(&claims.iss, jti, forget_after).await? {
+        if !self.store.remember_logout_token(&claims.iss, jti, forget_after).await? {
             return Err(invalid("this logout token was already used (jti seen before)"));
         }
-        let ended = auth
+        let ended = self
             .store
             .delete_oidc_sessions(&claims.iss, claims.sub.as_deref(), claims.sid.as_deref())
             .await?;

@@ -17,7 +17,7 @@ use crate::auth::tokens::{PlainToken, TokenKind};
 use crate::auth::{Auth, OidcSessionInfo};
 use crate::error::{AppError, AppResult, Kind};
 use crate::next_path::NextPath;
-use crate::store::{LoginAttempt, NewLoginAttempt, User};
+use crate::store::{LoginAttempt, NewLoginAttempt, Store, User};
 
 /// How long a sign-in may take at the provider.
 pub const ATTEMPT_SECONDS: i64 = 600;
@@ -75,7 +75,7 @@ impl Oidc {
         let browser_token = PlainToken::generate(TokenKind::LoginAttempt).expose().to_string();
         let state_hash = auth.tokens.mac(state.secret().as_bytes());
         let browser_hash = auth.tokens.mac(browser_token.as_bytes());
-        auth.store
+        self.store
             .insert_login_attempt(&NewLoginAttempt {
                 state_hash: &state_hash,
                 browser_hash: &browser_hash,
@@ -112,7 +112,7 @@ impl Oidc {
             if let Some(state) = callback.state.as_deref() {
                 // The provider gave up on this sign-in: spend it, but only
                 // when this is the browser that started it.
-                match take_bound_attempt(auth, state, browser).await {
+                match take_bound_attempt(&self.store, auth, state, browser).await {
                     Ok(_) | Err(AppError::Refused(_)) => {}
                     Err(internal) => return Err(internal),
                 }
@@ -127,7 +127,7 @@ impl Oidc {
                 "The callback needs both `code` and `state`; OIDC_REDIRECT_URI must be this server's /api/oauth/openid.",
             ));
         };
-        let attempt = take_bound_attempt(auth, &state, browser).await?;
+        let attempt = take_bound_attempt(&self.store, auth, &state, browser).await?;
         if attempt.expires_at <= now {
             return Err(refused(
                 Kind::BadRequest,
@@ -139,7 +139,7 @@ impl Oidc {
         let verified = self
             .exchange_and_verify(code, &attempt.pkce_verifier, &attempt.nonce, now)
             .await?;
-        let user = super::identity::resolve(self, auth, &verified, now).await?;
+        let user = super::identity::resolve(self, &verified, now).await?;
         let next = NextPath::or_home(attempt.next_path.as_deref());
         let session = OidcSessionInfo {
             issuer: verified.issuer.clone(),
@@ -155,15 +155,15 @@ impl Oidc {
 /// that started it: the binding is in the same statement as the delete, so
 /// a callback opened in another browser (or without the cookie) takes
 /// nothing, and the person's own browser can still finish.
-async fn take_bound_attempt(auth: &Auth, state: &str, browser: Option<&str>) -> AppResult<LoginAttempt> {
+async fn take_bound_attempt(store: &Store, auth: &Auth, state: &str, browser: Option<&str>) -> AppResult<LoginAttempt> {
     let state_hash = auth.tokens.mac(state.as_bytes());
     if let Some(browser) = browser {
         let browser_hash = auth.tokens.mac(browser.as_bytes());
-        if let Some(attempt) = auth.store.take_login_attempt(&state_hash, &browser_hash).await? {
+        if let Some(attempt) = store.take_login_attempt(&state_hash, &browser_hash).await? {
             return Ok(attempt);
         }
     }
-    if auth.store.login_attempt_exists(&state_hash).await? {
+    if store.login_attempt_exists(&state_hash).await? {
         return Err(refused(
             Kind::BadRequest,
             "state_mismatch",

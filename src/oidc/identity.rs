@@ -12,17 +12,18 @@
 use super::Oidc;
 use super::roles::{RoleDecision, map_roles};
 use super::verify::Verified;
+use crate::auth::Role;
 use crate::auth::accounts::validate_username;
-use crate::auth::{Auth, Role};
 use crate::error::{AppError, AppResult, Kind};
-use crate::store::{NewUser, StoreError, User, UserChanges, fold};
+use crate::store::{NewUser, Store, StoreError, User, UserChanges, fold};
 
 fn refuse(code: &'static str, message: String, hint: String) -> AppError {
     AppError::refuse(Kind::Forbidden, code, message).hint(hint)
 }
 
-pub(super) async fn resolve(oidc: &Oidc, auth: &Auth, verified: &Verified, now: i64) -> AppResult<User> {
+pub(super) async fn resolve(oidc: &Oidc, verified: &Verified, now: i64) -> AppResult<User> {
     let config = &oidc.config;
+    let store = &oidc.store;
     let decision = match config.claim_roles.as_deref() {
         Some(path) => map_roles(verified.claims.get(path), &oidc.role_mapping()),
         None => RoleDecision::ClaimAbsent,
@@ -38,32 +39,32 @@ pub(super) async fn resolve(oidc: &Oidc, auth: &Auth, verified: &Verified, now: 
         ));
     }
     let (issuer, subject) = (verified.issuer.as_str(), verified.subject.as_str());
-    let user = match auth.store.find_linked_user(issuer, subject).await? {
+    let user = match store.find_linked_user(issuer, subject).await? {
         Some(user) => user,
-        None => match link_by_email(auth, verified, now).await? {
+        None => match link_by_email(store, verified, now).await? {
             Some(user) => user,
-            None => register(oidc, auth, verified, decision, now).await?,
+            None => register(oidc, verified, decision, now).await?,
         },
     };
-    let user = apply_role(auth, user, decision, now).await?;
+    let user = apply_role(store, user, decision, now).await?;
     if !user.enabled {
         return Err(crate::auth::account_disabled());
     }
-    auth.store.touch_link(issuer, subject, now).await?;
-    prove_email(auth, &user, verified).await?;
+    store.touch_link(issuer, subject, now).await?;
+    prove_email(store, &user, verified).await?;
     Ok(user)
 }
 
 /// The provider verified the email the account has: romgate trusts it from
 /// now on (a person who changed their own email earns the trust back).
-async fn prove_email(auth: &Auth, user: &User, verified: &Verified) -> AppResult<()> {
+async fn prove_email(store: &Store, user: &User, verified: &Verified) -> AppResult<()> {
     let (Some(provider_email), Some(own)) = (verified.claims.email(), user.email.as_deref()) else {
         return Ok(());
     };
     if fold(&provider_email) != fold(own) || !verified.claims.email_is_trusted(verified.email_verified_advertised) {
         return Ok(());
     }
-    if auth.store.trust_email(user.id, own).await? {
+    if store.trust_email(user.id, own).await? {
         tracing::info!(user_id = user.id, "email trusted: verified by the identity provider");
     }
     Ok(())
@@ -71,11 +72,11 @@ async fn prove_email(auth: &Auth, user: &User, verified: &Verified) -> AppResult
 
 /// Links an existing account by email when both sides are trusted: the
 /// provider verified the email, and romgate trusts the account's.
-async fn link_by_email(auth: &Auth, verified: &Verified, now: i64) -> AppResult<Option<User>> {
+async fn link_by_email(store: &Store, verified: &Verified, now: i64) -> AppResult<Option<User>> {
     let Some(email) = verified.claims.email() else {
         return Ok(None);
     };
-    let Some(found) = auth.store.find_user_by_email_with_trust(&email).await? else {
+    let Some(found) = store.find_user_by_email_with_trust(&email).await? else {
         return Ok(None);
     };
     if !verified.claims.email_is_trusted(verified.email_verified_advertised) {
@@ -91,8 +92,7 @@ async fn link_by_email(auth: &Auth, verified: &Verified, now: i64) -> AppResult<
         );
         return Err(untrusted_account_email());
     }
-    match auth
-        .store
+    match store
         .insert_link(&verified.issuer, &verified.subject, user.id, now)
         .await
     {
@@ -122,8 +122,8 @@ fn unverified_email() -> AppError {
     )
 }
 
-async fn register(oidc: &Oidc, auth: &Auth, verified: &Verified, decision: RoleDecision, now: i64) -> AppResult<User> {
-    let config = &oidc.config;
+async fn register(oidc: &Oidc, verified: &Verified, decision: RoleDecision, now: i64) -> AppResult<User> {
+    let (config, store) = (&oidc.config, &oidc.store);
     if verified.claims.email_verified() == Some(false) {
         return Err(unverified_email());
     }
@@ -166,8 +166,7 @@ async fn register(oidc: &Oidc, auth: &Auth, verified: &Verified, decision: RoleD
         role,
         enabled: true,
     };
-    match auth
-        .store
+    match store
         .insert_user_with_link(&new_user, &verified.issuer, &verified.subject, now)
         .await
     {
@@ -178,7 +177,7 @@ async fn register(oidc: &Oidc, auth: &Auth, verified: &Verified, decision: RoleD
         Err(StoreError::Conflict) => {
             // Either a concurrent first sign-in of the same person won (use
             // its account), or the name or email belongs to someone else.
-            if let Some(user) = auth.store.find_linked_user(&verified.issuer, &verified.subject).await? {
+            if let Some(user) = store.find_linked_user(&verified.issuer, &verified.subject).await? {
                 return Ok(user);
             }
             Err(refuse(
@@ -195,7 +194,7 @@ async fn register(oidc: &Oidc, auth: &Auth, verified: &Verified, decision: RoleD
 }
 
 /// Applies the role from the claims; an absent claim keeps the stored role.
-async fn apply_role(auth: &Auth, user: User, decision: RoleDecision, now: i64) -> AppResult<User> {
+async fn apply_role(store: &Store, user: User, decision: RoleDecision, now: i64) -> AppResult<User> {
     let RoleDecision::Role(role) = decision else {
         return Ok(user);
     };
@@ -206,7 +205,7 @@ async fn apply_role(auth: &Auth, user: User, decision: RoleDecision, now: i64) -
         role: Some(role),
         ..Default::default()
     };
-    match auth.store.update_user(user.id, &changes, now).await {
+    match store.update_user(user.id, &changes, now).await {
         Ok(Some(updated)) => {
             tracing::info!(user_id = user.id, from = %user.role, to = %role, "role changed by the identity provider's claims");
             Ok(updated)

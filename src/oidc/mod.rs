@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use crate::config::OidcConfig;
 use crate::error::AppResult;
+use crate::store::Store;
 use discovery::{AfterFailure, Discovered, ProviderCache};
 use provider_http::ProviderHttp;
 
@@ -33,6 +34,8 @@ use provider_http::ProviderHttp;
 #[derive(Clone, Debug)]
 pub struct Oidc {
     pub config: Arc<OidcConfig>,
+    /// The sign-ins in progress, identity links and logout tokens.
+    store: Store,
     http: ProviderHttp,
     cache: Arc<ProviderCache>,
 }
@@ -40,10 +43,11 @@ pub struct Oidc {
 impl Oidc {
     /// Builds the service; contacts nobody (a provider that is down at
     /// startup is not an error).
-    pub fn new(config: OidcConfig) -> Result<Self, String> {
+    pub fn new(config: OidcConfig, store: Store) -> Result<Self, String> {
         let http = ProviderHttp::new(&config)?;
         Ok(Self {
             config: Arc::new(config),
+            store,
             http,
             cache: Arc::new(ProviderCache::default()),
         })

@@ -1,15 +1,14 @@
-//! What every handler receives: configuration, the auth service and the clock.
+//! What every handler receives: romgate's services (`Services`, built
+//! without HTTP in `crate::services`) and the web-only parts (the cookie
+//! factory).
 
 use std::sync::Arc;
 
-use crate::auth::password::{PasswordPolicy, Passwords};
-use crate::auth::tokens::TokenHasher;
-use crate::auth::{Auth, AuthSettings, secret_key};
-use crate::clock::{Clock, SystemClock};
+use crate::auth::password::PasswordPolicy;
+use crate::clock::Clock;
 use crate::config::Config;
-use crate::error::{AppError, AppResult};
-use crate::library::Library;
-use crate::oidc::Oidc;
+use crate::error::AppResult;
+use crate::services::Services;
 use crate::store::Store;
 use crate::web::cookies::CookieFactory;
 
@@ -17,66 +16,51 @@ use crate::web::cookies::CookieFactory;
 /// extractor), so it is one reference-counted pointer: a clone is one atomic
 /// increment instead of copying the secret key and paths each time.
 #[derive(Clone)]
-pub struct AppState(Arc<Services>);
+pub struct AppState(Arc<WebState>);
 
-pub struct Services {
-    pub config: Arc<Config>,
-    pub auth: Auth,
+pub struct WebState {
+    pub services: Services,
     pub cookies: CookieFactory,
-    pub clock: Arc<dyn Clock>,
-    /// Single sign-on, when OIDC_ENABLED.
-    pub oidc: Option<Oidc>,
-    /// The ROM library under ROMM_LIBRARY_PATH.
-    pub library: Library,
 }
 
 impl AppState {
-    /// Production wiring: the system clock and OWASP's argon2id parameters.
-    pub async fn new(config: Config, store: Store) -> AppResult<Self> {
-        Self::with_parts(config, store, PasswordPolicy::PRODUCTION, Arc::new(SystemClock)).await
+    /// The web layer around built services.
+    pub fn from_services(services: Services) -> Self {
+        let cookies = CookieFactory::new(services.config.secure_cookies);
+        Self(Arc::new(WebState { services, cookies }))
     }
 
-    /// Explicit wiring, for tests (cheap hashing, a manual clock). Async:
-    /// without ROMM_AUTH_SECRET_KEY on PostgreSQL the key comes from the
-    /// database (see `secret_key`).
+    /// Production wiring (see `Services::new`).
+    pub async fn new(config: Config, store: Store) -> AppResult<Self> {
+        Ok(Self::from_services(Services::new(config, store).await?))
+    }
+
+    /// Explicit wiring, for tests (see `Services::with_parts`).
     pub async fn with_parts(
         config: Config,
         store: Store,
         policy: PasswordPolicy,
         clock: Arc<dyn Clock>,
     ) -> AppResult<Self> {
-        let key = secret_key::load_or_create(&config, &store, clock.now()).await?;
-        let library = Library::new(config.library_path.clone(), store.clone(), config.max_upload_bytes);
-        let auth = Auth::new(
-            store,
-            Passwords::new(policy)?,
-            TokenHasher::new(key),
-            AuthSettings::from_config(&config),
-        );
-        let cookies = CookieFactory::new(config.secure_cookies);
-        let oidc = match &config.oidc {
-            Some(oidc_config) => Some(Oidc::new(oidc_config.clone()).map_err(AppError::internal)?),
-            None => None,
-        };
-        Ok(Self(Arc::new(Services {
-            config: Arc::new(config),
-            auth,
-            cookies,
-            clock,
-            oidc,
-            library,
-        })))
-    }
-
-    pub fn now(&self) -> i64 {
-        self.clock.now()
+        Ok(Self::from_services(
+            Services::with_parts(config, store, policy, clock).await?,
+        ))
     }
 }
 
 impl std::ops::Deref for AppState {
+    type Target = WebState;
+
+    fn deref(&self) -> &WebState {
+        &self.0
+    }
+}
+
+/// Handlers read `state.auth`, `state.config`, ... straight through.
+impl std::ops::Deref for WebState {
     type Target = Services;
 
     fn deref(&self) -> &Services {
-        &self.0
+        &self.services
     }
 }

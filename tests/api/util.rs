@@ -229,7 +229,7 @@ impl TestApp {
     }
 
     pub fn store(&self) -> &Store {
-        &self.state.auth.store
+        &self.state.store
     }
 
     pub fn now(&self) -> i64 {

@@ -40,7 +40,7 @@ async fn post_backchannel_logout(
         let ApiForm(form) = form?;
         let token = form.logout_token.filter(|t| !t.is_empty());
         let token = token.ok_or_else(|| AppError::bad_request("invalid_request", "logout_token is required."))?;
-        oidc.backchannel_logout(&state.auth, &token, state.now()).await
+        oidc.backchannel_logout(&token, state.now()).await
     }
     .await;
     let mut response = match result {

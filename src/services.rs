@@ -1,0 +1,78 @@
+//! The composition root: romgate's services (store, auth, single sign-on,
+//! library, clock, configuration), built in this one place and used by both
+//! the server and the command line. Nothing here speaks HTTP: the web layer
+//! wraps `Services` in its own state (`web::state::AppState`), and the
+//! account commands build only the `Auth` they need (`build_auth`).
+
+use std::sync::Arc;
+
+use crate::auth::password::{PasswordPolicy, Passwords};
+use crate::auth::tokens::TokenHasher;
+use crate::auth::{Auth, AuthSettings, secret_key};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+use crate::library::Library;
+use crate::oidc::Oidc;
+use crate::store::Store;
+
+pub struct Services {
+    pub config: Arc<Config>,
+    /// The database, for housekeeping (expiry cleanup, closing at
+    /// shutdown) and tests; requests reach it only through the services.
+    pub store: Store,
+    pub auth: Auth,
+    pub clock: Arc<dyn Clock>,
+    /// Single sign-on, when OIDC_ENABLED.
+    pub oidc: Option<Oidc>,
+    /// The ROM library under ROMM_LIBRARY_PATH.
+    pub library: Library,
+}
+
+impl Services {
+    /// Production wiring: the system clock and OWASP's argon2id parameters.
+    pub async fn new(config: Config, store: Store) -> AppResult<Self> {
+        Self::with_parts(config, store, PasswordPolicy::PRODUCTION, Arc::new(SystemClock)).await
+    }
+
+    /// Explicit wiring, for tests (cheap hashing, a manual clock). Async:
+    /// without ROMM_AUTH_SECRET_KEY on PostgreSQL the key comes from the
+    /// database (see `secret_key`).
+    pub async fn with_parts(
+        config: Config,
+        store: Store,
+        policy: PasswordPolicy,
+        clock: Arc<dyn Clock>,
+    ) -> AppResult<Self> {
+        let auth = build_auth(&config, store.clone(), policy, clock.now()).await?;
+        let library = Library::new(config.library_path.clone(), store.clone(), config.max_upload_bytes);
+        let oidc = match &config.oidc {
+            Some(oidc_config) => Some(Oidc::new(oidc_config.clone(), store.clone()).map_err(AppError::internal)?),
+            None => None,
+        };
+        Ok(Self {
+            config: Arc::new(config),
+            store,
+            auth,
+            clock,
+            oidc,
+            library,
+        })
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+/// The authentication service alone (what the account commands need): the
+/// secret key loaded or created, the password hasher, the settings.
+pub async fn build_auth(config: &Config, store: Store, policy: PasswordPolicy, now: i64) -> AppResult<Auth> {
+    let key = secret_key::load_or_create(config, &store, now).await?;
+    Ok(Auth::new(
+        store,
+        Passwords::new(policy)?,
+        TokenHasher::new(key),
+        AuthSettings::from_config(config),
+    ))
+}
