@@ -245,14 +245,10 @@ async fn run_user_command(config: Config, command: UserCommand) -> Result<(), Ap
     let store = open_store(&config).await?;
     let now = SystemClock.now();
     let auth = &build_auth(&config, store.clone(), PasswordPolicy::PRODUCTION, now).await?;
-    let find = |username: String| {
-        let store = store.clone();
-        async move {
-            store
-                .find_user_by_username(&username)
-                .await?
-                .ok_or_else(|| AppError::not_found(format!("no user named '{username}'")))
-        }
+    let find = |username: String| async move {
+        auth.find_user_by_username(&username)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("no user named '{username}'")))
     };
     match command {
         UserCommand::Create {
@@ -354,11 +350,11 @@ async fn run_user_command(config: Config, command: UserCommand) -> Result<(), Ap
         }
         UserCommand::List => {
             println!("{:<6} {:<24} {:<8} {:<8} email", "id", "username", "role", "enabled");
-            for user in store.list_users().await? {
-                let trusted = store.email_trusted(user.id).await?;
+            for account in auth.accounts_overview(now).await? {
+                let user = account.user;
                 let email = match user.email.as_deref() {
                     None => "-".to_string(),
-                    Some(email) if trusted => email.to_string(),
+                    Some(email) if account.email_trusted => email.to_string(),
                     Some(email) => format!("{email} (not trusted: set by its owner)"),
                 };
                 println!(

@@ -26,6 +26,8 @@
 //! policy, the username tried and the client address (never the password).
 //! Usernames are counted and remembered as the SHA-256 of their folded form.
 
+use std::collections::HashMap;
+
 use sha2::{Digest, Sha256};
 
 use super::rate_limit::{
@@ -33,7 +35,7 @@ use super::rate_limit::{
 };
 use super::{Auth, Principal, Scope};
 use crate::error::{AppError, AppResult};
-use crate::store::{User, fold};
+use crate::store::{User, Window, fold};
 
 /// How long a successful password sign-in exempts its address from the
 /// username-wide limit.
@@ -57,7 +59,7 @@ pub(super) struct TakenSlots {
     username: Option<Hit>,
 }
 
-fn user_key(username: &str) -> String {
+pub(super) fn user_key(username: &str) -> String {
     hex::encode(Sha256::digest(fold(username).as_bytes()))
 }
 
@@ -190,20 +192,47 @@ impl Auth {
     /// address), the time the last such refusal ends; None when it is not.
     pub async fn login_limited_until(&self, username: &str, now: i64) -> AppResult<Option<i64>> {
         let key = user_key(username);
-        let full = |policy: RateLimitPolicy, count: i64, started_at: i64| {
-            (count >= policy.max_events).then_some(started_at + policy.window_seconds)
-        };
         let wide = self
             .store
             .rate_limit_look(&LOGIN_PER_USERNAME.key(&key), now, LOGIN_PER_USERNAME.window_seconds)
             .await?
-            .and_then(|w| full(LOGIN_PER_USERNAME, w.count, w.started_at));
+            .and_then(|w| refused_until(LOGIN_PER_USERNAME, w));
         let per_address = self
             .store
             .rate_limit_look_prefix(&user_address_prefix(&key), now, LOGIN_PER_USER_ADDRESS.window_seconds)
             .await?
             .into_iter()
-            .filter_map(|(_, w)| full(LOGIN_PER_USER_ADDRESS, w.count, w.started_at));
+            .filter_map(|(_, w)| refused_until(LOGIN_PER_USER_ADDRESS, w));
         Ok(wide.into_iter().chain(per_address).max())
     }
+
+    /// `login_limited_until` for every username at once, by user key (see
+    /// `user_key`): two queries, whatever the number of accounts.
+    pub(super) async fn login_limits_by_user_key(&self, now: i64) -> AppResult<HashMap<String, i64>> {
+        let mut until: HashMap<String, i64> = HashMap::new();
+        for policy in [LOGIN_PER_USERNAME, LOGIN_PER_USER_ADDRESS] {
+            let prefix = policy.key("");
+            let windows = self
+                .store
+                .rate_limit_look_prefix(&prefix, now, policy.window_seconds)
+                .await?;
+            for (key, window) in windows {
+                let Some(subject) = key.strip_prefix(&prefix) else {
+                    continue;
+                };
+                // `{user_key}` or `{user_key}:{address}`.
+                let user = subject.split_once(':').map_or(subject, |(user, _)| user);
+                if let Some(end) = refused_until(policy, window) {
+                    let entry = until.entry(user.to_string()).or_insert(end);
+                    *entry = (*entry).max(end);
+                }
+            }
+        }
+        Ok(until)
+    }
+}
+
+/// When a full window of `policy` stops refusing; None while not full.
+fn refused_until(policy: RateLimitPolicy, window: Window) -> Option<i64> {
+    (window.count >= policy.max_events).then_some(window.started_at + policy.window_seconds)
 }

@@ -3,6 +3,7 @@
 //! current time, so expiry and lockout are tested without waiting.
 
 pub mod accounts;
+mod directory;
 mod hash_memory;
 mod login;
 mod login_limits;
@@ -17,6 +18,7 @@ pub mod tokens;
 
 pub use crate::access::{Role, Scope, ScopeSet};
 pub use accounts::{AccountChanges, NewAccount};
+pub use directory::AccountOverview;
 pub use login::account_disabled;
 pub use oauth::TokenPair;
 pub use principal::{Credential, Principal};
@@ -57,7 +59,9 @@ impl AuthSettings {
 /// The authentication service: its dependencies, passed in.
 #[derive(Clone)]
 pub struct Auth {
-    pub store: Store,
+    /// Private: the web layer and the CLI read accounts through `Auth`'s
+    /// methods (see `directory`), never the tables.
+    store: Store,
     pub passwords: Passwords,
     pub tokens: TokenHasher,
     pub settings: AuthSettings,

@@ -25,7 +25,7 @@ mod users;
 pub use credentials::{AccessTokenRow, EndedSession, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim};
 pub use library::{Platform, Rom, RomFilter, RomFingerprint, RomUpsert};
 pub use oidc::{IdentityLink, LoginAttempt, NewLoginAttempt};
-pub use users::{NewUser, User, UserByEmail, UserChanges, UserWithHash, fold};
+pub use users::{NewUser, User, UserChanges, UserWithHash, UserWithTrust, fold};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -49,7 +49,7 @@ macro_rules! on_pool {
 pub(crate) use on_pool;
 
 #[derive(Clone, Debug)]
-pub enum Pool {
+enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }

@@ -153,6 +153,14 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as(SQL).bind(user_id).fetch_all(p).await)?)
     }
 
+    /// Every identity link of every user, in one query (ordered by user,
+    /// then age), for the administrators' overview.
+    pub async fn list_all_links(&self) -> Result<Vec<IdentityLink>, StoreError> {
+        const SQL: &str = "SELECT issuer, subject, user_id, created_at, last_login_at FROM identity_links \
+            ORDER BY user_id, created_at";
+        Ok(on_pool!(self, p => sqlx::query_as(SQL).fetch_all(p).await)?)
+    }
+
     /// Ends the OIDC sessions of one provider session (`sid`), or of every
     /// session of one subject when `sid` is `None`. Returns how many.
     pub async fn delete_oidc_sessions(

@@ -78,9 +78,9 @@ pub struct UserChanges {
     pub enabled: Option<bool>,
 }
 
-/// A user found by email, with whether romgate trusts that email.
+/// A user with whether romgate trusts its email.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct UserByEmail {
+pub struct UserWithTrust {
     #[sqlx(flatten)]
     pub user: User,
     pub email_trusted: bool,
@@ -110,6 +110,7 @@ const SELECT_WITH_HASH: &str = concat!(
     ", password_hash FROM users WHERE username_key = $1"
 );
 const SELECT_ALL: &str = concat!("SELECT ", user_columns!(), " FROM users ORDER BY id");
+const SELECT_ALL_WITH_TRUST: &str = concat!("SELECT ", user_columns!(), ", email_trusted FROM users ORDER BY id");
 const UPDATE_USER: &str = concat!(
     "UPDATE users SET ",
     "username = COALESCE($2, username), username_key = COALESCE($3, username_key), ",
@@ -173,7 +174,7 @@ impl Store {
     }
 
     /// The account holding `email` (case-insensitive), with its trust.
-    pub async fn find_user_by_email_with_trust(&self, email: &str) -> Result<Option<UserByEmail>, StoreError> {
+    pub async fn find_user_by_email_with_trust(&self, email: &str) -> Result<Option<UserWithTrust>, StoreError> {
         let key = fold(email);
         Ok(on_pool!(self, p => sqlx::query_as(SELECT_BY_EMAIL_WITH_TRUST).bind(&key).fetch_optional(p).await)?)
     }
@@ -220,6 +221,11 @@ impl Store {
 
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         Ok(on_pool!(self, p => sqlx::query_as(SELECT_ALL).fetch_all(p).await)?)
+    }
+
+    /// Every user with its email trust, in one query.
+    pub async fn list_users_with_trust(&self) -> Result<Vec<UserWithTrust>, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_ALL_WITH_TRUST).fetch_all(p).await)?)
     }
 
     /// Applies `changes`, refusing with `LastAdmin` when it would take away

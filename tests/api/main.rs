@@ -3,6 +3,7 @@
 mod util;
 
 mod account_page;
+mod accounts_overview;
 mod bad_input;
 mod cli;
 mod client_addr;

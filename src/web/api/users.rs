@@ -149,7 +149,7 @@ async fn list_users(
     State(state): State<AppState>,
     _: Authorized<crate::web::extract::UsersRead>,
 ) -> AppResult<Json<Vec<UserView>>> {
-    let users = state.auth.store.list_users().await?;
+    let users = state.auth.list_users().await?;
     Ok(Json(users.iter().map(UserView::from).collect()))
 }
 
@@ -201,7 +201,6 @@ async fn get_user(
     }
     let user = state
         .auth
-        .store
         .find_user(id)
         .await?
         .ok_or_else(|| AppError::not_found("No such user."))?;

@@ -66,29 +66,24 @@ pub struct EnabledForm {
 
 pub async fn get_users(State(state): State<AppState>, headers: HeaderMap, csrf: CsrfToken) -> PageResult {
     let actor = require_page(&state, &headers, ADMIN_SCOPES, HERE).await?;
-    let store = &state.auth.store;
-    let users = store.list_users().await.map_err(page_error)?;
-    let now = state.now();
-    let mut rows = Vec::with_capacity(users.len());
-    for user in users {
-        let links = store.list_links(user.id).await.map_err(page_error)?;
-        let limited_until = state
-            .auth
-            .login_limited_until(&user.username, now)
-            .await
-            .map_err(page_error)?;
-        rows.push(UserRow {
-            id: user.id,
-            is_self: user.id == actor.user.id,
-            role: user.role.as_str(),
-            enabled: user.enabled,
-            last_login: user.last_login_at.map_or_else(|| "never".to_string(), format_time),
-            limited_until: limited_until.map(format_time),
-            links: links.into_iter().map(|l| (l.issuer, l.subject)).collect(),
-            username: user.username,
-            email: user.email,
-        });
-    }
+    let accounts = state.auth.accounts_overview(state.now()).await.map_err(page_error)?;
+    let rows = accounts
+        .into_iter()
+        .map(|account| {
+            let user = account.user;
+            UserRow {
+                id: user.id,
+                is_self: user.id == actor.user.id,
+                role: user.role.as_str(),
+                enabled: user.enabled,
+                last_login: user.last_login_at.map_or_else(|| "never".to_string(), format_time),
+                limited_until: account.limited_until.map(format_time),
+                links: account.links.into_iter().map(|l| (l.issuer, l.subject)).collect(),
+                username: user.username,
+                email: user.email,
+            }
+        })
+        .collect();
     let page = UsersPage {
         csrf_token: csrf.0,
         is_admin: true,

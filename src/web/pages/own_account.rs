@@ -72,7 +72,7 @@ async fn account_page(
 ) -> Result<AccountPage, Response> {
     let auth = &state.auth;
     let proof = auth.proof_kind(actor.user.id).await.map_err(page_error)?;
-    let email_trusted = auth.store.email_trusted(actor.user.id).await.map_err(page_error)?;
+    let email_trusted = auth.email_trusted(actor.user.id).await.map_err(page_error)?;
     Ok(AccountPage {
         csrf_token: csrf.0.clone(),
         is_admin: actor.has(Scope::UsersWrite),
