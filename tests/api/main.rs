@@ -12,6 +12,7 @@ mod csrf;
 mod email_trust;
 mod fake_idp;
 mod files;
+mod layers;
 mod library;
 mod library_pages;
 mod library_scan;

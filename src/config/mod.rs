@@ -11,9 +11,7 @@ use url::Url;
 
 use crate::secret::Secret;
 
-#[path = "config_fail_closed.rs"]
 mod fail_closed;
-#[path = "config_unknown.rs"]
 mod unknown;
 pub use unknown::{UnknownVariable, log_unknown_variables, unknown_variables};
 
@@ -493,5 +491,4 @@ fn default_url(literal: &str) -> Url {
 }
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
 mod tests;
