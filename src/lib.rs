@@ -1,8 +1,17 @@
 //! romgate: a self-hosted game-library server whose heart is its sign-in
 //! system, speaking RomM's authentication API.
 //!
-//! `app` builds the whole HTTP application from an `AppState`; `main` only
-//! parses the command line, loads configuration, builds the state and serves.
+//! The modules are layers; each names only those below it (checked by
+//! `tests/api/layers.rs`):
+//!
+//! - leaves: `secret`, `access` (roles, scopes), `next_path` (the safe
+//!   redirect target), `clock` (time and its RFC 3339 form), `logging`;
+//! - `config`, then `store` (all SQL), then `error` (the one error type);
+//! - the domain, without HTTP: `auth`, then `library` and `oidc`;
+//! - `services`: the composition root, built once for the server and the CLI;
+//! - `web`: the API (`web::api`) and the pages (`web::pages`), and what both
+//!   use; `app` builds the whole HTTP application from an `AppState`;
+//! - `cli`: the command line (`main` only calls it).
 
 #![forbid(unsafe_code)]
 #![cfg_attr(

@@ -5,7 +5,8 @@
 //!   → error → domain (auth → library, oidc) → services → web → cli,
 //!
 //! the web layer's two children (`web::api`, `web::pages`) never name each
-//! other and what they share (`web/*.rs`) names neither, no layer below the
+//! other and what they share (`web/*.rs`) names neither, the web calls no
+//! store method (it reads through the domain services), no layer below the
 //! web speaks axum (oidc only borrows the `http` types for its client), and
 //! the files of one module import each other without a cycle. The check
 //! reads the source: a `crate::` path names the module it starts with.
@@ -72,6 +73,7 @@ fn the_check_sees_each_kind_of_violation() {
         source("oidc/flow", "use super::identity::resolve;"),
         source("oidc/identity", "use super::flow::Verified;"),
         source("shiny", "use crate::store::Store;"),
+        source("web/api/users", "let users = state.store.list_users().await?;"),
     ];
     let problems = check(&broken);
     for expected in [
@@ -83,6 +85,7 @@ fn the_check_sees_each_kind_of_violation() {
         "web/csrf names web::pages",
         "import cycle in oidc",
         "shiny has no layer",
+        "web/api/users calls the store",
     ] {
         assert!(
             problems.iter().any(|p| p.starts_with(expected)),
@@ -139,11 +142,16 @@ fn web_children(source: &Source, name: &str) -> Vec<String> {
         ["web", _] => &["api", "pages"],
         _ => &[],
     };
-    crate_paths(&source.code)
+    let mut problems: Vec<String> = crate_paths(&source.code)
         .into_iter()
         .filter(|path| path.len() > 1 && path[0] == "web" && forbidden.contains(&path[1].as_str()))
         .map(|path| format!("{name} names web::{}", path[1]))
-        .collect()
+        .collect();
+    // Requests reach the database through the domain services only.
+    if module.first() == Some(&"web") && source.code.contains(".store.") {
+        problems.push(format!("{name} calls the store: go through auth, oidc or library"));
+    }
+    problems
 }
 
 fn names_axum(module: &[String], code: &str) -> bool {
