@@ -1,6 +1,9 @@
 //! Accounts, passwords, sessions, tokens and scopes: the policy of romgate,
 //! with no HTTP types. Every flow is a method of `Auth` that receives the
-//! current time, so expiry and lockout are tested without waiting.
+//! current time, so expiry and lockout are tested without waiting. Roles and
+//! scopes are the leaf `crate::access` (storage decodes them), re-exported
+//! here. The store is private to this module: callers read accounts through
+//! `Auth` (`directory`), never the tables.
 
 pub mod accounts;
 mod directory;

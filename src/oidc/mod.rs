@@ -1,7 +1,10 @@
 //! OpenID Connect sign-in (the relying party): discovery, the authorization
 //! code flow with PKCE, state and nonce kept server-side and used once, ID
 //! token verification by the openidconnect crate, claims to identity to
-//! role, and logout (RP-initiated and back-channel).
+//! role, and logout (RP-initiated and back-channel), and the sign-out flow
+//! (`sign_out`) the API and the logout form share. The files depend one
+//! way: `flow` (begin, finish) uses `verify` (the tokens, `Verified`) and
+//! `identity` (person to account), which uses `verify`'s `Verified`.
 
 mod backchannel;
 pub mod check;
