@@ -12,7 +12,7 @@ use url::Url;
 
 use super::Oidc;
 use super::claims::Claims;
-use super::client::build_client;
+use super::client::{build_client, requested_scopes};
 use super::discovery::AfterFailure;
 use crate::auth::tokens::{PlainToken, TokenKind};
 use crate::auth::{Auth, OidcSessionInfo};
@@ -58,18 +58,20 @@ impl Oidc {
         let provider = self.provider(now, AfterFailure::Retry).await?;
         let client = build_client(&self.config, &provider.metadata);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = client
+        let request = client
             .authorize_url(
                 AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
                 CsrfToken::new_random,
                 Nonce::new_random,
             )
-            .add_scope(Scope::new("profile".into()))
-            .add_scope(Scope::new("email".into()))
+            // The crate sends `openid` itself, first.
+            .add_scopes(
+                requested_scopes(&self.config)
+                    .into_iter()
+                    .filter(|scope| scope != "openid")
+                    .map(Scope::new),
+            )
             .set_pkce_challenge(challenge);
-        if let Some(first) = self.roles_scope() {
-            request = request.add_scope(Scope::new(first));
-        }
         let (authorize_url, state, nonce) = request.url();
 
         let browser_token = PlainToken::generate(TokenKind::LoginAttempt).expose().to_string();
@@ -90,14 +92,6 @@ impl Oidc {
             authorize_url,
             browser_token,
         })
-    }
-
-    /// The scope named by OIDC_CLAIM_ROLES's first segment (many providers
-    /// release `groups` only for a `groups` scope).
-    fn roles_scope(&self) -> Option<String> {
-        let claim = self.config.claim_roles.as_deref()?;
-        let first = claim.split('.').next()?.trim();
-        (!first.is_empty() && !["openid", "profile", "email"].contains(&first)).then(|| first.to_string())
     }
 
     /// Finishes a sign-in from the provider's redirect back.
