@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use crate::auth::{AccountChanges, NewAccount, Role};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::http::server::ConnectionLimits;
 use crate::library::Library;
 use crate::secret::Secret;
@@ -378,7 +378,7 @@ async fn check_oidc(config: &Config) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(AppError::bad_request(
-            "oidc_check_failed",
+            Code::OidcCheckFailed,
             "some checks failed (see the lines marked ✗)",
         ))
     }

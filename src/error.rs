@@ -3,8 +3,12 @@
 //! Anything else is internal: its detail goes to the log, never to a client.
 //! The mapping to HTTP lives in `http::error`, in one place.
 
+mod code;
+
 use std::borrow::Cow;
 use std::fmt;
+
+pub use code::Code;
 
 use crate::store::StoreError;
 
@@ -30,7 +34,7 @@ pub enum Kind {
 #[derive(Debug, Clone)]
 pub struct Refusal {
     pub kind: Kind,
-    pub code: &'static str,
+    pub code: Code,
     pub message: Cow<'static, str>,
     pub hint: Option<Cow<'static, str>>,
 }
@@ -46,7 +50,7 @@ pub enum AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
-    pub fn refuse(kind: Kind, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn refuse(kind: Kind, code: Code, message: impl Into<Cow<'static, str>>) -> Self {
         AppError::Refused(Refusal {
             kind,
             code,
@@ -55,32 +59,32 @@ impl AppError {
         })
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn bad_request(code: Code, message: impl Into<Cow<'static, str>>) -> Self {
         Self::refuse(Kind::BadRequest, code, message)
     }
 
-    pub fn forbidden(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn forbidden(code: Code, message: impl Into<Cow<'static, str>>) -> Self {
         Self::refuse(Kind::Forbidden, code, message)
     }
 
     pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::refuse(Kind::NotFound, "not_found", message)
+        Self::refuse(Kind::NotFound, Code::NotFound, message)
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn conflict(code: Code, message: impl Into<Cow<'static, str>>) -> Self {
         Self::refuse(Kind::Conflict, code, message)
     }
 
     /// No (valid) credentials were presented.
     pub fn unauthenticated() -> Self {
-        Self::refuse(Kind::Unauthenticated, "not_authenticated", "You need to sign in.")
+        Self::refuse(Kind::Unauthenticated, Code::NotAuthenticated, "You need to sign in.")
     }
 
     /// Wrong username or password: one answer whether or not the user exists.
     pub fn invalid_credentials() -> Self {
         Self::refuse(
             Kind::Unauthenticated,
-            "invalid_credentials",
+            Code::InvalidCredentials,
             "Incorrect username or password.",
         )
     }
@@ -104,17 +108,18 @@ impl AppError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
-        self.refusal().map_or("internal_error", |r| r.code)
+    /// The refusal's code; `None` for an internal error.
+    pub fn code(&self) -> Option<Code> {
+        self.refusal().map(|r| r.code)
     }
 }
 
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Conflict => AppError::conflict("already_exists", "That username or email is already taken."),
+            StoreError::Conflict => AppError::conflict(Code::AlreadyExists, "That username or email is already taken."),
             StoreError::LastAdmin => AppError::conflict(
-                "last_admin",
+                Code::LastAdmin,
                 "This would leave no enabled administrator; promote another user first.",
             ),
             other => AppError::Internal(other.to_string()),

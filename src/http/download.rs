@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::library::RomFile;
 
 /// Bytes read from disk at a time.
@@ -151,7 +151,7 @@ pub async fn file_response(rom: RomFile, range: Option<&HeaderValue>) -> AppResu
 
 fn unsatisfiable(size: u64) -> Response {
     let mut response = AppError::bad_request(
-        "range_not_satisfiable",
+        Code::RangeNotSatisfiable,
         format!("The requested range is not valid for this file of {size} bytes."),
     )
     .into_response();

@@ -33,7 +33,7 @@ pub fn log_internal(detail: &str) {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
-            AppError::Refused(refusal) => refusal_response(&refusal, refusal.code),
+            AppError::Refused(refusal) => refusal_response(&refusal, refusal.code.as_str()),
             AppError::Internal(detail) => {
                 log_internal(&detail);
                 let body = json!({
@@ -77,12 +77,8 @@ pub fn add_refusal_headers(response: &mut Response, refusal: &Refusal) {
     let headers = response.headers_mut();
     match refusal.kind {
         Kind::Unauthenticated => {
-            let challenge = if refusal.code == "invalid_token" {
-                r#"Bearer realm="romgate", error="invalid_token""#
-            } else {
-                r#"Bearer realm="romgate""#
-            };
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            let challenge = HeaderValue::from_static(refusal.code.bearer_challenge());
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
         Kind::TooManyRequests { retry_after_seconds } => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));

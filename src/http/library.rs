@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::download::{encode_segment, file_response};
 use super::extract::{ApiPath, ApiQuery, Authorized, PlatformsRead, RomsRead, RomsWrite, TasksRun};
 use crate::auth::Principal;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::library::{RomQuery, ScanReport};
 use crate::state::AppState;
 use crate::store::{Platform, Rom};
@@ -183,7 +183,7 @@ async fn upload_rom(
     let rom = receive_upload(&state, &actor, multipart, |fields| {
         fields.get("platform").cloned().ok_or_else(|| {
             AppError::bad_request(
-                "missing_platform",
+                Code::MissingPlatform,
                 "Send the platform field (a platform slug) before the file.",
             )
         })
@@ -226,7 +226,7 @@ async fn run_scan(State(state): State<AppState>, _: Authorized<TasksRun>) -> App
 
 fn not_multipart() -> AppError {
     AppError::bad_request(
-        "invalid_multipart",
+        Code::InvalidMultipart,
         "Send the upload as multipart/form-data, with the platform field first and then the file.",
     )
 }
@@ -265,7 +265,7 @@ pub async fn receive_upload(
             continue;
         };
         let Some(platform_of) = platform_of.take() else {
-            return Err(AppError::bad_request("one_file", "Upload one file at a time."));
+            return Err(AppError::bad_request(Code::OneFile, "Upload one file at a time."));
         };
         let platform = platform_of(&fields)?;
         let mut started = library.begin_upload(actor, &platform, &file_name, now).await?;
@@ -274,7 +274,7 @@ pub async fn receive_upload(
         }
         upload = Some(started);
     }
-    let upload = upload.ok_or_else(|| AppError::bad_request("missing_file", "The upload has no file."))?;
+    let upload = upload.ok_or_else(|| AppError::bad_request(Code::MissingFile, "The upload has no file."))?;
     upload.finish(library, now).await
 }
 
@@ -282,7 +282,7 @@ async fn small_text(field: &mut Field<'_>) -> AppResult<String> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(|_| not_multipart())? {
         if bytes.len() + chunk.len() > MAX_TEXT_FIELD {
-            return Err(AppError::bad_request("field_too_large", "A form field is too long."));
+            return Err(AppError::bad_request(Code::FieldTooLarge, "A form field is too long."));
         }
         bytes.extend_from_slice(&chunk);
     }

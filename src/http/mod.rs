@@ -29,7 +29,7 @@ use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::error::{AppError, Kind};
+use crate::error::{AppError, Code, Kind};
 use crate::state::AppState;
 use cookies::{CSRF_COOKIE, read_cookie};
 
@@ -98,7 +98,7 @@ async fn not_found(request: Request) -> Response {
 async fn method_not_allowed() -> AppError {
     AppError::refuse(
         Kind::MethodNotAllowed,
-        "method_not_allowed",
+        Code::MethodNotAllowed,
         "This address does not accept that method.",
     )
 }

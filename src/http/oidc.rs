@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::cookies::read_cookie;
 use super::extract::{ApiForm, ClientAddr};
-use crate::error::{AppError, Kind};
+use crate::error::{AppError, Code, Kind};
 use crate::oidc::{Callback, Oidc};
 use crate::pages::{PageError, safe_next};
 use crate::state::AppState;
@@ -31,7 +31,7 @@ fn enabled(state: &AppState) -> Result<&Oidc, PageError> {
         PageError(
             AppError::refuse(
                 Kind::NotFound,
-                "oidc_disabled",
+                Code::OidcDisabled,
                 "Single sign-on is not enabled on this server.",
             )
             .hint("Set OIDC_ENABLED=true and the OIDC_* variables to turn it on."),
@@ -74,7 +74,7 @@ async fn get_oauth_callback(
     let oidc = enabled(&state)?;
     let Query(callback) = callback.map_err(|_| {
         PageError(AppError::bad_request(
-            "callback_incomplete",
+            Code::CallbackIncomplete,
             "The sign-in answer from the identity provider is malformed.",
         ))
     })?;
@@ -106,7 +106,7 @@ async fn get_oauth_callback(
 fn log_refusal(err: AppError) -> AppError {
     if let Some(refusal) = err.refusal() {
         tracing::info!(
-            code = refusal.code,
+            code = refusal.code.as_str(),
             detail = refusal.hint.as_deref().unwrap_or(""),
             "single sign-on refused"
         );
@@ -128,21 +128,20 @@ async fn post_backchannel_logout(
     form: Result<ApiForm<BackchannelForm>, AppError>,
 ) -> Response {
     let result = async {
-        let oidc = state
-            .oidc
-            .as_ref()
-            .ok_or_else(|| AppError::bad_request("invalid_request", "Single sign-on is not enabled on this server."))?;
+        let oidc = state.oidc.as_ref().ok_or_else(|| {
+            AppError::bad_request(Code::InvalidRequest, "Single sign-on is not enabled on this server.")
+        })?;
         state.auth.count_backchannel_logout(&client, state.now()).await?;
         let ApiForm(form) = form?;
         let token = form.logout_token.filter(|t| !t.is_empty());
-        let token = token.ok_or_else(|| AppError::bad_request("invalid_request", "logout_token is required."))?;
+        let token = token.ok_or_else(|| AppError::bad_request(Code::InvalidRequest, "logout_token is required."))?;
         oidc.backchannel_logout(&state.auth, &token, state.now()).await
     }
     .await;
     let mut response = match result {
         Ok(_) => StatusCode::OK.into_response(),
         Err(AppError::Refused(refusal)) if matches!(refusal.kind, Kind::TooManyRequests { .. }) => {
-            crate::http::error::refusal_response(&refusal, refusal.code)
+            crate::http::error::refusal_response(&refusal, refusal.code.as_str())
         }
         Err(AppError::Refused(refusal)) => {
             let bad = crate::error::Refusal {

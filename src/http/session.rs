@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::extract::{ClientAddr, MaybePrincipal};
 use crate::auth::Principal;
-use crate::error::{AppError, AppResult, Kind};
+use crate::error::{AppError, AppResult, Code, Kind};
 use crate::secret::Secret;
 use crate::state::AppState;
 
@@ -71,13 +71,13 @@ fn basic_credentials(headers: &HeaderMap) -> AppResult<(String, Secret)> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(AppError::refuse(
             Kind::Unauthenticated,
-            "not_authenticated",
+            Code::NotAuthenticated,
             "Send your username and password with HTTP Basic authentication.",
         ));
     };
     let malformed = || {
         AppError::bad_request(
-            "invalid_authorization_header",
+            Code::InvalidAuthorizationHeader,
             "The Authorization header is not valid HTTP Basic.",
         )
     };

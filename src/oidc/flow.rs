@@ -16,7 +16,7 @@ use super::client::{build_client, requested_scopes};
 use super::discovery::AfterFailure;
 use crate::auth::tokens::{PlainToken, TokenKind};
 use crate::auth::{Auth, OidcSessionInfo};
-use crate::error::{AppError, AppResult, Kind};
+use crate::error::{AppError, AppResult, Code, Kind};
 use crate::store::{LoginAttempt, NewLoginAttempt, User};
 
 /// How long a sign-in may take at the provider.
@@ -45,7 +45,7 @@ pub struct CompletedLogin {
     pub next: String,
 }
 
-fn refused(kind: Kind, code: &'static str, message: &'static str, hint: &'static str) -> AppError {
+fn refused(kind: Kind, code: Code, message: &'static str, hint: &'static str) -> AppError {
     AppError::refuse(kind, code, message).hint(hint)
 }
 
@@ -116,7 +116,7 @@ impl Oidc {
         let (Some(code), Some(state)) = (callback.code, callback.state) else {
             return Err(refused(
                 Kind::BadRequest,
-                "callback_incomplete",
+                Code::CallbackIncomplete,
                 "The sign-in answer from the identity provider is incomplete. Please start again.",
                 "The callback needs both `code` and `state`; OIDC_REDIRECT_URI must be this server's /api/oauth/openid.",
             ));
@@ -125,7 +125,7 @@ impl Oidc {
         if attempt.expires_at <= now {
             return Err(refused(
                 Kind::BadRequest,
-                "attempt_expired",
+                Code::AttemptExpired,
                 "The sign-in took too long. Please start again.",
                 "A sign-in must finish within 10 minutes.",
             ));
@@ -160,14 +160,14 @@ async fn take_bound_attempt(auth: &Auth, state: &str, browser: Option<&str>) -> 
     if auth.store.login_attempt_exists(&state_hash).await? {
         return Err(refused(
             Kind::BadRequest,
-            "state_mismatch",
+            Code::StateMismatch,
             "This sign-in was started in another browser, or your browser did not keep its cookie. Please start again.",
             "Open romgate at exactly ROMM_BASE_URL (same host and scheme) so the sign-in cookie comes back, and make sure the reverse proxy passes cookies.",
         ));
     }
     Err(refused(
         Kind::BadRequest,
-        "state_unknown",
+        Code::StateUnknown,
         "This sign-in link was already used or is not valid. Please start again.",
         "The state parameter matches no sign-in in progress (a replayed or forged callback).",
     ))
@@ -229,7 +229,7 @@ fn provider_said_no(error: &str, description: Option<&str>) -> AppError {
                 .to_string(),
         ),
     };
-    AppError::refuse(Kind::BadRequest, "provider_error", message).hint(hint)
+    AppError::refuse(Kind::BadRequest, Code::ProviderError, message).hint(hint)
 }
 
 /// What the verified tokens say.

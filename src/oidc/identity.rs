@@ -14,10 +14,10 @@ use super::flow::Verified;
 use super::roles::{RoleDecision, map_roles};
 use crate::auth::accounts::validate_username;
 use crate::auth::{Auth, Role};
-use crate::error::{AppError, AppResult, Kind};
+use crate::error::{AppError, AppResult, Code, Kind};
 use crate::store::{NewUser, StoreError, User, UserChanges, fold};
 
-fn refuse(code: &'static str, message: String, hint: String) -> AppError {
+fn refuse(code: Code, message: String, hint: String) -> AppError {
     AppError::refuse(Kind::Forbidden, code, message).hint(hint)
 }
 
@@ -29,7 +29,7 @@ pub(super) async fn resolve(oidc: &Oidc, auth: &Auth, verified: &Verified, now: 
     };
     if decision == RoleDecision::NoMatch {
         return Err(refuse(
-            "no_role",
+            Code::NoRole,
             "Your account at the identity provider has no role for this application.".into(),
             format!(
                 "The claim {} matched none of OIDC_ROLE_VIEWER, OIDC_ROLE_EDITOR, OIDC_ROLE_ADMIN (OIDC_ROLE_VIEWER=* admits everyone).",
@@ -108,7 +108,7 @@ async fn link_by_email(auth: &Auth, verified: &Verified, now: i64) -> AppResult<
 
 fn untrusted_account_email() -> AppError {
     refuse(
-        "email_not_trusted",
+        Code::EmailNotTrusted,
         "An account here already uses your email address, but it was not confirmed, so you were not signed in to it. Ask an administrator to link the account to you.".into(),
         "The account's email was set by its owner (or before romgate kept email trust), so it cannot link a single sign-on. If the account belongs to this person, set its email again as an administrator (PUT /api/users/{id} with users.write, or `romgate user set-email NAME EMAIL`); the next sign-in links it. Otherwise change that account's email.".into(),
     )
@@ -116,7 +116,7 @@ fn untrusted_account_email() -> AppError {
 
 fn unverified_email() -> AppError {
     refuse(
-        "email_unverified",
+        Code::EmailUnverified,
         "Your email address is not verified at the identity provider, so it cannot be used to sign you in here.".into(),
         "Verify the user's email at the provider (email_verified must be true), or create the link by signing in once with a verified address.".into(),
     )
@@ -129,7 +129,7 @@ async fn register(oidc: &Oidc, auth: &Auth, verified: &Verified, decision: RoleD
     }
     if !config.allow_registration {
         return Err(refuse(
-            "registration_disabled",
+            Code::RegistrationDisabled,
             "There is no account for you here, and new accounts cannot be created by signing in.".into(),
             "OIDC_ALLOW_REGISTRATION=false: create the account first (same email, verified at the provider), or allow registration.".into(),
         ));
@@ -137,14 +137,14 @@ async fn register(oidc: &Oidc, auth: &Auth, verified: &Verified, decision: RoleD
     let attribute = config.username_attribute.as_str();
     let username = verified.claims.text(attribute).ok_or_else(|| {
         refuse(
-            "username_missing",
+            Code::UsernameMissing,
             format!("The identity provider did not send the '{attribute}' claim needed for your username."),
             format!("Release the '{attribute}' claim to this client, or set OIDC_USERNAME_ATTRIBUTE to a claim it sends (for example email or sub)."),
         )
     })?;
     validate_username(&username).map_err(|_| {
         refuse(
-            "username_invalid",
+            Code::UsernameInvalid,
             format!("The username '{username}' from the '{attribute}' claim cannot be used here (letters a-z, digits and . _ - @ + only)."),
             "Set OIDC_USERNAME_ATTRIBUTE to a claim with a plain value, such as email or sub.".into(),
         )
@@ -182,7 +182,7 @@ async fn register(oidc: &Oidc, auth: &Auth, verified: &Verified, decision: RoleD
                 return Ok(user);
             }
             Err(refuse(
-                "username_taken",
+                Code::UsernameTaken,
                 format!(
                     "An account named '{username}' (or with your email) already exists here and is not linked to you."
                 ),
@@ -213,7 +213,7 @@ async fn apply_role(auth: &Auth, user: User, decision: RoleDecision, now: i64) -
         }
         Ok(None) => Err(AppError::internal("user vanished during sign-in")),
         Err(StoreError::LastAdmin) => Err(refuse(
-            "last_admin",
+            Code::LastAdmin,
             "Your role at the identity provider no longer includes administrator, but you are the last administrator here.".into(),
             "Promote another administrator first (romgate user set-role NAME admin), or restore the admin group at the provider.".into(),
         )),

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::error_page::{PageError, render};
 use super::safe_next;
 use crate::auth::{NewAccount, Role};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::http::CsrfToken;
 use crate::http::error::status_of;
 use crate::http::extract::{ClientAddr, session_principal};
@@ -99,7 +99,7 @@ pub(super) fn check_form_csrf(state: &AppState, headers: &HeaderMap, presented: 
         return Ok(());
     }
     Err(AppError::forbidden(
-        "csrf_failed",
+        Code::CsrfFailed,
         "This form expired or was sent from another site. Go back, reload the page and try again.",
     ))
 }

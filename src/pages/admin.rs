@@ -17,7 +17,7 @@ use super::error_page::render;
 use super::format_time;
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{AccountChanges, Principal, Role, Scope};
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::http::CsrfToken;
 use crate::http::extract::ApiPath;
 use crate::state::AppState;
@@ -127,7 +127,7 @@ pub async fn post_role(
     let actor = form_actor(&state, &headers, &form.csrf_token).await?;
     let role = Role::parse(&form.role).ok_or_else(|| {
         page_error(AppError::bad_request(
-            "invalid_role",
+            Code::InvalidRole,
             "A role is viewer, editor or admin.",
         ))
     })?;
@@ -150,7 +150,7 @@ pub async fn post_enabled(
         "false" => false,
         _ => {
             return Err(page_error(AppError::bad_request(
-                "invalid_request",
+                Code::InvalidRequest,
                 "enabled is true or false.",
             )));
         }

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::error::{AppError, Kind};
+use crate::error::{AppError, Code, Kind};
 use crate::http::error::{add_refusal_headers, log_internal, status_of};
 
 #[derive(Template)]
@@ -72,7 +72,7 @@ fn error_response(err: AppError, back_href: &str, back_label: &str) -> Response 
                 title: title_of(refusal.kind),
                 message: &refusal.message,
                 hint: refusal.hint.as_deref(),
-                code: refusal.code,
+                code: refusal.code.as_str(),
                 back_href,
                 back_label,
             };
@@ -100,7 +100,7 @@ pub fn not_found_page() -> Response {
         title: "Page not found",
         message: "There is no page at this address.",
         hint: None,
-        code: "not_found",
+        code: Code::NotFound.as_str(),
         back_href: "/",
         back_label: "Back to the start",
     };

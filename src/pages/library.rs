@@ -15,7 +15,7 @@ use super::account::{CsrfForm, check_form_csrf};
 use super::error_page::render;
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{Principal, Scope};
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::http::CsrfToken;
 use crate::http::download::encode_segment;
 use crate::http::extract::ApiPath;
@@ -178,7 +178,7 @@ pub async fn post_upload(
     let actor = require_page(&state, &headers, &[Scope::RomsWrite], "/library").await?;
     let multipart = multipart.map_err(|_| {
         page_error(AppError::bad_request(
-            "invalid_multipart",
+            Code::InvalidMultipart,
             "Send the form with its file.",
         ))
     })?;
@@ -188,7 +188,7 @@ pub async fn post_upload(
             .get("platform")
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
-            .ok_or_else(|| AppError::bad_request("missing_platform", "Choose a platform for the game."))
+            .ok_or_else(|| AppError::bad_request(Code::MissingPlatform, "Choose a platform for the game."))
     })
     .await
     .map_err(page_error)?;
