@@ -10,7 +10,7 @@ use std::fmt;
 
 pub use code::Code;
 
-use crate::store::StoreError;
+use crate::store::{StoreError, Unique};
 
 /// Which kind of refusal: decides the HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +117,14 @@ impl AppError {
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Conflict => AppError::conflict(Code::AlreadyExists, "That username or email is already taken."),
+            StoreError::Conflict(Unique::Username) => {
+                AppError::conflict(Code::UsernameTaken, "That username is already taken.")
+            }
+            StoreError::Conflict(Unique::Email) => AppError::conflict(
+                Code::EmailTaken,
+                "That email address is already used by another account.",
+            ),
+            StoreError::Conflict(Unique::Other) => AppError::conflict(Code::AlreadyExists, "That already exists."),
             StoreError::LastAdmin => AppError::conflict(
                 Code::LastAdmin,
                 "This would leave no enabled administrator; promote another user first.",

@@ -15,7 +15,7 @@ use super::roles::{RoleDecision, map_roles};
 use crate::auth::accounts::validate_username;
 use crate::auth::{Auth, Role};
 use crate::error::{AppError, AppResult, Code, Kind};
-use crate::store::{NewUser, StoreError, User, UserChanges, fold};
+use crate::store::{NewUser, StoreError, Unique, User, UserChanges, fold};
 
 fn refuse(code: Code, message: String, hint: String) -> AppError {
     AppError::refuse(Kind::Forbidden, code, message).hint(hint)
@@ -96,7 +96,7 @@ async fn link_by_email(auth: &Auth, verified: &Verified, now: i64) -> AppResult<
         .insert_link(&verified.issuer, &verified.subject, user.id, now)
         .await
     {
-        Ok(()) | Err(StoreError::Conflict) => {}
+        Ok(()) | Err(StoreError::Conflict(_)) => {}
         Err(other) => return Err(other.into()),
     }
     tracing::info!(
@@ -175,23 +175,37 @@ async fn register(oidc: &Oidc, auth: &Auth, verified: &Verified, decision: RoleD
             tracing::info!(user_id = user.id, role = %user.role, "account created by single sign-on");
             Ok(user)
         }
-        Err(StoreError::Conflict) => {
+        Err(StoreError::Conflict(unique)) => {
             // Either a concurrent first sign-in of the same person won (use
             // its account), or the name or email belongs to someone else.
             if let Some(user) = auth.store.find_linked_user(&verified.issuer, &verified.subject).await? {
                 return Ok(user);
             }
-            Err(refuse(
-                Code::UsernameTaken,
-                format!(
-                    "An account named '{username}' (or with your email) already exists here and is not linked to you."
-                ),
-                "It was not taken over. Link it by giving it the user's verified email, or rename one of the accounts."
-                    .into(),
-            ))
+            Err(taken(unique, &username))
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// The refusal for a new account that collides with one not linked to
+/// this person: named by what collided.
+fn taken(unique: Unique, username: &str) -> AppError {
+    let hint = "It was not taken over. Link it by giving it the user's verified email, or rename one of the accounts.";
+    let (code, message) = match unique {
+        Unique::Username => (
+            Code::UsernameTaken,
+            format!("An account named '{username}' already exists here and is not linked to you."),
+        ),
+        Unique::Email => (
+            Code::EmailTaken,
+            "An account with your email address already exists here and is not linked to you.".to_string(),
+        ),
+        Unique::Other => (
+            Code::UsernameTaken,
+            format!("An account named '{username}' (or with your email) already exists here and is not linked to you."),
+        ),
+    };
+    refuse(code, message, hint.into())
 }
 
 /// Applies the role from the claims; an absent claim keeps the stored role.
