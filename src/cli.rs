@@ -148,18 +148,18 @@ fn load_config(command: Option<&Command>) -> Option<Config> {
 fn describe(err: &AppError) -> String {
     match err {
         AppError::Refused(refusal) => refusal.message.to_string(),
-        AppError::Internal(detail) => detail.clone(),
+        AppError::Internal(internal) => internal.chain(),
     }
 }
 
 async fn open_store(config: &Config) -> Result<Store, AppError> {
     if !config.database.is_postgres() {
         crate::store::files::prepare_data_dir(&config.data_path)
-            .map_err(|e| AppError::internal(format!("cannot create {}: {e}", config.data_path.display())))?;
+            .map_err(|e| AppError::internal_from(format!("cannot create {}", config.data_path.display()), e))?;
     }
     Store::open(&config.database)
         .await
-        .map_err(|e| AppError::internal(format!("database {}: {e}", config.database.redacted())))
+        .map_err(|e| AppError::internal_from(format!("database {}", config.database.redacted()), e))
 }
 
 async fn serve(config: Config) -> Result<(), AppError> {
@@ -172,7 +172,7 @@ async fn serve(config: Config) -> Result<(), AppError> {
     spawn_library_scan(state.library.clone());
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| AppError::internal(format!("cannot listen on {addr}: {e}")))?;
+        .map_err(|e| AppError::internal_from(format!("cannot listen on {addr}"), e))?;
     tracing::info!(
         %addr,
         max_connections = limits.max_connections,
@@ -232,7 +232,7 @@ fn read_password_line() -> Result<Secret, AppError> {
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| AppError::internal(format!("reading the password from standard input: {e}")))?;
+        .map_err(|e| AppError::internal_from("reading the password from standard input", e))?;
     Ok(Secret::new(line.trim_end_matches(['\r', '\n'])))
 }
 

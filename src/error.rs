@@ -1,14 +1,17 @@
 //! The one error type of romgate. A refusal carries a stable code (what a
 //! client can match on), a message for the person and a hint for the admin.
-//! Anything else is internal: its detail goes to the log, never to a client.
-//! The mapping to HTTP lives in `http::error`, in one place.
+//! Anything else is internal: its detail, with the chain of causes, goes to
+//! the log, never to a client. The mapping to HTTP lives in `http::error`,
+//! in one place.
 
 mod code;
+mod internal;
 
 use std::borrow::Cow;
 use std::fmt;
 
 pub use code::Code;
+pub use internal::Internal;
 
 use crate::store::{StoreError, Unique};
 
@@ -44,7 +47,7 @@ pub enum AppError {
     #[error("{} ({})", .0.message, .0.code)]
     Refused(Refusal),
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Internal),
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -89,8 +92,17 @@ impl AppError {
         )
     }
 
+    /// An internal error described in words alone.
     pub fn internal(detail: impl fmt::Display) -> Self {
-        AppError::Internal(detail.to_string())
+        AppError::Internal(Internal::new(detail.to_string()))
+    }
+
+    /// An internal error caused by `source`, whose chain the log keeps.
+    pub fn internal_from(
+        context: impl Into<Cow<'static, str>>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        AppError::Internal(Internal::with_source(context, source))
     }
 
     /// Adds the admin's hint to a refusal.
@@ -129,7 +141,7 @@ impl From<StoreError> for AppError {
                 Code::LastAdmin,
                 "This would leave no enabled administrator; promote another user first.",
             ),
-            other => AppError::Internal(other.to_string()),
+            other => AppError::internal_from("a database call failed", other),
         }
     }
 }

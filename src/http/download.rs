@@ -124,7 +124,7 @@ pub async fn file_response(rom: RomFile, range: Option<&HeaderValue>) -> AppResu
     if start > 0 {
         file.seek(std::io::SeekFrom::Start(start))
             .await
-            .map_err(|e| AppError::internal(format!("seeking in a ROM: {e}")))?;
+            .map_err(|e| AppError::internal_from("seeking in a ROM", e))?;
     }
     let body = Body::from_stream(ReaderStream::with_capacity(file.take(length), CHUNK));
     let mut response = (status, body).into_response();

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::error::{AppError, Kind, Refusal};
+use crate::error::{AppError, Internal, Kind, Refusal};
 
 pub fn status_of(kind: Kind) -> StatusCode {
     match kind {
@@ -25,9 +25,10 @@ pub fn status_of(kind: Kind) -> StatusCode {
     }
 }
 
-/// Logs an internal error's detail and returns what a client may see.
-pub fn log_internal(detail: &str) {
-    tracing::error!(detail, "internal error");
+/// Logs an internal error with its chain of causes: the one place a 500's
+/// detail goes, for the JSON and the page answer alike.
+pub fn log_internal(internal: &Internal) {
+    tracing::error!(detail = %internal.chain(), "internal error");
 }
 
 impl IntoResponse for AppError {

@@ -207,7 +207,7 @@ async fn run_scan(State(state): State<AppState>, _: Authorized<TasksRun>) -> App
     let scan = tokio::spawn(async move { library.scan(now).await });
     match tokio::time::timeout(SCAN_WAIT, scan).await {
         Ok(joined) => {
-            let report = joined.map_err(|e| AppError::internal(format!("scan task: {e}")))??;
+            let report = joined.map_err(|e| AppError::internal_from("scan task", e))??;
             let answer = ScanAnswer {
                 msg: "Scan finished",
                 report: Some(report),

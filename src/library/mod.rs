@@ -154,13 +154,13 @@ impl Library {
             if paths::leads_nowhere(&e) {
                 paths::missing_file()
             } else {
-                AppError::internal(format!("opening {}: {e}", path.display()))
+                AppError::internal_from(format!("opening {}", path.display()), e)
             }
         })?;
         let meta = file
             .metadata()
             .await
-            .map_err(|e| AppError::internal(format!("reading {}: {e}", path.display())))?;
+            .map_err(|e| AppError::internal_from(format!("reading {}", path.display()), e))?;
         if !meta.is_file() {
             return Err(folder_refused());
         }
@@ -214,6 +214,6 @@ async fn remove_entry(path: &Path) -> AppResult<()> {
     match result {
         Ok(()) => Ok(()),
         Err(err) if paths::leads_nowhere(&err) => Ok(()),
-        Err(err) => Err(AppError::internal(format!("removing {}: {err}", path.display()))),
+        Err(err) => Err(AppError::internal_from(format!("removing {}", path.display()), err)),
     }
 }

@@ -74,7 +74,7 @@ pub async fn canonical(path: &Path) -> AppResult<Option<PathBuf>> {
     match tokio::fs::canonicalize(path).await {
         Ok(resolved) => Ok(Some(resolved)),
         Err(err) if leads_nowhere(&err) => Ok(None),
-        Err(err) => Err(AppError::internal(format!("resolving {}: {err}", path.display()))),
+        Err(err) => Err(AppError::internal_from(format!("resolving {}", path.display()), err)),
     }
 }
 

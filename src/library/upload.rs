@@ -50,7 +50,7 @@ fn name_taken() -> AppError {
 }
 
 fn io_error(what: &str, path: &std::path::Path, err: std::io::Error) -> AppError {
-    AppError::internal(format!("{what} {}: {err}", path.display()))
+    AppError::internal_from(format!("{what} {}", path.display()), err)
 }
 
 impl Library {

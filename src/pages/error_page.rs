@@ -4,7 +4,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::error::{AppError, Code, Kind};
+use crate::error::{AppError, Code, Internal, Kind};
 use crate::http::error::{add_refusal_headers, log_internal, status_of};
 
 #[derive(Template)]
@@ -46,7 +46,7 @@ pub fn render(template: &impl Template, status: StatusCode) -> Response {
     match template.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(err) => {
-            log_internal(&format!("template: {err}"));
+            log_internal(&Internal::with_source("rendering a page template", err));
             (StatusCode::INTERNAL_SERVER_ERROR, "Internal server error").into_response()
         }
     }
