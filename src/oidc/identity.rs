@@ -234,3 +234,25 @@ async fn apply_role(auth: &Auth, user: User, decision: RoleDecision, now: i64) -
         Err(other) => Err(other.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_collision_is_named_by_its_key() {
+        for (unique, code, words) in [
+            (Unique::Username, Code::UsernameTaken, "named 'alice' already exists"),
+            (
+                Unique::Email,
+                Code::EmailTaken,
+                "with your email address already exists",
+            ),
+        ] {
+            let err = taken(unique, "alice");
+            assert_eq!(err.code(), Some(code));
+            let message = err.refusal().map(|r| r.message.to_string()).unwrap_or_default();
+            assert!(message.contains(words), "{message}");
+        }
+    }
+}
