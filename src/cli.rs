@@ -15,7 +15,7 @@ use crate::auth::password::PasswordPolicy;
 use crate::auth::{AccountChanges, NewAccount, Role};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::library::Library;
 use crate::secret::Secret;
 use crate::services::{Services, build_auth};
@@ -152,18 +152,18 @@ fn load_config(command: Option<&Command>) -> Option<Config> {
 fn describe(err: &AppError) -> String {
     match err {
         AppError::Refused(refusal) => refusal.message.to_string(),
-        AppError::Internal(detail) => detail.clone(),
+        AppError::Internal(internal) => internal.chain(),
     }
 }
 
 async fn open_store(config: &Config) -> Result<Store, AppError> {
     if !config.database.is_postgres() {
         crate::store::files::prepare_data_dir(&config.data_path)
-            .map_err(|e| AppError::internal(format!("cannot create {}: {e}", config.data_path.display())))?;
+            .map_err(|e| AppError::internal_from(format!("cannot create {}", config.data_path.display()), e))?;
     }
     Store::open(&config.database)
         .await
-        .map_err(|e| AppError::internal(format!("database {}: {e}", config.database.redacted())))
+        .map_err(|e| AppError::internal_from(format!("database {}", config.database.redacted()), e))
 }
 
 async fn serve(config: Config) -> Result<(), AppError> {
@@ -177,7 +177,7 @@ async fn serve(config: Config) -> Result<(), AppError> {
     let state = AppState::from_services(services);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| AppError::internal(format!("cannot listen on {addr}: {e}")))?;
+        .map_err(|e| AppError::internal_from(format!("cannot listen on {addr}"), e))?;
     tracing::info!(
         %addr,
         max_connections = limits.max_connections,
@@ -237,7 +237,7 @@ fn read_password_line() -> Result<Secret, AppError> {
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| AppError::internal(format!("reading the password from standard input: {e}")))?;
+        .map_err(|e| AppError::internal_from("reading the password from standard input", e))?;
     Ok(Secret::new(line.trim_end_matches(['\r', '\n'])))
 }
 
@@ -378,7 +378,7 @@ async fn check_oidc(config: &Config) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(AppError::bad_request(
-            "oidc_check_failed",
+            Code::OidcCheckFailed,
             "some checks failed (see the lines marked ✗)",
         ))
     }

@@ -1,12 +1,19 @@
 //! The one error type of romgate. A refusal carries a stable code (what a
 //! client can match on), a message for the person and a hint for the admin.
-//! Anything else is internal: its detail goes to the log, never to a client.
-//! The mapping to HTTP lives in `web::error`, in one place (JSON and pages side by side).
+//! Anything else is internal: its detail, with the chain of causes, goes to
+//! the log, never to a client. The mapping to HTTP lives in `web::error`, in
+//! one place (JSON and pages side by side).
+
+mod code;
+mod internal;
 
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::store::StoreError;
+pub use code::Code;
+pub use internal::Internal;
+
+use crate::store::{StoreError, Unique};
 
 /// Which kind of refusal: decides the HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +37,7 @@ pub enum Kind {
 #[derive(Debug, Clone)]
 pub struct Refusal {
     pub kind: Kind,
-    pub code: &'static str,
+    pub code: Code,
     pub message: Cow<'static, str>,
     pub hint: Option<Cow<'static, str>>,
 }
@@ -40,13 +47,13 @@ pub enum AppError {
     #[error("{} ({})", .0.message, .0.code)]
     Refused(Refusal),
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Internal),
 }
 
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
-    pub fn refuse(kind: Kind, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn refuse(kind: Kind, code: Code, message: impl Into<Cow<'static, str>>) -> Self {
         AppError::Refused(Refusal {
             kind,
             code,
@@ -55,38 +62,47 @@ impl AppError {
         })
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn bad_request(code: Code, message: impl Into<Cow<'static, str>>) -> Self {
         Self::refuse(Kind::BadRequest, code, message)
     }
 
-    pub fn forbidden(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn forbidden(code: Code, message: impl Into<Cow<'static, str>>) -> Self {
         Self::refuse(Kind::Forbidden, code, message)
     }
 
     pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::refuse(Kind::NotFound, "not_found", message)
+        Self::refuse(Kind::NotFound, Code::NotFound, message)
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn conflict(code: Code, message: impl Into<Cow<'static, str>>) -> Self {
         Self::refuse(Kind::Conflict, code, message)
     }
 
     /// No (valid) credentials were presented.
     pub fn unauthenticated() -> Self {
-        Self::refuse(Kind::Unauthenticated, "not_authenticated", "You need to sign in.")
+        Self::refuse(Kind::Unauthenticated, Code::NotAuthenticated, "You need to sign in.")
     }
 
     /// Wrong username or password: one answer whether or not the user exists.
     pub fn invalid_credentials() -> Self {
         Self::refuse(
             Kind::Unauthenticated,
-            "invalid_credentials",
+            Code::InvalidCredentials,
             "Incorrect username or password.",
         )
     }
 
+    /// An internal error described in words alone.
     pub fn internal(detail: impl fmt::Display) -> Self {
-        AppError::Internal(detail.to_string())
+        AppError::Internal(Internal::new(detail.to_string()))
+    }
+
+    /// An internal error caused by `source`, whose chain the log keeps.
+    pub fn internal_from(
+        context: impl Into<Cow<'static, str>>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        AppError::Internal(Internal::with_source(context, source))
     }
 
     /// Adds the admin's hint to a refusal.
@@ -104,20 +120,28 @@ impl AppError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
-        self.refusal().map_or("internal_error", |r| r.code)
+    /// The refusal's code; `None` for an internal error.
+    pub fn code(&self) -> Option<Code> {
+        self.refusal().map(|r| r.code)
     }
 }
 
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Conflict => AppError::conflict("already_exists", "That username or email is already taken."),
+            StoreError::Conflict(Unique::Username) => {
+                AppError::conflict(Code::UsernameTaken, "That username is already taken.")
+            }
+            StoreError::Conflict(Unique::Email) => AppError::conflict(
+                Code::EmailTaken,
+                "That email address is already used by another account.",
+            ),
+            StoreError::Conflict(Unique::Other) => AppError::conflict(Code::AlreadyExists, "That already exists."),
             StoreError::LastAdmin => AppError::conflict(
-                "last_admin",
+                Code::LastAdmin,
                 "This would leave no enabled administrator; promote another user first.",
             ),
-            other => AppError::Internal(other.to_string()),
+            other => AppError::internal_from("a database call failed", other),
         }
     }
 }

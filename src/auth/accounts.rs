@@ -10,7 +10,7 @@
 
 use super::reauth::Proof;
 use super::{Auth, Principal, Role, Scope};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::secret::Secret;
 use crate::store::{NewUser, User, UserChanges, fold};
 
@@ -46,7 +46,7 @@ pub fn validate_username(username: &str) -> AppResult<()> {
         .all(|c| c.is_ascii_alphanumeric() || "._-@+".contains(c));
     if username.is_empty() || username.chars().count() > MAX_USERNAME_CHARS || !ok_chars {
         return Err(AppError::bad_request(
-            "invalid_username",
+            Code::InvalidUsername,
             format!("A username has 1 to {MAX_USERNAME_CHARS} characters: letters a-z, digits, and . _ - @ +"),
         ));
     }
@@ -56,7 +56,7 @@ pub fn validate_username(username: &str) -> AppResult<()> {
 /// A plausible address: one `@`, something on both sides, a dot in the
 /// domain, no spaces or control characters, at most 254 characters.
 pub fn validate_email(email: &str) -> AppResult<()> {
-    let invalid = || AppError::bad_request("invalid_email", "That is not a valid email address.");
+    let invalid = || AppError::bad_request(Code::InvalidEmail, "That is not a valid email address.");
     if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid());
     }
@@ -74,7 +74,7 @@ pub fn validate_password(password: &Secret) -> AppResult<()> {
     let text = password.expose();
     if text.chars().count() < MIN_PASSWORD_CHARS || text.len() > MAX_PASSWORD_BYTES {
         return Err(AppError::bad_request(
-            "invalid_password",
+            Code::InvalidPassword,
             format!(
                 "A password needs at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)."
             ),
@@ -147,13 +147,13 @@ impl Auth {
             return Err(AppError::unauthenticated());
         }
         if self.settings.disable_setup_wizard {
-            return Err(AppError::forbidden("setup_disabled", "The setup wizard is disabled on this server.")
+            return Err(AppError::forbidden(Code::SetupDisabled, "The setup wizard is disabled on this server.")
                 .hint("DISABLE_SETUP_WIZARD=true: create the first admin with `romgate user create NAME --role admin --password-stdin`."));
         }
         account.role = Role::Admin;
         if self.settings.disable_userpass_login && account.email.is_none() {
             return Err(AppError::bad_request(
-                "email_required",
+                Code::EmailRequired,
                 "Password login is disabled, so the first admin needs an email address to be linked to your identity provider.",
             ));
         }
@@ -164,7 +164,7 @@ impl Auth {
                 Ok(user)
             }
             None => Err(AppError::conflict(
-                "setup_done",
+                Code::SetupDone,
                 "An administrator already exists; sign in instead.",
             )),
         }
@@ -175,7 +175,7 @@ impl Auth {
         actor.require(&[Scope::UsersWrite])?;
         if account.role == Role::Admin && actor.user.role != Role::Admin {
             return Err(AppError::forbidden(
-                "admin_only",
+                Code::AdminOnly,
                 "Only an administrator can create administrators.",
             ));
         }
@@ -227,7 +227,7 @@ impl Auth {
             actor.require(&[Scope::MeWrite])?;
             if admin_fields {
                 return Err(AppError::forbidden(
-                    "admin_only",
+                    Code::AdminOnly,
                     "Only an administrator can change roles or enable and disable accounts.",
                 ));
             }

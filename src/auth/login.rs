@@ -9,7 +9,7 @@ use tracing::instrument;
 use super::Auth;
 use super::login_limits::LoginAttempt;
 use super::password::Verdict;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::secret::Secret;
 use crate::store::User;
 
@@ -21,7 +21,7 @@ impl Auth {
     pub fn ensure_password_login_enabled(&self) -> AppResult<()> {
         if self.settings.disable_userpass_login {
             return Err(AppError::forbidden(
-                "password_login_disabled",
+                Code::PasswordLoginDisabled,
                 "Password login is disabled on this server. Sign in with your identity provider instead.",
             )
             .hint("DISABLE_USERPASS_LOGIN=true turns off password login; unset it to allow passwords."));
@@ -71,7 +71,7 @@ impl Auth {
 
 pub fn account_disabled() -> AppError {
     AppError::forbidden(
-        "account_disabled",
+        Code::AccountDisabled,
         "This account is disabled. Ask an administrator to enable it.",
     )
 }

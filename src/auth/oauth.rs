@@ -6,7 +6,7 @@ use tracing::instrument;
 
 use super::tokens::{PlainToken, TokenKind};
 use super::{Auth, ScopeSet};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::secret::Secret;
 use crate::store::{NewAccessToken, RefreshClaim};
 
@@ -21,7 +21,7 @@ pub struct TokenPair {
 
 /// RFC 6749's `invalid_grant`.
 fn invalid_grant(message: &'static str) -> AppError {
-    AppError::bad_request("invalid_grant", message)
+    AppError::bad_request(Code::InvalidGrant, message)
 }
 
 /// The scopes to grant: the requested ones (all of `allowed` when none are
@@ -32,10 +32,10 @@ fn grant_scopes(requested: Option<&str>, allowed: ScopeSet) -> AppResult<ScopeSe
         return Ok(allowed);
     };
     let wanted = ScopeSet::parse(list)
-        .map_err(|unknown| AppError::bad_request("invalid_scope", format!("Unknown scope '{unknown}'.")))?;
+        .map_err(|unknown| AppError::bad_request(Code::InvalidScope, format!("Unknown scope '{unknown}'.")))?;
     if !wanted.is_subset_of(allowed) {
         return Err(AppError::bad_request(
-            "invalid_scope",
+            Code::InvalidScope,
             "The requested scopes exceed what this account may be granted.",
         ));
     }

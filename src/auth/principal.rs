@@ -5,7 +5,7 @@
 use super::Auth;
 use super::tokens::TokenKind;
 use super::{Scope, ScopeSet};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::store::User;
 
 /// How the request proved who it is.
@@ -37,7 +37,7 @@ impl Principal {
             .map(|s| s.as_str())
             .collect();
         Err(AppError::forbidden(
-            "insufficient_scope",
+            Code::InsufficientScope,
             format!("You are not allowed to do this (needs {}).", missing.join(", ")),
         ))
     }

@@ -12,7 +12,7 @@
 use std::net::IpAddr;
 
 use super::Auth;
-use crate::error::{AppError, AppResult, Kind};
+use crate::error::{AppError, AppResult, Code, Kind};
 use crate::store::{Store, Window};
 
 #[derive(Debug, Clone, Copy)]
@@ -121,7 +121,7 @@ impl Hit {
             Kind::TooManyRequests {
                 retry_after_seconds: u64::try_from(self.retry_after(now)).unwrap_or(1),
             },
-            "too_many_attempts",
+            Code::TooManyAttempts,
             self.policy.message,
         )
         .hint(

@@ -15,7 +15,7 @@
 
 use super::Auth;
 use super::principal::{Credential, Principal};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::secret::Secret;
 
 /// How old a single sign-on may be and still prove a password-less person
@@ -69,7 +69,7 @@ impl Auth {
         {
             Ok(user) if user.id == actor.user.id => Ok(()),
             Ok(_) => Err(current_password_invalid(actor)),
-            Err(err) if err.code() == "invalid_credentials" => Err(current_password_invalid(actor)),
+            Err(err) if err.code() == Some(Code::InvalidCredentials) => Err(current_password_invalid(actor)),
             Err(other) => Err(other),
         }
     }
@@ -95,7 +95,7 @@ impl Auth {
 
 fn current_password_required() -> AppError {
     AppError::bad_request(
-        "current_password_required",
+        Code::CurrentPasswordRequired,
         "To change your password, email or username, give your current password too.",
     )
     .hint("Send current_password with the change (PUT /api/users/{own id}), or use the account page.")
@@ -107,14 +107,14 @@ fn current_password_invalid(actor: &Principal) -> AppError {
         "own account change refused: wrong current password"
     );
     AppError::forbidden(
-        "current_password_invalid",
+        Code::CurrentPasswordInvalid,
         "Your current password is not correct, so nothing was changed.",
     )
 }
 
 fn fresh_sign_in_required() -> AppError {
     AppError::forbidden(
-        "fresh_sign_in_required",
+        Code::FreshSignInRequired,
         "To change your password, email or username, sign in again through single sign-on first, then make the change within 5 minutes.",
     )
     .hint(

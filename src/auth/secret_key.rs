@@ -74,7 +74,7 @@ fn kept_in_file(path: &Path) -> Result<Secret, AppError> {
                 .ok_or_else(|| AppError::internal(format!("{}: unreadable or empty key file", path.display())));
         }
         Err(e) => {
-            return Err(AppError::internal(format!("cannot write {}: {e}", path.display())));
+            return Err(AppError::internal_from(format!("cannot write {}", path.display()), e));
         }
     }
     tracing::warn!(

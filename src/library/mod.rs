@@ -22,7 +22,7 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 
 use crate::auth::{Principal, Scope};
-use crate::error::{AppError, AppResult, Kind};
+use crate::error::{AppError, AppResult, Code, Kind};
 use crate::store::{Platform, Rom, RomFilter, Store};
 
 /// Most ROMs one listing returns.
@@ -86,7 +86,7 @@ impl Library {
                 tracing::warn!(path = %self.root.display(), "the library folder has no roms/ folder");
                 return Err(AppError::refuse(
                     Kind::Conflict,
-                    "library_missing",
+                    Code::LibraryMissing,
                     "The library folder is missing or has no roms folder.",
                 )
                 .hint("Set ROMM_LIBRARY_PATH to a folder laid out as roms/<platform>/<files>."));
@@ -113,7 +113,7 @@ impl Library {
         let offset = query.offset.unwrap_or(0);
         if limit < 1 || offset < 0 {
             return Err(AppError::bad_request(
-                "invalid_request",
+                Code::InvalidRequest,
                 "limit must be at least 1 and offset at least 0.",
             ));
         }
@@ -154,13 +154,13 @@ impl Library {
             if paths::leads_nowhere(&e) {
                 paths::missing_file()
             } else {
-                AppError::internal(format!("opening {}: {e}", path.display()))
+                AppError::internal_from(format!("opening {}", path.display()), e)
             }
         })?;
         let meta = file
             .metadata()
             .await
-            .map_err(|e| AppError::internal(format!("reading {}: {e}", path.display())))?;
+            .map_err(|e| AppError::internal_from(format!("reading {}", path.display()), e))?;
         if !meta.is_file() {
             return Err(folder_refused());
         }
@@ -192,7 +192,7 @@ impl Library {
 
 fn folder_refused() -> AppError {
     AppError::bad_request(
-        "folder_rom",
+        Code::FolderRom,
         "This game is a folder of several files; romgate downloads single-file games only.",
     )
 }
@@ -214,6 +214,6 @@ async fn remove_entry(path: &Path) -> AppResult<()> {
     match result {
         Ok(()) => Ok(()),
         Err(err) if paths::leads_nowhere(&err) => Ok(()),
-        Err(err) => Err(AppError::internal(format!("removing {}: {err}", path.display()))),
+        Err(err) => Err(AppError::internal_from(format!("removing {}", path.display()), err)),
     }
 }

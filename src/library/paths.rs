@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
 /// Longest name most file systems accept, in bytes.
 const MAX_NAME_BYTES: usize = 255;
@@ -21,7 +21,7 @@ const MAX_SLUG_CHARS: usize = 64;
 
 fn invalid(what: &str) -> AppError {
     AppError::bad_request(
-        "invalid_path",
+        Code::InvalidPath,
         format!("That {what} is not allowed: use a plain name, without slashes, backslashes or a leading dot."),
     )
 }
@@ -47,7 +47,7 @@ pub fn check_new_slug(slug: &str) -> AppResult<()> {
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
     if !plain || slug.chars().count() > MAX_SLUG_CHARS {
         return Err(AppError::bad_request(
-            "invalid_platform",
+            Code::InvalidPlatform,
             format!("A new platform's name has 1 to {MAX_SLUG_CHARS} characters: a-z, digits, and . _ -"),
         ));
     }
@@ -74,7 +74,7 @@ pub async fn canonical(path: &Path) -> AppResult<Option<PathBuf>> {
     match tokio::fs::canonicalize(path).await {
         Ok(resolved) => Ok(Some(resolved)),
         Err(err) if leads_nowhere(&err) => Ok(None),
-        Err(err) => Err(AppError::internal(format!("resolving {}: {err}", path.display()))),
+        Err(err) => Err(AppError::internal_from(format!("resolving {}", path.display()), err)),
     }
 }
 
@@ -91,7 +91,7 @@ pub fn missing_file() -> AppError {
 }
 
 pub fn outside() -> AppError {
-    AppError::bad_request("path_outside_library", "That path leads outside the library folder.")
+    AppError::bad_request(Code::PathOutsideLibrary, "That path leads outside the library folder.")
         .hint("A symbolic link in the library points elsewhere; romgate does not follow it.")
 }
 
@@ -135,7 +135,7 @@ mod tests {
             long.as_str(),
         ] {
             let err = check_name("file", bad).expect_err(bad);
-            assert_eq!(err.code(), "invalid_path", "{bad:?}");
+            assert_eq!(err.code(), Some(Code::InvalidPath), "{bad:?}");
         }
     }
 

@@ -186,7 +186,7 @@ impl Found {
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| AppError::internal(format!("library scan task: {e}")))?
+        .map_err(|e| AppError::internal_from("library scan task", e))?
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use tokio::io::{AsyncWriteExt, BufWriter};
 use super::Library;
 use super::paths::{check_name, check_new_slug, leads_nowhere, resolve_inside};
 use crate::auth::{Principal, Scope};
-use crate::error::{AppError, AppResult, Kind};
+use crate::error::{AppError, AppResult, Code, Kind};
 use crate::store::{Rom, RomUpsert};
 
 /// Bytes buffered before a write to disk.
@@ -36,7 +36,7 @@ pub struct Upload {
 
 fn platform_not_a_folder() -> AppError {
     AppError::conflict(
-        "platform_not_a_folder",
+        Code::PlatformNotAFolder,
         "This platform's place in the library is not a folder, so nothing can be uploaded to it.",
     )
     .hint("Under roms/ in the library, a file or a broken link has the platform's name; make it a folder.")
@@ -44,13 +44,13 @@ fn platform_not_a_folder() -> AppError {
 
 fn name_taken() -> AppError {
     AppError::conflict(
-        "rom_exists",
+        Code::RomExists,
         "A file of that name already exists on this platform; delete it first or rename yours.",
     )
 }
 
 fn io_error(what: &str, path: &std::path::Path, err: std::io::Error) -> AppError {
-    AppError::internal(format!("{what} {}: {err}", path.display()))
+    AppError::internal_from(format!("{what} {}", path.display()), err)
 }
 
 impl Library {
@@ -193,7 +193,7 @@ impl Drop for Upload {
 pub fn too_large(limit: u64) -> AppError {
     AppError::refuse(
         Kind::PayloadTooLarge,
-        "payload_too_large",
+        Code::PayloadTooLarge,
         format!("The file is larger than this server accepts ({limit} bytes)."),
     )
     .hint("Raise ROMGATE_MAX_UPLOAD_BYTES to accept larger files.")

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::Oidc;
 use super::client::{LEEWAY_SECONDS, allowed_algorithms};
 use super::discovery::{AfterFailure, Discovered};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
 const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// Logout tokens older than this are refused (their jti is forgotten later).
@@ -36,7 +36,7 @@ struct LogoutClaims {
 fn invalid(message: impl Into<String>) -> AppError {
     let message = message.into();
     tracing::warn!(reason = %message, "back-channel logout token refused");
-    AppError::bad_request("invalid_request", message)
+    AppError::bad_request(Code::InvalidRequest, message)
 }
 
 enum Refusal {

@@ -6,6 +6,7 @@
 use openidconnect::ResponseTypes;
 use openidconnect::core::{CoreClaimName, CoreClientAuthMethod, CoreResponseType};
 
+use super::client::requested_scopes;
 use super::discovery::Metadata;
 use super::issuer::{issuer_matches, mismatch_hint};
 use super::provider_http::{ProviderHttp, read_ca_bundle};
@@ -226,10 +227,7 @@ fn check_capabilities(report: &mut Report, oidc: &OidcConfig, metadata: &Metadat
             "most providers accept it anyway; sign-in will tell",
         ),
     }
-    let mut scopes = vec!["openid".to_string(), "profile".into(), "email".into()];
-    if let Some(first) = oidc.claim_roles.as_deref().and_then(|c| c.split('.').next()) {
-        scopes.push(first.to_string());
-    }
+    let scopes = requested_scopes(oidc);
     match metadata.scopes_supported() {
         Some(supported) => {
             let names: Vec<&str> = supported.iter().map(|s| s.as_str()).collect();

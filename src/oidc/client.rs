@@ -78,6 +78,26 @@ pub fn build_client(config: &OidcConfig, metadata: &Metadata) -> RgClient {
     }
 }
 
+/// The scopes every sign-in asks for, whatever the configuration.
+const STANDARD_SCOPES: [&str; 3] = ["openid", "profile", "email"];
+
+/// The scopes a sign-in requests, in the order sent: `openid`, `profile`,
+/// `email`, then the scope named by OIDC_CLAIM_ROLES's first segment, trimmed
+/// (many providers release `groups` only for a `groups` scope), unless it is
+/// empty or one of those three. The one source for sign-in and for
+/// `romgate oidc check`, so the check reports exactly what is sent.
+pub fn requested_scopes(config: &OidcConfig) -> Vec<String> {
+    let mut scopes: Vec<String> = STANDARD_SCOPES.iter().map(|s| s.to_string()).collect();
+    let roles_scope = config
+        .claim_roles
+        .as_deref()
+        .and_then(|claim| claim.split('.').next())
+        .map(str::trim)
+        .filter(|first| !first.is_empty() && !STANDARD_SCOPES.contains(first));
+    scopes.extend(roles_scope.map(str::to_string));
+    scopes
+}
+
 fn prefers_client_secret_post(metadata: &Metadata) -> bool {
     let Some(methods) = metadata.token_endpoint_auth_methods_supported() else {
         return false;

@@ -26,7 +26,7 @@ use url::Url;
 use super::issuer::{issuer_matches, mismatch_refusal};
 use super::provider_http::{ProviderHttp, ProviderHttpError};
 use super::single_flight::SingleFlight;
-use crate::error::{AppError, Kind};
+use crate::error::{AppError, Code, Kind};
 
 /// How long discovery and keys are trusted before they are fetched again.
 pub const METADATA_TTL_SECONDS: i64 = 3600;
@@ -244,11 +244,11 @@ pub fn provider_error(err: &ProviderHttpError, what: &str) -> AppError {
     tracing::warn!(error = %err, what, "identity provider call failed");
     let (code, message) = match err {
         ProviderHttpError::Unreachable(_) => (
-            "provider_unreachable",
+            Code::ProviderUnreachable,
             "The identity provider is unreachable right now. Please try again in a few minutes.",
         ),
         _ => (
-            "provider_invalid_response",
+            Code::ProviderInvalidResponse,
             "The identity provider gave an answer romgate cannot use. Please try again later.",
         ),
     };

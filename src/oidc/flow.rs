@@ -11,11 +11,11 @@ use openidconnect::{AuthenticationFlow, CsrfToken, Nonce, PkceCodeChallenge, Sco
 use url::Url;
 
 use super::Oidc;
-use super::client::build_client;
+use super::client::{build_client, requested_scopes};
 use super::discovery::AfterFailure;
 use crate::auth::tokens::{PlainToken, TokenKind};
 use crate::auth::{Auth, OidcSessionInfo};
-use crate::error::{AppError, AppResult, Kind};
+use crate::error::{AppError, AppResult, Code, Kind};
 use crate::next_path::NextPath;
 use crate::store::{LoginAttempt, NewLoginAttempt, Store, User};
 
@@ -45,7 +45,7 @@ pub struct CompletedLogin {
     pub next: NextPath,
 }
 
-fn refused(kind: Kind, code: &'static str, message: &'static str, hint: &'static str) -> AppError {
+fn refused(kind: Kind, code: Code, message: &'static str, hint: &'static str) -> AppError {
     AppError::refuse(kind, code, message).hint(hint)
 }
 
@@ -58,18 +58,20 @@ impl Oidc {
         let provider = self.provider(now, AfterFailure::Retry).await?;
         let client = build_client(&self.config, &provider.metadata);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = client
+        let request = client
             .authorize_url(
                 AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
                 CsrfToken::new_random,
                 Nonce::new_random,
             )
-            .add_scope(Scope::new("profile".into()))
-            .add_scope(Scope::new("email".into()))
+            // The crate sends `openid` itself, first.
+            .add_scopes(
+                requested_scopes(&self.config)
+                    .into_iter()
+                    .filter(|scope| scope != "openid")
+                    .map(Scope::new),
+            )
             .set_pkce_challenge(challenge);
-        if let Some(first) = self.roles_scope() {
-            request = request.add_scope(Scope::new(first));
-        }
         let (authorize_url, state, nonce) = request.url();
 
         let browser_token = PlainToken::generate(TokenKind::LoginAttempt).expose().to_string();
@@ -90,14 +92,6 @@ impl Oidc {
             authorize_url,
             browser_token,
         })
-    }
-
-    /// The scope named by OIDC_CLAIM_ROLES's first segment (many providers
-    /// release `groups` only for a `groups` scope).
-    fn roles_scope(&self) -> Option<String> {
-        let claim = self.config.claim_roles.as_deref()?;
-        let first = claim.split('.').next()?.trim();
-        (!first.is_empty() && !["openid", "profile", "email"].contains(&first)).then(|| first.to_string())
     }
 
     /// Finishes a sign-in from the provider's redirect back.
@@ -122,7 +116,7 @@ impl Oidc {
         let (Some(code), Some(state)) = (callback.code, callback.state) else {
             return Err(refused(
                 Kind::BadRequest,
-                "callback_incomplete",
+                Code::CallbackIncomplete,
                 "The sign-in answer from the identity provider is incomplete. Please start again.",
                 "The callback needs both `code` and `state`; OIDC_REDIRECT_URI must be this server's /api/oauth/openid.",
             ));
@@ -131,7 +125,7 @@ impl Oidc {
         if attempt.expires_at <= now {
             return Err(refused(
                 Kind::BadRequest,
-                "attempt_expired",
+                Code::AttemptExpired,
                 "The sign-in took too long. Please start again.",
                 "A sign-in must finish within 10 minutes.",
             ));
@@ -166,14 +160,14 @@ async fn take_bound_attempt(store: &Store, auth: &Auth, state: &str, browser: Op
     if store.login_attempt_exists(&state_hash).await? {
         return Err(refused(
             Kind::BadRequest,
-            "state_mismatch",
+            Code::StateMismatch,
             "This sign-in was started in another browser, or your browser did not keep its cookie. Please start again.",
             "Open romgate at exactly ROMM_BASE_URL (same host and scheme) so the sign-in cookie comes back, and make sure the reverse proxy passes cookies.",
         ));
     }
     Err(refused(
         Kind::BadRequest,
-        "state_unknown",
+        Code::StateUnknown,
         "This sign-in link was already used or is not valid. Please start again.",
         "The state parameter matches no sign-in in progress (a replayed or forged callback).",
     ))
@@ -235,5 +229,5 @@ fn provider_said_no(error: &str, description: Option<&str>) -> AppError {
                 .to_string(),
         ),
     };
-    AppError::refuse(Kind::BadRequest, "provider_error", message).hint(hint)
+    AppError::refuse(Kind::BadRequest, Code::ProviderError, message).hint(hint)
 }

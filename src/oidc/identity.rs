@@ -14,10 +14,10 @@ use super::roles::{RoleDecision, map_roles};
 use super::verify::Verified;
 use crate::auth::Role;
 use crate::auth::accounts::validate_username;
-use crate::error::{AppError, AppResult, Kind};
-use crate::store::{NewUser, Store, StoreError, User, UserChanges, fold};
+use crate::error::{AppError, AppResult, Code, Kind};
+use crate::store::{NewUser, Store, StoreError, Unique, User, UserChanges, fold};
 
-fn refuse(code: &'static str, message: String, hint: String) -> AppError {
+fn refuse(code: Code, message: String, hint: String) -> AppError {
     AppError::refuse(Kind::Forbidden, code, message).hint(hint)
 }
 
@@ -30,7 +30,7 @@ pub(super) async fn resolve(oidc: &Oidc, verified: &Verified, now: i64) -> AppRe
     };
     if decision == RoleDecision::NoMatch {
         return Err(refuse(
-            "no_role",
+            Code::NoRole,
             "Your account at the identity provider has no role for this application.".into(),
             format!(
                 "The claim {} matched none of OIDC_ROLE_VIEWER, OIDC_ROLE_EDITOR, OIDC_ROLE_ADMIN (OIDC_ROLE_VIEWER=* admits everyone).",
@@ -96,7 +96,7 @@ async fn link_by_email(store: &Store, verified: &Verified, now: i64) -> AppResul
         .insert_link(&verified.issuer, &verified.subject, user.id, now)
         .await
     {
-        Ok(()) | Err(StoreError::Conflict) => {}
+        Ok(()) | Err(StoreError::Conflict(_)) => {}
         Err(other) => return Err(other.into()),
     }
     tracing::info!(
@@ -108,7 +108,7 @@ async fn link_by_email(store: &Store, verified: &Verified, now: i64) -> AppResul
 
 fn untrusted_account_email() -> AppError {
     refuse(
-        "email_not_trusted",
+        Code::EmailNotTrusted,
         "An account here already uses your email address, but it was not confirmed, so you were not signed in to it. Ask an administrator to link the account to you.".into(),
         "The account's email was set by its owner (or before romgate kept email trust), so it cannot link a single sign-on. If the account belongs to this person, set its email again as an administrator (PUT /api/users/{id} with users.write, or `romgate user set-email NAME EMAIL`); the next sign-in links it. Otherwise change that account's email.".into(),
     )
@@ -116,7 +116,7 @@ fn untrusted_account_email() -> AppError {
 
 fn unverified_email() -> AppError {
     refuse(
-        "email_unverified",
+        Code::EmailUnverified,
         "Your email address is not verified at the identity provider, so it cannot be used to sign you in here.".into(),
         "Verify the user's email at the provider (email_verified must be true), or create the link by signing in once with a verified address.".into(),
     )
@@ -129,7 +129,7 @@ async fn register(oidc: &Oidc, verified: &Verified, decision: RoleDecision, now:
     }
     if !config.allow_registration {
         return Err(refuse(
-            "registration_disabled",
+            Code::RegistrationDisabled,
             "There is no account for you here, and new accounts cannot be created by signing in.".into(),
             "OIDC_ALLOW_REGISTRATION=false: create the account first (same email, verified at the provider), or allow registration.".into(),
         ));
@@ -137,14 +137,14 @@ async fn register(oidc: &Oidc, verified: &Verified, decision: RoleDecision, now:
     let attribute = config.username_attribute.as_str();
     let username = verified.claims.text(attribute).ok_or_else(|| {
         refuse(
-            "username_missing",
+            Code::UsernameMissing,
             format!("The identity provider did not send the '{attribute}' claim needed for your username."),
             format!("Release the '{attribute}' claim to this client, or set OIDC_USERNAME_ATTRIBUTE to a claim it sends (for example email or sub)."),
         )
     })?;
     validate_username(&username).map_err(|_| {
         refuse(
-            "username_invalid",
+            Code::UsernameInvalid,
             format!("The username '{username}' from the '{attribute}' claim cannot be used here (letters a-z, digits and . _ - @ + only)."),
             "Set OIDC_USERNAME_ATTRIBUTE to a claim with a plain value, such as email or sub.".into(),
         )
@@ -174,23 +174,37 @@ async fn register(oidc: &Oidc, verified: &Verified, decision: RoleDecision, now:
             tracing::info!(user_id = user.id, role = %user.role, "account created by single sign-on");
             Ok(user)
         }
-        Err(StoreError::Conflict) => {
+        Err(StoreError::Conflict(unique)) => {
             // Either a concurrent first sign-in of the same person won (use
             // its account), or the name or email belongs to someone else.
             if let Some(user) = store.find_linked_user(&verified.issuer, &verified.subject).await? {
                 return Ok(user);
             }
-            Err(refuse(
-                "username_taken",
-                format!(
-                    "An account named '{username}' (or with your email) already exists here and is not linked to you."
-                ),
-                "It was not taken over. Link it by giving it the user's verified email, or rename one of the accounts."
-                    .into(),
-            ))
+            Err(taken(unique, &username))
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// The refusal for a new account that collides with one not linked to
+/// this person: named by what collided.
+fn taken(unique: Unique, username: &str) -> AppError {
+    let hint = "It was not taken over. Link it by giving it the user's verified email, or rename one of the accounts.";
+    let (code, message) = match unique {
+        Unique::Username => (
+            Code::UsernameTaken,
+            format!("An account named '{username}' already exists here and is not linked to you."),
+        ),
+        Unique::Email => (
+            Code::EmailTaken,
+            "An account with your email address already exists here and is not linked to you.".to_string(),
+        ),
+        Unique::Other => (
+            Code::UsernameTaken,
+            format!("An account named '{username}' (or with your email) already exists here and is not linked to you."),
+        ),
+    };
+    refuse(code, message, hint.into())
 }
 
 /// Applies the role from the claims; an absent claim keeps the stored role.
@@ -212,10 +226,32 @@ async fn apply_role(store: &Store, user: User, decision: RoleDecision, now: i64)
         }
         Ok(None) => Err(AppError::internal("user vanished during sign-in")),
         Err(StoreError::LastAdmin) => Err(refuse(
-            "last_admin",
+            Code::LastAdmin,
             "Your role at the identity provider no longer includes administrator, but you are the last administrator here.".into(),
             "Promote another administrator first (romgate user set-role NAME admin), or restore the admin group at the provider.".into(),
         )),
         Err(other) => Err(other.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_collision_is_named_by_its_key() {
+        for (unique, code, words) in [
+            (Unique::Username, Code::UsernameTaken, "named 'alice' already exists"),
+            (
+                Unique::Email,
+                Code::EmailTaken,
+                "with your email address already exists",
+            ),
+        ] {
+            let err = taken(unique, "alice");
+            assert_eq!(err.code(), Some(code));
+            let message = err.refusal().map(|r| r.message.to_string()).unwrap_or_default();
+            assert!(message.contains(words), "{message}");
+        }
     }
 }

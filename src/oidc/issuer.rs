@@ -6,7 +6,7 @@
 
 use url::Url;
 
-use crate::error::{AppError, Kind};
+use crate::error::{AppError, Code, Kind};
 
 const WELL_KNOWN: &str = "/.well-known/openid-configuration";
 
@@ -55,7 +55,7 @@ pub fn mismatch_refusal(issuer: &str, metadata_url: &Url) -> AppError {
     tracing::warn!(?issuer, %metadata_url, "discovery document refused: its issuer is not the metadata URL's");
     AppError::refuse(
         Kind::BadGateway,
-        "provider_issuer_mismatch",
+        Code::ProviderIssuerMismatch,
         "The identity provider's configuration does not match romgate's settings, so nobody can sign in with it \
          right now. The administrator can find the details below and in the log.",
     )

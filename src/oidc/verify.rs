@@ -16,20 +16,20 @@ use super::claims::Claims;
 use super::client::{RgIdToken, RgTokenResponse, RgUserInfo, build_client, id_token_verifier};
 use super::discovery::{AfterFailure, Discovered, provider_error};
 use super::provider_http::ProviderHttpError;
-use crate::error::{AppError, AppResult, Kind};
+use crate::error::{AppError, AppResult, Code, Kind};
 
 fn invalid_token(detail: impl std::fmt::Display) -> AppError {
     tracing::warn!(%detail, "ID token refused");
     AppError::refuse(
         Kind::Forbidden,
-        "id_token_invalid",
+        Code::IdTokenInvalid,
         "The identity provider's answer could not be verified, so you were not signed in.",
     )
     .hint(format!("ID token verification failed: {detail}"))
 }
 
-fn bad_provider_answer(code: &'static str, detail: impl std::fmt::Display) -> AppError {
-    tracing::warn!(%detail, code, "identity provider answer refused");
+fn bad_provider_answer(code: Code, detail: impl std::fmt::Display) -> AppError {
+    tracing::warn!(%detail, code = code.as_str(), "identity provider answer refused");
     AppError::refuse(
         Kind::BadGateway,
         code,
@@ -50,7 +50,7 @@ impl Oidc {
         let response = self.exchange(&provider, code, verifier).await?;
         let id_token = response.extra_fields().id_token().ok_or_else(|| {
             bad_provider_answer(
-                "id_token_missing",
+                Code::IdTokenMissing,
                 "the token endpoint returned no id_token (is the `openid` scope allowed for this client?)",
             )
         })?;
@@ -89,7 +89,7 @@ impl Oidc {
         let client = build_client(&self.config, &provider.metadata);
         let request = client
             .exchange_code(AuthorizationCode::new(code))
-            .map_err(|e| bad_provider_answer("provider_misconfigured", format!("no token endpoint: {e}")))?
+            .map_err(|e| bad_provider_answer(Code::ProviderMisconfigured, format!("no token endpoint: {e}")))?
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()));
         request.request_async(&self.http).await.map_err(|err| match err {
             RequestTokenError::ServerResponse(answer) => {
@@ -102,14 +102,14 @@ impl Oidc {
                     "the token endpoint refused the code: {} (its description is in romgate's log)",
                     answer.error().as_ref()
                 );
-                bad_provider_answer("token_exchange_failed", detail)
+                bad_provider_answer(Code::TokenExchangeFailed, detail)
             }
             RequestTokenError::Request(http) => provider_error(&http, "token endpoint"),
             RequestTokenError::Parse(parse, _) => bad_provider_answer(
-                "token_exchange_failed",
+                Code::TokenExchangeFailed,
                 format!("the token endpoint's answer is not valid JSON: {parse}"),
             ),
-            RequestTokenError::Other(other) => bad_provider_answer("token_exchange_failed", other),
+            RequestTokenError::Other(other) => bad_provider_answer(Code::TokenExchangeFailed, other),
         })
     }
 
@@ -148,16 +148,16 @@ impl Oidc {
         let expected = openidconnect::SubjectIdentifier::new(subject.to_string());
         let request = client
             .user_info(response.access_token().clone(), Some(expected))
-            .map_err(|e| bad_provider_answer("provider_misconfigured", e))?;
+            .map_err(|e| bad_provider_answer(Code::ProviderMisconfigured, e))?;
         let answer: Result<RgUserInfo, UserInfoError<ProviderHttpError>> = request.request_async(&self.http).await;
         match answer {
             Ok(claims) => {
-                let json = serde_json::to_value(&claims).map_err(|e| bad_provider_answer("userinfo_invalid", e))?;
+                let json = serde_json::to_value(&claims).map_err(|e| bad_provider_answer(Code::UserinfoInvalid, e))?;
                 Ok(Some(json))
             }
             Err(UserInfoError::ClaimsVerification(err)) => Err(invalid_token(format!("userinfo: {err}"))),
             Err(UserInfoError::Request(http)) => Err(provider_error(&http, "userinfo endpoint")),
-            Err(other) => Err(bad_provider_answer("userinfo_invalid", format!("userinfo: {other}"))),
+            Err(other) => Err(bad_provider_answer(Code::UserinfoInvalid, format!("userinfo: {other}"))),
         }
     }
 }

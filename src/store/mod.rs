@@ -67,10 +67,10 @@ pub struct Store {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A unique constraint refused the write (the name of the constraint's
-    /// column is not exposed; callers know what they inserted).
-    #[error("a row with the same unique value already exists")]
-    Conflict,
+    /// A unique constraint refused the write; which one, as far as a
+    /// caller can act on it.
+    #[error("a row with the same unique value already exists ({0:?})")]
+    Conflict(Unique),
     /// The change would leave no enabled administrator.
     #[error("the change would leave no enabled administrator")]
     LastAdmin,
@@ -84,8 +84,41 @@ impl StoreError {
     /// Maps unique violations to `Conflict`, leaves the rest as they are.
     fn from_write(err: sqlx::Error) -> Self {
         match &err {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(Unique::of(db.as_ref())),
             _ => StoreError::Database(err),
+        }
+    }
+}
+
+/// The unique value a refused write collided with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    /// `users.username_key`: another account has this username.
+    Username,
+    /// `users.email_key`: another account has this email.
+    Email,
+    /// Any other key (an identity link, a token hash).
+    Other,
+}
+
+impl Unique {
+    /// Each engine names the constraint its own way: PostgreSQL reports the
+    /// constraint (named after table and column, as the migrations leave it
+    /// to the engine), SQLite only a message naming the column.
+    fn of(db: &dyn sqlx::error::DatabaseError) -> Self {
+        let column = match db.constraint() {
+            Some("users_username_key_key") => "users.username_key",
+            Some("users_email_key_key") => "users.email_key",
+            Some(_) => return Unique::Other,
+            None => db
+                .message()
+                .strip_prefix("UNIQUE constraint failed: ")
+                .unwrap_or_default(),
+        };
+        match column {
+            "users.username_key" => Unique::Username,
+            "users.email_key" => Unique::Email,
+            _ => Unique::Other,
         }
     }
 }

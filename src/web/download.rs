@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::library::RomFile;
 use crate::store::Rom;
 
@@ -125,7 +125,7 @@ pub async fn file_response(rom: RomFile, range: Option<&HeaderValue>) -> AppResu
     if start > 0 {
         file.seek(std::io::SeekFrom::Start(start))
             .await
-            .map_err(|e| AppError::internal(format!("seeking in a ROM: {e}")))?;
+            .map_err(|e| AppError::internal_from("seeking in a ROM", e))?;
     }
     let body = Body::from_stream(ReaderStream::with_capacity(file.take(length), CHUNK));
     let mut response = (status, body).into_response();
@@ -152,7 +152,7 @@ pub async fn file_response(rom: RomFile, range: Option<&HeaderValue>) -> AppResu
 
 fn unsatisfiable(size: u64) -> Response {
     let mut response = AppError::bad_request(
-        "range_not_satisfiable",
+        Code::RangeNotSatisfiable,
         format!("The requested range is not valid for this file of {size} bytes."),
     )
     .into_response();

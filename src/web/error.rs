@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::error::{AppError, Kind, Refusal};
+use crate::error::{AppError, Code, Internal, Kind, Refusal};
 
 pub fn status_of(kind: Kind) -> StatusCode {
     match kind {
@@ -28,15 +28,16 @@ pub fn status_of(kind: Kind) -> StatusCode {
     }
 }
 
-/// Logs an internal error's detail and returns what a client may see.
-pub fn log_internal(detail: &str) {
-    tracing::error!(detail, "internal error");
+/// Logs an internal error with its chain of causes: the one place a 500's
+/// detail goes, for the JSON and the page answer alike.
+pub fn log_internal(internal: &Internal) {
+    tracing::error!(detail = %internal.chain(), "internal error");
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
-            AppError::Refused(refusal) => refusal_response(&refusal, refusal.code),
+            AppError::Refused(refusal) => refusal_response(&refusal, refusal.code.as_str()),
             AppError::Internal(detail) => {
                 log_internal(&detail);
                 let body = json!({
@@ -80,12 +81,8 @@ pub fn add_refusal_headers(response: &mut Response, refusal: &Refusal) {
     let headers = response.headers_mut();
     match refusal.kind {
         Kind::Unauthenticated => {
-            let challenge = if refusal.code == "invalid_token" {
-                r#"Bearer realm="romgate", error="invalid_token""#
-            } else {
-                r#"Bearer realm="romgate""#
-            };
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            let challenge = HeaderValue::from_static(refusal.code.bearer_challenge());
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
         Kind::TooManyRequests { retry_after_seconds } => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
@@ -135,7 +132,7 @@ pub fn render(template: &impl Template, status: StatusCode) -> Response {
     match template.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(err) => {
-            log_internal(&format!("template: {err}"));
+            log_internal(&Internal::with_source("rendering a page template", err));
             (StatusCode::INTERNAL_SERVER_ERROR, "Internal server error").into_response()
         }
     }
@@ -161,7 +158,7 @@ fn error_response(err: AppError, back_href: &str, back_label: &str) -> Response 
                 title: title_of(refusal.kind),
                 message: &refusal.message,
                 hint: refusal.hint.as_deref(),
-                code: refusal.code,
+                code: refusal.code.as_str(),
                 back_href,
                 back_label,
             };
@@ -189,7 +186,7 @@ pub fn not_found_page() -> Response {
         title: "Page not found",
         message: "There is no page at this address.",
         hint: None,
-        code: "not_found",
+        code: Code::NotFound.as_str(),
         back_href: "/",
         back_label: "Back to the start",
     };

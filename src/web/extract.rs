@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 pub use super::client_addr::ClientAddr;
 use super::cookies::{SESSION_COOKIE, read_cookie};
 use crate::auth::{Credential, Principal, Scope};
-use crate::error::{AppError, Kind};
+use crate::error::{AppError, Code, Kind};
 use crate::web::state::AppState;
 
 /// The scopes a route needs, as a type: `Authorized<UsersRead>`.
@@ -83,7 +83,7 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Principal>, A
         let Some(token) = token else {
             return Err(AppError::refuse(
                 Kind::Unauthenticated,
-                "unsupported_authorization",
+                Code::UnsupportedAuthorization,
                 "Send a bearer token (Authorization: Bearer ...) or sign in for a session.",
             ));
         };
@@ -91,7 +91,7 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Principal>, A
             Some(principal) => Ok(Some(principal)),
             None => Err(AppError::refuse(
                 Kind::Unauthenticated,
-                "invalid_token",
+                Code::InvalidToken,
                 "The access token is invalid or expired.",
             )),
         };
@@ -119,7 +119,7 @@ fn check_csrf(parts: &Parts, state: &AppState, principal: &Principal) -> Result<
         return Ok(());
     }
     Err(AppError::forbidden(
-        "csrf_failed",
+        Code::CsrfFailed,
         "The request is missing its CSRF token; reload the page and try again.",
     ))
 }
@@ -129,15 +129,15 @@ fn rejection(status: StatusCode, what: &'static str) -> AppError {
     match status {
         StatusCode::PAYLOAD_TOO_LARGE => AppError::refuse(
             Kind::PayloadTooLarge,
-            "payload_too_large",
+            Code::PayloadTooLarge,
             "The request body is too large.",
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::refuse(
             Kind::UnsupportedMediaType,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             format!("The request body must be {what}."),
         ),
-        _ => AppError::bad_request("invalid_request", format!("The request body is not valid {what}.")),
+        _ => AppError::bad_request(Code::InvalidRequest, format!("The request body is not valid {what}.")),
     }
 }
 
@@ -158,7 +158,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 fn json_rejection(err: &JsonRejection) -> AppError {
     match err {
         JsonRejection::JsonDataError(_) => AppError::bad_request(
-            "invalid_request",
+            Code::InvalidRequest,
             "The JSON body does not have the expected fields and types.",
         ),
         other => rejection(other.status(), "JSON (Content-Type: application/json)"),
@@ -193,7 +193,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
             Err(PathRejection::FailedToDeserializePathParams(_)) => Err(AppError::bad_request(
-                "invalid_path",
+                Code::InvalidPath,
                 "The address contains an invalid identifier.",
             )),
             Err(_) => Err(AppError::not_found("Not found.")),
@@ -211,7 +211,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
             Err(_) => Err(AppError::bad_request(
-                "invalid_request",
+                Code::InvalidRequest,
                 "The query string does not have the expected parameters and types.",
             )),
         }

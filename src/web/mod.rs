@@ -30,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::error::{AppError, Kind};
+use crate::error::{AppError, Code, Kind};
 use crate::web::state::AppState;
 
 pub use api::VERSION;
@@ -99,7 +99,7 @@ async fn not_found(request: Request) -> Response {
 async fn method_not_allowed() -> AppError {
     AppError::refuse(
         Kind::MethodNotAllowed,
-        "method_not_allowed",
+        Code::MethodNotAllowed,
         "This address does not accept that method.",
     )
 }

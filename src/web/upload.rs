@@ -9,7 +9,7 @@ use axum::extract::multipart::{Field, MultipartError};
 use axum::http::StatusCode;
 
 use crate::auth::Principal;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::store::Rom;
 use crate::web::state::AppState;
 
@@ -20,7 +20,7 @@ const MAX_TEXT_FIELDS: usize = 16;
 /// The refusal of a body that is not the expected multipart form.
 pub fn not_multipart() -> AppError {
     AppError::bad_request(
-        "invalid_multipart",
+        Code::InvalidMultipart,
         "Send the upload as multipart/form-data, with the platform field first and then the file.",
     )
 }
@@ -59,7 +59,7 @@ pub async fn receive_upload(
             continue;
         };
         let Some(platform_of) = platform_of.take() else {
-            return Err(AppError::bad_request("one_file", "Upload one file at a time."));
+            return Err(AppError::bad_request(Code::OneFile, "Upload one file at a time."));
         };
         let platform = platform_of(&fields)?;
         let mut started = library.begin_upload(actor, &platform, &file_name, now).await?;
@@ -68,7 +68,7 @@ pub async fn receive_upload(
         }
         upload = Some(started);
     }
-    let upload = upload.ok_or_else(|| AppError::bad_request("missing_file", "The upload has no file."))?;
+    let upload = upload.ok_or_else(|| AppError::bad_request(Code::MissingFile, "The upload has no file."))?;
     upload.finish(library, now).await
 }
 
@@ -76,7 +76,7 @@ async fn small_text(field: &mut Field<'_>) -> AppResult<String> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(|_| not_multipart())? {
         if bytes.len() + chunk.len() > MAX_TEXT_FIELD {
-            return Err(AppError::bad_request("field_too_large", "A form field is too long."));
+            return Err(AppError::bad_request(Code::FieldTooLarge, "A form field is too long."));
         }
         bytes.extend_from_slice(&chunk);
     }

@@ -26,6 +26,7 @@ mod pages;
 mod reauth;
 mod scopes;
 mod security_headers;
+mod server_errors;
 mod setup;
 mod shared_key;
 mod sso;

@@ -158,3 +158,27 @@ async fn a_role_mapping_with_its_claim_passes() {
     assert!(check::passed(&lines), "{lines:#?}");
     assert_eq!(line(&lines, "OIDC_ROLE_* are mapped").outcome, Outcome::Pass);
 }
+
+/// The check reports exactly the scopes a sign-in sends: one function makes
+/// both lists, whatever shape OIDC_CLAIM_ROLES has (spaces before the dot,
+/// a first segment that is already a standard scope).
+#[tokio::test]
+async fn the_check_reports_the_scopes_sign_in_sends() {
+    for (claim, sent) in [
+        ("groups .roles", "openid profile email groups"),
+        ("email.roles", "openid profile email"),
+        ("groups", "openid profile email groups"),
+    ] {
+        let (app, idp) = crate::sso_support::sso_app(&[("OIDC_CLAIM_ROLES", claim)]).await;
+        let started = crate::sso_support::start(&app, "/").await;
+        assert_eq!(started.param("scope").as_deref(), Some(sent), "{claim}");
+        let lines = check::run(&config(&[
+            ("OIDC_SERVER_METADATA_URL", &idp.metadata_url()),
+            ("OIDC_CLAIM_ROLES", claim),
+        ]))
+        .await;
+        let scopes = line(&lines, "scopes we send");
+        assert_eq!(scopes.outcome, Outcome::Pass, "{claim}");
+        assert!(scopes.what.ends_with(&format!("({sent})")), "{claim}: {}", scopes.what);
+    }
+}

@@ -1,7 +1,7 @@
 //! The storage layer, the same tests on SQLite and PostgreSQL.
 
 use romgate::auth::Role;
-use romgate::store::{NewAccessToken, NewSession, NewUser, RefreshClaim, StoreError, UserChanges};
+use romgate::store::{NewAccessToken, NewSession, NewUser, RefreshClaim, StoreError, Unique, UserChanges};
 
 use crate::util::{START, TestApp, on_both_engines};
 
@@ -37,8 +37,20 @@ on_both_engines!(users_round_trip_with_case_insensitive_keys, |app: TestApp| asy
         .expect("query")
         .expect("found");
     assert_eq!(by_email.id, created.id);
-    let dup = store.insert_user(&new_user("ALICE", Role::Viewer), START).await;
-    assert!(matches!(dup, Err(StoreError::Conflict)), "{dup:?}");
+    // One collision at a time: when both collide, which one an engine
+    // reports first is its own business.
+    let same_name = NewUser {
+        email: None,
+        ..new_user("ALICE", Role::Viewer)
+    };
+    let dup = store.insert_user(&same_name, START).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(Unique::Username))), "{dup:?}");
+    let same_email = NewUser {
+        email: Some("Alice@EXAMPLE.com".into()),
+        ..new_user("alice2", Role::Viewer)
+    };
+    let dup = store.insert_user(&same_email, START).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(Unique::Email))), "{dup:?}");
 });
 
 on_both_engines!(

@@ -5,7 +5,7 @@ use axum::http::{Method, StatusCode};
 use romgate::auth::Role;
 use serde_json::json;
 
-use crate::util::{PASSWORD, TestApp};
+use crate::util::{PASSWORD, TestApp, on_both_engines};
 
 #[tokio::test]
 async fn admin_lists_and_creates_users() {
@@ -43,6 +43,57 @@ async fn usernames_and_emails_are_unique_ignoring_case() {
     // Login is case-insensitive too.
     app.login("Root", PASSWORD).await;
 }
+
+on_both_engines!(a_conflict_names_the_username_or_the_email, |app: TestApp| async move {
+    // create_user gives root the email root@example.com.
+    let (_, admin) = app.signed_in("root", Role::Admin).await;
+    let bob = json!({"username": "bob", "password": "password-1", "email": "bob@example.com"});
+    let bob = app
+        .as_browser(&admin, Method::POST, "/api/users", Some(bob))
+        .await
+        .json();
+    let refusals = [
+        (
+            Method::POST,
+            "/api/users".to_string(),
+            json!({"username": "BOB", "password": "password-1"}),
+            "username_taken",
+        ),
+        (
+            Method::POST,
+            "/api/users".to_string(),
+            json!({"username": "carol", "email": "Bob@Example.com"}),
+            "email_taken",
+        ),
+        (
+            Method::PUT,
+            format!("/api/users/{}", bob["id"]),
+            json!({"username": "Root"}),
+            "username_taken",
+        ),
+        (
+            Method::PUT,
+            format!("/api/users/{}", bob["id"]),
+            json!({"email": "ROOT@example.com"}),
+            "email_taken",
+        ),
+    ];
+    for (method, path, body, code) in refusals {
+        let response = app.as_browser(&admin, method, &path, Some(body.clone())).await;
+        assert_eq!(response.status, StatusCode::CONFLICT, "{body}");
+        assert_eq!(response.error_code(), code, "{body}");
+        let word = if code == "email_taken" { "email" } else { "username" };
+        assert!(
+            response.json()["detail"].as_str().is_some_and(|d| d.contains(word)),
+            "{}",
+            response.text()
+        );
+    }
+    let users = app.store().list_users().await.expect("query");
+    let names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["root", "bob"]);
+    assert_eq!(users[1].email.as_deref(), Some("bob@example.com"));
+});
 
 #[tokio::test]
 async fn a_viewer_can_read_and_edit_only_itself() {

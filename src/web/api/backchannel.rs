@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
 
-use crate::error::{AppError, Kind, Refusal};
+use crate::error::{AppError, Code, Kind, Refusal};
 use crate::web::error::refusal_response;
 use crate::web::extract::{ApiForm, ClientAddr};
 use crate::web::state::AppState;
@@ -32,21 +32,20 @@ async fn post_backchannel_logout(
     form: Result<ApiForm<BackchannelForm>, AppError>,
 ) -> Response {
     let result = async {
-        let oidc = state
-            .oidc
-            .as_ref()
-            .ok_or_else(|| AppError::bad_request("invalid_request", "Single sign-on is not enabled on this server."))?;
+        let oidc = state.oidc.as_ref().ok_or_else(|| {
+            AppError::bad_request(Code::InvalidRequest, "Single sign-on is not enabled on this server.")
+        })?;
         state.auth.count_backchannel_logout(&client, state.now()).await?;
         let ApiForm(form) = form?;
         let token = form.logout_token.filter(|t| !t.is_empty());
-        let token = token.ok_or_else(|| AppError::bad_request("invalid_request", "logout_token is required."))?;
+        let token = token.ok_or_else(|| AppError::bad_request(Code::InvalidRequest, "logout_token is required."))?;
         oidc.backchannel_logout(&token, state.now()).await
     }
     .await;
     let mut response = match result {
         Ok(_) => StatusCode::OK.into_response(),
         Err(AppError::Refused(refusal)) if matches!(refusal.kind, Kind::TooManyRequests { .. }) => {
-            refusal_response(&refusal, refusal.code)
+            refusal_response(&refusal, refusal.code.as_str())
         }
         Err(AppError::Refused(refusal)) => {
             let bad = Refusal {

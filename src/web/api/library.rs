@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::library::{RomQuery, ScanReport};
 use crate::store::{Platform, Rom};
 use crate::web::download::{file_response, rom_download_path};
@@ -174,7 +174,7 @@ async fn upload_rom(
     let rom = receive_upload(&state, &actor, multipart, |fields| {
         fields.get("platform").cloned().ok_or_else(|| {
             AppError::bad_request(
-                "missing_platform",
+                Code::MissingPlatform,
                 "Send the platform field (a platform slug) before the file.",
             )
         })
@@ -198,7 +198,7 @@ async fn run_scan(State(state): State<AppState>, _: Authorized<TasksRun>) -> App
     let scan = tokio::spawn(async move { library.scan(now).await });
     match tokio::time::timeout(SCAN_WAIT, scan).await {
         Ok(joined) => {
-            let report = joined.map_err(|e| AppError::internal(format!("scan task: {e}")))??;
+            let report = joined.map_err(|e| AppError::internal_from("scan task", e))??;
             let answer = ScanAnswer {
                 msg: "Scan finished",
                 report: Some(report),

@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::error::{AppError, AppResult, Kind};
+use crate::error::{AppError, AppResult, Code, Kind};
 use crate::secret::Secret;
 use crate::web::extract::{ClientAddr, MaybePrincipal};
 use crate::web::state::AppState;
@@ -60,13 +60,13 @@ fn basic_credentials(headers: &HeaderMap) -> AppResult<(String, Secret)> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(AppError::refuse(
             Kind::Unauthenticated,
-            "not_authenticated",
+            Code::NotAuthenticated,
             "Send your username and password with HTTP Basic authentication.",
         ));
     };
     let malformed = || {
         AppError::bad_request(
-            "invalid_authorization_header",
+            Code::InvalidAuthorizationHeader,
             "The Authorization header is not valid HTTP Basic.",
         )
     };

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::TokenPair;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::secret::Secret;
 use crate::web::error::refusal_response;
 use crate::web::extract::{ApiForm, ClientAddr};
@@ -41,7 +41,7 @@ async fn post_token(
     };
     let mut response = match result {
         Ok(pair) => Json(token_body(&pair)).into_response(),
-        Err(AppError::Refused(refusal)) => refusal_response(&refusal, oauth_code(refusal.code)),
+        Err(AppError::Refused(refusal)) => refusal_response(&refusal, refusal.code.rfc6749_error()),
         Err(internal) => internal.into_response(),
     };
     let headers = response.headers_mut();
@@ -58,7 +58,7 @@ async fn grant(state: &AppState, client: &str, form: TokenForm) -> AppResult<Tok
             state.auth.ensure_password_login_enabled()?;
             let (Some(username), Some(password)) = (form.username, form.password) else {
                 return Err(AppError::bad_request(
-                    "invalid_request",
+                    Code::InvalidRequest,
                     "The password grant needs username and password.",
                 ));
             };
@@ -70,17 +70,17 @@ async fn grant(state: &AppState, client: &str, form: TokenForm) -> AppResult<Tok
         Some("refresh_token") => {
             let Some(token) = form.refresh_token else {
                 return Err(AppError::bad_request(
-                    "invalid_request",
+                    Code::InvalidRequest,
                     "The refresh_token grant needs refresh_token.",
                 ));
             };
             state.auth.refresh_grant(&token, scope, now).await
         }
         Some(_) => Err(AppError::bad_request(
-            "unsupported_grant_type",
+            Code::UnsupportedGrantType,
             "Supported grant types are password and refresh_token.",
         )),
-        None => Err(AppError::bad_request("invalid_request", "grant_type is required.")),
+        None => Err(AppError::bad_request(Code::InvalidRequest, "grant_type is required.")),
     }
 }
 
@@ -94,15 +94,4 @@ fn token_body(pair: &TokenPair) -> serde_json::Value {
         "refresh_expires": pair.refresh_expires_in,
         "scope": pair.scopes.to_string(),
     })
-}
-
-/// Our refusal codes in RFC 6749's vocabulary.
-fn oauth_code(code: &'static str) -> &'static str {
-    match code {
-        "invalid_credentials" | "account_disabled" | "invalid_grant" => "invalid_grant",
-        "password_login_disabled" => "unauthorized_client",
-        "invalid_scope" | "unsupported_grant_type" => code,
-        "too_many_attempts" => "slow_down",
-        _ => "invalid_request",
-    }
 }

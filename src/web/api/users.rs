@@ -185,7 +185,7 @@ async fn get_me(Authorized(me, ..): Authorized<MeRead>) -> Response {
             body,
         )
             .into_response(),
-        Err(err) => AppError::internal(format!("serializing a user: {err}")).into_response(),
+        Err(err) => AppError::internal_from("serializing a user", err).into_response(),
     }
 }
 

@@ -8,7 +8,7 @@ use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::auth::{NewAccount, Role};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::next_path::NextPath;
 use crate::secret::Secret;
 use crate::web::csrf::CsrfToken;
@@ -99,7 +99,7 @@ pub(super) fn check_form_csrf(state: &AppState, headers: &HeaderMap, presented: 
         return Ok(());
     }
     Err(AppError::forbidden(
-        "csrf_failed",
+        Code::CsrfFailed,
         "This form expired or was sent from another site. Go back, reload the page and try again.",
     ))
 }

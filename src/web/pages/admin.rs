@@ -16,7 +16,7 @@ use super::account::{CsrfForm, check_form_csrf};
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{AccountChanges, Principal, Role, Scope};
 use crate::clock::format_time;
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::web::csrf::CsrfToken;
 use crate::web::error::render;
 use crate::web::extract::ApiPath;
@@ -122,7 +122,7 @@ pub async fn post_role(
     let actor = form_actor(&state, &headers, &form.csrf_token).await?;
     let role = Role::parse(&form.role).ok_or_else(|| {
         page_error(AppError::bad_request(
-            "invalid_role",
+            Code::InvalidRole,
             "A role is viewer, editor or admin.",
         ))
     })?;
@@ -145,7 +145,7 @@ pub async fn post_enabled(
         "false" => false,
         _ => {
             return Err(page_error(AppError::bad_request(
-                "invalid_request",
+                Code::InvalidRequest,
                 "enabled is true or false.",
             )));
         }

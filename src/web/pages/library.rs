@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::account::{CsrfForm, check_form_csrf};
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{Principal, Scope};
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::library::RomQuery;
 use crate::store::Rom;
 use crate::web::csrf::CsrfToken;
@@ -179,7 +179,7 @@ pub async fn post_upload(
     let actor = require_page(&state, &headers, &[Scope::RomsWrite], "/library").await?;
     let multipart = multipart.map_err(|_| {
         page_error(AppError::bad_request(
-            "invalid_multipart",
+            Code::InvalidMultipart,
             "Send the form with its file.",
         ))
     })?;
@@ -189,7 +189,7 @@ pub async fn post_upload(
             .get("platform")
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
-            .ok_or_else(|| AppError::bad_request("missing_platform", "Choose a platform for the game."))
+            .ok_or_else(|| AppError::bad_request(Code::MissingPlatform, "Choose a platform for the game."))
     })
     .await
     .map_err(page_error)?;

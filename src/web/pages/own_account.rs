@@ -138,7 +138,7 @@ pub async fn post_account(
         Err(AppError::Refused(refusal)) => {
             let mut page = account_page(&state, &actor, &csrf, form.username, form.email).await?;
             page.error = Some(refusal.message.to_string());
-            page.error_code = refusal.code;
+            page.error_code = refusal.code.as_str();
             let mut response = render(&page, status_of(refusal.kind));
             add_refusal_headers(&mut response, &refusal);
             Ok(response)

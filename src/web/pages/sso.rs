@@ -9,7 +9,7 @@ use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::error::{AppError, Kind};
+use crate::error::{AppError, Code, Kind};
 use crate::next_path::NextPath;
 use crate::oidc::{Callback, Oidc};
 use crate::web::cookies::read_cookie;
@@ -31,7 +31,7 @@ fn enabled(state: &AppState) -> Result<&Oidc, PageError> {
         PageError(
             AppError::refuse(
                 Kind::NotFound,
-                "oidc_disabled",
+                Code::OidcDisabled,
                 "Single sign-on is not enabled on this server.",
             )
             .hint("Set OIDC_ENABLED=true and the OIDC_* variables to turn it on."),
@@ -74,7 +74,7 @@ async fn get_oauth_callback(
     let oidc = enabled(&state)?;
     let Query(callback) = callback.map_err(|_| {
         PageError(AppError::bad_request(
-            "callback_incomplete",
+            Code::CallbackIncomplete,
             "The sign-in answer from the identity provider is malformed.",
         ))
     })?;
@@ -106,7 +106,7 @@ async fn get_oauth_callback(
 fn log_refusal(err: AppError) -> AppError {
     if let Some(refusal) = err.refusal() {
         tracing::info!(
-            code = refusal.code,
+            code = refusal.code.as_str(),
             detail = refusal.hint.as_deref().unwrap_or(""),
             "single sign-on refused"
         );

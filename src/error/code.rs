@@ -1,0 +1,283 @@
+//! The stable refusal codes: the `error` member of a JSON refusal and the
+//! `data-code` of an error page, what a client can match on. Each variant
+//! names its wire string once, here; a new code must also decide its
+//! OAuth 2.0 name (`rfc6749_error`) and its bearer challenge
+//! (`bearer_challenge`), as both are exhaustive matches.
+
+use std::fmt;
+
+/// Declares `Code` with each variant's wire string beside it, and `as_str`.
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident = $text:literal,)+) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl Code {
+            /// Every code, for tests.
+            pub const ALL: &[Code] = &[$(Code::$variant,)+];
+
+            /// The code as clients see it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $text,)+
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    // The request itself.
+    InvalidRequest = "invalid_request",
+    InvalidPath = "invalid_path",
+    NotFound = "not_found",
+    MethodNotAllowed = "method_not_allowed",
+    PayloadTooLarge = "payload_too_large",
+    UnsupportedMediaType = "unsupported_media_type",
+    RangeNotSatisfiable = "range_not_satisfiable",
+    CsrfFailed = "csrf_failed",
+    // Who is asking.
+    NotAuthenticated = "not_authenticated",
+    InvalidCredentials = "invalid_credentials",
+    /// A bearer token that is unknown, expired or revoked.
+    InvalidToken = "invalid_token",
+    UnsupportedAuthorization = "unsupported_authorization",
+    InvalidAuthorizationHeader = "invalid_authorization_header",
+    InsufficientScope = "insufficient_scope",
+    AccountDisabled = "account_disabled",
+    PasswordLoginDisabled = "password_login_disabled",
+    TooManyAttempts = "too_many_attempts",
+    CurrentPasswordRequired = "current_password_required",
+    CurrentPasswordInvalid = "current_password_invalid",
+    FreshSignInRequired = "fresh_sign_in_required",
+    // The token endpoint's own (RFC 6749) codes.
+    InvalidGrant = "invalid_grant",
+    InvalidScope = "invalid_scope",
+    UnsupportedGrantType = "unsupported_grant_type",
+    // Accounts.
+    InvalidUsername = "invalid_username",
+    InvalidEmail = "invalid_email",
+    InvalidPassword = "invalid_password",
+    InvalidRole = "invalid_role",
+    /// Another account has this username (case-insensitive).
+    UsernameTaken = "username_taken",
+    /// Another account has this email (case-insensitive).
+    EmailTaken = "email_taken",
+    /// A unique value collided that is neither a username nor an email.
+    AlreadyExists = "already_exists",
+    LastAdmin = "last_admin",
+    AdminOnly = "admin_only",
+    SetupDisabled = "setup_disabled",
+    SetupDone = "setup_done",
+    EmailRequired = "email_required",
+    // Single sign-on.
+    OidcDisabled = "oidc_disabled",
+    OidcCheckFailed = "oidc_check_failed",
+    CallbackIncomplete = "callback_incomplete",
+    AttemptExpired = "attempt_expired",
+    StateMismatch = "state_mismatch",
+    StateUnknown = "state_unknown",
+    /// The provider answered the sign-in with `error=`.
+    ProviderError = "provider_error",
+    ProviderUnreachable = "provider_unreachable",
+    ProviderInvalidResponse = "provider_invalid_response",
+    ProviderIssuerMismatch = "provider_issuer_mismatch",
+    ProviderMisconfigured = "provider_misconfigured",
+    TokenExchangeFailed = "token_exchange_failed",
+    IdTokenMissing = "id_token_missing",
+    IdTokenInvalid = "id_token_invalid",
+    UserinfoInvalid = "userinfo_invalid",
+    NoRole = "no_role",
+    EmailNotTrusted = "email_not_trusted",
+    EmailUnverified = "email_unverified",
+    RegistrationDisabled = "registration_disabled",
+    UsernameMissing = "username_missing",
+    UsernameInvalid = "username_invalid",
+    // The library.
+    LibraryMissing = "library_missing",
+    InvalidPlatform = "invalid_platform",
+    PathOutsideLibrary = "path_outside_library",
+    PlatformNotAFolder = "platform_not_a_folder",
+    FolderRom = "folder_rom",
+    RomExists = "rom_exists",
+    MissingPlatform = "missing_platform",
+    MissingFile = "missing_file",
+    OneFile = "one_file",
+    FieldTooLarge = "field_too_large",
+    InvalidMultipart = "invalid_multipart",
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Code {
+    /// The code in RFC 6749's vocabulary (§5.2), for `POST /api/token`.
+    pub fn rfc6749_error(self) -> &'static str {
+        match self {
+            Code::InvalidCredentials | Code::AccountDisabled | Code::InvalidGrant => "invalid_grant",
+            Code::PasswordLoginDisabled => "unauthorized_client",
+            Code::InvalidScope => "invalid_scope",
+            Code::UnsupportedGrantType => "unsupported_grant_type",
+            Code::TooManyAttempts => "slow_down",
+            Code::InvalidRequest
+            | Code::InvalidPath
+            | Code::NotFound
+            | Code::MethodNotAllowed
+            | Code::PayloadTooLarge
+            | Code::UnsupportedMediaType
+            | Code::RangeNotSatisfiable
+            | Code::CsrfFailed
+            | Code::NotAuthenticated
+            | Code::InvalidToken
+            | Code::UnsupportedAuthorization
+            | Code::InvalidAuthorizationHeader
+            | Code::InsufficientScope
+            | Code::CurrentPasswordRequired
+            | Code::CurrentPasswordInvalid
+            | Code::FreshSignInRequired
+            | Code::InvalidUsername
+            | Code::InvalidEmail
+            | Code::InvalidPassword
+            | Code::InvalidRole
+            | Code::UsernameTaken
+            | Code::EmailTaken
+            | Code::AlreadyExists
+            | Code::LastAdmin
+            | Code::AdminOnly
+            | Code::SetupDisabled
+            | Code::SetupDone
+            | Code::EmailRequired
+            | Code::OidcDisabled
+            | Code::OidcCheckFailed
+            | Code::CallbackIncomplete
+            | Code::AttemptExpired
+            | Code::StateMismatch
+            | Code::StateUnknown
+            | Code::ProviderError
+            | Code::ProviderUnreachable
+            | Code::ProviderInvalidResponse
+            | Code::ProviderIssuerMismatch
+            | Code::ProviderMisconfigured
+            | Code::TokenExchangeFailed
+            | Code::IdTokenMissing
+            | Code::IdTokenInvalid
+            | Code::UserinfoInvalid
+            | Code::NoRole
+            | Code::EmailNotTrusted
+            | Code::EmailUnverified
+            | Code::RegistrationDisabled
+            | Code::UsernameMissing
+            | Code::UsernameInvalid
+            | Code::LibraryMissing
+            | Code::InvalidPlatform
+            | Code::PathOutsideLibrary
+            | Code::PlatformNotAFolder
+            | Code::FolderRom
+            | Code::RomExists
+            | Code::MissingPlatform
+            | Code::MissingFile
+            | Code::OneFile
+            | Code::FieldTooLarge
+            | Code::InvalidMultipart => "invalid_request",
+        }
+    }
+
+    /// The `WWW-Authenticate` value of a 401 with this code (RFC 6750 §3):
+    /// only a presented token that is not valid names an error; a request
+    /// with no (usable) credentials gets the bare challenge.
+    pub fn bearer_challenge(self) -> &'static str {
+        match self {
+            Code::InvalidToken => r#"Bearer realm="romgate", error="invalid_token""#,
+            Code::NotAuthenticated
+            | Code::InvalidCredentials
+            | Code::UnsupportedAuthorization
+            | Code::InvalidAuthorizationHeader
+            | Code::InvalidRequest
+            | Code::InvalidPath
+            | Code::NotFound
+            | Code::MethodNotAllowed
+            | Code::PayloadTooLarge
+            | Code::UnsupportedMediaType
+            | Code::RangeNotSatisfiable
+            | Code::CsrfFailed
+            | Code::InsufficientScope
+            | Code::AccountDisabled
+            | Code::PasswordLoginDisabled
+            | Code::TooManyAttempts
+            | Code::CurrentPasswordRequired
+            | Code::CurrentPasswordInvalid
+            | Code::FreshSignInRequired
+            | Code::InvalidGrant
+            | Code::InvalidScope
+            | Code::UnsupportedGrantType
+            | Code::InvalidUsername
+            | Code::InvalidEmail
+            | Code::InvalidPassword
+            | Code::InvalidRole
+            | Code::UsernameTaken
+            | Code::EmailTaken
+            | Code::AlreadyExists
+            | Code::LastAdmin
+            | Code::AdminOnly
+            | Code::SetupDisabled
+            | Code::SetupDone
+            | Code::EmailRequired
+            | Code::OidcDisabled
+            | Code::OidcCheckFailed
+            | Code::CallbackIncomplete
+            | Code::AttemptExpired
+            | Code::StateMismatch
+            | Code::StateUnknown
+            | Code::ProviderError
+            | Code::ProviderUnreachable
+            | Code::ProviderInvalidResponse
+            | Code::ProviderIssuerMismatch
+            | Code::ProviderMisconfigured
+            | Code::TokenExchangeFailed
+            | Code::IdTokenMissing
+            | Code::IdTokenInvalid
+            | Code::UserinfoInvalid
+            | Code::NoRole
+            | Code::EmailNotTrusted
+            | Code::EmailUnverified
+            | Code::RegistrationDisabled
+            | Code::UsernameMissing
+            | Code::UsernameInvalid
+            | Code::LibraryMissing
+            | Code::InvalidPlatform
+            | Code::PathOutsideLibrary
+            | Code::PlatformNotAFolder
+            | Code::FolderRom
+            | Code::RomExists
+            | Code::MissingPlatform
+            | Code::MissingFile
+            | Code::OneFile
+            | Code::FieldTooLarge
+            | Code::InvalidMultipart => r#"Bearer realm="romgate""#,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_snake_case_words() {
+        let texts: HashSet<&str> = Code::ALL.iter().map(|code| code.as_str()).collect();
+        assert_eq!(texts.len(), Code::ALL.len());
+        for text in texts {
+            assert!(
+                !text.is_empty() && text.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{text}"
+            );
+        }
+    }
+}
