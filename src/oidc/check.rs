@@ -6,9 +6,11 @@
 use openidconnect::ResponseTypes;
 use openidconnect::core::{CoreClaimName, CoreClientAuthMethod, CoreResponseType};
 
+use super::check_client::check_client_credentials;
 use super::discovery::Metadata;
 use super::issuer::{issuer_matches, mismatch_hint};
 use super::provider_http::{ProviderHttp, read_ca_bundle};
+use super::reach;
 use crate::config::{Config, OidcConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,8 +98,7 @@ pub async fn run(config: &Config) -> Vec<CheckLine> {
         Err(e) => {
             report.fail(
                 format!("discovery answers with JSON: {e}"),
-                "OIDC_SERVER_METADATA_URL must be the provider's .well-known/openid-configuration URL \
-                 (OIDC_SERVER_APPLICATION_URL is the issuer, not the authorization URL)",
+                reach::hint(&e, oidc.metadata_url_from, &oidc.metadata_url),
             );
             return report.0;
         }
@@ -106,6 +107,7 @@ pub async fn run(config: &Config) -> Vec<CheckLine> {
     check_issuer(&mut report, oidc, &metadata);
     check_keys(&mut report, &http, &metadata).await;
     check_capabilities(&mut report, oidc, &metadata);
+    report.0.push(check_client_credentials(oidc, &metadata, &http).await);
     report.0
 }
 

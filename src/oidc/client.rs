@@ -78,6 +78,16 @@ pub fn build_client(config: &OidcConfig, metadata: &Metadata) -> RgClient {
     }
 }
 
+/// The client authentication `build_client` uses with this provider, by its
+/// registered name (for hints).
+pub fn auth_method_name(metadata: &Metadata) -> &'static str {
+    if prefers_client_secret_post(metadata) {
+        "client_secret_post"
+    } else {
+        "client_secret_basic"
+    }
+}
+
 fn prefers_client_secret_post(metadata: &Metadata) -> bool {
     let Some(methods) = metadata.token_endpoint_auth_methods_supported() else {
         return false;

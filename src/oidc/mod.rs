@@ -5,6 +5,7 @@
 
 mod backchannel;
 pub mod check;
+mod check_client;
 mod claims;
 mod client;
 pub mod discovery;
@@ -13,6 +14,7 @@ mod identity;
 mod issuer;
 mod logout;
 pub mod provider_http;
+pub mod reach;
 pub mod roles;
 mod single_flight;
 mod verify;
