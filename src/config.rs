@@ -13,6 +13,9 @@ use crate::secret::Secret;
 
 #[path = "config_fail_closed.rs"]
 mod fail_closed;
+#[path = "config_warnings.rs"]
+mod warnings;
+pub use warnings::{CALLBACK_PATH, Finding, StartupWarning, log_startup_warnings};
 #[path = "config_unknown.rs"]
 mod unknown;
 pub use unknown::{UnknownVariable, log_unknown_variables, unknown_variables};

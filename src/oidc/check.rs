@@ -11,7 +11,7 @@ use super::discovery::Metadata;
 use super::issuer::{issuer_matches, mismatch_hint};
 use super::provider_http::{ProviderHttp, read_ca_bundle};
 use super::reach;
-use crate::config::{Config, OidcConfig};
+use crate::config::{Config, Finding, OidcConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -71,12 +71,12 @@ pub async fn run(config: &Config) -> Vec<CheckLine> {
     let mut report = Report(Vec::new());
     check_fail_closed(&mut report, config);
     check_unknown_variables(&mut report, config);
+    check_startup_warnings(&mut report, config);
     let Some(oidc) = &config.oidc else {
         report.fail("OIDC_ENABLED is true", "set OIDC_ENABLED=true and the OIDC_* variables");
         return report.0;
     };
     report.pass(format!("URLs have a scheme (discovery at {})", oidc.metadata_url));
-    check_redirect_uri(&mut report, config, oidc);
     if let Some(path) = &oidc.tls_ca_cert_file {
         match read_ca_bundle(path) {
             Ok(certs) => report.pass(format!("OIDC_TLS_CACERTFILE parses ({} certificate(s))", certs.len())),
@@ -145,29 +145,26 @@ fn check_unknown_variables(report: &mut Report, config: &Config) {
     }
 }
 
-fn check_redirect_uri(report: &mut Report, config: &Config, oidc: &OidcConfig) {
-    let redirect = &oidc.redirect_uri;
-    report.check(
-        redirect.path() == "/api/oauth/openid",
-        format!("OIDC_REDIRECT_URI points at the callback path ({redirect})"),
-        format!(
-            "set OIDC_REDIRECT_URI={}/api/oauth/openid and register it at the provider",
-            trimmed(&config.base_url)
-        ),
-    );
-    if redirect.origin() != config.base_url.origin() {
-        report.warn(
-            format!(
-                "OIDC_REDIRECT_URI is on another origin than ROMM_BASE_URL ({})",
-                config.base_url
-            ),
-            "the sign-in cookie is only sent back to the origin users open; use the same scheme, host and port",
-        );
+/// The findings the server logs at start (`Config::startup_warnings`): a
+/// redirect URI off the callback path fails (sign-in cannot finish), the
+/// others warn.
+fn check_startup_warnings(report: &mut Report, config: &Config) {
+    let warnings = config.startup_warnings();
+    for warning in &warnings {
+        let outcome = match warning.finding {
+            Finding::RedirectPath => Outcome::Fail,
+            Finding::RedirectOrigin | Finding::PortMismatch => Outcome::Warn,
+        };
+        report.add(outcome, warning.what.clone(), Some(warning.fix.clone()));
     }
-}
-
-fn trimmed(url: &url::Url) -> String {
-    url.as_str().trim_end_matches('/').to_string()
+    if let Some(oidc) = &config.oidc
+        && !warnings.iter().any(|w| w.finding == Finding::RedirectPath)
+    {
+        report.pass(format!(
+            "OIDC_REDIRECT_URI points at the callback path ({})",
+            oidc.redirect_uri
+        ));
+    }
 }
 
 /// OpenID Connect Discovery §4.3: the issuer must be the metadata URL minus

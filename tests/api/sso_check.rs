@@ -72,7 +72,7 @@ async fn a_wrong_redirect_uri_and_missing_end_session_fail_with_fixes() {
     ]))
     .await;
     assert!(!check::passed(&lines));
-    let redirect = line(&lines, "OIDC_REDIRECT_URI points at the callback path");
+    let redirect = line(&lines, "callback path");
     assert_eq!(redirect.outcome, Outcome::Fail);
     assert!(redirect.fix.as_deref().is_some_and(|f| f.contains("/api/oauth/openid")));
     assert_eq!(line(&lines, "end-session").outcome, Outcome::Fail);
@@ -216,4 +216,22 @@ async fn a_role_mapping_with_its_claim_passes() {
     .await;
     assert!(check::passed(&lines), "{lines:#?}");
     assert_eq!(line(&lines, "OIDC_ROLE_* are mapped").outcome, Outcome::Pass);
+}
+
+/// The server's startup warnings are the check's lines too (one function).
+#[tokio::test]
+async fn the_startup_warnings_are_check_lines() {
+    let idp = FakeIdp::start(ManualClock::new(START)).await;
+    let config = config(&[("OIDC_SERVER_APPLICATION_URL", &idp.base), ("ROMM_PORT", "9000")]);
+    let lines = check::run(&config).await;
+    let warned: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.outcome == Outcome::Warn)
+        .map(|l| l.what.as_str())
+        .collect();
+    let startup: Vec<String> = config.startup_warnings().into_iter().map(|w| w.what).collect();
+    assert_eq!(startup.len(), 1, "{startup:?}");
+    assert_eq!(warned, startup, "{lines:#?}");
+    assert!(warned[0].contains("port 9000 (ROMM_PORT)"), "{lines:#?}");
+    assert!(check::passed(&lines), "a hint, not a failure: {lines:#?}");
 }

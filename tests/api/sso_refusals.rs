@@ -300,3 +300,25 @@ async fn sign_in_starts_are_limited_per_address_and_a_refused_start_stores_nothi
     app.clock.advance(600);
     session_of(&sign_in(&app, &idp, claims).await);
 }
+
+/// A wrong client secret: retrying cannot help the person, so the page
+/// sends them to the administrator, and tells the administrator what to check.
+#[tokio::test]
+async fn a_provider_refusing_the_client_sends_the_person_to_the_administrator() {
+    let (app, idp) = sso_app(&[("OIDC_CLIENT_SECRET", "not-the-secret")]).await;
+    let response = sign_in(&app, &idp, alice()).await;
+    assert_refused(&app, &response, StatusCode::BAD_GATEWAY, "client_refused").await;
+    let page = response.text();
+    assert!(page.contains("tell your administrator"), "{page}");
+    assert!(!page.to_lowercase().contains("try again"), "{page}");
+    for name in [
+        "invalid_client",
+        "OIDC_CLIENT_ID",
+        "OIDC_CLIENT_SECRET",
+        "client_secret_basic",
+        "romgate oidc check",
+    ] {
+        assert!(page.contains(name), "{name} not in the hint: {page}");
+    }
+    assert!(!page.contains("not-the-secret"), "the secret is never shown");
+}
