@@ -54,6 +54,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "OIDC_TLS_CACERTFILE",
     "OIDC_USERNAME_ATTRIBUTE",
     "ROMGATE_LISTEN_ADDRESS",
+    "ROMGATE_LOG_FORMAT",
     "ROMGATE_MAX_CONNECTIONS",
     "ROMGATE_MAX_UPLOAD_BYTES",
     "ROMGATE_TRUSTED_PROXIES",
@@ -241,6 +242,7 @@ impl Env {
         let data_path = PathBuf::from(self.string("ROMM_DATA_PATH").unwrap_or_else(|| "./data".into()));
         let database = self.database(&data_path);
         let refresh = self.seconds("OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS", 604_800);
+        self.check_log_format();
         Config {
             listen_address: self.address("ROMGATE_LISTEN_ADDRESS", IpAddr::from([0, 0, 0, 0])),
             port: self.number("ROMM_PORT", 8080),
@@ -308,6 +310,16 @@ impl Env {
             end_session_endpoint,
             post_logout_redirect_uri,
         })
+    }
+
+    /// ROMGATE_LOG_FORMAT is read by `logging::init`, before the
+    /// configuration; checked here so a wrong value stops the start with the
+    /// other problems, naming the variable.
+    fn check_log_format(&mut self) {
+        let raw = self.vars.get("ROMGATE_LOG_FORMAT").map(String::as_str);
+        if let Err(problem) = crate::logging::LogFormat::parse(raw) {
+            self.errors.push(problem);
+        }
     }
 
     /// ROMM_BASE_URL: an origin only. Every route, cookie and redirect is at

@@ -423,3 +423,11 @@ fn the_discovery_url_remembers_which_variable_it_came_from() {
     let config = Config::from_vars(vars(&from_app)).expect("valid");
     assert_eq!(config.oidc.expect("oidc").metadata_url_from, "OIDC_SERVER_METADATA_URL");
 }
+
+#[test]
+fn an_unknown_log_format_is_refused_naming_the_variable() {
+    assert!(errors(&[("ROMGATE_LOG_FORMAT", "json")]).is_empty());
+    let refused = errors(&[("ROMGATE_LOG_FORMAT", "xml")]);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].starts_with("ROMGATE_LOG_FORMAT: 'xml'"), "{refused:?}");
+}

@@ -325,3 +325,63 @@ fn oidc_check_exits_non_zero_when_the_provider_is_unreachable() {
     assert!(text.contains("✗ discovery answers"), "{text}");
     assert!(text.contains("fix:"), "{text}");
 }
+
+/// Standard error is a pipe here: no colour codes; ROMGATE_LOG_FORMAT=json
+/// makes every line a JSON object; an unknown format stops the start.
+#[test]
+fn logs_have_no_colour_in_a_pipe_and_can_be_json_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = romgate(dir.path(), &["user", "list"], "", &[("ROMM_PROT", "8081")]);
+    let stderr = String::from_utf8_lossy(&text.stderr);
+    assert!(stderr.contains("did you mean ROMM_PORT?"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no escape codes in a pipe: {stderr:?}");
+
+    let json = romgate(
+        dir.path(),
+        &["user", "list"],
+        "",
+        &[("ROMM_PROT", "8081"), ("ROMGATE_LOG_FORMAT", "json")],
+    );
+    assert!(json.status.success(), "{json:?}");
+    let stderr = String::from_utf8_lossy(&json.stderr);
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["level"] == "WARN"
+            && l["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("did you mean ROMM_PORT?"))),
+        "{stderr}"
+    );
+
+    let unknown = romgate(dir.path(), &["user", "list"], "", &[("ROMGATE_LOG_FORMAT", "xml")]);
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("configuration error: ROMGATE_LOG_FORMAT: 'xml' is not a log format"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_base_url_with_a_path_stops_the_start_saying_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = romgate(
+        dir.path(),
+        &["user", "list"],
+        "",
+        &[("ROMM_BASE_URL", "https://example.org/romgate")],
+    );
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("configuration error: ROMM_BASE_URL: 'https://example.org/romgate' has a path"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("use a subdomain or a proxy that strips the prefix"),
+        "{stderr}"
+    );
+}
