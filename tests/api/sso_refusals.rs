@@ -322,3 +322,37 @@ async fn a_provider_refusing_the_client_sends_the_person_to_the_administrator() 
     }
     assert!(!page.contains("not-the-secret"), "the secret is never shown");
 }
+
+/// The log says who arrived and with which groups (never a token).
+#[tokio::test]
+async fn an_identity_refusal_is_logged_with_its_subject_username_and_roles() {
+    let (app, idp) = sso_app(&[("OIDC_CLAIM_ROLES", "groups"), ("OIDC_ROLE_VIEWER", "romm")]).await;
+    let mut no_role = alice();
+    no_role["groups"] = json!(["other", "players"]);
+    let logs = crate::log_capture::LogCapture::start();
+    let response = sign_in(&app, &idp, no_role).await;
+    assert_refused(&app, &response, StatusCode::FORBIDDEN, "no_role").await;
+    let line = logs.line("single sign-on refused this identity");
+    assert!(
+        line.contains(
+            r#"code="no_role" subject=alice-sub claim=preferred_username username=alice roles=[other, players]"#
+        ),
+        "{line}"
+    );
+    assert!(!logs.text().contains("eyJ"), "no token in the log: {}", logs.text());
+
+    let session = session_of(
+        &sign_in(&app, &idp, {
+            let mut member = alice();
+            member["groups"] = json!(["romm"]);
+            member
+        })
+        .await,
+    );
+    assert!(!session.is_empty());
+    let accepted = logs.line("single sign-on identity accepted");
+    assert!(
+        accepted.contains("subject=alice-sub") && accepted.contains("roles=[romm]"),
+        "{accepted}"
+    );
+}
