@@ -42,9 +42,15 @@ pub struct Unreached {
     pub detail: String,
 }
 
+/// The detail, then the likely cause in words (so the sign-in page's
+/// administrator hint and the log line say it too).
 impl std::fmt::Display for Unreached {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.detail)
+        f.write_str(&self.detail)?;
+        match self.cause.in_words() {
+            Some(words) => write!(f, " (likely: {words})"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -25,6 +25,24 @@ pub enum Cause {
     Other,
 }
 
+impl Cause {
+    /// The cause in a few words, for log lines and the sign-in page's
+    /// administrator hint (which know no variable to name).
+    pub fn in_words(self) -> Option<&'static str> {
+        match self {
+            Cause::ConnectionRefused => Some("connection refused, nothing listens at that host and port"),
+            Cause::NameNotResolved => Some("the host name does not resolve from here"),
+            Cause::CertificateNotTrusted => {
+                Some("its TLS certificate is not trusted here; OIDC_TLS_CACERTFILE adds a CA")
+            }
+            Cause::NotTls => Some("it does not speak TLS; http:// rather than https://?"),
+            Cause::ClosedEarly => Some("it closed the connection without an answer; https:// rather than http://?"),
+            Cause::Timeout => Some("no answer in time; a wrong address or a firewall?"),
+            Cause::Other => None,
+        }
+    }
+}
+
 /// Classifies a reqwest failure from its flags and the text of its source
 /// chain (hyper and rustls name the cause only in text).
 pub fn classify(is_connect: bool, is_timeout: bool, chain: &str) -> Cause {
@@ -180,5 +198,18 @@ mod tests {
             html: true,
         };
         assert!(hint(&page, metadata, &url).contains("web page (HTML)"));
+    }
+
+    #[test]
+    fn the_error_text_carries_the_cause_for_logs_and_the_sign_in_page() {
+        let text = unreachable(Cause::ConnectionRefused).to_string();
+        assert_eq!(
+            text,
+            "cannot reach the identity provider: detail (likely: connection refused, nothing listens at that host and port)"
+        );
+        assert_eq!(
+            unreachable(Cause::Other).to_string(),
+            "cannot reach the identity provider: detail"
+        );
     }
 }

@@ -244,6 +244,12 @@ async fn a_provider_that_is_down_then_up_works_without_a_restart() {
     let down = app.get("/api/login/openid", &[]).await;
     assert_eq!(down.status, StatusCode::BAD_GATEWAY);
     assert!(down.text().contains("provider_unreachable") && down.text().contains("unreachable right now"));
+    assert!(
+        down.text()
+            .contains("likely: connection refused, nothing listens at that host and port"),
+        "the administrator hint names the likely cause: {}",
+        down.text()
+    );
     assert_eq!(app.store().list_users().await.expect("users"), vec![admin]);
 
     let idp = FakeIdp::start_on(port, clock).await;
