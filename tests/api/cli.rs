@@ -385,3 +385,33 @@ fn a_base_url_with_a_path_stops_the_start_saying_why() {
         "{stderr}"
     );
 }
+
+/// `serve` logs each finding of `Config::startup_warnings` once and runs on.
+#[test]
+fn serve_warns_when_the_port_is_not_the_base_urls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_romgate"))
+        .env_clear()
+        .env("ROMM_DATA_PATH", dir.path())
+        .env("ROMM_PORT", port.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut answer = None;
+    while Instant::now() < deadline && answer.is_none() {
+        answer = http_get(port, "/api/heartbeat");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("exits");
+    assert!(answer.is_some_and(|a| a.starts_with("HTTP/1.1 200")), "it serves");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "configuration warning: romgate listens on port {port} (ROMM_PORT), but ROMM_BASE_URL (http://localhost:8080) is on port 8080; if no reverse proxy is in front"
+    );
+    assert_eq!(stderr.matches(&expected).count(), 1, "{stderr}");
+}
