@@ -167,6 +167,7 @@ async fn open_store(config: &Config) -> Result<Store, AppError> {
 }
 
 async fn serve(config: Config) -> Result<(), AppError> {
+    crate::config::log_startup_warnings(&config);
     let store = open_store(&config).await?;
     let addr = SocketAddr::new(config.listen_address, config.port);
     let limits = ConnectionLimits::from_config(&config);

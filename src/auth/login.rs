@@ -15,6 +15,8 @@ use crate::store::User;
 
 /// Longest username or password looked at; longer ones are simply wrong.
 const MAX_CREDENTIAL_BYTES: usize = 1024;
+/// Longest username written to the log for a failed login.
+const MAX_LOGGED_USERNAME_CHARS: usize = 64;
 
 impl Auth {
     /// Refuses password login when DISABLE_USERPASS_LOGIN is set.
@@ -50,7 +52,10 @@ impl Auth {
         };
 
         let (Verdict::Match { rehash }, Some(found)) = (verdict, found) else {
-            tracing::info!(client, "failed password login");
+            // The name tried, shortened (a password typed into the username
+            // field is cut, and never a whole one of any length).
+            let tried: String = username.chars().take(MAX_LOGGED_USERNAME_CHARS).collect();
+            tracing::info!(username = %tried, client, "failed password login");
             return Err(AppError::invalid_credentials());
         };
         self.settle_login_success(&attempt, slots, now).await?;

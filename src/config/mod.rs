@@ -12,6 +12,8 @@ use url::Url;
 use crate::secret::Secret;
 
 mod fail_closed;
+mod warnings;
+pub use warnings::{CALLBACK_PATH, Finding, StartupWarning, log_startup_warnings};
 mod unknown;
 pub use unknown::{UnknownVariable, log_unknown_variables, unknown_variables};
 
@@ -49,6 +51,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "OIDC_TLS_CACERTFILE",
     "OIDC_USERNAME_ATTRIBUTE",
     "ROMGATE_LISTEN_ADDRESS",
+    "ROMGATE_LOG_FORMAT",
     "ROMGATE_MAX_CONNECTIONS",
     "ROMGATE_MAX_UPLOAD_BYTES",
     "ROMGATE_TRUSTED_PROXIES",
@@ -113,6 +116,10 @@ pub struct OidcConfig {
     /// The discovery document's URL (from the metadata URL, or derived from the
     /// application URL).
     pub metadata_url: Url,
+    /// The variable `metadata_url` came from (OIDC_SERVER_METADATA_URL, or
+    /// OIDC_SERVER_APPLICATION_URL plus the well-known path), so a hint
+    /// names the one the operator actually set.
+    pub metadata_url_from: &'static str,
     pub autologin: bool,
     pub allow_registration: bool,
     pub username_attribute: String,
@@ -227,13 +234,12 @@ struct Env {
 
 impl Env {
     fn read_config(&mut self) -> Config {
-        let base_url = self
-            .url("ROMM_BASE_URL")
-            .unwrap_or_else(|| default_url("http://localhost:8080"));
+        let base_url = self.base_url();
         let https = base_url.scheme() == "https";
         let data_path = PathBuf::from(self.string("ROMM_DATA_PATH").unwrap_or_else(|| "./data".into()));
         let database = self.database(&data_path);
         let refresh = self.seconds("OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS", 604_800);
+        self.check_log_format();
         Config {
             listen_address: self.address("ROMGATE_LISTEN_ADDRESS", IpAddr::from([0, 0, 0, 0])),
             port: self.number("ROMM_PORT", 8080),
@@ -265,7 +271,10 @@ impl Env {
         let client_id = self.required("OIDC_CLIENT_ID", "the client ID your identity provider issued");
         let client_secret = self.required("OIDC_CLIENT_SECRET", "the client secret your identity provider issued");
         let redirect_uri = self.required_url("OIDC_REDIRECT_URI", "normally <ROMM_BASE_URL>/api/oauth/openid");
-        let metadata_url = self.metadata_url();
+        let (metadata_url, metadata_url_from) = match self.metadata_url() {
+            Some((url, from)) => (Some(url), from),
+            None => (None, "OIDC_SERVER_METADATA_URL"),
+        };
         let end_session_endpoint = self.url("OIDC_END_SESSION_ENDPOINT");
         let post_logout_redirect_uri = self.url("OIDC_POST_LOGOUT_REDIRECT_URI");
         let tls_ca_cert_file = self.string("OIDC_TLS_CACERTFILE").map(PathBuf::from);
@@ -293,21 +302,50 @@ impl Env {
             client_secret: Secret::new(client_secret.unwrap_or_default()),
             redirect_uri: redirect_uri.unwrap_or_else(|| default_url("http://localhost:8080/api/oauth/openid")),
             metadata_url: metadata_url.unwrap_or_else(|| default_url("http://localhost/")),
+            metadata_url_from,
             tls_ca_cert_file,
             end_session_endpoint,
             post_logout_redirect_uri,
         })
     }
 
+    /// ROMGATE_LOG_FORMAT is read by `logging::init`, before the
+    /// configuration; checked here so a wrong value stops the start with the
+    /// other problems, naming the variable.
+    fn check_log_format(&mut self) {
+        let raw = self.vars.get("ROMGATE_LOG_FORMAT").map(String::as_str);
+        if let Err(problem) = crate::logging::LogFormat::parse(raw) {
+            self.errors.push(problem);
+        }
+    }
+
+    /// ROMM_BASE_URL: an origin only. Every route, cookie and redirect is at
+    /// the root, so a path would make nothing work; refused until romgate
+    /// can serve under one. A lone trailing `/` is the root.
+    fn base_url(&mut self) -> Url {
+        let Some(url) = self.url("ROMM_BASE_URL") else {
+            return default_url("http://localhost:8080");
+        };
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            self.errors.push(format!(
+                "ROMM_BASE_URL: '{url}' has a path; romgate serves at the root of its origin; use a subdomain \
+                 or a proxy that strips the prefix, and set ROMM_BASE_URL={}",
+                url.origin().ascii_serialization()
+            ));
+        }
+        url
+    }
+
     /// OIDC_SERVER_METADATA_URL wins; else OIDC_SERVER_APPLICATION_URL plus the
-    /// well-known path (a trailing slash tolerated).
-    fn metadata_url(&mut self) -> Option<Url> {
+    /// well-known path (a trailing slash tolerated). With the variable used.
+    fn metadata_url(&mut self) -> Option<(Url, &'static str)> {
         if let Some(url) = self.url("OIDC_SERVER_METADATA_URL") {
-            return Some(url);
+            return Some((url, "OIDC_SERVER_METADATA_URL"));
         }
         if let Some(app) = self.url("OIDC_SERVER_APPLICATION_URL") {
             let base = app.as_str().trim_end_matches('/');
-            return Url::parse(&format!("{base}/.well-known/openid-configuration")).ok();
+            let url = Url::parse(&format!("{base}/.well-known/openid-configuration")).ok()?;
+            return Some((url, "OIDC_SERVER_APPLICATION_URL"));
         }
         if !self.vars.contains_key("OIDC_SERVER_APPLICATION_URL") {
             self.errors.push(

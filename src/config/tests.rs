@@ -393,3 +393,41 @@ fn the_connection_cap_has_a_default_and_must_be_positive() {
         );
     }
 }
+
+#[test]
+fn a_base_url_with_a_path_is_refused_but_a_trailing_slash_is_the_root() {
+    let refused = errors(&[("ROMM_BASE_URL", "https://example.org/romgate")]);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].starts_with("ROMM_BASE_URL:"), "{refused:?}");
+    assert!(refused[0].contains("root of its origin"), "{refused:?}");
+    assert!(refused[0].contains("ROMM_BASE_URL=https://example.org"), "{refused:?}");
+    assert!(!errors(&[("ROMM_BASE_URL", "https://example.org/romgate/")]).is_empty());
+    for root in ["https://example.org", "https://example.org/", "http://localhost:8080/"] {
+        assert!(errors(&[("ROMM_BASE_URL", root)]).is_empty(), "{root}");
+    }
+}
+
+#[test]
+fn the_discovery_url_remembers_which_variable_it_came_from() {
+    let mut from_app = oidc_vars();
+    from_app.push(("OIDC_SERVER_APPLICATION_URL", "https://auth.example.com"));
+    let config = Config::from_vars(vars(&from_app)).expect("valid");
+    assert_eq!(
+        config.oidc.expect("oidc").metadata_url_from,
+        "OIDC_SERVER_APPLICATION_URL"
+    );
+    from_app.push((
+        "OIDC_SERVER_METADATA_URL",
+        "https://auth.example.com/.well-known/openid-configuration",
+    ));
+    let config = Config::from_vars(vars(&from_app)).expect("valid");
+    assert_eq!(config.oidc.expect("oidc").metadata_url_from, "OIDC_SERVER_METADATA_URL");
+}
+
+#[test]
+fn an_unknown_log_format_is_refused_naming_the_variable() {
+    assert!(errors(&[("ROMGATE_LOG_FORMAT", "json")]).is_empty());
+    let refused = errors(&[("ROMGATE_LOG_FORMAT", "xml")]);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].starts_with("ROMGATE_LOG_FORMAT: 'xml'"), "{refused:?}");
+}

@@ -86,6 +86,8 @@ codes! {
     ProviderIssuerMismatch = "provider_issuer_mismatch",
     ProviderMisconfigured = "provider_misconfigured",
     TokenExchangeFailed = "token_exchange_failed",
+    /// The provider refused romgate's own client credentials.
+    ClientRefused = "client_refused",
     IdTokenMissing = "id_token_missing",
     IdTokenInvalid = "id_token_invalid",
     UserinfoInvalid = "userinfo_invalid",
@@ -164,6 +166,7 @@ impl Code {
             | Code::ProviderIssuerMismatch
             | Code::ProviderMisconfigured
             | Code::TokenExchangeFailed
+            | Code::ClientRefused
             | Code::IdTokenMissing
             | Code::IdTokenInvalid
             | Code::UserinfoInvalid
@@ -239,6 +242,7 @@ impl Code {
             | Code::ProviderIssuerMismatch
             | Code::ProviderMisconfigured
             | Code::TokenExchangeFailed
+            | Code::ClientRefused
             | Code::IdTokenMissing
             | Code::IdTokenInvalid
             | Code::UserinfoInvalid

@@ -6,40 +6,14 @@
 use openidconnect::ResponseTypes;
 use openidconnect::core::{CoreClaimName, CoreClientAuthMethod, CoreResponseType};
 
+use super::check_client::check_client_credentials;
+pub use super::check_line::{CheckLine, Outcome};
 use super::client::requested_scopes;
 use super::discovery::Metadata;
 use super::issuer::{issuer_matches, mismatch_hint};
 use super::provider_http::{ProviderHttp, read_ca_bundle};
-use crate::config::{Config, OidcConfig};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Pass,
-    Warn,
-    Fail,
-}
-
-#[derive(Debug, Clone)]
-pub struct CheckLine {
-    pub outcome: Outcome,
-    pub what: String,
-    pub fix: Option<String>,
-}
-
-impl std::fmt::Display for CheckLine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mark = match self.outcome {
-            Outcome::Pass => "✓",
-            Outcome::Warn => "!",
-            Outcome::Fail => "✗",
-        };
-        write!(f, "{mark} {}", self.what)?;
-        if let Some(fix) = &self.fix {
-            write!(f, "\n    fix: {fix}")?;
-        }
-        Ok(())
-    }
-}
+use super::reach;
+use crate::config::{Config, Finding, OidcConfig};
 
 struct Report(Vec<CheckLine>);
 
@@ -70,12 +44,12 @@ pub async fn run(config: &Config) -> Vec<CheckLine> {
     let mut report = Report(Vec::new());
     check_fail_closed(&mut report, config);
     check_unknown_variables(&mut report, config);
+    check_startup_warnings(&mut report, config);
     let Some(oidc) = &config.oidc else {
         report.fail("OIDC_ENABLED is true", "set OIDC_ENABLED=true and the OIDC_* variables");
         return report.0;
     };
     report.pass(format!("URLs have a scheme (discovery at {})", oidc.metadata_url));
-    check_redirect_uri(&mut report, config, oidc);
     if let Some(path) = &oidc.tls_ca_cert_file {
         match read_ca_bundle(path) {
             Ok(certs) => report.pass(format!("OIDC_TLS_CACERTFILE parses ({} certificate(s))", certs.len())),
@@ -97,8 +71,7 @@ pub async fn run(config: &Config) -> Vec<CheckLine> {
         Err(e) => {
             report.fail(
                 format!("discovery answers with JSON: {e}"),
-                "OIDC_SERVER_METADATA_URL must be the provider's .well-known/openid-configuration URL \
-                 (OIDC_SERVER_APPLICATION_URL is the issuer, not the authorization URL)",
+                reach::hint(&e, oidc.metadata_url_from, &oidc.metadata_url),
             );
             return report.0;
         }
@@ -107,6 +80,7 @@ pub async fn run(config: &Config) -> Vec<CheckLine> {
     check_issuer(&mut report, oidc, &metadata);
     check_keys(&mut report, &http, &metadata).await;
     check_capabilities(&mut report, oidc, &metadata);
+    report.0.push(check_client_credentials(oidc, &metadata, &http).await);
     report.0
 }
 
@@ -144,29 +118,26 @@ fn check_unknown_variables(report: &mut Report, config: &Config) {
     }
 }
 
-fn check_redirect_uri(report: &mut Report, config: &Config, oidc: &OidcConfig) {
-    let redirect = &oidc.redirect_uri;
-    report.check(
-        redirect.path() == "/api/oauth/openid",
-        format!("OIDC_REDIRECT_URI points at the callback path ({redirect})"),
-        format!(
-            "set OIDC_REDIRECT_URI={}/api/oauth/openid and register it at the provider",
-            trimmed(&config.base_url)
-        ),
-    );
-    if redirect.origin() != config.base_url.origin() {
-        report.warn(
-            format!(
-                "OIDC_REDIRECT_URI is on another origin than ROMM_BASE_URL ({})",
-                config.base_url
-            ),
-            "the sign-in cookie is only sent back to the origin users open; use the same scheme, host and port",
-        );
+/// The findings the server logs at start (`Config::startup_warnings`): a
+/// redirect URI off the callback path fails (sign-in cannot finish), the
+/// others warn.
+fn check_startup_warnings(report: &mut Report, config: &Config) {
+    let warnings = config.startup_warnings();
+    for warning in &warnings {
+        let outcome = match warning.finding {
+            Finding::RedirectPath => Outcome::Fail,
+            Finding::RedirectOrigin | Finding::PortMismatch => Outcome::Warn,
+        };
+        report.add(outcome, warning.what.clone(), Some(warning.fix.clone()));
     }
-}
-
-fn trimmed(url: &url::Url) -> String {
-    url.as_str().trim_end_matches('/').to_string()
+    if let Some(oidc) = &config.oidc
+        && !warnings.iter().any(|w| w.finding == Finding::RedirectPath)
+    {
+        report.pass(format!(
+            "OIDC_REDIRECT_URI points at the callback path ({})",
+            oidc.redirect_uri
+        ));
+    }
 }
 
 /// OpenID Connect Discovery §4.3: the issuer must be the metadata URL minus

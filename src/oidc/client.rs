@@ -98,6 +98,16 @@ pub fn requested_scopes(config: &OidcConfig) -> Vec<String> {
     scopes
 }
 
+/// The client authentication `build_client` uses with this provider, by its
+/// registered name (for hints).
+pub fn auth_method_name(metadata: &Metadata) -> &'static str {
+    if prefers_client_secret_post(metadata) {
+        "client_secret_post"
+    } else {
+        "client_secret_basic"
+    }
+}
+
 fn prefers_client_secret_post(metadata: &Metadata) -> bool {
     let Some(methods) = metadata.token_endpoint_auth_methods_supported() else {
         return false;

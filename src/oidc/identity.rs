@@ -21,7 +21,81 @@ fn refuse(code: Code, message: String, hint: String) -> AppError {
     AppError::refuse(Kind::Forbidden, code, message).hint(hint)
 }
 
+/// Resolves the person to an account, and logs who arrived (subject, the
+/// username claim, the roles claim's values; never a token) with the
+/// outcome, so an administrator can see why someone was refused.
 pub(super) async fn resolve(oidc: &Oidc, verified: &Verified, now: i64) -> AppResult<User> {
+    let result = resolve_account(oidc, verified, now).await;
+    let config = &oidc.config;
+    let subject = clip(&verified.subject, 255);
+    let username = verified
+        .claims
+        .text(&config.username_attribute)
+        .map_or_else(|| "(absent)".to_string(), |name| clip(&name, 64));
+    let roles = match config.claim_roles.as_deref() {
+        Some(path) => roles_for_log(verified.claims.get(path)),
+        None => "(OIDC_CLAIM_ROLES not set)".to_string(),
+    };
+    let claim = config.username_attribute.as_str();
+    match &result {
+        Ok(user) => tracing::info!(
+            user_id = user.id,
+            %subject,
+            %claim,
+            %username,
+            %roles,
+            "single sign-on identity accepted"
+        ),
+        Err(AppError::Refused(refusal)) => tracing::info!(
+            code = refusal.code.as_str(),
+            %subject,
+            %claim,
+            %username,
+            %roles,
+            "single sign-on refused this identity"
+        ),
+        Err(AppError::Internal(_)) => {}
+    }
+    result
+}
+
+/// At most `max` characters of `text`.
+fn clip(text: &str, max: usize) -> String {
+    let mut clipped: String = text.chars().take(max).collect();
+    if clipped.len() < text.len() {
+        clipped.push('…');
+    }
+    clipped
+}
+
+/// Most values of the roles claim shown in a log line (10,000 groups fit
+/// in a sign-in, not in a line).
+const LOGGED_ROLES: usize = 20;
+
+/// The roles claim's values for a log line: `[a, b] (+3 more)`.
+fn roles_for_log(claim: Option<&serde_json::Value>) -> String {
+    use serde_json::Value;
+    let text = |value: &Value| match value {
+        Value::String(s) => clip(s, 64),
+        other => clip(&other.to_string(), 64),
+    };
+    match claim {
+        None => "(claim absent)".to_string(),
+        Some(Value::Array(values)) => {
+            let shown: Vec<String> = values.iter().take(LOGGED_ROLES).map(text).collect();
+            let more = values.len().saturating_sub(LOGGED_ROLES);
+            let more = if more > 0 {
+                format!(" (+{more} more)")
+            } else {
+                String::new()
+            };
+            format!("[{}]{more}", shown.join(", "))
+        }
+        Some(value) => text(value),
+    }
+}
+
+async fn resolve_account(oidc: &Oidc, verified: &Verified, now: i64) -> AppResult<User> {
     let config = &oidc.config;
     let store = &oidc.store;
     let decision = match config.claim_roles.as_deref() {
@@ -236,6 +310,8 @@ async fn apply_role(store: &Store, user: User, decision: RoleDecision, now: i64)
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -253,5 +329,19 @@ mod tests {
             let message = err.refusal().map(|r| r.message.to_string()).unwrap_or_default();
             assert!(message.contains(words), "{message}");
         }
+    }
+
+    #[test]
+    fn the_roles_claim_is_logged_short() {
+        assert_eq!(roles_for_log(None), "(claim absent)");
+        assert_eq!(roles_for_log(Some(&json!(["players", 7]))), "[players, 7]");
+        assert_eq!(roles_for_log(Some(&json!("admins"))), "admins");
+        let many: Vec<String> = (0..25).map(|n| format!("g{n}")).collect();
+        let logged = roles_for_log(Some(&json!(many)));
+        assert!(
+            logged.starts_with("[g0, g1,") && logged.ends_with("g19] (+5 more)"),
+            "{logged}"
+        );
+        assert_eq!(clip(&"x".repeat(70), 64).chars().count(), 65);
     }
 }

@@ -8,14 +8,18 @@
 
 mod backchannel;
 pub mod check;
+mod check_client;
+mod check_line;
 mod claims;
 mod client;
 pub mod discovery;
+mod failure_cause;
 mod flow;
 mod identity;
 mod issuer;
 mod logout;
 pub mod provider_http;
+pub mod reach;
 pub mod roles;
 mod single_flight;
 mod verify;

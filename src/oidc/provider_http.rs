@@ -18,15 +18,40 @@ pub const MAX_RESPONSE_BYTES: usize = 512 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderHttpError {
     #[error("cannot reach the identity provider: {0}")]
-    Unreachable(String),
+    Unreachable(Unreached),
     #[error("the identity provider's answer is larger than {MAX_RESPONSE_BYTES} bytes")]
     TooLarge,
     #[error("the identity provider answered HTTP {status} to {url}")]
     Status { status: u16, url: String },
     #[error("the identity provider's answer from {url} is not the JSON expected: {detail}")]
-    NotJson { url: String, detail: String },
+    NotJson {
+        url: String,
+        detail: String,
+        /// The answer was a web page (a login page, a proxy's error page).
+        html: bool,
+    },
     #[error("invalid request: {0}")]
     Request(String),
+}
+
+/// Why the provider could not be reached: the detail as reqwest tells it,
+/// and its likely cause for the hint (`reach::classify`).
+#[derive(Debug, Clone)]
+pub struct Unreached {
+    pub cause: super::failure_cause::Cause,
+    pub detail: String,
+}
+
+/// The detail, then the likely cause in words (so the sign-in page's
+/// administrator hint and the log line say it too).
+impl std::fmt::Display for Unreached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)?;
+        match self.cause.in_words() {
+            Some(words) => write!(f, " (likely: {words})"),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -98,6 +123,7 @@ impl ProviderHttp {
         serde_json::from_slice(response.body()).map_err(|e| ProviderHttpError::NotJson {
             url: url.to_string(),
             detail: e.to_string(),
+            html: response.body().trim_ascii_start().starts_with(b"<"),
         })
     }
 }
@@ -111,7 +137,8 @@ fn unreachable_error(err: &reqwest::Error) -> ProviderHttpError {
         detail.push_str(&cause.to_string());
         source = cause.source();
     }
-    ProviderHttpError::Unreachable(detail)
+    let cause = super::failure_cause::classify(err.is_connect(), err.is_timeout(), &detail);
+    ProviderHttpError::Unreachable(Unreached { cause, detail })
 }
 
 /// Lets the openidconnect crate send its requests through `ProviderHttp`.

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use openidconnect::core::CoreClaimName;
+use openidconnect::core::{CoreClaimName, CoreErrorResponseType};
 use openidconnect::{
     AuthorizationCode, ClaimsVerificationError, Nonce, OAuth2TokenResponse, PkceCodeVerifier, RequestTokenError,
     SignatureVerificationError, UserInfoError,
@@ -13,7 +13,7 @@ use openidconnect::{
 
 use super::Oidc;
 use super::claims::Claims;
-use super::client::{RgIdToken, RgTokenResponse, RgUserInfo, build_client, id_token_verifier};
+use super::client::{RgIdToken, RgTokenResponse, RgUserInfo, auth_method_name, build_client, id_token_verifier};
 use super::discovery::{AfterFailure, Discovered, provider_error};
 use super::provider_http::ProviderHttpError;
 use crate::error::{AppError, AppResult, Code, Kind};
@@ -36,6 +36,25 @@ fn bad_provider_answer(code: Code, detail: impl std::fmt::Display) -> AppError {
         "The identity provider gave an answer romgate cannot use. Please try again.",
     )
     .hint(detail.to_string())
+}
+
+/// The provider refused romgate itself (`invalid_client`,
+/// `unauthorized_client`): no retry can help the person, only the
+/// administrator, so the page sends them there.
+fn client_refused(error: &str, method: &str) -> AppError {
+    tracing::warn!(error, method, "the token endpoint refused romgate's client credentials");
+    AppError::refuse(
+        Kind::BadGateway,
+        Code::ClientRefused,
+        "The identity provider does not accept this server's sign-in settings, so signing in this way cannot \
+         work until they are fixed. Please tell your administrator.",
+    )
+    .hint(format!(
+        "The token endpoint answered {error}: check OIDC_CLIENT_ID and OIDC_CLIENT_SECRET against the client \
+         registered at the provider, and that its client authentication method is {method} (for \
+         unauthorized_client: that the authorization code grant is allowed). `romgate oidc check` tests the \
+         credentials."
+    ))
 }
 
 impl Oidc {
@@ -97,6 +116,12 @@ impl Oidc {
                 if let Some(description) = answer.error_description() {
                     let description: String = description.chars().take(300).collect();
                     tracing::warn!(?description, "the token endpoint refused the code");
+                }
+                if matches!(
+                    answer.error(),
+                    CoreErrorResponseType::InvalidClient | CoreErrorResponseType::UnauthorizedClient
+                ) {
+                    return client_refused(answer.error().as_ref(), auth_method_name(&provider.metadata));
                 }
                 let detail = format!(
                     "the token endpoint refused the code: {} (its description is in romgate's log)",

@@ -325,3 +325,93 @@ fn oidc_check_exits_non_zero_when_the_provider_is_unreachable() {
     assert!(text.contains("✗ discovery answers"), "{text}");
     assert!(text.contains("fix:"), "{text}");
 }
+
+/// Standard error is a pipe here: no colour codes; ROMGATE_LOG_FORMAT=json
+/// makes every line a JSON object; an unknown format stops the start.
+#[test]
+fn logs_have_no_colour_in_a_pipe_and_can_be_json_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = romgate(dir.path(), &["user", "list"], "", &[("ROMM_PROT", "8081")]);
+    let stderr = String::from_utf8_lossy(&text.stderr);
+    assert!(stderr.contains("did you mean ROMM_PORT?"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no escape codes in a pipe: {stderr:?}");
+
+    let json = romgate(
+        dir.path(),
+        &["user", "list"],
+        "",
+        &[("ROMM_PROT", "8081"), ("ROMGATE_LOG_FORMAT", "json")],
+    );
+    assert!(json.status.success(), "{json:?}");
+    let stderr = String::from_utf8_lossy(&json.stderr);
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["level"] == "WARN"
+            && l["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("did you mean ROMM_PORT?"))),
+        "{stderr}"
+    );
+
+    let unknown = romgate(dir.path(), &["user", "list"], "", &[("ROMGATE_LOG_FORMAT", "xml")]);
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("configuration error: ROMGATE_LOG_FORMAT: 'xml' is not a log format"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_base_url_with_a_path_stops_the_start_saying_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = romgate(
+        dir.path(),
+        &["user", "list"],
+        "",
+        &[("ROMM_BASE_URL", "https://example.org/romgate")],
+    );
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("configuration error: ROMM_BASE_URL: 'https://example.org/romgate' has a path"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("use a subdomain or a proxy that strips the prefix"),
+        "{stderr}"
+    );
+}
+
+/// `serve` logs each finding of `Config::startup_warnings` once and runs on.
+#[test]
+fn serve_warns_when_the_port_is_not_the_base_urls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_romgate"))
+        .env_clear()
+        .env("ROMM_DATA_PATH", dir.path())
+        .env("ROMM_PORT", port.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut answer = None;
+    while Instant::now() < deadline && answer.is_none() {
+        answer = http_get(port, "/api/heartbeat");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("exits");
+    assert!(answer.is_some_and(|a| a.starts_with("HTTP/1.1 200")), "it serves");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "configuration warning: romgate listens on port {port} (ROMM_PORT), but ROMM_BASE_URL (http://localhost:8080) is on port 8080; if no reverse proxy is in front"
+    );
+    assert_eq!(stderr.matches(&expected).count(), 1, "{stderr}");
+}

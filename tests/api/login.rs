@@ -222,3 +222,15 @@ async fn bcrypt_hashes_imported_from_romm_verify_and_are_upgraded() {
     assert!(hash.starts_with("$argon2id$"), "upgraded: {hash}");
     app.login("alice", "romm-password").await;
 }
+
+#[tokio::test]
+async fn a_failed_password_is_logged_with_the_username_tried_and_the_client() {
+    let app = TestApp::new().await;
+    app.create_user("alice", Role::Viewer).await;
+    let logs = crate::log_capture::LogCapture::start();
+    let response = crate::login_support::login_from(&app, "192.0.2.7", "alice", "hunter2-not-it").await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+    let line = logs.line("failed password login");
+    assert!(line.contains("username=alice") && line.contains("192.0.2.7"), "{line}");
+    assert!(!logs.text().contains("hunter2-not-it"), "never the password");
+}

@@ -18,6 +18,7 @@ mod library_pages;
 mod library_scan;
 mod library_support;
 mod library_upload;
+mod log_capture;
 mod login;
 mod login_limits;
 mod login_support;

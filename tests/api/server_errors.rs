@@ -1,7 +1,8 @@
 //! A server-side failure: the client gets a generic 500, the log gets the
 //! detail with its chain of causes.
 
-use crate::util::{TestApp, capture_logs};
+use crate::log_capture::LogCapture;
+use crate::util::TestApp;
 
 /// Words of the failure (a closed database pool) that must stay out of
 /// every answer.
@@ -10,7 +11,7 @@ const DETAIL: [&str; 4] = ["database", "pool", "closed", "sqlx"];
 #[tokio::test]
 async fn a_500_is_generic_and_its_causes_are_logged() {
     let app = TestApp::new().await;
-    let (_guard, logs) = capture_logs();
+    let logs = LogCapture::start();
     // No administrator yet: the heartbeat and the setup page ask the database.
     app.store().close().await;
     for path in ["/api/heartbeat", "/setup"] {

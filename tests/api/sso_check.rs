@@ -54,6 +54,7 @@ async fn a_good_provider_passes_every_check() {
         "roles claim groups",
         "email_verified",
         "end-session",
+        "accepts OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (client_secret_basic; it answered invalid_grant",
     ] {
         assert_eq!(line(&lines, needle).outcome, Outcome::Pass, "{needle}");
     }
@@ -71,7 +72,7 @@ async fn a_wrong_redirect_uri_and_missing_end_session_fail_with_fixes() {
     ]))
     .await;
     assert!(!check::passed(&lines));
-    let redirect = line(&lines, "OIDC_REDIRECT_URI points at the callback path");
+    let redirect = line(&lines, "callback path");
     assert_eq!(redirect.outcome, Outcome::Fail);
     assert!(redirect.fix.as_deref().is_some_and(|f| f.contains("/api/oauth/openid")));
     assert_eq!(line(&lines, "end-session").outcome, Outcome::Fail);
@@ -88,19 +89,77 @@ async fn an_authorization_url_given_as_the_application_url_fails_discovery() {
     .await;
     let discovery = line(&lines, "discovery answers");
     assert_eq!(discovery.outcome, Outcome::Fail);
+    let fix = discovery.fix.as_deref().unwrap_or_default();
+    assert!(fix.contains("OIDC_SERVER_APPLICATION_URL must be"), "{fix}");
+    assert!(fix.contains("HTTP 404"), "{fix}");
     assert!(
-        discovery
-            .fix
-            .as_deref()
-            .is_some_and(|f| f.contains("OIDC_SERVER_APPLICATION_URL"))
+        !fix.contains("OIDC_SERVER_METADATA_URL"),
+        "not set, so not named: {fix}"
     );
 }
 
 #[tokio::test]
-async fn an_unreachable_provider_fails() {
+async fn an_unreachable_provider_fails_naming_the_variable_used_and_the_cause() {
     let lines = check::run(&config(&[("OIDC_SERVER_APPLICATION_URL", "http://127.0.0.1:9")])).await;
     assert!(!check::passed(&lines));
-    assert!(line(&lines, "discovery answers").what.contains("cannot reach"));
+    let discovery = line(&lines, "discovery answers");
+    assert!(discovery.what.contains("cannot reach"));
+    let fix = discovery.fix.as_deref().unwrap_or_default();
+    assert!(fix.contains("nothing listens at 127.0.0.1:9"), "{fix}");
+    assert!(fix.contains("OIDC_SERVER_APPLICATION_URL"), "{fix}");
+    assert!(
+        !fix.contains("OIDC_SERVER_METADATA_URL"),
+        "not set, so not named: {fix}"
+    );
+}
+
+#[tokio::test]
+async fn https_to_a_plain_http_provider_is_named_as_such() {
+    let idp = FakeIdp::start(ManualClock::new(START)).await;
+    let https = idp.metadata_url().replacen("http://", "https://", 1);
+    let lines = check::run(&config(&[("OIDC_SERVER_METADATA_URL", &https)])).await;
+    let fix = line(&lines, "discovery answers").fix.clone().unwrap_or_default();
+    assert!(
+        fix.contains("does not speak TLS") && fix.contains("OIDC_SERVER_METADATA_URL"),
+        "{fix}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_fails_naming_the_variables_and_the_method() {
+    let idp = FakeIdp::start(ManualClock::new(START)).await;
+    for (methods, method) in [
+        (
+            json!(["client_secret_basic", "client_secret_post"]),
+            "client_secret_basic",
+        ),
+        (json!(["client_secret_post"]), "client_secret_post"),
+    ] {
+        idp.override_discovery(json!({"token_endpoint_auth_methods_supported": methods}));
+        let wrong = check::run(&config(&[
+            ("OIDC_SERVER_APPLICATION_URL", &idp.base),
+            ("OIDC_CLIENT_SECRET", "not-the-secret"),
+        ]))
+        .await;
+        assert!(!check::passed(&wrong), "{wrong:#?}");
+        let refused = line(&wrong, "refuses OIDC_CLIENT_ID / OIDC_CLIENT_SECRET");
+        assert_eq!(refused.outcome, Outcome::Fail);
+        assert!(
+            refused.what.contains("invalid_client") && refused.what.contains(method),
+            "{refused}"
+        );
+        let fix = refused.fix.as_deref().unwrap_or_default();
+        assert!(fix.contains("OIDC_CLIENT_SECRET") && fix.contains(CLIENT_ID), "{fix}");
+        assert!(
+            !refused.to_string().contains("not-the-secret"),
+            "the secret is never printed"
+        );
+
+        let right = check::run(&config(&[("OIDC_SERVER_APPLICATION_URL", &idp.base)])).await;
+        assert!(check::passed(&right), "{right:#?}");
+        let accepted = line(&right, "accepts OIDC_CLIENT_ID and OIDC_CLIENT_SECRET");
+        assert!(accepted.what.contains(method), "{accepted}");
+    }
 }
 
 /// The configuration of the review's "typo lets everyone in": OIDC_CLAIM_ROLE
@@ -181,4 +240,22 @@ async fn the_check_reports_the_scopes_sign_in_sends() {
         assert_eq!(scopes.outcome, Outcome::Pass, "{claim}");
         assert!(scopes.what.ends_with(&format!("({sent})")), "{claim}: {}", scopes.what);
     }
+}
+
+/// The server's startup warnings are the check's lines too (one function).
+#[tokio::test]
+async fn the_startup_warnings_are_check_lines() {
+    let idp = FakeIdp::start(ManualClock::new(START)).await;
+    let config = config(&[("OIDC_SERVER_APPLICATION_URL", &idp.base), ("ROMM_PORT", "9000")]);
+    let lines = check::run(&config).await;
+    let warned: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.outcome == Outcome::Warn)
+        .map(|l| l.what.as_str())
+        .collect();
+    let startup: Vec<String> = config.startup_warnings().into_iter().map(|w| w.what).collect();
+    assert_eq!(startup.len(), 1, "{startup:?}");
+    assert_eq!(warned, startup, "{lines:#?}");
+    assert!(warned[0].contains("port 9000 (ROMM_PORT)"), "{lines:#?}");
+    assert!(check::passed(&lines), "a hint, not a failure: {lines:#?}");
 }

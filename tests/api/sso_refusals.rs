@@ -244,6 +244,12 @@ async fn a_provider_that_is_down_then_up_works_without_a_restart() {
     let down = app.get("/api/login/openid", &[]).await;
     assert_eq!(down.status, StatusCode::BAD_GATEWAY);
     assert!(down.text().contains("provider_unreachable") && down.text().contains("unreachable right now"));
+    assert!(
+        down.text()
+            .contains("likely: connection refused, nothing listens at that host and port"),
+        "the administrator hint names the likely cause: {}",
+        down.text()
+    );
     assert_eq!(app.store().list_users().await.expect("users"), vec![admin]);
 
     let idp = FakeIdp::start_on(port, clock).await;
@@ -299,4 +305,60 @@ async fn sign_in_starts_are_limited_per_address_and_a_refused_start_stores_nothi
     // Once the window has passed, new ones start again.
     app.clock.advance(600);
     session_of(&sign_in(&app, &idp, claims).await);
+}
+
+/// A wrong client secret: retrying cannot help the person, so the page
+/// sends them to the administrator, and tells the administrator what to check.
+#[tokio::test]
+async fn a_provider_refusing_the_client_sends_the_person_to_the_administrator() {
+    let (app, idp) = sso_app(&[("OIDC_CLIENT_SECRET", "not-the-secret")]).await;
+    let response = sign_in(&app, &idp, alice()).await;
+    assert_refused(&app, &response, StatusCode::BAD_GATEWAY, "client_refused").await;
+    let page = response.text();
+    assert!(page.contains("tell your administrator"), "{page}");
+    assert!(!page.to_lowercase().contains("try again"), "{page}");
+    for name in [
+        "invalid_client",
+        "OIDC_CLIENT_ID",
+        "OIDC_CLIENT_SECRET",
+        "client_secret_basic",
+        "romgate oidc check",
+    ] {
+        assert!(page.contains(name), "{name} not in the hint: {page}");
+    }
+    assert!(!page.contains("not-the-secret"), "the secret is never shown");
+}
+
+/// The log says who arrived and with which groups (never a token).
+#[tokio::test]
+async fn an_identity_refusal_is_logged_with_its_subject_username_and_roles() {
+    let (app, idp) = sso_app(&[("OIDC_CLAIM_ROLES", "groups"), ("OIDC_ROLE_VIEWER", "romm")]).await;
+    let mut no_role = alice();
+    no_role["groups"] = json!(["other", "players"]);
+    let logs = crate::log_capture::LogCapture::start();
+    let response = sign_in(&app, &idp, no_role).await;
+    assert_refused(&app, &response, StatusCode::FORBIDDEN, "no_role").await;
+    let line = logs.line("single sign-on refused this identity");
+    assert!(
+        line.contains(
+            r#"code="no_role" subject=alice-sub claim=preferred_username username=alice roles=[other, players]"#
+        ),
+        "{line}"
+    );
+    assert!(!logs.text().contains("eyJ"), "no token in the log: {}", logs.text());
+
+    let session = session_of(
+        &sign_in(&app, &idp, {
+            let mut member = alice();
+            member["groups"] = json!(["romm"]);
+            member
+        })
+        .await,
+    );
+    assert!(!session.is_empty());
+    let accepted = logs.line("single sign-on identity accepted");
+    assert!(
+        accepted.contains("subject=alice-sub") && accepted.contains("roles=[romm]"),
+        "{accepted}"
+    );
 }

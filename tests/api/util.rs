@@ -213,6 +213,7 @@ pub fn basic(username: &str, password: &str) -> String {
 
 impl TestApp {
     pub fn builder() -> TestAppBuilder {
+        crate::log_capture::install();
         TestAppBuilder {
             vars: HashMap::new(),
             postgres: false,
@@ -438,37 +439,4 @@ pub async fn within_seconds<F: std::future::Future>(seconds: u64, future: F) -> 
     tokio::time::timeout(std::time::Duration::from_secs(seconds), future)
         .await
         .ok()
-}
-
-/// The log lines written on this thread while the guard lives, as the
-/// server writes them (control characters escaped). Use it in a
-/// current-thread test: the subscriber is this thread's only.
-pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, CapturedLogs) {
-    let logs = CapturedLogs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .fmt_fields(romgate::logging::escaped_fields())
-        .with_writer(move || writer.clone())
-        .finish();
-    (tracing::subscriber::set_default(subscriber), logs)
-}
-
-#[derive(Clone, Default)]
-pub struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl CapturedLogs {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
-    }
-}
-
-impl std::io::Write for CapturedLogs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }

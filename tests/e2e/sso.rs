@@ -331,3 +331,35 @@ async fn a_provider_reached_at_another_address_than_its_issuer_is_refused() {
         "{printed}"
     );
 }
+
+/// `oidc-provider` answers `invalid_client` to a wrong secret: the check
+/// names the variables, and a sign-in sends the person to the administrator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs Node.js; run with --ignored"]
+async fn a_wrong_client_secret_fails_the_check_and_the_sign_in_names_the_fix() {
+    let right = Sso::start(|_| {}, &[]).await;
+    let check = right.romgate.cli_may_fail(&["oidc", "check"], "");
+    let printed = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        printed.contains("✓ the provider accepts OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (client_secret_basic"),
+        "{printed}"
+    );
+    drop(right);
+
+    let wrong = Sso::start(|_| {}, &[("OIDC_CLIENT_SECRET", "not-the-secret")])
+        .await
+        .with_admin();
+    let check = wrong.romgate.cli_may_fail(&["oidc", "check"], "");
+    let printed = String::from_utf8_lossy(&check.stdout);
+    assert!(!check.status.success(), "{printed}");
+    let line = printed
+        .lines()
+        .find(|l| l.contains("refuses OIDC_CLIENT_ID / OIDC_CLIENT_SECRET"))
+        .unwrap_or_else(|| panic!("no client line: {printed}"));
+    assert!(line.starts_with('✗') && line.contains("invalid_client"), "{printed}");
+    assert!(!printed.contains("not-the-secret"), "{printed}");
+
+    let page = sign_in_with(&wrong.browser, &wrong.romgate, "alice", "alice-pw").await;
+    assert_refused(&page, StatusCode::BAD_GATEWAY, "client_refused");
+    assert!(page.body.contains("OIDC_CLIENT_SECRET"), "{}", page.body);
+}
