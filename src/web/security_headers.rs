@@ -19,8 +19,10 @@
 //! Each header is a static value set by tower-http's `SetResponseHeader`:
 //! no allocation per request.
 
-use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
+use tower::ServiceBuilder;
+use tower::layer::util::{Identity, Stack};
+use tower::util::Either;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// `form-action` is left out on purpose: browsers apply it to the redirects
@@ -32,22 +34,29 @@ pub const REFERRER_POLICY: &str = "same-origin";
 /// One year; subdomains are not included (they may be other people's sites).
 pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 
-/// `router` with the headers above on every response; HSTS only when `https`.
-pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, https: bool) -> Router<S> {
-    let router = router
+/// The headers above as one stack of layers, outermost first (to go inside
+/// one `ServiceBuilder`: each `Router::layer` call wraps every route once
+/// more, which costs more per request than setting a header); HSTS only
+/// when `https`.
+pub fn layers(https: bool) -> SecurityHeaders {
+    ServiceBuilder::new()
+        .option_layer(https.then(|| overriding(header::STRICT_TRANSPORT_SECURITY, STRICT_TRANSPORT_SECURITY)))
         .layer(overriding(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
         .layer(overriding(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(overriding(header::REFERRER_POLICY, REFERRER_POLICY))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
-        ));
-    if https {
-        router.layer(overriding(header::STRICT_TRANSPORT_SECURITY, STRICT_TRANSPORT_SECURITY))
-    } else {
-        router
-    }
+        ))
 }
+
+type Header = SetResponseHeaderLayer<HeaderValue>;
+
+/// What `layers` builds: HSTS (or nothing), CSP, nosniff, Referrer-Policy,
+/// Cache-Control, outermost first.
+pub type SecurityHeaders = ServiceBuilder<
+    Stack<Header, Stack<Header, Stack<Header, Stack<Header, Stack<Either<Header, Identity>, Identity>>>>>,
+>;
 
 fn overriding(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
