@@ -3,12 +3,13 @@
 //! SQLite database; every other command refuses a file that is not there, so
 //! one run from the wrong directory does not work on a new, empty database.
 //! A PostgreSQL database exists or not by its server: romgate never creates
-//! one (it only brings an existing one's schema up to date).
+//! one, and those commands do not bring the tables into an empty one either.
 
 use std::path::PathBuf;
 use std::str::FromStr;
 
 use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, PgConnection};
 
 use super::refused;
 use crate::config::{Config, DatabaseUrl};
@@ -30,7 +31,11 @@ pub(super) async fn open_announced(config: &Config, missing: Missing) -> Result<
 }
 
 pub(super) async fn open_store(config: &Config, missing: Missing) -> Result<Store, AppError> {
-    if !config.database.is_postgres() {
+    if config.database.is_postgres() {
+        if missing == Missing::Refuse {
+            refuse_an_empty_postgres(&config.database).await?;
+        }
+    } else {
         if missing == Missing::Refuse {
             refuse_a_missing_file(&config.database)?;
         }
@@ -58,6 +63,33 @@ fn refuse_a_missing_file(url: &DatabaseUrl) -> Result<(), AppError> {
         "Run romgate from the directory that holds the server's data/ folder, or set ROMM_DATA_PATH to that \
          folder (or DATABASE_URL to the server's database). `romgate serve` or `romgate user create` starts \
          a new one.",
+    ))
+}
+
+/// A PostgreSQL database without romgate's tables is a new one (or the
+/// wrong one): the commands that only read or change users leave it as it
+/// is rather than bring the schema in. A plain connection, not the store:
+/// opening the store migrates.
+async fn refuse_an_empty_postgres(url: &DatabaseUrl) -> Result<(), AppError> {
+    let context = || format!("database {}", url.redacted());
+    let mut conn = PgConnection::connect(url.expose())
+        .await
+        .map_err(|e| AppError::internal_from(context(), e))?;
+    let users: Option<String> = sqlx::query_scalar("SELECT to_regclass('users')::text")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| AppError::internal_from(context(), e))?;
+    let _ = conn.close().await;
+    if users.is_some() {
+        return Ok(());
+    }
+    Err(refused(format!(
+        "the database {} has no romgate tables (this command does not create them)",
+        url.redacted()
+    ))
+    .hint(
+        "Set DATABASE_URL to the server's database. `romgate serve` or `romgate user create` brings a new \
+                 database's tables in.",
     ))
 }
 

@@ -225,3 +225,46 @@ async fn library_scan_scans_the_servers_library_with_progress() {
     platforms.sort();
     assert_eq!(platforms, [("gba".to_string(), 1), ("snes".to_string(), 2)]);
 }
+
+/// On PostgreSQL (a schema of the test database standing for a new, empty
+/// database): `user list` brings in no tables; `user create` does.
+#[tokio::test]
+#[ignore = "PostgreSQL suite: needs TEST_DATABASE_URL, run with --include-ignored"]
+async fn commands_on_users_leave_an_empty_postgres_database_alone() {
+    let base = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let schema = format!("cli_{}", std::process::id());
+    let admin = sqlx::PgPool::connect(&base).await.expect("connect");
+    for sql in [
+        format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
+        format!("CREATE SCHEMA \"{schema}\""),
+    ] {
+        sqlx::query(&sql).execute(&admin).await.expect("schema");
+    }
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = [("DATABASE_URL", url.as_str())];
+    let tables = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM information_schema.tables WHERE table_schema = $1")
+            .bind(&schema)
+            .fetch_one(&admin)
+            .await
+            .expect("count")
+    };
+
+    let list = romgate(dir.path(), &["user", "list"], "", &env);
+    assert!(!list.status.success(), "{list:?}");
+    assert!(stderr(&list).contains("has no romgate tables"), "{}", stderr(&list));
+    assert!(stderr(&list).contains("DATABASE_URL"), "{}", stderr(&list));
+    assert_eq!(tables().await, 0, "user list created nothing");
+
+    let created = romgate(dir.path(), &["user", "create", "alice"], "", &env);
+    assert!(created.status.success(), "{created:?}");
+    let list = romgate(dir.path(), &["user", "list"], "", &env);
+    assert!(stdout(&list).contains("alice"), "{list:?}");
+    assert!(!dir.path().join("romgate.db").exists(), "nothing on SQLite");
+    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .execute(&admin)
+        .await
+        .expect("drop");
+}
