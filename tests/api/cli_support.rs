@@ -1,6 +1,6 @@
 //! Running the real binary for the command-line tests.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -44,9 +44,16 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Runs romgate under a pseudo-terminal (util-linux `script`), typing
-/// `typed` into it; the output is what the terminal showed.
-pub fn at_a_terminal(data: &Path, args: &[&str], typed: &str) -> Output {
+/// What a terminal showed while romgate ran at it.
+pub struct Terminal {
+    pub success: bool,
+    pub shown: String,
+}
+
+/// Runs romgate under a pseudo-terminal (util-linux `script`) and answers
+/// its prompts: each `(prompt, line)` types `line` once `prompt` is shown,
+/// as a person does. Gives up waiting for a prompt after a minute.
+pub fn at_a_terminal(data: &Path, args: &[&str], answers: &[(&str, &str)]) -> Terminal {
     let command = std::iter::once(env!("CARGO_BIN_EXE_romgate"))
         .chain(args.iter().copied())
         .collect::<Vec<_>>()
@@ -59,14 +66,41 @@ pub fn at_a_terminal(data: &Path, args: &[&str], typed: &str) -> Output {
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .expect("script starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(typed.as_bytes())
-        .expect("type");
-    child.wait_with_output().expect("script exits")
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let (chunks, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 1024];
+        while let Ok(read @ 1..) = stdout.read(&mut buffer) {
+            if chunks.send(buffer[..read].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut shown = Vec::new();
+    // Where the next prompt is looked for: after the last one answered.
+    let mut from = 0;
+    for (prompt, line) in answers {
+        while !String::from_utf8_lossy(&shown[from..]).contains(prompt) {
+            match received.recv_timeout(std::time::Duration::from_secs(60)) {
+                Ok(chunk) => shown.extend(chunk),
+                Err(_) => break,
+            }
+        }
+        from = shown.len();
+        let _ = stdin.write_all(format!("{line}\n").as_bytes());
+        let _ = stdin.flush();
+    }
+    drop(stdin);
+    let status = child.wait().expect("script exits");
+    while let Ok(chunk) = received.recv_timeout(std::time::Duration::from_secs(5)) {
+        shown.extend(chunk);
+    }
+    Terminal {
+        success: status.success(),
+        shown: String::from_utf8_lossy(&shown).into_owned(),
+    }
 }
