@@ -14,7 +14,7 @@ pub(super) async fn scan(config: Config) -> Result<(), AppError> {
     let library = Library::new(config.library_path.clone(), store.clone(), config.max_upload_bytes);
     let result = library
         .scan_with_progress(SystemClock.now(), |slug, so_far| {
-            println!("scanned {slug}: {} games so far", so_far.roms);
+            println!("scanned {slug}: {} so far", games(so_far.roms));
         })
         .await;
     store.close().await;
@@ -24,8 +24,23 @@ pub(super) async fn scan(config: Config) -> Result<(), AppError> {
 }
 
 fn summary(report: &ScanReport) -> String {
+    let platforms = match report.platforms {
+        1 => "1 platform".to_string(),
+        n => format!("{n} platforms"),
+    };
     format!(
-        "scan done: {} platforms, {} games ({} added, {} updated, {} removed, {} skipped)",
-        report.platforms, report.roms, report.added, report.updated, report.removed, report.skipped
+        "scan done: {platforms}, {} ({} added, {} updated, {} removed, {} skipped)",
+        games(report.roms),
+        report.added,
+        report.updated,
+        report.removed,
+        report.skipped
     )
+}
+
+fn games(count: usize) -> String {
+    match count {
+        1 => "1 game".to_string(),
+        n => format!("{n} games"),
+    }
 }

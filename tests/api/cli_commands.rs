@@ -221,7 +221,8 @@ async fn library_scan_scans_the_servers_library_with_progress() {
     let scan = romgate(&data, &["library", "scan"], "", &env);
     let out = stdout(&scan);
     assert!(scan.status.success(), "{scan:?}");
-    assert!(out.contains("scanned gba") && out.contains("scanned snes"), "{out}");
+    assert!(out.contains("scanned gba: 1 game so far"), "{out}");
+    assert!(out.contains("scanned snes: 3 games so far"), "{out}");
     assert!(
         out.contains("2 platforms, 3 games (3 added, 0 updated, 0 removed"),
         "{out}"
