@@ -57,8 +57,16 @@ async fn run_on(auth: &Auth, command: UserCommand, now: i64) -> Result<(), AppEr
                 password,
                 role,
             };
+            let without_password = account.password.is_none();
             let user = auth.create_account_unchecked(account, now).await?;
             println!("created user {} (id {}, role {})", user.username, user.id, user.role);
+            if without_password {
+                println!(
+                    "{} has no password: they sign in through single sign-on (romgate user set-password {} gives \
+                     them one)",
+                    user.username, user.username
+                );
+            }
         }
         UserCommand::SetPassword {
             username,

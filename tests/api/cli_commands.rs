@@ -65,6 +65,8 @@ fn commands_on_users_refuse_a_database_that_does_not_exist() {
 
     create(&data, "alice", "a long password");
     assert!(data.join("romgate.db").is_file(), "user create starts the database");
+    let sso_only = romgate(&data, &["user", "create", "bob"], "", &[]);
+    assert!(stdout(&sso_only).contains("bob has no password"), "{sso_only:?}");
     let list = romgate(&data, &["user", "list"], "", &[]);
     assert!(list.status.success(), "{list:?}");
     assert!(stdout(&list).contains("alice"));
