@@ -33,7 +33,9 @@ target_dir=${CARGO_TARGET_DIR:-target}
 bin=${ROMGATE_BIN:-$target_dir/release/romgate}
 unset ROMGATE_BIN # not one of romgate's variables: it would warn about it
 if [[ -x $bin ]]; then
-  say "using $bin (run 'cargo build --release' first if the sources changed since)"
+  say "using $bin"
+  newer=$(find src templates Cargo.toml Cargo.lock -type f -newer "$bin" -print -quit 2>/dev/null || true)
+  [[ -z $newer ]] || say "note: $newer changed after $bin was built; run 'cargo build --release' to try the changes"
 else
   command -v cargo >/dev/null ||
     fail "no romgate binary at $bin and no cargo to build it: install Rust (rustup.rs) and a C compiler (build-essential)"
