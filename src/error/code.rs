@@ -75,6 +75,9 @@ codes! {
     // Single sign-on.
     OidcDisabled = "oidc_disabled",
     OidcCheckFailed = "oidc_check_failed",
+    /// A command-line refusal: a missing database, a password typed twice
+    /// differently, no terminal to prompt on.
+    CommandRefused = "command_refused",
     CallbackIncomplete = "callback_incomplete",
     AttemptExpired = "attempt_expired",
     StateMismatch = "state_mismatch",
@@ -156,6 +159,7 @@ impl Code {
             | Code::EmailRequired
             | Code::OidcDisabled
             | Code::OidcCheckFailed
+            | Code::CommandRefused
             | Code::CallbackIncomplete
             | Code::AttemptExpired
             | Code::StateMismatch
@@ -232,6 +236,7 @@ impl Code {
             | Code::EmailRequired
             | Code::OidcDisabled
             | Code::OidcCheckFailed
+            | Code::CommandRefused
             | Code::CallbackIncomplete
             | Code::AttemptExpired
             | Code::StateMismatch

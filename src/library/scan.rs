@@ -54,6 +54,16 @@ impl Library {
     /// Brings the database in line with the library folder. One scan runs
     /// at a time; uploads and deletes go on meanwhile (see `scan_platform`).
     pub async fn scan(&self, now: i64) -> AppResult<ScanReport> {
+        self.scan_with_progress(now, |_, _| {}).await
+    }
+
+    /// `scan`, calling `progress` after each platform folder with its slug
+    /// and the counts so far (`romgate library scan` prints them).
+    pub async fn scan_with_progress(
+        &self,
+        now: i64,
+        mut progress: impl FnMut(&str, &ScanReport) + Send,
+    ) -> AppResult<ScanReport> {
         let _scan = self.scans.lock().await;
         let root = self.canonical_root().await?;
         let roms_dir = root.join("roms");
@@ -65,6 +75,7 @@ impl Library {
         };
         for (slug, _) in &slugs {
             self.scan_platform(&root, slug, now, &mut report).await?;
+            progress(slug, &report);
         }
         let on_disk: HashSet<&String> = slugs.iter().map(|(name, _)| name).collect();
         let _writes = self.writes.lock().await;

@@ -6,6 +6,8 @@ mod account_page;
 mod accounts_overview;
 mod bad_input;
 mod cli;
+mod cli_commands;
+mod cli_support;
 mod client_addr;
 mod connections;
 mod csrf;

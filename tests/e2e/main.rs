@@ -6,6 +6,7 @@
 
 mod browser;
 mod cluster;
+mod demo;
 mod email_trust;
 mod harness_smoke;
 mod login_limits;

@@ -1,0 +1,82 @@
+//! `romgate serve`: the server, with its background cleanup and the library
+//! scan at startup.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::database::{Missing, open_store};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::error::AppError;
+use crate::library::Library;
+use crate::services::Services;
+use crate::store::Store;
+use crate::web::server::ConnectionLimits;
+use crate::web::state::AppState;
+
+pub(super) async fn serve(config: Config) -> Result<(), AppError> {
+    crate::config::log_startup_warnings(&config);
+    let store = open_store(&config, Missing::Create).await?;
+    let addr = SocketAddr::new(config.listen_address, config.port);
+    let limits = ConnectionLimits::from_config(&config);
+    tracing::info!(database = %config.database.redacted(), engine = store.engine(), "database ready");
+    let services = Services::new(config, store.clone()).await?;
+    spawn_cleanup(store.clone());
+    spawn_library_scan(services.library.clone());
+    let state = AppState::from_services(services);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| AppError::internal_from(format!("cannot listen on {addr}"), e))?;
+    tracing::info!(
+        %addr,
+        max_connections = limits.max_connections,
+        version = crate::web::VERSION,
+        "romgate listening"
+    );
+    crate::web::server::serve(listener, crate::app(state), limits, shutdown_signal()).await;
+    store.close().await;
+    Ok(())
+}
+
+/// Deletes expired sessions, tokens and counters every ten minutes.
+fn spawn_cleanup(store: Store) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            interval.tick().await;
+            if let Err(err) = store.delete_expired(SystemClock.now()).await {
+                tracing::warn!(error = %err, "cleanup of expired sessions failed");
+            }
+        }
+    });
+}
+
+/// Scans the library at startup, in the background: sign-in works at once,
+/// even while a large library is hashed for the first time. A failure is a
+/// warning, not a reason to stop.
+fn spawn_library_scan(library: Library) {
+    tokio::spawn(async move {
+        if let Err(err) = library.scan(SystemClock.now()).await {
+            tracing::warn!(error = %err, "the library scan at startup failed; the server runs on");
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}
