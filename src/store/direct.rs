@@ -14,7 +14,9 @@
 //! transaction committed before it started, from this process or another, so
 //! a session ended anywhere is refused on the next request. The connections
 //! are `query_only` and never wait for a lock: if SQLite is busy (or anything
-//! else fails) the caller falls back to the sqlx path, which waits as before.
+//! else fails) the caller falls back to the sqlx path, which waits as before;
+//! the store counts each fallback and logs it as a warning.
+//! Columns are read by name, never by position.
 //! A lookup blocks the async worker for its duration, a few microseconds for
 //! an indexed row in the page cache.
 
@@ -71,12 +73,7 @@ impl DirectReads {
     }
 
     pub fn find_access_token(&self, token_hash: &str, now: i64) -> rusqlite::Result<Option<AccessTokenRow>> {
-        self.query(super::credentials::SELECT_ACCESS_TOKEN, token_hash, now, |row| {
-            Ok(AccessTokenRow {
-                user: user(row)?,
-                scopes: row.get(9)?,
-            })
-        })
+        self.query(super::credentials::SELECT_ACCESS_TOKEN, token_hash, now, access_token)
     }
 
     /// Runs `sql` (a lookup by token hash and time) on a free reader; SQLite
@@ -141,27 +138,38 @@ fn busy() -> rusqlite::Error {
     rusqlite::Error::SqliteFailure(code, Some("every direct reader is in use".into()))
 }
 
-/// The user columns (`user_columns_u!`), in order, at the start of the row.
+fn access_token(row: &Row<'_>) -> rusqlite::Result<AccessTokenRow> {
+    Ok(AccessTokenRow {
+        user: user(row)?,
+        scopes: row.get("scopes")?,
+    })
+}
+
+/// The user columns (`user_columns_u!`), read by name: a query may add or
+/// reorder columns without shifting what each field reads.
 fn user(row: &Row<'_>) -> rusqlite::Result<User> {
-    let role = row.get_ref(3)?.as_str()?;
+    let role = row.get_ref("role")?.as_str()?;
     let role = Role::parse(role).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(3, Type::Text, format!("unknown role '{role}'").into())
+        let index = row.as_ref().column_index("role").unwrap_or_default();
+        rusqlite::Error::FromSqlConversionFailure(index, Type::Text, format!("unknown role '{role}'").into())
     })?;
     Ok(User {
-        id: row.get(0)?,
-        username: row.get(1)?,
-        email: row.get(2)?,
+        id: row.get("id")?,
+        username: row.get("username")?,
+        email: row.get("email")?,
         role,
-        enabled: row.get(4)?,
-        created_at: row.get(5)?,
-        updated_at: row.get(6)?,
-        last_login_at: row.get(7)?,
-        last_active_at: row.get(8)?,
+        enabled: row.get("enabled")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+        last_login_at: row.get("last_login_at")?,
+        last_active_at: row.get("last_active_at")?,
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::super::{NewAccessToken, NewSession, NewUser, Pool, Store, StoreError};
     use super::*;
     use crate::config::DatabaseUrl;
@@ -248,10 +256,47 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn with_every_reader_in_use_a_lookup_is_busy_and_the_store_answers_through_the_pool() {
+    async fn columns_are_read_by_name_whatever_their_order() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (store, _) = store_with_credentials(dir.path()).await;
+        let direct = store.direct.clone().expect("a SQLite file gets direct reads");
+        const REORDERED: &str = "SELECT t.scopes, u.last_active_at, u.last_login_at, u.updated_at, \
+            u.created_at, u.enabled, u.role, u.email, u.username, u.id \
+            FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.expires_at > $2";
+        let reordered = direct.query(REORDERED, "a1", 500, access_token).expect("direct");
+        let usual = direct.find_access_token("a1", 500).expect("direct");
+        assert!(usual.is_some());
+        assert_eq!(format!("{reordered:?}"), format!("{usual:?}"));
+    }
+
+    /// A log writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn with_every_reader_in_use_the_pool_answers_and_the_fallback_is_counted_and_warned() {
         let dir = tempfile::tempdir().expect("dir");
         let (store, user_id) = store_with_credentials(dir.path()).await;
         let direct = store.direct.clone().expect("a SQLite file gets direct reads");
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _logging = tracing::subscriber::set_default(subscriber);
+        assert!(store.find_session("s1", 500).await.expect("direct").is_some());
+        assert_eq!(store.credential_fallbacks(), 0);
         {
             let _held: Vec<_> = direct.readers.iter().map(|r| r.lock().expect("lock")).collect();
             let err = direct.find_session("s1", 500).expect_err("no reader free");
@@ -259,7 +304,12 @@ mod tests {
             let user = store.find_session("s1", 500).await.expect("pool").expect("found");
             assert_eq!(user.id, user_id);
         }
+        assert_eq!(store.credential_fallbacks(), 1);
+        let logged = String::from_utf8(log.0.lock().expect("log buffer").clone()).expect("utf-8");
+        let warning = logged.lines().find(|line| line.contains("answered through the pool"));
+        assert!(warning.is_some_and(|line| line.contains("WARN")), "{logged}");
         assert!(direct.find_session("s1", 500).expect("a reader is free").is_some());
+        assert_eq!(store.credential_fallbacks(), 1);
     }
 
     /// `.cargo/config.toml` builds the bundled SQLite without the options
