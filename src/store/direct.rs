@@ -5,9 +5,11 @@
 //! sqlx gives each SQLite connection a worker thread and hands it every query
 //! over channels: two thread wake-ups and tens of thousands of instructions
 //! for an indexed lookup that SQLite itself answers in a few microseconds.
-//! Reading directly took an authenticated request from about 116,000 to
-//! 72,000 instructions (`bench/callgrind.sh`), and its throughput from a
-//! third of the heartbeat's to two thirds (`bench/run.sh`).
+//! Measured against the pool alone (issue 12, `bench/README.md`): a session
+//! request 84,000 instructions instead of 109,000, a bearer request 67,000
+//! instead of 95,000 (`bench/callgrind.sh`), and at load the session row
+//! 0.74 of the heartbeat instead of 0.40, the bearer row 0.85 instead of
+//! 0.40 (`bench/run.sh`).
 //!
 //! What this keeps: every lookup reads the database, there is no cache. Each
 //! statement runs in its own read transaction, which in WAL mode sees every
