@@ -179,9 +179,13 @@ fn refuse_batch<T>(batch: Vec<Lookup<T>>, err: &sqlx::Error) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::credentials::BatchedLookups;
+    use super::super::{AccessTokenRow, NewSession, NewUser, Store, User};
     use super::*;
+    use crate::auth::Role;
+    use crate::config::DatabaseUrl;
 
-    fn waiting(token_hash: &str) -> Lookup<(i64,)> {
+    fn waiting<T>(token_hash: &str) -> Lookup<T> {
         Lookup {
             token_hash: token_hash.into(),
             now: 0,
@@ -189,16 +193,19 @@ mod tests {
         }
     }
 
+    /// A batcher whose queue is full and never drained (while the returned
+    /// receiver lives).
+    fn full_queue<T>() -> (Batched<T>, mpsc::Receiver<Lookup<T>>) {
+        let (queue, unanswered) = mpsc::channel(QUEUE);
+        for n in 0..QUEUE {
+            queue.try_send(waiting(&n.to_string())).expect("room in the queue");
+        }
+        (Batched { queue }, unanswered)
+    }
+
     #[tokio::test]
     async fn a_full_queue_refuses_a_lookup_at_once_instead_of_growing() {
-        let (queue, _unanswered) = mpsc::channel(QUEUE);
-        let batched = Batched { queue };
-        for n in 0..QUEUE {
-            batched
-                .queue
-                .try_send(waiting(&n.to_string()))
-                .expect("room in the queue");
-        }
+        let (batched, _unanswered) = full_queue::<(i64,)>();
         let refused = batched.find("one more", 0).await;
         assert!(matches!(refused, Err(NotBatched::QueueFull)), "{refused:?}");
     }
@@ -209,5 +216,45 @@ mod tests {
         drop(lookups);
         let batched: Batched<(i64,)> = Batched { queue };
         assert!(matches!(batched.find("h", 0).await, Err(NotBatched::Gone)));
+    }
+
+    #[tokio::test]
+    #[ignore = "PostgreSQL: needs TEST_DATABASE_URL, run with --ignored"]
+    async fn with_the_queue_full_the_pool_answers_and_the_fallback_is_counted() {
+        let url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+        let schema = format!("batched_full_{}", std::process::id());
+        let mut store = Store::open_postgres_schema(&DatabaseUrl::new(url), &schema)
+            .await
+            .expect("store");
+        let new_user = NewUser {
+            username: "alice".into(),
+            email: None,
+            email_trusted: false,
+            password_hash: None,
+            role: Role::Viewer,
+            enabled: true,
+        };
+        let user = store.insert_user(&new_user, 100).await.expect("user");
+        let session = NewSession {
+            token_hash: "s1",
+            user_id: user.id,
+            now: 100,
+            expires_at: 1000,
+            oidc_issuer: None,
+            oidc_subject: None,
+            oidc_sid: None,
+            id_token: None,
+        };
+        store.insert_session(&session).await.expect("session");
+        assert!(store.find_session("s1", 500).await.expect("batched").is_some());
+        assert_eq!(store.credential_fallbacks(), 0);
+
+        let (sessions, _sessions_waiting) = full_queue::<User>();
+        let (tokens, _tokens_waiting) = full_queue::<AccessTokenRow>();
+        store.batched = Some(Arc::new(BatchedLookups::from_parts(sessions, tokens)));
+        let found = store.find_session("s1", 500).await.expect("pool").expect("found");
+        assert_eq!(found.id, user.id);
+        assert!(store.find_access_token("none", 500).await.expect("pool").is_none());
+        assert_eq!(store.credential_fallbacks(), 2);
     }
 }

@@ -38,6 +38,15 @@ pub(super) struct BatchedLookups {
 }
 
 impl BatchedLookups {
+    /// For tests: lookups answered (or refused) by the given batchers.
+    #[cfg(test)]
+    pub(super) fn from_parts(sessions: Batched<User>, access_tokens: Batched<AccessTokenRow>) -> Self {
+        Self {
+            sessions,
+            access_tokens,
+        }
+    }
+
     pub(super) fn start(pool: &sqlx::PgPool) -> Self {
         Self {
             sessions: Batched::start(pool.clone(), SELECT_SESSIONS_BATCHED),
