@@ -18,11 +18,12 @@
 //! and logs that fallback as a warning. Columns are read by name.
 //!
 //! Each batch takes a connection from the pool and gives it back, like any
-//! other query (issue 12 measured keeping the batcher's connections outside
-//! the pool: 7% more on the session row, under the 15% that extra
-//! machinery must earn). Measured against one query per lookup through the
-//! pool, with 50 clients on 2 cores, batches take the session and bearer
-//! rows from 0.30 to 0.53 of the heartbeat (`bench/README.md`).
+//! other query. Issue 12 measured keeping the batcher's connections outside
+//! the pool instead: 6% to 19% more on the authenticated rows, on the 15%
+//! that extra machinery must earn rather than clearly over it, so the
+//! simpler way stays. Against one query per lookup through the pool, with
+//! 50 clients on 2 cores, batches take the session and bearer rows from
+//! 0.30 to 0.53 of the heartbeat (`bench/README.md`).
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -6,10 +6,11 @@
 //! over channels: two thread wake-ups and tens of thousands of instructions
 //! for an indexed lookup that SQLite itself answers in a few microseconds.
 //! Measured against the pool alone (issue 12, `bench/README.md`): a session
-//! request 84,000 instructions instead of 109,000, a bearer request 67,000
+//! request 89,000 instructions instead of 109,000, a bearer request 74,000
 //! instead of 95,000 (`bench/callgrind.sh`), and at load the session row
-//! 0.74 of the heartbeat instead of 0.40, the bearer row 0.85 instead of
-//! 0.40 (`bench/run.sh`).
+//! 0.69 to 0.74 of the heartbeat instead of 0.40, the bearer row 0.77 to
+//! 0.85 instead of 0.40 (`bench/run.sh`). Reading columns by name costs
+//! about 6,000 of those instructions (rusqlite scans the names per field).
 //!
 //! What this keeps: every lookup reads the database, there is no cache. Each
 //! statement runs in its own read transaction, which in WAL mode sees every
