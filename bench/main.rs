@@ -2,7 +2,7 @@
 //! costs per request, at load, against the same binary's unauthenticated
 //! heartbeat and a bare axum route, on loopback. Run it with
 //! `bash bench/run.sh` (which builds the release binaries and installs wrk);
-//! see the README's "Benchmark" section. Timing is reported, never asserted.
+//! see `bench/README.md`. Timing is reported, never asserted.
 
 mod client;
 mod logins;

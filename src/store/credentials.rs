@@ -1,6 +1,8 @@
 //! Sessions, bearer access tokens and refresh tokens. Only keyed hashes of
 //! tokens are stored; the plain values exist only in the client's hands.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
@@ -36,6 +38,15 @@ pub(super) struct BatchedLookups {
 }
 
 impl BatchedLookups {
+    /// For tests: lookups answered (or refused) by the given batchers.
+    #[cfg(test)]
+    pub(super) fn from_parts(sessions: Batched<User>, access_tokens: Batched<AccessTokenRow>) -> Self {
+        Self {
+            sessions,
+            access_tokens,
+        }
+    }
+
     pub(super) fn start(pool: &sqlx::PgPool) -> Self {
         Self {
             sessions: Batched::start(pool.clone(), SELECT_SESSIONS_BATCHED),
@@ -202,10 +213,12 @@ impl Store {
         self.find_credential(lookup, token_hash, now).await
     }
 
-    /// The lookup every authenticated request makes, by the cheapest way the
-    /// engine has: on a SQLite file on the calling thread (`direct`), on
-    /// PostgreSQL in a shared query (`batched`), and otherwise, or when
-    /// those cannot answer, as one query through the pool.
+    /// The one seam of the lookup every authenticated request makes, by the
+    /// cheapest way the engine has: on a SQLite file on the calling thread
+    /// (`direct`), on PostgreSQL in a shared query (`batched`), and
+    /// otherwise as one query through the pool. When a fast path cannot
+    /// answer, the pool answers instead, and the fallback is counted and
+    /// logged as a warning (`Fallbacks`).
     async fn find_credential<T>(
         &self,
         lookup: CredentialLookup<T>,
@@ -215,19 +228,25 @@ impl Store {
     where
         T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Clone + Send + Unpin + 'static,
     {
-        if let Some(found) = self
-            .direct
-            .as_deref()
-            .and_then(|direct| direct_or_fallback((lookup.direct)(direct, token_hash, now)))
-        {
-            return Ok(found);
+        if let Some(direct) = self.direct.as_deref() {
+            match (lookup.direct)(direct, token_hash, now) {
+                Ok(found) => return Ok(found),
+                Err(err) => self.fallbacks.record("direct SQLite read", &err),
+            }
         }
-        if let Some(batched) = self.batched.as_deref()
-            && let Ok(found) = (lookup.batched)(batched).find(token_hash, now).await
-        {
-            return Ok(found);
+        if let Some(batched) = self.batched.as_deref() {
+            match (lookup.batched)(batched).find(token_hash, now).await {
+                Ok(found) => return Ok(found),
+                Err(why) => self.fallbacks.record("batched PostgreSQL lookup", &why),
+            }
         }
         Ok(on_pool!(self, p => sqlx::query_as(lookup.sql).bind(token_hash).bind(now).fetch_optional(p).await)?)
+    }
+
+    /// How many credential lookups a fast path (`direct`, `batched`) could
+    /// not answer since the store was opened; the pool answered them.
+    pub fn credential_fallbacks(&self) -> u64 {
+        self.fallbacks.0.load(Ordering::Relaxed)
     }
 
     /// Deletes the access token and returns the family it came from, or
@@ -298,14 +317,16 @@ impl Store {
     }
 }
 
-/// The direct read's answer, or `None` to run the same query through sqlx
-/// (SQLite busy, or any other failure, which sqlx then reports as usual).
-fn direct_or_fallback<T>(result: rusqlite::Result<T>) -> Option<T> {
-    match result {
-        Ok(found) => Some(found),
-        Err(err) => {
-            tracing::debug!(error = %err, "direct SQLite read failed; retrying through the pool");
-            None
-        }
+/// Credential lookups that a fast path could not answer and the pool did
+/// (SQLite busy, every direct reader in use, the batch queue full, a batch
+/// query failed): counted, and each logged as a warning, since a steady
+/// stream of them means the fast path costs more than it saves.
+#[derive(Debug, Default)]
+pub(super) struct Fallbacks(AtomicU64);
+
+impl Fallbacks {
+    fn record(&self, path: &'static str, reason: &dyn std::fmt::Display) {
+        let total = self.0.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::warn!(path, reason = %reason, fallbacks = total, "credential lookup answered through the pool instead");
     }
 }

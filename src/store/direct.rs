@@ -5,23 +5,27 @@
 //! sqlx gives each SQLite connection a worker thread and hands it every query
 //! over channels: two thread wake-ups and tens of thousands of instructions
 //! for an indexed lookup that SQLite itself answers in a few microseconds.
-//! Reading directly took an authenticated request from about 116,000 to
-//! 72,000 instructions (`bench/callgrind.sh`), and its throughput from a
-//! third of the heartbeat's to two thirds (`bench/run.sh`).
+//! Measured against the pool alone (issue 12, `bench/README.md`): a session
+//! request 84,000 instructions instead of 109,000, a bearer request 68,000
+//! instead of 95,000 (`bench/callgrind.sh`), and at load the session row
+//! 0.69 to 0.74 of the heartbeat instead of 0.40, the bearer row 0.77 to
+//! 0.85 instead of 0.40 (`bench/run.sh`).
 //!
 //! What this keeps: every lookup reads the database, there is no cache. Each
 //! statement runs in its own read transaction, which in WAL mode sees every
 //! transaction committed before it started, from this process or another, so
 //! a session ended anywhere is refused on the next request. The connections
 //! are `query_only` and never wait for a lock: if SQLite is busy (or anything
-//! else fails) the caller falls back to the sqlx path, which waits as before.
+//! else fails) the caller falls back to the sqlx path, which waits as before;
+//! the store counts each fallback and logs it as a warning.
+//! Columns are read by name, never by position.
 //! A lookup blocks the async worker for its duration, a few microseconds for
 //! an indexed row in the page cache.
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use rusqlite::types::Type;
@@ -42,6 +46,9 @@ const CACHE_KIB: i64 = 1024;
 pub struct DirectReads {
     path: PathBuf,
     readers: [Mutex<Option<Connection>>; READERS],
+    /// Where each lookup's columns sit, found by name on its first row.
+    session_columns: OnceLock<Columns>,
+    token_columns: OnceLock<Columns>,
 }
 
 impl std::fmt::Debug for DirectReads {
@@ -63,30 +70,31 @@ impl DirectReads {
         Some(Self {
             path: path.to_path_buf(),
             readers: Default::default(),
+            session_columns: OnceLock::new(),
+            token_columns: OnceLock::new(),
         })
     }
 
     pub fn find_session(&self, token_hash: &str, now: i64) -> rusqlite::Result<Option<User>> {
-        self.query(super::credentials::SELECT_SESSION, token_hash, now, user)
+        let sql = super::credentials::SELECT_SESSION;
+        self.query(sql, &self.session_columns, token_hash, now, user)
     }
 
     pub fn find_access_token(&self, token_hash: &str, now: i64) -> rusqlite::Result<Option<AccessTokenRow>> {
-        self.query(super::credentials::SELECT_ACCESS_TOKEN, token_hash, now, |row| {
-            Ok(AccessTokenRow {
-                user: user(row)?,
-                scopes: row.get(9)?,
-            })
-        })
+        let sql = super::credentials::SELECT_ACCESS_TOKEN;
+        self.query(sql, &self.token_columns, token_hash, now, access_token)
     }
 
     /// Runs `sql` (a lookup by token hash and time) on a free reader; SQLite
-    /// busy if every reader is in use.
+    /// busy if every reader is in use. `columns` holds where `sql`'s columns
+    /// sit, found by name once.
     fn query<T>(
         &self,
         sql: &str,
+        columns: &OnceLock<Columns>,
         token_hash: &str,
         now: i64,
-        map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+        map: impl FnOnce(&Row<'_>, &Columns) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<Option<T>> {
         let first = thread_slot();
         let free = (0..READERS).find_map(|i| self.readers.get((first + i) % READERS)?.try_lock().ok());
@@ -100,9 +108,13 @@ impl DirectReads {
             return Err(busy());
         };
         let mut statement = conn.prepare_cached(sql)?;
+        let found = match columns.get() {
+            Some(found) => *found,
+            None => *columns.get_or_init(|| Columns::find(&statement)),
+        };
         let mut rows = statement.query((token_hash, now))?;
         match rows.next()? {
-            Some(row) => Ok(Some(map(row)?)),
+            Some(row) => Ok(Some(map(row, &found)?)),
             None => Ok(None),
         }
     }
@@ -141,27 +153,75 @@ fn busy() -> rusqlite::Error {
     rusqlite::Error::SqliteFailure(code, Some("every direct reader is in use".into()))
 }
 
-/// The user columns (`user_columns_u!`), in order, at the start of the row.
-fn user(row: &Row<'_>) -> rusqlite::Result<User> {
-    let role = row.get_ref(3)?.as_str()?;
+/// Where a lookup's columns sit, by name (`user_columns_u!`, then `scopes`
+/// for a token): rusqlite finds a name by scanning the statement's column
+/// names for every field of every row (about 6,000 instructions a
+/// request), so the positions are found once per statement. A name the
+/// statement lacks is `None`, and reading it fails like an unknown name.
+#[derive(Debug, Clone, Copy)]
+struct Columns([Option<usize>; 10]);
+
+const COLUMN_NAMES: [&str; 10] = [
+    "id",
+    "username",
+    "email",
+    "role",
+    "enabled",
+    "created_at",
+    "updated_at",
+    "last_login_at",
+    "last_active_at",
+    "scopes",
+];
+
+impl Columns {
+    fn find(statement: &rusqlite::Statement<'_>) -> Self {
+        Columns(COLUMN_NAMES.map(|name| statement.column_index(name).ok()))
+    }
+
+    /// The position of `name` (one of `COLUMN_NAMES`).
+    fn of(&self, name: &str) -> rusqlite::Result<usize> {
+        COLUMN_NAMES
+            .iter()
+            .position(|known| *known == name)
+            .and_then(|i| self.0.get(i).copied().flatten())
+            .ok_or_else(|| rusqlite::Error::InvalidColumnName(name.to_string()))
+    }
+}
+
+fn access_token(row: &Row<'_>, columns: &Columns) -> rusqlite::Result<AccessTokenRow> {
+    Ok(AccessTokenRow {
+        user: user(row, columns)?,
+        scopes: row.get(columns.of("scopes")?)?,
+    })
+}
+
+/// The user columns (`user_columns_u!`), read by name: a query may add or
+/// reorder columns without shifting what each field reads.
+fn user(row: &Row<'_>, columns: &Columns) -> rusqlite::Result<User> {
+    let at = |name| columns.of(name);
+    let role = row.get_ref(at("role")?)?.as_str()?;
     let role = Role::parse(role).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(3, Type::Text, format!("unknown role '{role}'").into())
+        let index = at("role").unwrap_or_default();
+        rusqlite::Error::FromSqlConversionFailure(index, Type::Text, format!("unknown role '{role}'").into())
     })?;
     Ok(User {
-        id: row.get(0)?,
-        username: row.get(1)?,
-        email: row.get(2)?,
+        id: row.get(at("id")?)?,
+        username: row.get(at("username")?)?,
+        email: row.get(at("email")?)?,
         role,
-        enabled: row.get(4)?,
-        created_at: row.get(5)?,
-        updated_at: row.get(6)?,
-        last_login_at: row.get(7)?,
-        last_active_at: row.get(8)?,
+        enabled: row.get(at("enabled")?)?,
+        created_at: row.get(at("created_at")?)?,
+        updated_at: row.get(at("updated_at")?)?,
+        last_login_at: row.get(at("last_login_at")?)?,
+        last_active_at: row.get(at("last_active_at")?)?,
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::super::{NewAccessToken, NewSession, NewUser, Pool, Store, StoreError};
     use super::*;
     use crate::config::DatabaseUrl;
@@ -248,10 +308,49 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn with_every_reader_in_use_a_lookup_is_busy_and_the_store_answers_through_the_pool() {
+    async fn columns_are_read_by_name_whatever_their_order() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (store, _) = store_with_credentials(dir.path()).await;
+        let direct = store.direct.clone().expect("a SQLite file gets direct reads");
+        const REORDERED: &str = "SELECT t.scopes, u.last_active_at, u.last_login_at, u.updated_at, \
+            u.created_at, u.enabled, u.role, u.email, u.username, u.id \
+            FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.expires_at > $2";
+        let reordered = direct
+            .query(REORDERED, &OnceLock::new(), "a1", 500, access_token)
+            .expect("direct");
+        let usual = direct.find_access_token("a1", 500).expect("direct");
+        assert!(usual.is_some());
+        assert_eq!(format!("{reordered:?}"), format!("{usual:?}"));
+    }
+
+    /// A log writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn with_every_reader_in_use_the_pool_answers_and_the_fallback_is_counted_and_warned() {
         let dir = tempfile::tempdir().expect("dir");
         let (store, user_id) = store_with_credentials(dir.path()).await;
         let direct = store.direct.clone().expect("a SQLite file gets direct reads");
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _logging = tracing::subscriber::set_default(subscriber);
+        assert!(store.find_session("s1", 500).await.expect("direct").is_some());
+        assert_eq!(store.credential_fallbacks(), 0);
         {
             let _held: Vec<_> = direct.readers.iter().map(|r| r.lock().expect("lock")).collect();
             let err = direct.find_session("s1", 500).expect_err("no reader free");
@@ -259,7 +358,12 @@ mod tests {
             let user = store.find_session("s1", 500).await.expect("pool").expect("found");
             assert_eq!(user.id, user_id);
         }
+        assert_eq!(store.credential_fallbacks(), 1);
+        let logged = String::from_utf8(log.0.lock().expect("log buffer").clone()).expect("utf-8");
+        let warning = logged.lines().find(|line| line.contains("answered through the pool"));
+        assert!(warning.is_some_and(|line| line.contains("WARN")), "{logged}");
         assert!(direct.find_session("s1", 500).expect("a reader is free").is_some());
+        assert_eq!(store.credential_fallbacks(), 1);
     }
 
     /// `.cargo/config.toml` builds the bundled SQLite without the options

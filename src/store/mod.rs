@@ -63,6 +63,8 @@ pub struct Store {
     direct: Option<Arc<direct::DirectReads>>,
     /// On PostgreSQL: the same lookups, coalesced (see `batched`).
     batched: Option<Arc<credentials::BatchedLookups>>,
+    /// Lookups the fast path above could not answer (see `find_credential`).
+    fallbacks: Arc<credentials::Fallbacks>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +147,7 @@ impl Store {
                 pool,
                 direct,
                 batched: None,
+                fallbacks: Arc::default(),
             }
         };
         store.migrate().await?;
@@ -169,6 +172,7 @@ impl Store {
             batched: Some(Arc::new(credentials::BatchedLookups::start(&pool))),
             pool: Pool::Postgres(pool),
             direct: None,
+            fallbacks: Arc::default(),
         }
     }
 
