@@ -183,7 +183,7 @@ mod tests {
     use super::super::credentials::BatchedLookups;
     use super::super::{AccessTokenRow, NewSession, NewUser, Store, User};
     use super::*;
-    use crate::auth::Role;
+    use crate::access::Role;
     use crate::config::DatabaseUrl;
 
     fn waiting<T>(token_hash: &str) -> Lookup<T> {

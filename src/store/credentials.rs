@@ -7,8 +7,10 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
 use super::batched::Batched;
+use super::credential_queries::{
+    SELECT_ACCESS_TOKEN, SELECT_ACCESS_TOKENS_BATCHED, SELECT_SESSION, SELECT_SESSIONS_BATCHED,
+};
 use super::direct::DirectReads;
-use super::users::user_columns_u;
 use super::{Store, StoreError, User, on_pool};
 
 /// What an ended session kept of its single sign-on (all empty for a
@@ -108,32 +110,9 @@ pub enum RefreshClaim {
     Invalid,
 }
 
-pub(super) const SELECT_SESSION: &str = concat!(
-    "SELECT ",
-    user_columns_u!(),
-    " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2"
-);
-/// `SELECT_SESSION` for many hashes at once, expiry left to the caller.
-const SELECT_SESSIONS_BATCHED: &str = concat!(
-    "SELECT s.token_hash, s.expires_at, ",
-    user_columns_u!(),
-    " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ANY($1)"
-);
 const INSERT_SESSION: &str = "INSERT INTO sessions \
     (token_hash, user_id, created_at, expires_at, oidc_issuer, oidc_subject, oidc_sid, id_token) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-pub(super) const SELECT_ACCESS_TOKEN: &str = concat!(
-    "SELECT ",
-    user_columns_u!(),
-    ", t.scopes ",
-    "FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.expires_at > $2"
-);
-/// `SELECT_ACCESS_TOKEN` for many hashes at once, expiry left to the caller.
-const SELECT_ACCESS_TOKENS_BATCHED: &str = concat!(
-    "SELECT t.token_hash, t.expires_at, ",
-    user_columns_u!(),
-    ", t.scopes FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ANY($1)"
-);
 const INSERT_ACCESS_TOKEN: &str = "INSERT INTO access_tokens \
     (token_hash, family_id, user_id, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
 const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens \

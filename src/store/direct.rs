@@ -76,12 +76,12 @@ impl DirectReads {
     }
 
     pub fn find_session(&self, token_hash: &str, now: i64) -> rusqlite::Result<Option<User>> {
-        let sql = super::credentials::SELECT_SESSION;
+        let sql = super::credential_queries::SELECT_SESSION;
         self.query(sql, &self.session_columns, token_hash, now, user)
     }
 
     pub fn find_access_token(&self, token_hash: &str, now: i64) -> rusqlite::Result<Option<AccessTokenRow>> {
-        let sql = super::credentials::SELECT_ACCESS_TOKEN;
+        let sql = super::credential_queries::SELECT_ACCESS_TOKEN;
         self.query(sql, &self.token_columns, token_hash, now, access_token)
     }
 
@@ -279,8 +279,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let (store, user_id) = store_with_credentials(dir.path()).await;
         let direct = store.direct.clone().expect("a SQLite file gets direct reads");
-        let sessions = super::super::credentials::SELECT_SESSION;
-        let tokens = super::super::credentials::SELECT_ACCESS_TOKEN;
+        let sessions = super::super::credential_queries::SELECT_SESSION;
+        let tokens = super::super::credential_queries::SELECT_ACCESS_TOKEN;
         for (hash, now) in [("s1", 500), ("s1", 1000), ("nope", 500)] {
             let pooled: Option<User> = by_pool(&store, sessions, hash, now).await.expect("sqlx");
             let direct_row = direct.find_session(hash, now).expect("direct");

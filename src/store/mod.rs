@@ -11,6 +11,7 @@
 //! number of instances can share one PostgreSQL.
 
 mod batched;
+mod credential_queries;
 mod credentials;
 mod direct;
 pub mod files;
