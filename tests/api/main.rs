@@ -12,6 +12,7 @@ mod csrf;
 mod email_trust;
 mod fake_idp;
 mod files;
+mod first_evening_pages;
 mod layers;
 mod library;
 mod library_pages;

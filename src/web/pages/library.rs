@@ -41,6 +41,8 @@ struct LibraryPage {
     csrf_token: String,
     is_admin: bool,
     can_upload: bool,
+    /// May add games by folder and scan (roms.write or tasks.run).
+    can_add_games: bool,
     platforms: Vec<PlatformLink>,
 }
 
@@ -106,6 +108,7 @@ pub async fn get_library(State(state): State<AppState>, headers: HeaderMap, csrf
         csrf_token: csrf.0,
         is_admin: is_admin(&principal),
         can_upload: principal.has(Scope::RomsWrite),
+        can_add_games: principal.has(Scope::RomsWrite) || principal.has(Scope::TasksRun),
         platforms: platforms
             .into_iter()
             .map(|p| PlatformLink {

@@ -1,0 +1,136 @@
+//! What a new self-hoster meets on the pages (issue 13): the setup page's
+//! single sign-on button and SSO-only form, `/login` when signed in, plain
+//! refusals for viewers, and scan instructions only for those who can.
+
+use axum::http::StatusCode;
+use romgate::auth::Role;
+use serde_json::json;
+
+use crate::library_support::get_as;
+use crate::sso_support::{me, session_of, sign_in, sso_app};
+use crate::util::{TestApp, TestResponse, enc};
+
+fn page_text(response: &TestResponse, status: StatusCode) -> String {
+    assert_eq!(response.status, status, "{}", response.text());
+    response.text()
+}
+
+fn alice(groups: &[&str]) -> serde_json::Value {
+    json!({"sub": "alice-sub", "preferred_username": "alice", "email": "alice@example.com",
+           "email_verified": true, "groups": groups})
+}
+
+const ROLES: &[(&str, &str)] = &[
+    ("OIDC_CLAIM_ROLES", "groups"),
+    ("OIDC_ROLE_VIEWER", "*"),
+    ("OIDC_ROLE_ADMIN", "romm-admin"),
+];
+
+#[tokio::test]
+async fn setup_page_offers_single_sign_on_when_configured() {
+    let (app, _idp) = sso_app(ROLES).await;
+    let html = page_text(&app.get("/setup", &[]).await, StatusCode::OK);
+    assert!(html.contains(r#"href="/api/login/openid?next=%2F""#), "{html}");
+    assert!(html.contains("Sign in with"), "{html}");
+    assert!(
+        html.contains("OIDC_ROLE_ADMIN"),
+        "the page says who becomes admin: {html}"
+    );
+
+    let plain = TestApp::new().await;
+    let html = page_text(&plain.get("/setup", &[]).await, StatusCode::OK);
+    assert!(!html.contains("/api/login/openid"), "no button without SSO: {html}");
+}
+
+#[tokio::test]
+async fn the_first_sso_user_mapped_to_admin_becomes_the_admin_and_setup_closes() {
+    let (app, idp) = sso_app(ROLES).await;
+    let session = session_of(&sign_in(&app, &idp, alice(&["romm-admin"])).await);
+    assert_eq!(me(&app, &session).await.json()["role"], "admin");
+    let setup = app.get("/setup", &[]).await;
+    assert_eq!(
+        setup.status,
+        StatusCode::SEE_OTHER,
+        "setup is closed once an admin exists"
+    );
+    let home = app.get("/", &[("cookie", &format!("romm_session={session}"))]).await;
+    assert!(!page_text(&home, StatusCode::OK).contains("No administrator exists yet"));
+}
+
+#[tokio::test]
+async fn a_non_admin_sso_user_during_setup_is_told_no_admin_exists_yet() {
+    let (app, idp) = sso_app(ROLES).await;
+    let session = session_of(&sign_in(&app, &idp, alice(&["players"])).await);
+    assert_eq!(me(&app, &session).await.json()["role"], "viewer");
+    let home = app.get("/", &[("cookie", &format!("romm_session={session}"))]).await;
+    let html = page_text(&home, StatusCode::OK);
+    assert!(
+        html.contains("No administrator exists yet") && html.contains("OIDC_ROLE_ADMIN"),
+        "{html}"
+    );
+    assert!(app.state.auth.setup_needed().await.unwrap(), "setup stays open");
+}
+
+#[tokio::test]
+async fn sso_only_setup_asks_no_password_and_links_the_admin_by_email() {
+    // No roles claim: the account keeps the role setup gave it.
+    let (app, idp) = sso_app(&[("DISABLE_USERPASS_LOGIN", "true")]).await;
+    let page = app.get("/setup", &[]).await;
+    let html = page_text(&page, StatusCode::OK);
+    assert!(!html.contains(r#"name="password""#), "no password field: {html}");
+    assert!(html.contains(r#"name="email""#), "{html}");
+    let csrf = page.cookie_value("romm_csrftoken").expect("csrf cookie");
+    let form = format!(
+        "csrf_token={}&username=root&email={}",
+        enc(&csrf),
+        enc("alice@example.com")
+    );
+    let created = app
+        .post_form("/setup", &[("cookie", &format!("romm_csrftoken={csrf}"))], &form)
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text());
+    let root = app.store().find_user_by_username("root").await.unwrap().expect("admin");
+    assert_eq!(root.role, Role::Admin);
+    // The provider's alice, verified email, lands in that admin account.
+    let session = session_of(&sign_in(&app, &idp, alice(&[])).await);
+    let me = me(&app, &session).await.json();
+    assert_eq!(
+        (me["username"].as_str(), me["role"].as_str()),
+        (Some("root"), Some("admin"))
+    );
+}
+
+#[tokio::test]
+async fn a_signed_in_person_opening_login_is_sent_on() {
+    let app = TestApp::new().await;
+    app.create_user("root", Role::Admin).await;
+    let (_, viewer) = app.signed_in("vera", Role::Viewer).await;
+    let home = get_as(&app, &viewer, "/login", &[]).await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER, "{}", home.text());
+    assert_eq!(home.header("location"), Some("/"));
+    let next = get_as(&app, &viewer, "/login?next=%2Flibrary", &[]).await;
+    assert_eq!(next.header("location"), Some("/library"));
+    let stranger = app.get("/login", &[]).await;
+    assert_eq!(stranger.status, StatusCode::OK, "strangers still get the form");
+}
+
+#[tokio::test]
+async fn viewers_read_plain_words_not_scope_names() {
+    let app = TestApp::new().await;
+    app.create_user("root", Role::Admin).await;
+    let (_, viewer) = app.signed_in("vera", Role::Viewer).await;
+    let html = page_text(&get_as(&app, &viewer, "/admin/users", &[]).await, StatusCode::FORBIDDEN);
+    assert!(html.contains("Only administrators can see this."), "{html}");
+    assert!(!html.contains("users.read") && !html.contains("users.write"), "{html}");
+}
+
+#[tokio::test]
+async fn only_those_who_can_add_games_are_told_how() {
+    let app = TestApp::new().await;
+    let (_, viewer) = app.signed_in("vera", Role::Viewer).await;
+    let (_, editor) = app.signed_in("eddie", Role::Editor).await;
+    let html = page_text(&get_as(&app, &viewer, "/library", &[]).await, StatusCode::OK);
+    assert!(!html.contains("run a scan") && html.contains("No games yet"), "{html}");
+    let html = page_text(&get_as(&app, &editor, "/library", &[]).await, StatusCode::OK);
+    assert!(html.contains("run a scan"), "{html}");
+}
