@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use romgate::auth::Role;
 use serde_json::json;
 
-use crate::library_support::get_as;
+use crate::library_support::{get_as, listed, put_file, scan};
 use crate::sso_support::{me, session_of, sign_in, sso_app};
-use crate::util::{TestApp, TestResponse, enc};
+use crate::util::{TestApp, TestResponse, enc, post_page_form};
 
 fn page_text(response: &TestResponse, status: StatusCode) -> String {
     assert_eq!(response.status, status, "{}", response.text());
@@ -133,4 +133,64 @@ async fn only_those_who_can_add_games_are_told_how() {
     assert!(!html.contains("run a scan") && html.contains("No games yet"), "{html}");
     let html = page_text(&get_as(&app, &editor, "/library", &[]).await, StatusCode::OK);
     assert!(html.contains("run a scan"), "{html}");
+}
+
+/// Deleting from a page asks first: the list links to a question page, a
+/// post without `confirm=yes` changes nothing and goes to the question.
+#[tokio::test]
+async fn deleting_a_user_from_the_page_asks_first() {
+    let app = TestApp::new().await;
+    let (vera, _) = app.signed_in("vera", Role::Viewer).await;
+    let (_, admin) = app.signed_in("root", Role::Admin).await;
+    let path = format!("/admin/users/{}/delete", vera.id);
+    let list = page_text(&get_as(&app, &admin, "/admin/users", &[]).await, StatusCode::OK);
+    assert!(list.contains(&format!(r#"href="{path}""#)), "{list}");
+
+    let one_click = post_page_form(&app, &admin, &path, &admin.csrf, "").await;
+    assert_eq!(one_click.status, StatusCode::SEE_OTHER);
+    assert_eq!(one_click.header("location"), Some(path.as_str()));
+    assert!(
+        app.store().find_user(vera.id).await.unwrap().is_some(),
+        "nothing deleted"
+    );
+
+    let question = page_text(&get_as(&app, &admin, &path, &[]).await, StatusCode::OK);
+    assert!(question.contains("Delete user vera?"), "{question}");
+    assert!(
+        question.contains(&format!(r#"action="{path}""#))
+            && question.contains(r#"name="confirm" value="yes""#)
+            && question.contains(&format!(r#"name="csrf_token" value="{}""#, admin.csrf)),
+        "{question}"
+    );
+    let forged = post_page_form(&app, &admin, &path, "rgc_wrong", "confirm=yes").await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let confirmed = post_page_form(&app, &admin, &path, &admin.csrf, "confirm=yes").await;
+    assert_eq!(confirmed.header("location"), Some("/admin/users"));
+    assert!(app.store().find_user(vera.id).await.unwrap().is_none());
+    let missing = get_as(&app, &admin, "/admin/users/999999/delete", &[]).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn deleting_a_rom_from_the_page_asks_first() {
+    let app = TestApp::new().await;
+    let file = put_file(&app, "n64", "Mario.z64", b"mario");
+    scan(&app).await;
+    let (_, viewer) = app.signed_in("vera", Role::Viewer).await;
+    let (_, editor) = app.signed_in("eddie", Role::Editor).await;
+    let id = listed(&app, &editor, "").await[0].0;
+    let path = format!("/library/roms/{id}/delete");
+    let list = page_text(&get_as(&app, &editor, "/library/n64", &[]).await, StatusCode::OK);
+    assert!(list.contains(&format!(r#"href="{path}""#)), "{list}");
+
+    let one_click = post_page_form(&app, &editor, &path, &editor.csrf, "").await;
+    assert_eq!(one_click.header("location"), Some(path.as_str()));
+    assert!(file.exists(), "nothing deleted");
+    assert_eq!(get_as(&app, &viewer, &path, &[]).await.status, StatusCode::FORBIDDEN);
+
+    let question = page_text(&get_as(&app, &editor, &path, &[]).await, StatusCode::OK);
+    assert!(question.contains("Delete Mario.z64?") && question.contains(r#"href="/library/n64""#));
+    let confirmed = post_page_form(&app, &editor, &path, &editor.csrf, "confirm=yes").await;
+    assert_eq!(confirmed.header("location"), Some("/library/n64"));
+    assert!(!file.exists());
 }

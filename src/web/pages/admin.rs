@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use super::account::{CsrfForm, check_form_csrf};
+use super::confirm::{ConfirmForm, ConfirmPage, ask_first};
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{AccountChanges, Principal, Role, Scope};
 use crate::clock::format_time;
@@ -157,13 +158,46 @@ pub async fn post_enabled(
     apply(&state, &actor, id, changes).await
 }
 
+fn delete_href(id: i64) -> String {
+    format!("/admin/users/{id}/delete")
+}
+
+/// "Delete user X?": the question before `post_delete`.
+pub async fn get_delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    csrf: CsrfToken,
+    ApiPath(id): ApiPath<i64>,
+) -> PageResult {
+    require_page(&state, &headers, ADMIN_SCOPES, HERE).await?;
+    let user = state
+        .auth
+        .find_user(id)
+        .await
+        .map_err(page_error)?
+        .ok_or_else(|| page_error(AppError::not_found("No such user.")))?;
+    let page = ConfirmPage {
+        csrf_token: csrf.0,
+        is_admin: true,
+        question: format!("Delete user {}?", user.username),
+        detail: "The account, its sessions, tokens and linked identities are removed. This cannot be undone.".into(),
+        button: format!("Delete {}", user.username),
+        action: delete_href(id),
+        cancel_href: HERE.into(),
+    };
+    Ok(page.response())
+}
+
 pub async fn post_delete(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<ConfirmForm>,
 ) -> PageResult {
     let actor = form_actor(&state, &headers, &form.csrf_token).await?;
+    if !form.confirmed() {
+        return Ok(ask_first(&delete_href(id)));
+    }
     state.auth.delete_account(&actor, id).await.map_err(page_error)?;
     Ok(Redirect::to(HERE).into_response())
 }

@@ -11,7 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::account::{CsrfForm, check_form_csrf};
+use super::account::check_form_csrf;
+use super::confirm::{ConfirmForm, ConfirmPage, ask_first};
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, Code};
@@ -199,14 +200,50 @@ pub async fn post_upload(
     Ok(Redirect::to(&platform_href(&rom.platform_slug)).into_response())
 }
 
+fn delete_rom_href(id: i64) -> String {
+    format!("/library/roms/{id}/delete")
+}
+
+/// "Delete X?": the question before `post_delete_rom`.
+pub async fn get_delete_rom(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    csrf: CsrfToken,
+    ApiPath(id): ApiPath<i64>,
+) -> PageResult {
+    let here = delete_rom_href(id);
+    let principal = require_page(&state, &headers, &[Scope::RomsWrite], &here).await?;
+    let rom = state.library.rom(id).await.map_err(page_error)?;
+    let page = ConfirmPage {
+        csrf_token: csrf.0,
+        is_admin: is_admin(&principal),
+        question: format!("Delete {}?", rom.file_name),
+        detail: format!(
+            "The game's {} is removed from the library folder. This cannot be undone.",
+            if rom.multi {
+                "folder, with every file in it,"
+            } else {
+                "file"
+            }
+        ),
+        button: format!("Delete {}", rom.file_name),
+        action: here,
+        cancel_href: platform_href(&rom.platform_slug),
+    };
+    Ok(page.response())
+}
+
 pub async fn post_delete_rom(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<ConfirmForm>,
 ) -> PageResult {
     let actor = require_page(&state, &headers, &[Scope::RomsWrite], "/library").await?;
     check_form_csrf(&state, &headers, &form.csrf_token).map_err(page_error)?;
+    if !form.confirmed() {
+        return Ok(ask_first(&delete_rom_href(id)));
+    }
     let rom = state.library.delete_rom(&actor, id).await.map_err(page_error)?;
     Ok(Redirect::to(&platform_href(&rom.platform_slug)).into_response())
 }

@@ -6,6 +6,7 @@
 
 mod account;
 mod admin;
+mod confirm;
 mod guard;
 mod library;
 mod logout;
@@ -32,11 +33,17 @@ pub fn routes() -> Router<AppState> {
         .route("/static/style.css", get(get_stylesheet))
         .route("/library", get(library::get_library))
         .route("/library/{slug}", get(library::get_platform))
-        .route("/library/roms/{id}/delete", post(library::post_delete_rom))
+        .route(
+            "/library/roms/{id}/delete",
+            get(library::get_delete_rom).post(library::post_delete_rom),
+        )
         .route("/admin/users", get(admin::get_users))
         .route("/admin/users/{id}/role", post(admin::post_role))
         .route("/admin/users/{id}/enabled", post(admin::post_enabled))
-        .route("/admin/users/{id}/delete", post(admin::post_delete))
+        .route(
+            "/admin/users/{id}/delete",
+            get(admin::get_delete).post(admin::post_delete),
+        )
         .route("/admin/users/{id}/unlock", post(admin::post_unlock))
 }
 
