@@ -4,6 +4,7 @@ mod util;
 
 mod account_page;
 mod accounts_overview;
+mod admin_user_forms;
 mod bad_input;
 mod cli;
 mod client_addr;

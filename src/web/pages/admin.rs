@@ -7,9 +7,10 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::account::{CsrfForm, check_form_csrf};
@@ -23,8 +24,8 @@ use crate::web::error::render;
 use crate::web::extract::ApiPath;
 use crate::web::state::AppState;
 
-const HERE: &str = "/admin/users";
-const ADMIN_SCOPES: &[Scope] = &[Scope::UsersRead, Scope::UsersWrite];
+pub(super) const HERE: &str = "/admin/users";
+pub(super) const ADMIN_SCOPES: &[Scope] = &[Scope::UsersRead, Scope::UsersWrite];
 
 struct UserRow {
     id: i64,
@@ -40,13 +41,26 @@ struct UserRow {
     links: Vec<(String, String)>,
 }
 
+/// What was typed into the "create a user" form (never the password).
+#[derive(Default)]
+pub(super) struct NewAccountFields {
+    pub username: String,
+    pub email: String,
+    pub role: String,
+}
+
 #[derive(Template)]
 #[template(path = "admin_users.html")]
-struct UsersPage {
+pub(super) struct UsersPage {
     csrf_token: String,
     is_admin: bool,
     roles: [&'static str; 3],
     users: Vec<UserRow>,
+    notice: Option<&'static str>,
+    pub error: Option<String>,
+    pub new_account: NewAccountFields,
+    /// Password login is on: the forms offer passwords.
+    passwords_enabled: bool,
 }
 
 #[derive(Deserialize)]
@@ -65,8 +79,30 @@ pub struct EnabledForm {
     enabled: String,
 }
 
-pub async fn get_users(State(state): State<AppState>, headers: HeaderMap, csrf: CsrfToken) -> PageResult {
+#[derive(Deserialize, Default)]
+pub struct UsersQuery {
+    done: Option<String>,
+}
+
+pub async fn get_users(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    csrf: CsrfToken,
+    query: Result<Query<UsersQuery>, QueryRejection>,
+) -> PageResult {
     let actor = require_page(&state, &headers, ADMIN_SCOPES, HERE).await?;
+    let mut page = users_page(&state, &actor, &csrf).await?;
+    let done = query.ok().and_then(|Query(q)| q.done).unwrap_or_default();
+    page.notice = match done.as_str() {
+        "created" => Some("The account is created."),
+        "password" => Some("The password is set. The user's sessions and tokens have ended."),
+        _ => None,
+    };
+    Ok(render(&page, StatusCode::OK))
+}
+
+/// The users page as `actor` sees it, with empty forms.
+pub(super) async fn users_page(state: &AppState, actor: &Principal, csrf: &CsrfToken) -> Result<UsersPage, Response> {
     let accounts = state.auth.accounts_overview(state.now()).await.map_err(page_error)?;
     let rows = accounts
         .into_iter()
@@ -85,21 +121,20 @@ pub async fn get_users(State(state): State<AppState>, headers: HeaderMap, csrf: 
             }
         })
         .collect();
-    let page = UsersPage {
-        csrf_token: csrf.0,
+    Ok(UsersPage {
+        csrf_token: csrf.0.clone(),
         is_admin: true,
         roles: [Role::Viewer, Role::Editor, Role::Admin].map(Role::as_str),
         users: rows,
-    };
-    Ok(render(&page, StatusCode::OK))
+        notice: None,
+        error: None,
+        new_account: NewAccountFields::default(),
+        passwords_enabled: !state.config.disable_userpass_login,
+    })
 }
 
 /// The acting administrator, after the form's CSRF check.
-async fn form_actor(
-    state: &AppState,
-    headers: &HeaderMap,
-    csrf_token: &str,
-) -> Result<Principal, axum::response::Response> {
+pub(super) async fn form_actor(state: &AppState, headers: &HeaderMap, csrf_token: &str) -> Result<Principal, Response> {
     let actor = require_page(state, headers, ADMIN_SCOPES, HERE).await?;
     check_form_csrf(state, headers, csrf_token).map_err(page_error)?;
     Ok(actor)

@@ -6,6 +6,7 @@
 
 mod account;
 mod admin;
+mod admin_accounts;
 mod confirm;
 mod guard;
 mod library;
@@ -37,7 +38,8 @@ pub fn routes() -> Router<AppState> {
             "/library/roms/{id}/delete",
             get(library::get_delete_rom).post(library::post_delete_rom),
         )
-        .route("/admin/users", get(admin::get_users))
+        .route("/admin/users", get(admin::get_users).post(admin_accounts::post_create))
+        .route("/admin/users/{id}/password", post(admin_accounts::post_password))
         .route("/admin/users/{id}/role", post(admin::post_role))
         .route("/admin/users/{id}/enabled", post(admin::post_enabled))
         .route(
