@@ -2,13 +2,13 @@
 //! single sign-on button and SSO-only form, `/login` when signed in, plain
 //! refusals for viewers, and scan instructions only for those who can.
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use romgate::auth::Role;
 use serde_json::json;
 
-use crate::library_support::{get_as, listed, put_file, scan};
+use crate::library_support::{get_as, listed, multipart, multipart_type, put_file, scan};
 use crate::sso_support::{me, session_of, sign_in, sso_app};
-use crate::util::{TestApp, TestResponse, enc, post_page_form};
+use crate::util::{Browser, TestApp, TestResponse, enc, post_page_form, request};
 
 fn page_text(response: &TestResponse, status: StatusCode) -> String {
     assert_eq!(response.status, status, "{}", response.text());
@@ -193,4 +193,57 @@ async fn deleting_a_rom_from_the_page_asks_first() {
     let confirmed = post_page_form(&app, &editor, &path, &editor.csrf, "confirm=yes").await;
     assert_eq!(confirmed.header("location"), Some("/library/n64"));
     assert!(!file.exists());
+}
+
+/// Uploads "Mario.z64" through the page form with `fields`.
+async fn page_upload(app: &TestApp, browser: &Browser, fields: &[(&str, &str)]) -> TestResponse {
+    let body = multipart(fields, Some(("Mario.z64", b"again")));
+    let (cookie, content_type) = (browser.cookie_header(), multipart_type());
+    let headers = [("cookie", cookie.as_str()), ("content-type", content_type.as_str())];
+    app.send(request(Method::POST, "/library/upload", &headers, body.into()))
+        .await
+}
+
+/// An upload refusal lands on the page the form was on, with the
+/// navigation bar and the form to try again.
+#[tokio::test]
+async fn upload_errors_show_on_the_library_page_they_came_from() {
+    let app = TestApp::new().await;
+    put_file(&app, "n64", "Mario.z64", b"mario");
+    scan(&app).await;
+    let (_, editor) = app.signed_in("eddie", Role::Editor).await;
+    let csrf = editor.csrf.as_str();
+    let from_platform = page_upload(
+        &app,
+        &editor,
+        &[("csrf_token", csrf), ("platform", "n64"), ("from", "platform")],
+    )
+    .await;
+    let html = page_text(&from_platform, StatusCode::CONFLICT);
+    assert!(
+        html.contains("already exists") && html.contains(r#"role="alert""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="from" value="platform""#),
+        "the platform's page: {html}"
+    );
+    assert!(
+        html.contains(r#"href="/library""#) && html.contains(r#"action="/logout""#),
+        "navigation: {html}"
+    );
+    assert!(!html.contains("Back to the start"), "{html}");
+
+    let from_library = page_upload(&app, &editor, &[("csrf_token", csrf), ("platform", "n64")]).await;
+    let html = page_text(&from_library, StatusCode::CONFLICT);
+    assert!(
+        html.contains("<h1>Library</h1>") && html.contains("already exists"),
+        "{html}"
+    );
+    let no_platform = page_upload(&app, &editor, &[("csrf_token", csrf), ("platform", " ")]).await;
+    let html = page_text(&no_platform, StatusCode::BAD_REQUEST);
+    assert!(
+        html.contains("<h1>Library</h1>") && html.contains("Choose a platform"),
+        "{html}"
+    );
 }

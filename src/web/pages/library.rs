@@ -1,21 +1,19 @@
 //! The library pages: platforms, then a platform's games with a download
-//! link each; upload and delete controls for editors. They call the same
+//! link each; upload (`library_upload`) and delete controls for editors. They call the same
 //! flows as the API; forms carry the CSRF token in a hidden field.
 
 use askama::Template;
 use axum::Form;
-use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Multipart, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::account::check_form_csrf;
 use super::confirm::{ConfirmForm, ConfirmPage, ask_first};
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{Principal, Scope};
-use crate::error::{AppError, Code};
 use crate::library::RomQuery;
 use crate::store::Rom;
 use crate::web::csrf::CsrfToken;
@@ -24,7 +22,6 @@ use crate::web::download::rom_download_path;
 use crate::web::error::render;
 use crate::web::extract::ApiPath;
 use crate::web::state::AppState;
-use crate::web::upload::receive_upload;
 
 /// Games per page.
 const PAGE_SIZE: i64 = 100;
@@ -38,8 +35,10 @@ struct PlatformLink {
 
 #[derive(Template)]
 #[template(path = "library.html")]
-struct LibraryPage {
+pub(super) struct LibraryPage {
     csrf_token: String,
+    /// An upload's refusal, shown above the forms.
+    error: Option<String>,
     is_admin: bool,
     can_upload: bool,
     /// May add games by folder and scan (roms.write or tasks.run).
@@ -56,8 +55,10 @@ struct RomRow {
 
 #[derive(Template)]
 #[template(path = "platform.html")]
-struct PlatformPage {
+pub(super) struct PlatformPage {
     csrf_token: String,
+    /// An upload's refusal, shown above the forms.
+    pub error: Option<String>,
     is_admin: bool,
     can_edit: bool,
     platform_name: String,
@@ -76,7 +77,7 @@ pub struct PlatformQuery {
     page: Option<String>,
 }
 
-fn platform_href(slug: &str) -> String {
+pub(super) fn platform_href(slug: &str) -> String {
     format!("/library/{}", encode_segment(slug))
 }
 
@@ -104,12 +105,24 @@ pub fn human_size(bytes: i64) -> String {
 
 pub async fn get_library(State(state): State<AppState>, headers: HeaderMap, csrf: CsrfToken) -> PageResult {
     let principal = require_page(&state, &headers, &[Scope::PlatformsRead], "/library").await?;
+    let page = library_page(&state, &principal, &csrf, None).await?;
+    Ok(render(&page, StatusCode::OK))
+}
+
+/// The library page, with `error` (an upload's refusal) above the forms.
+pub(super) async fn library_page(
+    state: &AppState,
+    principal: &Principal,
+    csrf: &CsrfToken,
+    error: Option<String>,
+) -> Result<LibraryPage, Response> {
     let platforms = state.library.platforms().await.map_err(page_error)?;
-    let page = LibraryPage {
-        csrf_token: csrf.0,
-        is_admin: is_admin(&principal),
+    Ok(LibraryPage {
+        csrf_token: csrf.0.clone(),
+        is_admin: is_admin(principal),
         can_upload: principal.has(Scope::RomsWrite),
         can_add_games: principal.has(Scope::RomsWrite) || principal.has(Scope::TasksRun),
+        error,
         platforms: platforms
             .into_iter()
             .map(|p| PlatformLink {
@@ -119,8 +132,7 @@ pub async fn get_library(State(state): State<AppState>, headers: HeaderMap, csrf
                 rom_count: p.rom_count,
             })
             .collect(),
-    };
-    Ok(render(&page, StatusCode::OK))
+    })
 }
 
 pub async fn get_platform(
@@ -130,10 +142,22 @@ pub async fn get_platform(
     ApiPath(slug): ApiPath<String>,
     query: Result<Query<PlatformQuery>, QueryRejection>,
 ) -> PageResult {
-    let href = platform_href(&slug);
-    let principal = require_page(&state, &headers, &[Scope::RomsRead], &href).await?;
+    let principal = require_page(&state, &headers, &[Scope::RomsRead], &platform_href(&slug)).await?;
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let platform = state.library.platform(&slug).await.map_err(page_error)?;
+    let page = platform_page(&state, &principal, &csrf, &slug, query).await?;
+    Ok(render(&page, StatusCode::OK))
+}
+
+/// Platform `slug`'s page of games as `principal` sees it.
+pub(super) async fn platform_page(
+    state: &AppState,
+    principal: &Principal,
+    csrf: &CsrfToken,
+    slug: &str,
+    query: PlatformQuery,
+) -> Result<PlatformPage, Response> {
+    let href = platform_href(slug);
+    let platform = state.library.platform(slug).await.map_err(page_error)?;
     let search = query.search.unwrap_or_default();
     let page_number = query.page.and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).max(1);
     let rom_query = RomQuery {
@@ -147,10 +171,11 @@ pub async fn get_platform(
         let search: String = url::form_urlencoded::byte_serialize(search.as_bytes()).collect();
         format!("{href}?search={search}&page={n}")
     };
-    let page = PlatformPage {
-        csrf_token: csrf.0,
-        is_admin: is_admin(&principal),
+    Ok(PlatformPage {
+        csrf_token: csrf.0.clone(),
+        is_admin: is_admin(principal),
         can_edit: principal.has(Scope::RomsWrite),
+        error: None,
         platform_name: platform.name,
         platform_slug: platform.slug,
         previous_href: (page_number > 1).then(|| link(page_number - 1)),
@@ -159,8 +184,7 @@ pub async fn get_platform(
         search,
         total,
         roms: roms.iter().map(rom_row).collect(),
-    };
-    Ok(render(&page, StatusCode::OK))
+    })
 }
 
 fn rom_row(rom: &Rom) -> RomRow {
@@ -170,34 +194,6 @@ fn rom_row(rom: &Rom) -> RomRow {
         size: human_size(rom.size),
         download_href: (!rom.multi).then(|| rom_download_path(rom)),
     }
-}
-
-/// The upload form (multipart: csrf_token, platform, file), through the
-/// same flow as `POST /api/roms`. The CSRF field is checked before a byte of
-/// the file is written.
-pub async fn post_upload(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> PageResult {
-    let actor = require_page(&state, &headers, &[Scope::RomsWrite], "/library").await?;
-    let multipart = multipart.map_err(|_| {
-        page_error(AppError::bad_request(
-            Code::InvalidMultipart,
-            "Send the form with its file.",
-        ))
-    })?;
-    let rom = receive_upload(&state, &actor, multipart, |fields| {
-        check_form_csrf(&state, &headers, fields.get("csrf_token").map_or("", String::as_str))?;
-        fields
-            .get("platform")
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| AppError::bad_request(Code::MissingPlatform, "Choose a platform for the game."))
-    })
-    .await
-    .map_err(page_error)?;
-    Ok(Redirect::to(&platform_href(&rom.platform_slug)).into_response())
 }
 
 fn delete_rom_href(id: i64) -> String {

@@ -10,6 +10,7 @@ mod admin_accounts;
 mod confirm;
 mod guard;
 mod library;
+mod library_upload;
 mod logout;
 mod own_account;
 pub mod sso;
@@ -51,7 +52,7 @@ pub fn routes() -> Router<AppState> {
 
 /// The upload form's route (see `web::router` for why it is apart).
 pub fn upload_routes() -> Router<AppState> {
-    Router::new().route("/library/upload", post(library::post_upload))
+    Router::new().route("/library/upload", post(library_upload::post_upload))
 }
 
 async fn get_stylesheet() -> impl IntoResponse {
