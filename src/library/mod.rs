@@ -9,6 +9,7 @@
 //! (see `scan`), yet uploads and deletes need not wait for a long scan.
 
 mod paths;
+pub mod platform_names;
 mod scan;
 mod upload;
 

@@ -247,3 +247,30 @@ async fn upload_errors_show_on_the_library_page_they_came_from() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn pages_show_platform_names_and_readable_times() {
+    let app = TestApp::new().await;
+    put_file(&app, "n64", "Mario.z64", b"mario");
+    put_file(&app, "my-homebrew", "demo.bin", b"demo");
+    scan(&app).await;
+    let (_, admin) = app.signed_in("root", Role::Admin).await;
+    let html = page_text(&get_as(&app, &admin, "/library", &[]).await, StatusCode::OK);
+    assert!(
+        html.contains(">Nintendo 64</a>") && html.contains(">my-homebrew</a>"),
+        "{html}"
+    );
+    let html = page_text(&get_as(&app, &admin, "/library/n64", &[]).await, StatusCode::OK);
+    assert!(html.contains("<h1>Nintendo 64</h1>"), "{html}");
+
+    let html = page_text(&get_as(&app, &admin, "/admin/users", &[]).await, StatusCode::OK);
+    let readable = romgate::clock::format_time_readable(app.now());
+    assert!(
+        readable.ends_with(" UTC") && html.contains(&readable),
+        "{readable} in {html}"
+    );
+    assert!(
+        !html.contains(&romgate::clock::format_time(app.now())),
+        "no raw RFC 3339: {html}"
+    );
+}

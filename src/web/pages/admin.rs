@@ -17,7 +17,7 @@ use super::account::{CsrfForm, check_form_csrf};
 use super::confirm::{ConfirmForm, ConfirmPage, ask_first};
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{AccountChanges, Principal, Role, Scope};
-use crate::clock::format_time;
+use crate::clock::format_time_readable;
 use crate::error::{AppError, Code};
 use crate::web::csrf::CsrfToken;
 use crate::web::error::render;
@@ -113,8 +113,10 @@ pub(super) async fn users_page(state: &AppState, actor: &Principal, csrf: &CsrfT
                 is_self: user.id == actor.user.id,
                 role: user.role.as_str(),
                 enabled: user.enabled,
-                last_login: user.last_login_at.map_or_else(|| "never".to_string(), format_time),
-                limited_until: account.limited_until.map(format_time),
+                last_login: user
+                    .last_login_at
+                    .map_or_else(|| "never".to_string(), format_time_readable),
+                limited_until: account.limited_until.map(format_time_readable),
                 links: account.links.into_iter().map(|l| (l.issuer, l.subject)).collect(),
                 username: user.username,
                 email: user.email,

@@ -14,7 +14,7 @@ use super::account::check_form_csrf;
 use super::confirm::{ConfirmForm, ConfirmPage, ask_first};
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{Principal, Scope};
-use crate::library::RomQuery;
+use crate::library::{RomQuery, platform_names};
 use crate::store::Rom;
 use crate::web::csrf::CsrfToken;
 use crate::web::download::encode_segment;
@@ -81,6 +81,16 @@ pub(super) fn platform_href(slug: &str) -> String {
     format!("/library/{}", encode_segment(slug))
 }
 
+/// A platform's name on the pages: the built-in readable name while the
+/// stored one is just the slug.
+fn readable_name(slug: &str, stored: String) -> String {
+    if stored == slug {
+        platform_names::platform_name(slug).to_string()
+    } else {
+        stored
+    }
+}
+
 fn is_admin(principal: &Principal) -> bool {
     principal.has(Scope::UsersWrite)
 }
@@ -127,8 +137,8 @@ pub(super) async fn library_page(
             .into_iter()
             .map(|p| PlatformLink {
                 href: platform_href(&p.slug),
+                name: readable_name(&p.slug, p.name),
                 slug: p.slug,
-                name: p.name,
                 rom_count: p.rom_count,
             })
             .collect(),
@@ -176,7 +186,7 @@ pub(super) async fn platform_page(
         is_admin: is_admin(principal),
         can_edit: principal.has(Scope::RomsWrite),
         error: None,
-        platform_name: platform.name,
+        platform_name: readable_name(&platform.slug, platform.name),
         platform_slug: platform.slug,
         previous_href: (page_number > 1).then(|| link(page_number - 1)),
         next_href: (page_number.saturating_mul(PAGE_SIZE) < total).then(|| link(page_number + 1)),
