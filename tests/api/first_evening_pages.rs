@@ -274,3 +274,58 @@ async fn pages_show_platform_names_and_readable_times() {
         "no raw RFC 3339: {html}"
     );
 }
+
+/// Multi-file games: each file of the folder is offered and served, and
+/// nothing outside the folder's own files is.
+#[tokio::test]
+async fn each_file_of_a_multi_file_game_can_be_downloaded() {
+    let app = TestApp::new().await;
+    put_file(&app, "psx", "Mario.bin", b"single");
+    let folder = crate::library_support::library_dir(&app).join("roms/psx/Final Fantasy VII");
+    std::fs::create_dir_all(folder.join("extras")).unwrap();
+    std::fs::write(folder.join("Disc 1.bin"), b"disc one").unwrap();
+    std::fs::write(folder.join("Disc 2.bin"), b"disc two").unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let outside = elsewhere.path().join("secret.txt");
+    std::fs::write(&outside, b"secret").unwrap();
+    std::os::unix::fs::symlink(&outside, folder.join("link.bin")).unwrap();
+    scan(&app).await;
+    let (_, viewer) = app.signed_in("vera", Role::Viewer).await;
+    let roms = listed(&app, &viewer, "").await;
+    let id = |name: &str| roms.iter().find(|(_, n)| n == name).expect(name).0;
+    let (folder_id, single_id) = (id("Final Fantasy VII"), id("Mario.bin"));
+
+    let html = page_text(&get_as(&app, &viewer, "/library/psx", &[]).await, StatusCode::OK);
+    let href = format!("/library/roms/{folder_id}/files/Disc%201.bin");
+    assert!(
+        html.contains(&format!(r#"href="{href}""#)) && html.contains("Disc 2.bin"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("link.bin") && !html.contains("extras"),
+        "only the folder's own files: {html}"
+    );
+
+    let file = get_as(&app, &viewer, &href, &[]).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(file.body.as_ref(), b"disc one");
+    let base = format!("/library/roms/{folder_id}/files");
+    for (path, status) in [
+        (format!("{base}/link.bin"), StatusCode::BAD_REQUEST),
+        (format!("{base}/..%2F..%2Fsecret.txt"), StatusCode::BAD_REQUEST),
+        (format!("{base}/extras/x"), StatusCode::BAD_REQUEST),
+        (format!("{base}/.hidden"), StatusCode::BAD_REQUEST),
+        (format!("{base}/extras"), StatusCode::NOT_FOUND),
+        (format!("{base}/Disc%203.bin"), StatusCode::NOT_FOUND),
+        (
+            format!("/library/roms/{single_id}/files/Mario.bin"),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let refused = get_as(&app, &viewer, &path, &[]).await;
+        assert_eq!(refused.status, status, "{path}: {}", refused.text());
+        assert!(!refused.text().contains("secret"), "{path}");
+    }
+    let stranger = app.get(&href, &[]).await;
+    assert_eq!(stranger.status, StatusCode::SEE_OTHER);
+}

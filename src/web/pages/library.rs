@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -17,8 +17,8 @@ use crate::auth::{Principal, Scope};
 use crate::library::{RomQuery, platform_names};
 use crate::store::Rom;
 use crate::web::csrf::CsrfToken;
-use crate::web::download::encode_segment;
 use crate::web::download::rom_download_path;
+use crate::web::download::{encode_segment, file_response};
 use crate::web::error::render;
 use crate::web::extract::ApiPath;
 use crate::web::state::AppState;
@@ -51,6 +51,8 @@ struct RomRow {
     file_name: String,
     size: String,
     download_href: Option<String>,
+    /// A folder's files: (download href, name).
+    folder_files: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -193,17 +195,50 @@ pub(super) async fn platform_page(
         platform_href: href,
         search,
         total,
-        roms: roms.iter().map(rom_row).collect(),
+        roms: rom_rows(state, &roms).await,
     })
 }
 
-fn rom_row(rom: &Rom) -> RomRow {
-    RomRow {
-        id: rom.id,
-        file_name: rom.file_name.clone(),
-        size: human_size(rom.size),
-        download_href: (!rom.multi).then(|| rom_download_path(rom)),
+async fn rom_rows(state: &AppState, roms: &[Rom]) -> Vec<RomRow> {
+    let mut rows = Vec::with_capacity(roms.len());
+    for rom in roms {
+        // A folder that cannot be read shows no files (its row stays).
+        let folder_files = if rom.multi {
+            let names = state.library.folder_files(rom.id).await.unwrap_or_default();
+            names
+                .into_iter()
+                .map(|name| (folder_file_href(rom.id, &name), name))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        rows.push(RomRow {
+            id: rom.id,
+            file_name: rom.file_name.clone(),
+            size: human_size(rom.size),
+            download_href: (!rom.multi).then(|| rom_download_path(rom)),
+            folder_files,
+        });
     }
+    rows
+}
+
+fn folder_file_href(id: i64, name: &str) -> String {
+    format!("/library/roms/{id}/files/{}", encode_segment(name))
+}
+
+/// One file of a multi-file game, for a signed-in person with roms.read.
+pub async fn get_folder_file(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath((id, name)): ApiPath<(i64, String)>,
+) -> PageResult {
+    let here = folder_file_href(id, &name);
+    require_page(&state, &headers, &[Scope::RomsRead], &here).await?;
+    let file = state.library.open_folder_file(id, &name).await.map_err(page_error)?;
+    file_response(file, headers.get(header::RANGE))
+        .await
+        .map_err(page_error)
 }
 
 fn delete_rom_href(id: i64) -> String {

@@ -39,6 +39,8 @@ pub fn routes() -> Router<AppState> {
             "/library/roms/{id}/delete",
             get(library::get_delete_rom).post(library::post_delete_rom),
         )
+        // A catch-all, so a name with a slash reaches the check (400).
+        .route("/library/roms/{id}/files/{*name}", get(library::get_folder_file))
         .route("/admin/users", get(admin::get_users).post(admin_accounts::post_create))
         .route("/admin/users/{id}/password", post(admin_accounts::post_password))
         .route("/admin/users/{id}/role", post(admin::post_role))
