@@ -1,6 +1,6 @@
 //! The current time, as a dependency: flows receive `now` so that expiry and
 //! lockout are tested deterministically; and how romgate writes a time
-//! (RFC 3339, for the API and the pages).
+//! (RFC 3339 for the API; a readable form for the pages).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -78,9 +78,39 @@ pub fn write_time(unix: i64, out: &mut [u8; RFC3339_LEN]) -> Option<&str> {
     std::str::from_utf8(out).ok()
 }
 
+/// Unix seconds as people read them on a page: `30 Nov 2026, 14:02 UTC`
+/// (the API keeps RFC 3339); empty outside what `time` can represent.
+pub fn format_time_readable(unix: i64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(unix) else {
+        return String::new();
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.get(usize::from(u8::from(t.month())) - 1).unwrap_or(&"");
+    format!(
+        "{} {month} {}, {:02}:{:02} UTC",
+        t.day(),
+        t.year(),
+        t.hour(),
+        t.minute()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readable_times_name_the_day_month_year_and_utc() {
+        assert_eq!(format_time_readable(1_796_047_320), "30 Nov 2026, 14:02 UTC");
+        assert_eq!(format_time_readable(0), "1 Jan 1970, 00:00 UTC");
+        assert_eq!(
+            format_time_readable(951_782_400 + 5 * 3600 + 7 * 60),
+            "29 Feb 2000, 05:07 UTC"
+        );
+        assert_eq!(format_time_readable(i64::MAX), "");
+    }
 
     #[test]
     fn format_time_writes_what_the_time_crate_writes() {

@@ -8,7 +8,9 @@
 //! a file an upload just added, nor records a file a delete just removed
 //! (see `scan`), yet uploads and deletes need not wait for a long scan.
 
+mod folder_files;
 mod paths;
+pub mod platform_names;
 mod scan;
 mod upload;
 

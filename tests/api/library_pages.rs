@@ -132,7 +132,14 @@ async fn editors_upload_and_delete_through_the_pages() {
     let forged = post_form(&app, &editor, &format!("/library/roms/{id}/delete"), "rgc_wrong", "").await;
     assert_page(&forged, StatusCode::FORBIDDEN);
     assert!(library_dir(&app).join("roms/n64/old.z64").exists());
-    let deleted = post_form(&app, &editor, &format!("/library/roms/{id}/delete"), &editor.csrf, "").await;
+    let deleted = post_form(
+        &app,
+        &editor,
+        &format!("/library/roms/{id}/delete"),
+        &editor.csrf,
+        "confirm=yes",
+    )
+    .await;
     assert_see_other(&deleted, "/library/n64");
     assert!(!library_dir(&app).join("roms/n64/old.z64").exists());
     assert_eq!(listed(&app, &editor, "").await.len(), 2);
@@ -166,7 +173,7 @@ on_both_engines!(only_admins_see_the_users_page, |app: TestApp| async move {
     for (who, browser) in [("viewer", &viewer), ("editor", &editor)] {
         let html = assert_page(&get_as(&app, browser, "/admin/users", &[]).await, StatusCode::FORBIDDEN);
         assert!(
-            html.contains("Not allowed") && html.contains("users.read"),
+            html.contains("Only administrators can see this.") && !html.contains("users.read"),
             "{who}: {html}"
         );
         let api = get_as(&app, browser, "/api/users", &[]).await;
@@ -198,7 +205,7 @@ on_both_engines!(only_admins_see_the_users_page, |app: TestApp| async move {
         assert!(html.contains(expected), "{expected} in {html}");
     }
     assert!(
-        html.contains(&format!(r#"action="/admin/users/{}/delete""#, vera.id)),
+        html.contains(&format!(r#"href="/admin/users/{}/delete""#, vera.id)),
         "{html}"
     );
     assert_eq!(get_as(&app, &admin, "/api/users", &[]).await.status, StatusCode::OK);
@@ -261,8 +268,11 @@ on_both_engines!(admins_manage_users_through_the_page, |app: TestApp| async move
     assert_eq!(user(root.id).await.unwrap().role, Role::Admin);
 
     let path = format!("/admin/users/{}/delete", vera.id);
-    assert_see_other(&post_form(&app, &admin, &path, &admin.csrf, "").await, "/admin/users");
+    assert_see_other(
+        &post_form(&app, &admin, &path, &admin.csrf, "confirm=yes").await,
+        "/admin/users",
+    );
     assert!(user(vera.id).await.is_none());
-    let gone = post_form(&app, &admin, &path, &admin.csrf, "").await;
+    let gone = post_form(&app, &admin, &path, &admin.csrf, "confirm=yes").await;
     assert_page(&gone, StatusCode::NOT_FOUND);
 });

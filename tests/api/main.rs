@@ -4,6 +4,7 @@ mod util;
 
 mod account_page;
 mod accounts_overview;
+mod admin_user_forms;
 mod bad_input;
 mod cli;
 mod cli_commands;
@@ -14,6 +15,7 @@ mod csrf;
 mod email_trust;
 mod fake_idp;
 mod files;
+mod first_evening_pages;
 mod layers;
 mod library;
 mod library_pages;

@@ -107,7 +107,7 @@ export async function startRomgate(port, env = {}) {
     await new Promise((ok) => setTimeout(ok, 25));
   }
   const cli = (...args) => execFileSync(romgateBin, args, { env: fullEnv, input: args.includes('--password-stdin') ? 'a long password\n' : '' });
-  return { base, url: (p) => `${base}${p}`, cli, stop: () => child.kill('SIGTERM') };
+  return { base, data, url: (p) => `${base}${p}`, cli, stop: () => child.kill('SIGTERM') };
 }
 
 /** romgate wired to a fresh provider. */

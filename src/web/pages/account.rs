@@ -33,7 +33,11 @@ struct LoginPage {
 #[template(path = "setup.html")]
 struct SetupPage {
     wizard_disabled: bool,
+    /// SSO-only: the admin is made from a username and an email, no password.
     email_required: bool,
+    /// "Sign in with <Provider>", when single sign-on is configured.
+    oidc_button: Option<String>,
+    oidc_href: String,
     error: Option<String>,
     csrf_token: String,
     username: String,
@@ -46,6 +50,9 @@ struct HomePage {
     username: String,
     role: Role,
     is_admin: bool,
+    /// No administrator exists yet (this person signed in through single
+    /// sign-on without being mapped to admin).
+    setup_pending: bool,
     csrf_token: String,
 }
 
@@ -132,6 +139,7 @@ pub async fn get_home(
         Some(principal) => {
             let page = HomePage {
                 is_admin: principal.has(crate::auth::Scope::UsersWrite),
+                setup_pending: state.auth.setup_needed().await?,
                 username: principal.user.username,
                 role: principal.user.role,
                 csrf_token: csrf.0,
@@ -145,13 +153,18 @@ pub async fn get_home(
 
 pub async fn get_login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(query): Query<LoginQuery>,
     csrf: CsrfToken,
 ) -> Result<Response, PageError> {
+    let next = NextPath::or_home(query.next.as_deref());
+    // Signed in already: the form has nothing to offer; go where asked.
+    if session_principal(&headers, &state).await?.is_some() {
+        return Ok(Redirect::to(next.as_str()).into_response());
+    }
     if !state.config.disable_setup_wizard && state.auth.setup_needed().await? {
         return Ok(Redirect::to("/setup").into_response());
     }
-    let next = NextPath::or_home(query.next.as_deref());
     let wants_local = query.local.is_some_and(|l| l == "1") && !state.config.disable_userpass_login;
     if state.oidc.as_ref().is_some_and(|o| o.config.autologin) && !wants_local {
         return Ok(Redirect::to(&sso_href(&next)).into_response());
@@ -205,6 +218,8 @@ fn setup_page(state: &AppState, csrf: &CsrfToken, username: String, email: Strin
     SetupPage {
         wizard_disabled: state.config.disable_setup_wizard,
         email_required: state.config.disable_userpass_login,
+        oidc_button: state.oidc.as_ref().map(|o| o.button_label()),
+        oidc_href: sso_href(&NextPath::or_home(None)),
         error,
         csrf_token: csrf.0.clone(),
         username,
@@ -224,7 +239,9 @@ pub async fn post_setup(
     let account = NewAccount {
         username: form.username.clone(),
         email,
-        password: Some(Secret::new(form.password)),
+        // SSO-only: a password could never be used; the admin signs in
+        // through the provider, linked by this (trusted) email.
+        password: (!state.config.disable_userpass_login).then(|| Secret::new(form.password)),
         role: Role::Admin,
     };
     match state.auth.create_first_admin(account, now).await {

@@ -1,29 +1,27 @@
 //! The library pages: platforms, then a platform's games with a download
-//! link each; upload and delete controls for editors. They call the same
+//! link each; upload (`library_upload`) and delete controls for editors. They call the same
 //! flows as the API; forms carry the CSRF token in a hidden field.
 
 use askama::Template;
 use axum::Form;
-use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Multipart, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::account::{CsrfForm, check_form_csrf};
+use super::account::check_form_csrf;
+use super::confirm::{ConfirmForm, ConfirmPage, ask_first};
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{Principal, Scope};
-use crate::error::{AppError, Code};
-use crate::library::RomQuery;
+use crate::library::{RomQuery, platform_names};
 use crate::store::Rom;
 use crate::web::csrf::CsrfToken;
-use crate::web::download::encode_segment;
 use crate::web::download::rom_download_path;
+use crate::web::download::{encode_segment, file_response};
 use crate::web::error::render;
 use crate::web::extract::ApiPath;
 use crate::web::state::AppState;
-use crate::web::upload::receive_upload;
 
 /// Games per page.
 const PAGE_SIZE: i64 = 100;
@@ -37,10 +35,14 @@ struct PlatformLink {
 
 #[derive(Template)]
 #[template(path = "library.html")]
-struct LibraryPage {
+pub(super) struct LibraryPage {
     csrf_token: String,
+    /// An upload's refusal, shown above the forms.
+    error: Option<String>,
     is_admin: bool,
     can_upload: bool,
+    /// May add games by folder and scan (roms.write or tasks.run).
+    can_add_games: bool,
     platforms: Vec<PlatformLink>,
 }
 
@@ -49,12 +51,16 @@ struct RomRow {
     file_name: String,
     size: String,
     download_href: Option<String>,
+    /// A folder's files: (download href, name).
+    folder_files: Vec<(String, String)>,
 }
 
 #[derive(Template)]
 #[template(path = "platform.html")]
-struct PlatformPage {
+pub(super) struct PlatformPage {
     csrf_token: String,
+    /// An upload's refusal, shown above the forms.
+    pub error: Option<String>,
     is_admin: bool,
     can_edit: bool,
     platform_name: String,
@@ -73,8 +79,18 @@ pub struct PlatformQuery {
     page: Option<String>,
 }
 
-fn platform_href(slug: &str) -> String {
+pub(super) fn platform_href(slug: &str) -> String {
     format!("/library/{}", encode_segment(slug))
+}
+
+/// A platform's name on the pages: the built-in readable name while the
+/// stored one is just the slug.
+fn readable_name(slug: &str, stored: String) -> String {
+    if stored == slug {
+        platform_names::platform_name(slug).to_string()
+    } else {
+        stored
+    }
 }
 
 fn is_admin(principal: &Principal) -> bool {
@@ -101,22 +117,34 @@ pub fn human_size(bytes: i64) -> String {
 
 pub async fn get_library(State(state): State<AppState>, headers: HeaderMap, csrf: CsrfToken) -> PageResult {
     let principal = require_page(&state, &headers, &[Scope::PlatformsRead], "/library").await?;
+    let page = library_page(&state, &principal, &csrf, None).await?;
+    Ok(render(&page, StatusCode::OK))
+}
+
+/// The library page, with `error` (an upload's refusal) above the forms.
+pub(super) async fn library_page(
+    state: &AppState,
+    principal: &Principal,
+    csrf: &CsrfToken,
+    error: Option<String>,
+) -> Result<LibraryPage, Response> {
     let platforms = state.library.platforms().await.map_err(page_error)?;
-    let page = LibraryPage {
-        csrf_token: csrf.0,
-        is_admin: is_admin(&principal),
+    Ok(LibraryPage {
+        csrf_token: csrf.0.clone(),
+        is_admin: is_admin(principal),
         can_upload: principal.has(Scope::RomsWrite),
+        can_add_games: principal.has(Scope::RomsWrite) || principal.has(Scope::TasksRun),
+        error,
         platforms: platforms
             .into_iter()
             .map(|p| PlatformLink {
                 href: platform_href(&p.slug),
+                name: readable_name(&p.slug, p.name),
                 slug: p.slug,
-                name: p.name,
                 rom_count: p.rom_count,
             })
             .collect(),
-    };
-    Ok(render(&page, StatusCode::OK))
+    })
 }
 
 pub async fn get_platform(
@@ -126,10 +154,22 @@ pub async fn get_platform(
     ApiPath(slug): ApiPath<String>,
     query: Result<Query<PlatformQuery>, QueryRejection>,
 ) -> PageResult {
-    let href = platform_href(&slug);
-    let principal = require_page(&state, &headers, &[Scope::RomsRead], &href).await?;
+    let principal = require_page(&state, &headers, &[Scope::RomsRead], &platform_href(&slug)).await?;
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let platform = state.library.platform(&slug).await.map_err(page_error)?;
+    let page = platform_page(&state, &principal, &csrf, &slug, query).await?;
+    Ok(render(&page, StatusCode::OK))
+}
+
+/// Platform `slug`'s page of games as `principal` sees it.
+pub(super) async fn platform_page(
+    state: &AppState,
+    principal: &Principal,
+    csrf: &CsrfToken,
+    slug: &str,
+    query: PlatformQuery,
+) -> Result<PlatformPage, Response> {
+    let href = platform_href(slug);
+    let platform = state.library.platform(slug).await.map_err(page_error)?;
     let search = query.search.unwrap_or_default();
     let page_number = query.page.and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).max(1);
     let rom_query = RomQuery {
@@ -143,67 +183,108 @@ pub async fn get_platform(
         let search: String = url::form_urlencoded::byte_serialize(search.as_bytes()).collect();
         format!("{href}?search={search}&page={n}")
     };
-    let page = PlatformPage {
-        csrf_token: csrf.0,
-        is_admin: is_admin(&principal),
+    Ok(PlatformPage {
+        csrf_token: csrf.0.clone(),
+        is_admin: is_admin(principal),
         can_edit: principal.has(Scope::RomsWrite),
-        platform_name: platform.name,
+        error: None,
+        platform_name: readable_name(&platform.slug, platform.name),
         platform_slug: platform.slug,
         previous_href: (page_number > 1).then(|| link(page_number - 1)),
         next_href: (page_number.saturating_mul(PAGE_SIZE) < total).then(|| link(page_number + 1)),
         platform_href: href,
         search,
         total,
-        roms: roms.iter().map(rom_row).collect(),
-    };
-    Ok(render(&page, StatusCode::OK))
+        roms: rom_rows(state, &roms).await,
+    })
 }
 
-fn rom_row(rom: &Rom) -> RomRow {
-    RomRow {
-        id: rom.id,
-        file_name: rom.file_name.clone(),
-        size: human_size(rom.size),
-        download_href: (!rom.multi).then(|| rom_download_path(rom)),
+async fn rom_rows(state: &AppState, roms: &[Rom]) -> Vec<RomRow> {
+    let mut rows = Vec::with_capacity(roms.len());
+    for rom in roms {
+        // A folder that cannot be read shows no files (its row stays).
+        let folder_files = if rom.multi {
+            let names = state.library.folder_files(rom.id).await.unwrap_or_default();
+            names
+                .into_iter()
+                .map(|name| (folder_file_href(rom.id, &name), name))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        rows.push(RomRow {
+            id: rom.id,
+            file_name: rom.file_name.clone(),
+            size: human_size(rom.size),
+            download_href: (!rom.multi).then(|| rom_download_path(rom)),
+            folder_files,
+        });
     }
+    rows
 }
 
-/// The upload form (multipart: csrf_token, platform, file), through the
-/// same flow as `POST /api/roms`. The CSRF field is checked before a byte of
-/// the file is written.
-pub async fn post_upload(
+fn folder_file_href(id: i64, name: &str) -> String {
+    format!("/library/roms/{id}/files/{}", encode_segment(name))
+}
+
+/// One file of a multi-file game, for a signed-in person with roms.read.
+pub async fn get_folder_file(
     State(state): State<AppState>,
     headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
+    ApiPath((id, name)): ApiPath<(i64, String)>,
 ) -> PageResult {
-    let actor = require_page(&state, &headers, &[Scope::RomsWrite], "/library").await?;
-    let multipart = multipart.map_err(|_| {
-        page_error(AppError::bad_request(
-            Code::InvalidMultipart,
-            "Send the form with its file.",
-        ))
-    })?;
-    let rom = receive_upload(&state, &actor, multipart, |fields| {
-        check_form_csrf(&state, &headers, fields.get("csrf_token").map_or("", String::as_str))?;
-        fields
-            .get("platform")
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| AppError::bad_request(Code::MissingPlatform, "Choose a platform for the game."))
-    })
-    .await
-    .map_err(page_error)?;
-    Ok(Redirect::to(&platform_href(&rom.platform_slug)).into_response())
+    let here = folder_file_href(id, &name);
+    require_page(&state, &headers, &[Scope::RomsRead], &here).await?;
+    let file = state.library.open_folder_file(id, &name).await.map_err(page_error)?;
+    file_response(file, headers.get(header::RANGE))
+        .await
+        .map_err(page_error)
+}
+
+fn delete_rom_href(id: i64) -> String {
+    format!("/library/roms/{id}/delete")
+}
+
+/// "Delete X?": the question before `post_delete_rom`.
+pub async fn get_delete_rom(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    csrf: CsrfToken,
+    ApiPath(id): ApiPath<i64>,
+) -> PageResult {
+    let here = delete_rom_href(id);
+    let principal = require_page(&state, &headers, &[Scope::RomsWrite], &here).await?;
+    let rom = state.library.rom(id).await.map_err(page_error)?;
+    let page = ConfirmPage {
+        csrf_token: csrf.0,
+        is_admin: is_admin(&principal),
+        question: format!("Delete {}?", rom.file_name),
+        detail: format!(
+            "The game's {} is removed from the library folder. This cannot be undone.",
+            if rom.multi {
+                "folder, with every file in it,"
+            } else {
+                "file"
+            }
+        ),
+        button: format!("Delete {}", rom.file_name),
+        action: here,
+        cancel_href: platform_href(&rom.platform_slug),
+    };
+    Ok(page.response())
 }
 
 pub async fn post_delete_rom(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<ConfirmForm>,
 ) -> PageResult {
     let actor = require_page(&state, &headers, &[Scope::RomsWrite], "/library").await?;
     check_form_csrf(&state, &headers, &form.csrf_token).map_err(page_error)?;
+    if !form.confirmed() {
+        return Ok(ask_first(&delete_rom_href(id)));
+    }
     let rom = state.library.delete_rom(&actor, id).await.map_err(page_error)?;
     Ok(Redirect::to(&platform_href(&rom.platform_slug)).into_response())
 }

@@ -6,8 +6,11 @@
 
 mod account;
 mod admin;
+mod admin_accounts;
+mod confirm;
 mod guard;
 mod library;
+mod library_upload;
 mod logout;
 mod own_account;
 pub mod sso;
@@ -32,17 +35,26 @@ pub fn routes() -> Router<AppState> {
         .route("/static/style.css", get(get_stylesheet))
         .route("/library", get(library::get_library))
         .route("/library/{slug}", get(library::get_platform))
-        .route("/library/roms/{id}/delete", post(library::post_delete_rom))
-        .route("/admin/users", get(admin::get_users))
+        .route(
+            "/library/roms/{id}/delete",
+            get(library::get_delete_rom).post(library::post_delete_rom),
+        )
+        // A catch-all, so a name with a slash reaches the check (400).
+        .route("/library/roms/{id}/files/{*name}", get(library::get_folder_file))
+        .route("/admin/users", get(admin::get_users).post(admin_accounts::post_create))
+        .route("/admin/users/{id}/password", post(admin_accounts::post_password))
         .route("/admin/users/{id}/role", post(admin::post_role))
         .route("/admin/users/{id}/enabled", post(admin::post_enabled))
-        .route("/admin/users/{id}/delete", post(admin::post_delete))
+        .route(
+            "/admin/users/{id}/delete",
+            get(admin::get_delete).post(admin::post_delete),
+        )
         .route("/admin/users/{id}/unlock", post(admin::post_unlock))
 }
 
 /// The upload form's route (see `web::router` for why it is apart).
 pub fn upload_routes() -> Router<AppState> {
-    Router::new().route("/library/upload", post(library::post_upload))
+    Router::new().route("/library/upload", post(library_upload::post_upload))
 }
 
 async fn get_stylesheet() -> impl IntoResponse {
