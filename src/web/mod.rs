@@ -14,6 +14,7 @@ pub mod download;
 pub mod error;
 pub mod extract;
 pub mod pages;
+pub mod scan;
 pub mod security_headers;
 mod send_timeout;
 pub mod server;

@@ -20,6 +20,7 @@ mod layers;
 mod library;
 mod library_pages;
 mod library_scan;
+mod library_scan_page;
 mod library_support;
 mod library_upload;
 mod log_capture;

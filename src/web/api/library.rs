@@ -1,8 +1,6 @@
 //! The library API (RomM's paths and scopes). Handlers parse, call one flow
 //! of `crate::library` and map the result; the scope is in each signature.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::Router;
 use axum::extract::multipart::MultipartRejection;
@@ -17,12 +15,9 @@ use crate::library::{RomQuery, ScanReport};
 use crate::store::{Platform, Rom};
 use crate::web::download::{file_response, rom_download_path};
 use crate::web::extract::{ApiPath, ApiQuery, Authorized, PlatformsRead, RomsRead, RomsWrite, TasksRun};
+use crate::web::scan::{SCAN_WAIT, scan_waiting};
 use crate::web::state::AppState;
 use crate::web::upload::{not_multipart, receive_upload};
-
-/// How long `POST /api/tasks/scan` waits before answering 202 and letting
-/// the scan go on (below the request timeout).
-const SCAN_WAIT: Duration = Duration::from_secs(20);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -193,19 +188,15 @@ struct ScanAnswer {
 /// Runs a scan; answers with its report, or 202 when it takes longer than
 /// `SCAN_WAIT` (it goes on, and logs its report).
 async fn run_scan(State(state): State<AppState>, _: Authorized<TasksRun>) -> AppResult<(StatusCode, Json<ScanAnswer>)> {
-    let library = state.library.clone();
-    let now = state.now();
-    let scan = tokio::spawn(async move { library.scan(now).await });
-    match tokio::time::timeout(SCAN_WAIT, scan).await {
-        Ok(joined) => {
-            let report = joined.map_err(|e| AppError::internal_from("scan task", e))??;
+    match scan_waiting(&state, SCAN_WAIT).await? {
+        Some(report) => {
             let answer = ScanAnswer {
                 msg: "Scan finished",
                 report: Some(report),
             };
             Ok((StatusCode::OK, Json(answer)))
         }
-        Err(_) => {
+        None => {
             let answer = ScanAnswer {
                 msg: "The scan goes on in the background; its report will be in the server log.",
                 report: None,

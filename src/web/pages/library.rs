@@ -39,8 +39,13 @@ pub(super) struct LibraryPage {
     csrf_token: String,
     /// An upload's refusal, shown above the forms.
     error: Option<String>,
+    /// A scan's outcome (`library_scan`).
+    notice: Option<String>,
     is_admin: bool,
     can_upload: bool,
+    /// Sees the "Scan the library" button (tasks.run).
+    can_scan: bool,
+    scan_path: &'static str,
     /// May add games by folder and scan (roms.write or tasks.run).
     can_add_games: bool,
     platforms: Vec<PlatformLink>,
@@ -79,6 +84,48 @@ pub struct PlatformQuery {
     page: Option<String>,
 }
 
+/// Where the button posts: three segments, so no platform's page
+/// (`/library/{slug}`) is shadowed.
+pub const SCAN_PATH: &str = "/library/tasks/scan";
+
+/// The library page's query after a scan: `scan=done` with the counts, or
+/// `scan=background`.
+#[derive(Deserialize, Default)]
+pub struct ScanQuery {
+    scan: Option<String>,
+    platforms: Option<usize>,
+    roms: Option<usize>,
+    added: Option<usize>,
+    updated: Option<usize>,
+    removed: Option<usize>,
+    skipped: Option<usize>,
+}
+
+/// The line the library page shows after a scan, from its query.
+fn scan_notice(query: ScanQuery) -> Option<String> {
+    match query.scan.as_deref()? {
+        "background" => Some("The scan goes on in the background; reload in a moment.".to_string()),
+        "done" => Some(format!(
+            "Scan done: {} in {}, {} added, {} updated, {} removed, {} skipped.",
+            counted(query.roms?, "game"),
+            counted(query.platforms?, "platform"),
+            query.added?,
+            query.updated?,
+            query.removed?,
+            query.skipped?,
+        )),
+        _ => None,
+    }
+}
+
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 pub(super) fn platform_href(slug: &str) -> String {
     format!("/library/{}", encode_segment(slug))
 }
@@ -115,9 +162,15 @@ pub fn human_size(bytes: i64) -> String {
     format!("{value:.1} {unit}")
 }
 
-pub async fn get_library(State(state): State<AppState>, headers: HeaderMap, csrf: CsrfToken) -> PageResult {
+pub async fn get_library(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    csrf: CsrfToken,
+    query: Result<Query<ScanQuery>, QueryRejection>,
+) -> PageResult {
     let principal = require_page(&state, &headers, &[Scope::PlatformsRead], "/library").await?;
-    let page = library_page(&state, &principal, &csrf, None).await?;
+    let mut page = library_page(&state, &principal, &csrf, None).await?;
+    page.notice = query.ok().and_then(|Query(q)| scan_notice(q));
     Ok(render(&page, StatusCode::OK))
 }
 
@@ -133,6 +186,9 @@ pub(super) async fn library_page(
         csrf_token: csrf.0.clone(),
         is_admin: is_admin(principal),
         can_upload: principal.has(Scope::RomsWrite),
+        can_scan: principal.has(Scope::TasksRun),
+        scan_path: SCAN_PATH,
+        notice: None,
         can_add_games: principal.has(Scope::RomsWrite) || principal.has(Scope::TasksRun),
         error,
         platforms: platforms

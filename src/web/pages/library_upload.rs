@@ -52,7 +52,7 @@ pub async fn post_upload(
 
 /// The page the upload came from with the refusal above its forms: the
 /// platform's page, or the library page (also when that platform is gone).
-async fn refused(
+pub(super) async fn refused(
     state: &AppState,
     actor: &Principal,
     csrf: &CsrfToken,

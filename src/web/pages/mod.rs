@@ -10,6 +10,7 @@ mod admin_accounts;
 mod confirm;
 mod guard;
 mod library;
+mod library_scan;
 mod library_upload;
 mod logout;
 mod own_account;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/static/style.css", get(get_stylesheet))
         .route("/library", get(library::get_library))
         .route("/library/{slug}", get(library::get_platform))
+        .route(library::SCAN_PATH, post(library_scan::post_scan))
         .route(
             "/library/roms/{id}/delete",
             get(library::get_delete_rom).post(library::post_delete_rom),
