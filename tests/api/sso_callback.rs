@@ -8,7 +8,7 @@ use romgate::auth::Role;
 use serde_json::json;
 
 use crate::fake_idp::FakeIdp;
-use crate::sso_support::{callback, me, session_of, sign_in, sso_app, sso_app_postgres, start};
+use crate::sso_support::{callback, me, session_of, sign_in, sso_app, sso_app_on, start};
 use crate::util::{TestApp, TestResponse, enc};
 
 fn alice() -> serde_json::Value {
@@ -98,7 +98,7 @@ async fn a_callback_from_another_browser_takes_nothing_sqlite() {
 #[tokio::test]
 #[ignore = "PostgreSQL suite: needs TEST_DATABASE_URL, run with --include-ignored"]
 async fn a_callback_from_another_browser_takes_nothing_postgres() {
-    let (app, idp) = sso_app_postgres(&[]).await;
+    let (app, idp) = sso_app_on(true, &[]).await;
     a_callback_from_another_browser_takes_nothing(app, idp).await;
 }
 

@@ -24,11 +24,6 @@ pub async fn sso_app_on(postgres: bool, env: &[(&str, &str)]) -> (TestApp, FakeI
     (app, idp)
 }
 
-/// The same on PostgreSQL (TEST_DATABASE_URL), for store behaviour.
-pub async fn sso_app_postgres(env: &[(&str, &str)]) -> (TestApp, FakeIdp) {
-    sso_app_on(true, env).await
-}
-
 pub fn sso_builder(metadata_url: &str, clock: ManualClock, env: &[(&str, &str)]) -> TestAppBuilder {
     let mut builder = TestApp::builder()
         .clock(clock)
