@@ -23,6 +23,8 @@ pub enum Kind {
     Unauthenticated,
     Forbidden,
     NotFound,
+    /// Existed, but is used up or decided (a device sign-in code).
+    Gone,
     MethodNotAllowed,
     Conflict,
     PayloadTooLarge,

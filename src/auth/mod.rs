@@ -6,6 +6,7 @@
 //! `Auth` (`directory`), never the tables.
 
 pub mod accounts;
+pub mod client_tokens;
 mod directory;
 mod hash_memory;
 mod login;

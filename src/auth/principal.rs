@@ -11,8 +11,17 @@ use crate::store::User;
 /// How the request proved who it is.
 #[derive(Debug, Clone)]
 pub enum Credential {
-    Session { token_hash: String },
-    Bearer { token_hash: String },
+    Session {
+        token_hash: String,
+    },
+    Bearer {
+        token_hash: String,
+    },
+    /// A client API token (`rmm_…`), possibly bound to a device.
+    ClientToken {
+        token_id: i64,
+        device_id: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -114,6 +114,10 @@ impl Auth {
                 }
                 Ok(None)
             }
+            // A client token is not a sign-in to end: an app that calls
+            // logout keeps its token (it lives until it expires or its owner
+            // revokes it on the devices page).
+            Credential::ClientToken { .. } => Ok(None),
         }
     }
 }

@@ -37,6 +37,9 @@ impl TokenKind {
     }
 }
 
+/// The prefix of client API tokens (RomM's).
+pub const CLIENT_TOKEN_PREFIX: &str = "rmm_";
+
 /// A token as handed to a client. Its `Debug` is redacted.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PlainToken(String);
@@ -46,6 +49,20 @@ impl PlainToken {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         Self(format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// A client API token (SPEC 8.2): `rmm_` and 64 lower-case hex
+    /// characters (32 random bytes), RomM's shape, so apps that check it
+    /// accept it.
+    pub fn client() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let mut token = String::with_capacity(CLIENT_TOKEN_PREFIX.len() + 64);
+        token.push_str(CLIENT_TOKEN_PREFIX);
+        for byte in bytes {
+            token.push_str(&format!("{byte:02x}"));
+        }
+        Self(token)
     }
 
     pub fn expose(&self) -> &str {
@@ -82,6 +99,16 @@ impl TokenHasher {
             return None;
         }
         Some(self.mac(token.as_bytes()))
+    }
+
+    /// The stored form of a client API token, or `None` when `token` does
+    /// not have a client token's shape (so it is never looked up).
+    pub fn client_token_hash(&self, token: &str) -> Option<String> {
+        let hex = token.strip_prefix(CLIENT_TOKEN_PREFIX)?;
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        Some(self.mac(token.to_ascii_lowercase().as_bytes()))
     }
 
     /// The CSRF token bound to a session: `rgc_` and the HMAC of
@@ -164,6 +191,30 @@ mod tests {
         assert_ne!(two.session_csrf(session.expose()).as_deref(), Some(bound.as_str()));
         let access = PlainToken::generate(TokenKind::Access);
         assert_eq!(one.session_csrf(access.expose()), None, "only sessions have one");
+    }
+
+    #[test]
+    fn client_tokens_have_romms_shape_and_only_that_shape_is_hashed() {
+        let hasher = TokenHasher::new(Secret::new("key"));
+        let token = PlainToken::client();
+        let text = token.expose();
+        assert!(text.starts_with("rmm_") && text.len() == 68, "{text}");
+        assert!(
+            text[4..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
+        assert_ne!(token, PlainToken::client());
+        let hash = hasher.client_token_hash(text).expect("a client token");
+        assert_eq!(
+            hasher.client_token_hash(&text.to_ascii_uppercase().replacen("RMM_", "rmm_", 1)),
+            Some(hash)
+        );
+        assert_eq!(hasher.client_token_hash(&text[..67]), None);
+        assert_eq!(hasher.client_token_hash(&format!("{text}0")), None);
+        assert_eq!(hasher.client_token_hash(&format!("{}g", &text[..67])), None);
+        let access = PlainToken::generate(TokenKind::Access);
+        assert_eq!(hasher.client_token_hash(access.expose()), None);
     }
 
     #[test]

@@ -56,6 +56,16 @@ codes! {
     InvalidGrant = "invalid_grant",
     InvalidScope = "invalid_scope",
     UnsupportedGrantType = "unsupported_grant_type",
+    // RFC 8628's device-flow answers (also RomM's `detail` for its flow).
+    AuthorizationPending = "authorization_pending",
+    SlowDown = "slow_down",
+    AccessDenied = "access_denied",
+    ExpiredToken = "expired_token",
+    // Client tokens and devices.
+    /// A person already holds the most client tokens allowed.
+    TokenLimitReached = "token_limit_reached",
+    /// A device sign-in code was already approved or denied.
+    AlreadyDecided = "already_decided",
     // Accounts.
     InvalidUsername = "invalid_username",
     InvalidEmail = "invalid_email",
@@ -128,7 +138,10 @@ impl Code {
             Code::PasswordLoginDisabled => "unauthorized_client",
             Code::InvalidScope => "invalid_scope",
             Code::UnsupportedGrantType => "unsupported_grant_type",
-            Code::TooManyAttempts => "slow_down",
+            Code::TooManyAttempts | Code::SlowDown => "slow_down",
+            Code::AuthorizationPending => "authorization_pending",
+            Code::AccessDenied => "access_denied",
+            Code::ExpiredToken => "expired_token",
             Code::InvalidRequest
             | Code::InvalidPath
             | Code::NotFound
@@ -190,7 +203,9 @@ impl Code {
             | Code::MissingFile
             | Code::OneFile
             | Code::FieldTooLarge
-            | Code::InvalidMultipart => "invalid_request",
+            | Code::InvalidMultipart
+            | Code::TokenLimitReached
+            | Code::AlreadyDecided => "invalid_request",
         }
     }
 
@@ -267,7 +282,13 @@ impl Code {
             | Code::MissingFile
             | Code::OneFile
             | Code::FieldTooLarge
-            | Code::InvalidMultipart => r#"Bearer realm="romgate""#,
+            | Code::InvalidMultipart
+            | Code::AuthorizationPending
+            | Code::SlowDown
+            | Code::AccessDenied
+            | Code::ExpiredToken
+            | Code::TokenLimitReached
+            | Code::AlreadyDecided => r#"Bearer realm="romgate""#,
         }
     }
 }

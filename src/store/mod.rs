@@ -11,6 +11,7 @@
 //! number of instances can share one PostgreSQL.
 
 mod batched;
+mod client_tokens;
 mod credential_queries;
 mod credentials;
 mod direct;
@@ -23,6 +24,7 @@ mod server_secrets;
 pub use server_secrets::SharedSecret;
 mod users;
 
+pub use client_tokens::ClientTokenAuth;
 pub use credentials::{AccessTokenRow, EndedSession, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim};
 pub use library::{Platform, Rom, RomFilter, RomFingerprint, RomUpsert};
 pub use oidc::{IdentityLink, LoginAttempt, NewLoginAttempt};
@@ -204,6 +206,12 @@ impl Store {
             "DELETE FROM refresh_tokens WHERE expires_at <= $1",
             "DELETE FROM oidc_login_attempts WHERE expires_at <= $1",
             "DELETE FROM oidc_seen_logout_tokens WHERE expires_at <= $1",
+            "DELETE FROM client_pairing_codes WHERE expires_at <= $1",
+            "DELETE FROM device_flows WHERE expires_at <= $1",
+            // An approved device sign-in whose device never came for its
+            // token leaves a token without a secret: nothing can use it.
+            "DELETE FROM client_tokens WHERE token_hash IS NULL AND created_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM device_flows f WHERE f.token_id = client_tokens.id)",
         ] {
             on_pool!(self, p => sqlx::query(sql).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
         }

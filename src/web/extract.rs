@@ -87,7 +87,13 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Principal>, A
                 "Send a bearer token (Authorization: Bearer ...) or sign in for a session.",
             ));
         };
-        return match state.auth.authenticate_bearer(token.trim(), now).await? {
+        let token = token.trim();
+        let found = if crate::auth::Auth::is_client_token(token) {
+            state.auth.authenticate_client_token(token, now).await?
+        } else {
+            state.auth.authenticate_bearer(token, now).await?
+        };
+        return match found {
             Some(principal) => Ok(Some(principal)),
             None => Err(AppError::refuse(
                 Kind::Unauthenticated,
