@@ -17,6 +17,7 @@ mod principal;
 pub mod rate_limit;
 pub mod reauth;
 pub mod secret_key;
+pub mod sign_in_log;
 mod sessions;
 pub mod tokens;
 

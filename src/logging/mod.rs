@@ -17,7 +17,6 @@ use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::fmt::format::{Writer, debug_fn};
 
 mod json;
-pub mod sign_in;
 
 /// The variable that chooses the log format.
 pub const LOG_FORMAT_VARIABLE: &str = "ROMGATE_LOG_FORMAT";
