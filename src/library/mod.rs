@@ -12,10 +12,12 @@ mod folder_files;
 mod paths;
 pub mod platform_names;
 mod scan;
+mod scan_status;
 mod upload;
 
 pub use paths::{check_name, check_new_slug};
 pub use scan::ScanReport;
+pub use scan_status::ScanStatus;
 pub use upload::{Upload, too_large};
 
 use std::path::{Path, PathBuf};
@@ -42,6 +44,8 @@ pub struct Library {
     writes: Arc<Mutex<()>>,
     /// One scan at a time.
     scans: Arc<Mutex<()>>,
+    /// The running or last scan, for the library page.
+    scan_status: scan_status::ScanStatusCell,
 }
 
 /// A ROM file opened for download.
@@ -68,6 +72,7 @@ impl Library {
             max_upload_bytes,
             writes: Arc::new(Mutex::new(())),
             scans: Arc::new(Mutex::new(())),
+            scan_status: scan_status::ScanStatusCell::default(),
         }
     }
 

@@ -17,8 +17,8 @@ use std::time::UNIX_EPOCH;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::Library;
 use super::paths::check_name;
+use super::{Library, ScanStatus};
 use crate::error::{AppError, AppResult};
 use crate::store::{RomFingerprint, RomUpsert};
 
@@ -65,6 +65,33 @@ impl Library {
         mut progress: impl FnMut(&str, &ScanReport) + Send,
     ) -> AppResult<ScanReport> {
         let _scan = self.scans.lock().await;
+        let result = self.scan_locked(now, &mut progress).await;
+        self.scan_status.set(match &result {
+            Ok(report) => ScanStatus::Finished(report.clone()),
+            Err(err) => ScanStatus::Failed(match err.refusal() {
+                Some(refusal) => refusal.message.to_string(),
+                None => "The scan stopped on an error; the server's log has the details.".to_string(),
+            }),
+        });
+        result
+    }
+
+    /// What the scan page shows: the running scan's progress or the last
+    /// scan's outcome.
+    pub fn scan_status(&self) -> ScanStatus {
+        self.scan_status.get()
+    }
+
+    async fn scan_locked(
+        &self,
+        now: i64,
+        progress: &mut (impl FnMut(&str, &ScanReport) + Send),
+    ) -> AppResult<ScanReport> {
+        self.scan_status.set(ScanStatus::Running {
+            platforms_done: 0,
+            platforms_total: 0,
+            so_far: ScanReport::default(),
+        });
         let root = self.canonical_root().await?;
         let roms_dir = root.join("roms");
         let walk_root = root.clone();
@@ -73,7 +100,12 @@ impl Library {
             skipped,
             ..ScanReport::default()
         };
-        for (slug, _) in &slugs {
+        for (done, (slug, _)) in slugs.iter().enumerate() {
+            self.scan_status.set(ScanStatus::Running {
+                platforms_done: done,
+                platforms_total: slugs.len(),
+                so_far: report.clone(),
+            });
             self.scan_platform(&root, slug, now, &mut report).await?;
             progress(slug, &report);
         }

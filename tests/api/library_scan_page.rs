@@ -91,3 +91,39 @@ async fn a_missing_roms_folder_is_shown_on_the_library_page() {
     );
     assert!(shows_button(&html), "the library page, with its forms: {html}");
 }
+
+#[tokio::test]
+async fn coming_back_after_a_background_scan_shows_its_outcome_without_reloading() {
+    let app = TestApp::new().await;
+    let (_, admin) = app.signed_in("root", Role::Admin).await;
+    let before = library_html(&app, &admin, "/library?scan=background").await;
+    assert!(before.contains("goes on in the background"), "{before}");
+    put_file(&app, "snes", "one.sfc", b"1");
+    put_file(&app, "snes", "two.sfc", b"2");
+    // The scan ends (here within the request; a long one in the background).
+    let response = press_scan(&app, &admin, &admin.csrf).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.text());
+    let html = library_html(&app, &admin, "/library?scan=background").await;
+    assert!(
+        html.contains("Scan done: 2 games in 1 platform, 2 added, 0 updated, 0 removed, 0 skipped."),
+        "{html}"
+    );
+    assert!(
+        !html.contains(r#"http-equiv="refresh""#),
+        "nothing runs, nothing reloads: {html}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_background_scan_says_why_on_the_library_page() {
+    let app = TestApp::new().await;
+    std::fs::remove_dir_all(library_dir(&app).join("roms")).ok();
+    let (_, admin) = app.signed_in("root", Role::Admin).await;
+    let refused = press_scan(&app, &admin, &admin.csrf).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    let html = library_html(&app, &admin, "/library?scan=background").await;
+    assert!(
+        html.contains("The scan stopped:") && html.contains("has no roms folder"),
+        "{html}"
+    );
+}

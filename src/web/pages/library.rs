@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::account::check_form_csrf;
 use super::confirm::{ConfirmForm, ConfirmPage, ask_first};
 use super::guard::{PageResult, page_error, require_page};
+use super::library_scan::{ScanQuery, scan_notice, scan_progress};
 use crate::auth::{Principal, Scope};
 use crate::library::{RomQuery, platform_names};
 use crate::store::Rom;
@@ -39,8 +40,10 @@ pub(super) struct LibraryPage {
     csrf_token: String,
     /// An upload's refusal, shown above the forms.
     error: Option<String>,
-    /// A scan's outcome (`library_scan`).
+    /// A scan's outcome or progress (`library_scan`).
     notice: Option<String>,
+    /// A scan is running: the page reloads itself until it ends.
+    scan_running: bool,
     is_admin: bool,
     can_upload: bool,
     /// Sees the "Scan the library" button (tasks.run).
@@ -88,44 +91,6 @@ pub struct PlatformQuery {
 /// (`/library/{slug}`) is shadowed.
 pub const SCAN_PATH: &str = "/library/tasks/scan";
 
-/// The library page's query after a scan: `scan=done` with the counts, or
-/// `scan=background`.
-#[derive(Deserialize, Default)]
-pub struct ScanQuery {
-    scan: Option<String>,
-    platforms: Option<usize>,
-    roms: Option<usize>,
-    added: Option<usize>,
-    updated: Option<usize>,
-    removed: Option<usize>,
-    skipped: Option<usize>,
-}
-
-/// The line the library page shows after a scan, from its query.
-fn scan_notice(query: ScanQuery) -> Option<String> {
-    match query.scan.as_deref()? {
-        "background" => Some("The scan goes on in the background; reload in a moment.".to_string()),
-        "done" => Some(format!(
-            "Scan done: {} in {}, {} added, {} updated, {} removed, {} skipped.",
-            counted(query.roms?, "game"),
-            counted(query.platforms?, "platform"),
-            query.added?,
-            query.updated?,
-            query.removed?,
-            query.skipped?,
-        )),
-        _ => None,
-    }
-}
-
-fn counted(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
 pub(super) fn platform_href(slug: &str) -> String {
     format!("/library/{}", encode_segment(slug))
 }
@@ -170,7 +135,12 @@ pub async fn get_library(
 ) -> PageResult {
     let principal = require_page(&state, &headers, &[Scope::PlatformsRead], "/library").await?;
     let mut page = library_page(&state, &principal, &csrf, None).await?;
-    page.notice = query.ok().and_then(|Query(q)| scan_notice(q));
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    if page.can_scan {
+        (page.notice, page.error, page.scan_running) = scan_progress(state.library.scan_status(), &query);
+    } else {
+        page.notice = scan_notice(&query);
+    }
     Ok(render(&page, StatusCode::OK))
 }
 
@@ -189,6 +159,7 @@ pub(super) async fn library_page(
         can_scan: principal.has(Scope::TasksRun),
         scan_path: SCAN_PATH,
         notice: None,
+        scan_running: false,
         can_add_games: principal.has(Scope::RomsWrite) || principal.has(Scope::TasksRun),
         error,
         platforms: platforms
