@@ -34,6 +34,9 @@ pub enum Kind {
     },
     /// The identity provider could not be reached or answered nonsense.
     BadGateway,
+    /// romgate's own database cannot be reached right now (503): worth
+    /// trying again in a moment.
+    Unavailable,
 }
 
 #[derive(Debug, Clone)]
@@ -139,6 +142,15 @@ impl From<StoreError> for AppError {
                 "That email address is already used by another account.",
             ),
             StoreError::Conflict(Unique::Other) => AppError::conflict(Code::AlreadyExists, "That already exists."),
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "a request was refused: the database is unavailable");
+                AppError::refuse(
+                    Kind::Unavailable,
+                    Code::DatabaseUnavailable,
+                    "The server cannot reach its database right now. Try again in a moment.",
+                )
+                .hint("Check that the database server is running and reachable from romgate (ROMM_DB_DRIVER, DB_HOST, DB_PORT); romgate reconnects by itself once it answers.")
+            }
             StoreError::LastAdmin => AppError::conflict(
                 Code::LastAdmin,
                 "This would leave no enabled administrator; promote another user first.",

@@ -38,6 +38,8 @@ codes! {
     UnsupportedMediaType = "unsupported_media_type",
     RangeNotSatisfiable = "range_not_satisfiable",
     CsrfFailed = "csrf_failed",
+    /// The server's own database cannot be reached (503).
+    DatabaseUnavailable = "database_unavailable",
     // Who is asking.
     NotAuthenticated = "not_authenticated",
     InvalidCredentials = "invalid_credentials",
@@ -142,6 +144,7 @@ impl Code {
             Code::AuthorizationPending => "authorization_pending",
             Code::AccessDenied => "access_denied",
             Code::ExpiredToken => "expired_token",
+            Code::DatabaseUnavailable => "temporarily_unavailable",
             Code::InvalidRequest
             | Code::InvalidPath
             | Code::NotFound
@@ -283,6 +286,7 @@ impl Code {
             | Code::OneFile
             | Code::FieldTooLarge
             | Code::InvalidMultipart
+            | Code::DatabaseUnavailable
             | Code::AuthorizationPending
             | Code::SlowDown
             | Code::AccessDenied

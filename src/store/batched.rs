@@ -65,7 +65,7 @@ impl<'r, T: FromRow<'r, PgRow>> FromRow<'r, PgRow> for Hit<T> {
 const QUEUE: usize = 512;
 
 /// Why the batch could not answer: the caller runs its own query.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum NotBatched {
     #[error("{QUEUE} lookups already wait for a batch")]
     QueueFull,
@@ -73,6 +73,10 @@ pub enum NotBatched {
     Gone,
     #[error("the batch query failed")]
     Failed,
+    /// The database is unreachable: a query of its own would only wait
+    /// for the same outage again.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 struct Lookup<T> {
@@ -172,9 +176,15 @@ where
 /// Sends every lookup of a failed batch back to run its own query (each
 /// is counted and logged by the store as it falls back).
 fn refuse_batch<T>(batch: Vec<Lookup<T>>, err: &sqlx::Error) {
-    tracing::warn!(error = %err, lookups = batch.len(), "batched credential lookup failed; each runs its own query");
+    let why = if super::unavailable(err) {
+        tracing::warn!(error = %err, lookups = batch.len(), "batched credential lookup failed: the database is unavailable");
+        NotBatched::Unavailable(err.to_string())
+    } else {
+        tracing::warn!(error = %err, lookups = batch.len(), "batched credential lookup failed; each runs its own query");
+        NotBatched::Failed
+    };
     for lookup in batch {
-        let _ = lookup.reply.send(Err(NotBatched::Failed));
+        let _ = lookup.reply.send(Err(why.clone()));
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
-use super::batched::Batched;
+use super::batched::{Batched, NotBatched};
 use super::credential_queries::{
     SELECT_ACCESS_TOKEN, SELECT_ACCESS_TOKENS_BATCHED, SELECT_SESSION, SELECT_SESSIONS_BATCHED,
 };
@@ -216,6 +216,7 @@ impl Store {
         if let Some(batched) = self.batched.as_deref() {
             match (lookup.batched)(batched).find(token_hash, now).await {
                 Ok(found) => return Ok(found),
+                Err(NotBatched::Unavailable(cause)) => return Err(StoreError::Unavailable(cause)),
                 Err(why) => self.fallbacks.record("batched PostgreSQL lookup", &why),
             }
         }

@@ -79,18 +79,48 @@ pub enum StoreError {
     /// The change would leave no enabled administrator.
     #[error("the change would leave no enabled administrator")]
     LastAdmin,
+    /// The database could not be reached or is shutting down: the request
+    /// may succeed in a moment (503, not 500).
+    /// (The cause in words: a batch's one failure answers many lookups.)
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+impl From<sqlx::Error> for StoreError {
+    /// Tells an unreachable database apart from a failed query.
+    fn from(err: sqlx::Error) -> Self {
+        if unavailable(&err) {
+            StoreError::Unavailable(err.to_string())
+        } else {
+            StoreError::Database(err)
+        }
+    }
+}
+
+/// Whether `err` says the database cannot be used right now, rather than
+/// that this query is wrong: no connection within the acquire timeout, a
+/// broken or refused connection, or PostgreSQL shutting down or starting
+/// (SQLSTATE class 08, and 57P01..57P03).
+pub(crate) fn unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
+}
+
 impl StoreError {
-    /// Maps unique violations to `Conflict`, leaves the rest as they are.
+    /// Maps unique violations to `Conflict`, the rest as `From` does.
     fn from_write(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(Unique::of(db.as_ref())),
-            _ => StoreError::Database(err),
+            _ => StoreError::from(err),
         }
     }
 }
@@ -223,11 +253,16 @@ impl Store {
 /// it is used, so one the server dropped (a restart, an idle timeout) is
 /// replaced instead of failing a request.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+/// How long a request waits for a PostgreSQL connection.
+const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 async fn pg_pool(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(16)
-        .acquire_timeout(Duration::from_secs(10))
+        // While the server is down every request waits this long for a
+        // connection, then gets a 503: short enough that nobody stares at
+        // a hung page, long enough to ride out a busy moment.
+        .acquire_timeout(PG_ACQUIRE_TIMEOUT)
         // sqlx pings every connection it hands out by default: a second
         // round trip for each query. Under load connections go straight
         // back into use and need no ping.

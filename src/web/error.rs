@@ -26,6 +26,7 @@ pub fn status_of(kind: Kind) -> StatusCode {
         Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Kind::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         Kind::BadGateway => StatusCode::BAD_GATEWAY,
+        Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -77,7 +78,11 @@ pub fn refusal_response(refusal: &Refusal, code: &str) -> Response {
     response
 }
 
-/// `WWW-Authenticate` on 401 and `Retry-After` on 429, for JSON and pages.
+/// Seconds a client is asked to wait while the database is unavailable.
+const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 5;
+
+/// `WWW-Authenticate` on 401 and `Retry-After` on 429 and 503, for JSON and
+/// pages.
 pub fn add_refusal_headers(response: &mut Response, refusal: &Refusal) {
     let headers = response.headers_mut();
     match refusal.kind {
@@ -87,6 +92,9 @@ pub fn add_refusal_headers(response: &mut Response, refusal: &Refusal) {
         }
         Kind::TooManyRequests { retry_after_seconds } => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+        }
+        Kind::Unavailable => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECONDS));
         }
         _ => {}
     }
@@ -127,6 +135,7 @@ fn title_of(kind: Kind) -> &'static str {
         Kind::UnsupportedMediaType => "That did not work",
         Kind::TooManyRequests { .. } => "Too many attempts",
         Kind::BadGateway => "Sign-in service unavailable",
+        Kind::Unavailable => "Temporarily unavailable",
     }
 }
 

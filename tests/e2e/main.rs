@@ -6,6 +6,7 @@
 
 mod browser;
 mod cluster;
+mod database_outage;
 mod demo;
 mod email_trust;
 mod harness_smoke;
@@ -13,6 +14,7 @@ mod login_limits;
 mod logout;
 mod multi_instance;
 mod multi_instance_sso;
+mod private_postgres;
 mod provider;
 mod romgate;
 mod scenario;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::account::check_form_csrf;
 use super::confirm::{ConfirmForm, ConfirmPage, ask_first};
 use super::guard::{PageResult, page_error, require_page};
-use super::library_scan::{ScanQuery, scan_notice, scan_progress};
+use super::scan_notice::{ScanQuery, scan_notice, scan_progress};
 use crate::auth::{Principal, Scope};
 use crate::library::{RomQuery, platform_names};
 use crate::store::Rom;

@@ -14,6 +14,7 @@ mod library_scan;
 mod library_upload;
 mod logout;
 mod own_account;
+mod scan_notice;
 pub mod sso;
 
 use axum::Router;
