@@ -13,12 +13,12 @@ use std::fmt;
 
 use rand::Rng;
 
+use super::Auth;
 use super::client_tokens::IssuedClientToken;
 use super::principal::Principal;
 use super::rate_limit::{RateLimitPolicy, address_subject};
 use super::sign_in_log::{self, Method};
 use super::tokens::PlainToken;
-use super::Auth;
 use crate::error::{AppError, AppResult, Code};
 use crate::store::StoreError;
 
@@ -128,7 +128,9 @@ impl Auth {
     /// Whether `code` is waiting to be exchanged (no authentication; limited
     /// per client address).
     pub async fn pairing_code_pending(&self, code: &str, client: &str, now: i64) -> AppResult<bool> {
-        PAIRING_STATUS_PER_ADDRESS.count_address(&self.store, client, now).await?;
+        PAIRING_STATUS_PER_ADDRESS
+            .count_address(&self.store, client, now)
+            .await?;
         let Some(code) = normalize_code(code) else {
             return Ok(false);
         };

@@ -195,7 +195,11 @@ impl Store {
     }
 
     /// Token `id`, if it exists and (when `owner` is given) belongs to them.
-    pub async fn find_client_token_by_id(&self, id: i64, owner: Option<i64>) -> Result<Option<ClientToken>, StoreError> {
+    pub async fn find_client_token_by_id(
+        &self,
+        id: i64,
+        owner: Option<i64>,
+    ) -> Result<Option<ClientToken>, StoreError> {
         Ok(on_pool!(self, p => sqlx::query_as(SELECT_ONE).bind(id).bind(owner).fetch_optional(p).await)?)
     }
 

@@ -28,8 +28,8 @@ mod users;
 
 pub use client_pairing::PairingClaim;
 pub use client_tokens::{ClientToken, ClientTokenAuth, ClientTokenWithOwner, NewClientToken};
-pub use devices::{Device, NewDevice};
 pub use credentials::{AccessTokenRow, EndedSession, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim};
+pub use devices::{Device, NewDevice};
 pub use library::{Platform, Rom, RomFilter, RomFingerprint, RomUpsert};
 pub use oidc::{IdentityLink, LoginAttempt, NewLoginAttempt};
 pub use users::{NewUser, User, UserChanges, UserWithHash, UserWithTrust, fold};

@@ -166,7 +166,10 @@ mod tests {
             loggable_path("/api/client-tokens/pair/ABCD-EFGH/status"),
             "/api/client-tokens/pair/***/status"
         );
-        assert_eq!(loggable_path("/api/auth/device/pending/WXYZ2345"), "/api/auth/device/pending/***");
+        assert_eq!(
+            loggable_path("/api/auth/device/pending/WXYZ2345"),
+            "/api/auth/device/pending/***"
+        );
         assert_eq!(loggable_path("/api/client-tokens/7/pair"), "/api/client-tokens/7/pair");
         assert_eq!(loggable_path("/api/users/me"), "/api/users/me");
     }

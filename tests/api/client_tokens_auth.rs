@@ -37,7 +37,11 @@ on_both_engines!(
         };
         change(&app, ada.id, demote).await;
         let refused = users(token.clone()).await;
-        assert_eq!(refused.status, StatusCode::FORBIDDEN, "the next request after the demotion");
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "the next request after the demotion"
+        );
         assert_eq!(refused.error_code(), "insufficient_scope");
         assert_eq!(me_status(&app, &token).await, StatusCode::OK, "me.read is still both");
 
@@ -46,7 +50,11 @@ on_both_engines!(
             ..AccountChanges::default()
         };
         change(&app, ada.id, promote).await;
-        assert_eq!(users(token.clone()).await.status, StatusCode::OK, "the granted scope is back");
+        assert_eq!(
+            users(token.clone()).await.status,
+            StatusCode::OK,
+            "the granted scope is back"
+        );
 
         // A scope the role has but the token was not granted: refused.
         let (_, narrow) = token_with(&app, &browser, "narrow", &["me.read"]).await;
@@ -58,7 +66,12 @@ on_both_engines!(
     an_expired_token_is_refused_from_its_expiry_on,
     |app: TestApp| async move {
         let (_, browser) = app.signed_in("alice", Role::Viewer).await;
-        let response = create(&app, &browser, json!({"name": "t", "scopes": ["me.read"], "expires_in": "30d"})).await;
+        let response = create(
+            &app,
+            &browser,
+            json!({"name": "t", "scopes": ["me.read"], "expires_in": "30d"}),
+        )
+        .await;
         let token = response.json()["raw_token"].as_str().expect("raw").to_string();
         app.clock.advance(30 * 86_400 - 1);
         assert_eq!(me_status(&app, &token).await, StatusCode::OK);
@@ -98,18 +111,15 @@ on_both_engines!(
     }
 );
 
-on_both_engines!(
-    a_deleted_owner_takes_their_tokens_along,
-    |app: TestApp| async move {
-        let (_, root) = app.signed_in("root", Role::Admin).await;
-        let (alice, browser) = app.signed_in("alice", Role::Viewer).await;
-        let (_, token) = token_with(&app, &browser, "t", &["me.read"]).await;
-        let path = format!("/api/users/{}", alice.id);
-        let deleted = app.as_browser(&root, Method::DELETE, &path, None).await;
-        assert_eq!(deleted.status, StatusCode::OK);
-        assert_eq!(me_status(&app, &token).await, StatusCode::UNAUTHORIZED);
-    }
-);
+on_both_engines!(a_deleted_owner_takes_their_tokens_along, |app: TestApp| async move {
+    let (_, root) = app.signed_in("root", Role::Admin).await;
+    let (alice, browser) = app.signed_in("alice", Role::Viewer).await;
+    let (_, token) = token_with(&app, &browser, "t", &["me.read"]).await;
+    let path = format!("/api/users/{}", alice.id);
+    let deleted = app.as_browser(&root, Method::DELETE, &path, None).await;
+    assert_eq!(deleted.status, StatusCode::OK);
+    assert_eq!(me_status(&app, &token).await, StatusCode::UNAUTHORIZED);
+});
 
 #[tokio::test]
 async fn tokens_of_the_wrong_shape_are_refused() {
@@ -117,7 +127,11 @@ async fn tokens_of_the_wrong_shape_are_refused() {
     let (_, browser) = app.signed_in("alice", Role::Viewer).await;
     let (_, token) = token_with(&app, &browser, "t", &["me.read"]).await;
     let upper = format!("rmm_{}", token[4..].to_ascii_uppercase());
-    assert_eq!(me_status(&app, &upper).await, StatusCode::OK, "hex is hex in either case");
+    assert_eq!(
+        me_status(&app, &upper).await,
+        StatusCode::OK,
+        "hex is hex in either case"
+    );
     for wrong in [
         token[..67].to_string(),
         format!("{token}0"),
@@ -140,7 +154,10 @@ on_both_engines!(
 
         let first_use = app.now();
         assert_eq!(me_status(&app, &token).await, StatusCode::OK);
-        assert_eq!(listed_one(&app, &browser, id).await["last_used_at"], format_time(first_use));
+        assert_eq!(
+            listed_one(&app, &browser, id).await["last_used_at"],
+            format_time(first_use)
+        );
 
         app.clock.advance(59);
         assert_eq!(me_status(&app, &token).await, StatusCode::OK);
@@ -159,24 +176,27 @@ on_both_engines!(
     }
 );
 
-on_both_engines!(
-    uses_at_once_write_the_last_use_once,
-    |app: TestApp| async move {
-        let (_, browser) = app.signed_in("alice", Role::Viewer).await;
-        let (_, token) = token_with(&app, &browser, "t", &["me.read"]).await;
-        let hash = app.state.auth.tokens.client_token_hash(&token).expect("shape");
-        let row = app
-            .store()
-            .find_client_token(&hash, app.now())
-            .await
-            .expect("query")
-            .expect("found");
-        let now = app.now();
-        let stale_before = now - 60;
-        // Two instances that both read "never used" and both try to write:
-        // the second finds the row fresh and writes nothing.
-        let first = app.store().touch_client_token(row.token_id, None, now, stale_before).await;
-        let second = app.store().touch_client_token(row.token_id, None, now, stale_before).await;
-        assert_eq!((first.expect("touch"), second.expect("touch")), (true, false));
-    }
-);
+on_both_engines!(uses_at_once_write_the_last_use_once, |app: TestApp| async move {
+    let (_, browser) = app.signed_in("alice", Role::Viewer).await;
+    let (_, token) = token_with(&app, &browser, "t", &["me.read"]).await;
+    let hash = app.state.auth.tokens.client_token_hash(&token).expect("shape");
+    let row = app
+        .store()
+        .find_client_token(&hash, app.now())
+        .await
+        .expect("query")
+        .expect("found");
+    let now = app.now();
+    let stale_before = now - 60;
+    // Two instances that both read "never used" and both try to write:
+    // the second finds the row fresh and writes nothing.
+    let first = app
+        .store()
+        .touch_client_token(row.token_id, None, now, stale_before)
+        .await;
+    let second = app
+        .store()
+        .touch_client_token(row.token_id, None, now, stale_before)
+        .await;
+    assert_eq!((first.expect("touch"), second.expect("touch")), (true, false));
+});

@@ -67,7 +67,11 @@ on_both_engines!(
             (StatusCode::UNAUTHORIZED, "invalid_token")
         );
         assert_eq!(me_status(&app, &other_bound).await, StatusCode::UNAUTHORIZED);
-        assert_eq!(me_status(&app, &unbound).await, StatusCode::OK, "a token of no device stays");
+        assert_eq!(
+            me_status(&app, &unbound).await,
+            StatusCode::OK,
+            "a token of no device stays"
+        );
         let left = listed(&app, &browser).await;
         assert_eq!(left.len(), 1);
         assert_eq!(left[0]["name"], "laptop");
@@ -79,38 +83,32 @@ on_both_engines!(
     }
 );
 
-on_both_engines!(
-    a_device_revokes_itself_with_its_own_token,
-    |app: TestApp| async move {
-        let alice = app.create_user("alice", Role::Viewer).await;
-        let handheld = device(&app, alice.id, "Retroid").await;
-        let (_, token) = device_token(&app, alice.id, &handheld.id, "devices.read devices.write").await;
-        let path = format!("/api/devices/{}", handheld.id);
-        let revoked = app.with_bearer(Method::DELETE, &path, &token, None).await;
-        assert_eq!(revoked.status, StatusCode::NO_CONTENT);
-        let after = app.with_bearer(Method::GET, "/api/devices", &token, None).await;
-        assert_eq!(after.status, StatusCode::UNAUTHORIZED);
-    }
-);
+on_both_engines!(a_device_revokes_itself_with_its_own_token, |app: TestApp| async move {
+    let alice = app.create_user("alice", Role::Viewer).await;
+    let handheld = device(&app, alice.id, "Retroid").await;
+    let (_, token) = device_token(&app, alice.id, &handheld.id, "devices.read devices.write").await;
+    let path = format!("/api/devices/{}", handheld.id);
+    let revoked = app.with_bearer(Method::DELETE, &path, &token, None).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    let after = app.with_bearer(Method::GET, "/api/devices", &token, None).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+});
 
-on_both_engines!(
-    devices_need_romms_device_scopes,
-    |app: TestApp| async move {
-        let (alice, browser) = app.signed_in("alice", Role::Viewer).await;
-        let handheld = device(&app, alice.id, "Retroid").await;
-        let (_, me_only) = token_with(&app, &browser, "t", &["me.read", "me.write"]).await;
-        let list = app.with_bearer(Method::GET, "/api/devices", &me_only, None).await;
-        assert_eq!(list.status, StatusCode::FORBIDDEN);
-        assert!(list.json()["detail"].as_str().expect("detail").contains("devices.read"));
-        let path = format!("/api/devices/{}", handheld.id);
-        let delete = app.with_bearer(Method::DELETE, &path, &me_only, None).await;
-        assert_eq!(delete.status, StatusCode::FORBIDDEN);
-        let (_, reader) = token_with(&app, &browser, "r", &["devices.read"]).await;
-        let delete = app.with_bearer(Method::DELETE, &path, &reader, None).await;
-        assert_eq!(delete.status, StatusCode::FORBIDDEN, "deleting needs devices.write");
-        assert_eq!(
-            app.with_bearer(Method::GET, "/api/devices", &reader, None).await.status,
-            StatusCode::OK
-        );
-    }
-);
+on_both_engines!(devices_need_romms_device_scopes, |app: TestApp| async move {
+    let (alice, browser) = app.signed_in("alice", Role::Viewer).await;
+    let handheld = device(&app, alice.id, "Retroid").await;
+    let (_, me_only) = token_with(&app, &browser, "t", &["me.read", "me.write"]).await;
+    let list = app.with_bearer(Method::GET, "/api/devices", &me_only, None).await;
+    assert_eq!(list.status, StatusCode::FORBIDDEN);
+    assert!(list.json()["detail"].as_str().expect("detail").contains("devices.read"));
+    let path = format!("/api/devices/{}", handheld.id);
+    let delete = app.with_bearer(Method::DELETE, &path, &me_only, None).await;
+    assert_eq!(delete.status, StatusCode::FORBIDDEN);
+    let (_, reader) = token_with(&app, &browser, "r", &["devices.read"]).await;
+    let delete = app.with_bearer(Method::DELETE, &path, &reader, None).await;
+    assert_eq!(delete.status, StatusCode::FORBIDDEN, "deleting needs devices.write");
+    assert_eq!(
+        app.with_bearer(Method::GET, "/api/devices", &reader, None).await.status,
+        StatusCode::OK
+    );
+});

@@ -11,6 +11,7 @@ mod cli_commands;
 mod cli_support;
 mod client_addr;
 mod client_tokens;
+mod client_tokens_access;
 mod client_tokens_auth;
 mod client_tokens_devices;
 mod client_tokens_pairing;

@@ -193,6 +193,9 @@ async fn exchange_code(
     ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<ExchangeBody>,
 ) -> AppResult<Json<CreatedView>> {
-    let issued = state.auth.exchange_pairing_code(&body.code, &client, state.now()).await?;
+    let issued = state
+        .auth
+        .exchange_pairing_code(&body.code, &client, state.now())
+        .await?;
     Ok(Json(CreatedView::from(issued)))
 }
