@@ -303,3 +303,29 @@ on_both_engines!(regenerating_replaces_the_secret_at_once, |app: TestApp| async 
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 });
+
+on_both_engines!(
+    expired_tokens_stay_listed_for_thirty_days_then_go,
+    |app: TestApp| async move {
+        let (_, browser) = app.signed_in("alice", Role::Viewer).await;
+        let body = json!({"name": "old tv", "scopes": ["me.read"], "expires_in": "30d"});
+        let token = create(&app, &browser, body).await.json()["raw_token"]
+            .as_str()
+            .expect("raw")
+            .to_string();
+        app.clock.advance(59 * 86_400);
+        app.store().delete_expired(app.now()).await.expect("cleanup");
+        let browser = app.login("alice", crate::util::PASSWORD).await;
+        let list = listed(&app, &browser).await;
+        assert_eq!(
+            list.len(),
+            1,
+            "expired, still listed: the owner sees why the app stopped"
+        );
+        assert_eq!(me_status(&app, &token).await, StatusCode::UNAUTHORIZED);
+
+        app.clock.advance(86_400);
+        app.store().delete_expired(app.now()).await.expect("cleanup");
+        assert!(listed(&app, &browser).await.is_empty(), "gone 30 days after expiry");
+    }
+);

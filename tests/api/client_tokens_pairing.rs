@@ -10,7 +10,7 @@ use axum::http::{Method, StatusCode};
 use romgate::auth::{AccountChanges, Role};
 use serde_json::json;
 
-use crate::client_tokens_support::{exchange_from, me_status, pair, pairing_status, token_with};
+use crate::client_tokens_support::{exchange_from, from_peer, me_status, pair, pairing_status, token_with};
 use crate::log_capture::LogCapture;
 use crate::util::{TestApp, on_both_engines};
 
@@ -268,4 +268,22 @@ async fn a_refused_exchange_is_logged_with_its_reason() {
     assert_eq!(lines.len(), 6, "one line per attempt:\n{text}");
     assert!(lines[4].contains("not_found"), "{}", lines[4]);
     assert!(lines[5].contains("too_many_attempts"), "{}", lines[5]);
+}
+
+#[tokio::test]
+async fn status_checks_are_limited_per_client_address() {
+    let app = TestApp::new().await;
+    let (_, browser) = app.signed_in("alice", Role::Viewer).await;
+    let (id, _) = token_with(&app, &browser, "tv", &["me.read"]).await;
+    let code = pair(&app, &browser, id).await;
+    let path = format!("/api/client-tokens/pair/{code}/status");
+    for n in 0..120 {
+        let answer = from_peer(&app, PHONE, Method::GET, &path, None).await;
+        assert_eq!(answer.status, StatusCode::OK, "check {n}");
+    }
+    let limited = from_peer(&app, PHONE, Method::GET, &path, None).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.header("retry-after").is_some());
+    let elsewhere = from_peer(&app, "203.0.113.9", Method::GET, &path, None).await;
+    assert_eq!(elsewhere.status, StatusCode::OK);
 }
