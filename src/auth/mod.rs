@@ -7,11 +7,13 @@
 
 pub mod accounts;
 pub mod client_tokens;
+mod devices;
 mod directory;
 mod hash_memory;
 mod login;
 mod login_limits;
 mod oauth;
+pub mod pairing;
 pub mod password;
 mod principal;
 pub mod rate_limit;
@@ -23,9 +25,11 @@ pub mod tokens;
 
 pub use crate::access::{Role, Scope, ScopeSet};
 pub use accounts::{AccountChanges, NewAccount};
+pub use client_tokens::{ClientTokenRequest, IssuedClientToken};
 pub use directory::AccountOverview;
 pub use login::account_disabled;
 pub use oauth::TokenPair;
+pub use pairing::PairingCode;
 pub use principal::{Credential, Principal};
 pub use reauth::{FRESH_SIGN_IN_SECONDS, Proof, ProofKind};
 pub use sessions::{OidcSessionInfo, StartedSession};

@@ -1,6 +1,11 @@
 //! Client tokens and the devices they belong to (SPEC 8.2, 8.4): the lookup
-//! every `rmm_` request makes, and the coalesced last-use write. Only keyed
-//! hashes of tokens are stored.
+//! every `rmm_` request makes, the coalesced last-use write, and the
+//! management of one's tokens. Only keyed hashes of tokens are stored.
+//!
+//! Guarantee: a person never holds more than the cap of tokens, even when
+//! creates arrive at once on several instances: the count and the insert
+//! run in one transaction that first locks the owner's row (see
+//! `insert_client_token`).
 
 use super::users::user_columns_u;
 use super::{Store, StoreError, User, on_pool};
@@ -16,6 +21,54 @@ pub struct ClientTokenAuth {
     pub last_used_at: Option<i64>,
 }
 
+/// A client token as its owner and the administrators see it: never its
+/// hash. `scopes` is the space-separated list granted at creation.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ClientToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub device_id: Option<String>,
+    pub name: String,
+    pub scopes: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+/// A client token with its owner's username (the administrators' list).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ClientTokenWithOwner {
+    #[sqlx(flatten)]
+    pub token: ClientToken,
+    pub username: String,
+}
+
+/// A client token about to be stored. `token_hash` is `None` only for a
+/// device sign-in whose secret is made at the device's poll.
+#[derive(Debug, Clone)]
+pub struct NewClientToken {
+    pub user_id: i64,
+    pub device_id: Option<String>,
+    pub name: String,
+    pub token_hash: Option<String>,
+    pub scopes: String,
+    pub expires_at: Option<i64>,
+}
+
+/// The token columns, for single-table queries and `RETURNING`.
+macro_rules! token_columns {
+    () => {
+        "id, user_id, device_id, name, scopes, created_at, expires_at, last_used_at"
+    };
+}
+
+/// The token columns prefixed with the `ct` alias, for joins.
+macro_rules! token_columns_ct {
+    () => {
+        "ct.id, ct.user_id, ct.device_id, ct.name, ct.scopes, ct.created_at, ct.expires_at, ct.last_used_at"
+    };
+}
+
 const SELECT_FOR_AUTH: &str = concat!(
     "SELECT ",
     user_columns_u!(),
@@ -23,8 +76,48 @@ const SELECT_FOR_AUTH: &str = concat!(
     "FROM client_tokens ct JOIN users u ON u.id = ct.user_id ",
     "WHERE ct.token_hash = $1 AND (ct.expires_at IS NULL OR ct.expires_at > $2)"
 );
-const TOUCH_TOKEN: &str = "UPDATE client_tokens SET last_used_at = $2 WHERE id = $1";
+/// Writes the last use only when the stored one is older than `$3`: of
+/// several requests at once (on any instance) one writes, the rest find
+/// the row already fresh.
+const TOUCH_TOKEN: &str = "UPDATE client_tokens SET last_used_at = $2 \
+    WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)";
 const TOUCH_DEVICE: &str = "UPDATE devices SET last_seen_at = $2 WHERE id = $1";
+/// Takes the owner's row lock (PostgreSQL) or the database's write lock
+/// (SQLite) without changing anything: token creates of one person queue
+/// behind it. A non-key column, so rows referring to the user (sessions,
+/// tokens) can still be written meanwhile on PostgreSQL.
+const LOCK_OWNER: &str = "UPDATE users SET enabled = enabled WHERE id = $1";
+const COUNT_OF_USER: &str = "SELECT COUNT(*) FROM client_tokens WHERE user_id = $1";
+const INSERT: &str = concat!(
+    "INSERT INTO client_tokens (user_id, device_id, name, token_hash, scopes, created_at, expires_at) ",
+    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
+    token_columns!()
+);
+const SELECT_OF_USER: &str = concat!(
+    "SELECT ",
+    token_columns!(),
+    " FROM client_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
+);
+const SELECT_ALL: &str = concat!(
+    "SELECT ",
+    token_columns_ct!(),
+    ", u.username FROM client_tokens ct JOIN users u ON u.id = ct.user_id ",
+    "ORDER BY ct.created_at DESC, ct.id DESC"
+);
+/// `$2` NULL: any owner (an administrator's action).
+const SELECT_ONE: &str = concat!(
+    "SELECT ",
+    token_columns!(),
+    " FROM client_tokens WHERE id = $1 AND ($2 IS NULL OR user_id = $2)"
+);
+const DELETE_ONE: &str = "DELETE FROM client_tokens WHERE id = $1 AND ($2 IS NULL OR user_id = $2)";
+/// A new secret: the old one stops matching at once. The last use is
+/// cleared, as it was the old secret's.
+const SET_HASH: &str = concat!(
+    "UPDATE client_tokens SET token_hash = $3, last_used_at = NULL ",
+    "WHERE id = $1 AND ($2 IS NULL OR user_id = $2) RETURNING ",
+    token_columns!()
+);
 
 impl Store {
     /// The unexpired client token with this hash, and its owner.
@@ -33,13 +126,104 @@ impl Store {
     }
 
     /// Records that token `token_id` (and its device, if any) was used at
-    /// `now`. Callers write at most once a minute per token (see
-    /// `auth::client_tokens`), not on every request.
-    pub async fn touch_client_token(&self, token_id: i64, device_id: Option<&str>, now: i64) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(TOUCH_TOKEN).bind(token_id).bind(now).execute(p).await.map(|_| ()))?;
+    /// `now`, unless its last use is more recent than `stale_before`. True
+    /// when this call wrote.
+    pub async fn touch_client_token(
+        &self,
+        token_id: i64,
+        device_id: Option<&str>,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<bool, StoreError> {
+        let touched = on_pool!(self, p => sqlx::query(TOUCH_TOKEN)
+            .bind(token_id)
+            .bind(now)
+            .bind(stale_before)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if touched == 0 {
+            return Ok(false);
+        }
         if let Some(device_id) = device_id {
             on_pool!(self, p => sqlx::query(TOUCH_DEVICE).bind(device_id).bind(now).execute(p).await.map(|_| ()))?;
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// Stores `token` unless its owner already holds `max_per_user` tokens
+    /// (`Ok(None)`). Atomic per owner on both engines: the owner's row is
+    /// locked before counting, so concurrent creates are counted one after
+    /// the other.
+    pub async fn insert_client_token(
+        &self,
+        token: &NewClientToken,
+        max_per_user: i64,
+        now: i64,
+    ) -> Result<Option<ClientToken>, StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(LOCK_OWNER).bind(token.user_id).execute(&mut *tx).await?;
+            let held: i64 = sqlx::query_scalar(COUNT_OF_USER).bind(token.user_id).fetch_one(&mut *tx).await?;
+            if held >= max_per_user {
+                return Ok(None);
+            }
+            let created: ClientToken = sqlx::query_as(INSERT)
+                .bind(token.user_id)
+                .bind(token.device_id.as_deref())
+                .bind(&token.name)
+                .bind(token.token_hash.as_deref())
+                .bind(&token.scopes)
+                .bind(now)
+                .bind(token.expires_at)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError::from_write)?;
+            tx.commit().await?;
+            Ok(Some(created))
+        })
+    }
+
+    /// User `user_id`'s tokens, newest first (expired ones included).
+    pub async fn client_tokens_of(&self, user_id: i64) -> Result<Vec<ClientToken>, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_OF_USER).bind(user_id).fetch_all(p).await)?)
+    }
+
+    /// Every client token with its owner's username, newest first.
+    pub async fn all_client_tokens(&self) -> Result<Vec<ClientTokenWithOwner>, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_ALL).fetch_all(p).await)?)
+    }
+
+    /// Token `id`, if it exists and (when `owner` is given) belongs to them.
+    pub async fn find_client_token_by_id(
+        &self,
+        id: i64,
+        owner: Option<i64>,
+    ) -> Result<Option<ClientToken>, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_as(SELECT_ONE).bind(id).bind(owner).fetch_optional(p).await)?)
+    }
+
+    /// Deletes token `id` (only `owner`'s, when given); its pairing codes go
+    /// with it. True when it existed.
+    pub async fn delete_client_token(&self, id: i64, owner: Option<i64>) -> Result<bool, StoreError> {
+        let deleted = on_pool!(self, p => sqlx::query(DELETE_ONE).bind(id).bind(owner).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(deleted > 0)
+    }
+
+    /// Gives token `id` (only `owner`'s, when given) the secret whose hash
+    /// is `token_hash`; `None` when there is no such token.
+    pub async fn set_client_token_hash(
+        &self,
+        id: i64,
+        owner: Option<i64>,
+        token_hash: &str,
+    ) -> Result<Option<ClientToken>, StoreError> {
+        on_pool!(self, p => sqlx::query_as(SET_HASH)
+            .bind(id)
+            .bind(owner)
+            .bind(token_hash)
+            .fetch_optional(p)
+            .await)
+        .map_err(StoreError::from_write)
     }
 }

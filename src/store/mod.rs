@@ -11,9 +11,11 @@
 //! number of instances can share one PostgreSQL.
 
 mod batched;
+mod client_pairing;
 mod client_tokens;
 mod credential_queries;
 mod credentials;
+mod devices;
 mod direct;
 pub mod files;
 mod library;
@@ -24,8 +26,10 @@ mod server_secrets;
 pub use server_secrets::SharedSecret;
 mod users;
 
-pub use client_tokens::ClientTokenAuth;
+pub use client_pairing::PairingClaim;
+pub use client_tokens::{ClientToken, ClientTokenAuth, ClientTokenWithOwner, NewClientToken};
 pub use credentials::{AccessTokenRow, EndedSession, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim};
+pub use devices::{Device, NewDevice};
 pub use library::{Platform, Rom, RomFilter, RomFingerprint, RomUpsert};
 pub use oidc::{IdentityLink, LoginAttempt, NewLoginAttempt};
 pub use users::{NewUser, User, UserChanges, UserWithHash, UserWithTrust, fold};
@@ -238,6 +242,12 @@ impl Store {
             "DELETE FROM oidc_seen_logout_tokens WHERE expires_at <= $1",
             "DELETE FROM client_pairing_codes WHERE expires_at <= $1",
             "DELETE FROM device_flows WHERE expires_at <= $1",
+            // Expired client tokens stay listed for a while, as RomM lists
+            // them: the owner sees why an app stopped working (and that it
+            // still counts towards the 25) instead of the token vanishing.
+            // Nothing can sign in with one (the lookup checks expiry);
+            // 30 days after expiry it goes, so the table stays bounded.
+            "DELETE FROM client_tokens WHERE expires_at <= $1 - 2592000",
             // An approved device sign-in whose device never came for its
             // token leaves a token without a secret: nothing can use it.
             "DELETE FROM client_tokens WHERE token_hash IS NULL AND created_at <= $1 \

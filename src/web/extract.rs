@@ -34,6 +34,9 @@ macro_rules! scope_policy {
 scope_policy! {
     AnyScope => [];
     MeRead => [MeRead];
+    MeWrite => [MeWrite];
+    DevicesRead => [DevicesRead];
+    DevicesWrite => [DevicesWrite];
     UsersRead => [UsersRead];
     UsersWrite => [UsersWrite];
     PlatformsRead => [PlatformsRead];

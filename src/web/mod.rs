@@ -50,6 +50,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api::session::routes())
         .merge(api::token::routes())
         .merge(api::users::routes())
+        .merge(api::client_tokens::routes())
+        .merge(api::devices::routes())
         .merge(api::library::routes())
         .merge(api::backchannel::routes())
         .merge(pages::sso::routes())
@@ -115,8 +117,25 @@ async fn method_not_allowed() -> AppError {
     )
 }
 
+/// Paths whose next segment is a secret a person typed: a pairing code
+/// (and a device sign-in's user code).
+const SECRET_SEGMENT_AFTER: &[&str] = &["/api/client-tokens/pair/", "/api/auth/device/pending/"];
+
+/// `path` as the request log writes it: a secret segment (see
+/// `SECRET_SEGMENT_AFTER`) becomes `***`.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in SECRET_SEGMENT_AFTER {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').and_then(|at| rest.get(at..)).unwrap_or_default();
+            return format!("{prefix}***{tail}").into();
+        }
+    }
+    path.into()
+}
+
 /// One log line per request: method, path (never the query, which may carry
-/// codes or tokens), status and duration. Around the CSRF cookie issuer.
+/// codes or tokens; never a secret segment, see `loggable_path`), status
+/// and duration. Around the CSRF cookie issuer.
 async fn log_and_issue_csrf_cookie(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     // A cheap clone (shared bytes), kept for the log line.
@@ -124,7 +143,8 @@ async fn log_and_issue_csrf_cookie(State(state): State<AppState>, request: Reque
     let started = std::time::Instant::now();
     let response = csrf::issue_cookie(&state, request, next).await;
     let status = response.status();
-    let path = uri.path();
+    let path = loggable_path(uri.path());
+    let path = path.as_ref();
     let ms = started.elapsed().as_millis();
     if status.is_server_error() {
         tracing::warn!(%method, path, status = status.as_u16(), ms, "request failed");
@@ -134,4 +154,23 @@ async fn log_and_issue_csrf_cookie(State(state): State<AppState>, request: Reque
         tracing::debug!(%method, path, status = status.as_u16(), ms, "request");
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn secret_path_segments_are_not_logged() {
+        assert_eq!(
+            loggable_path("/api/client-tokens/pair/ABCD-EFGH/status"),
+            "/api/client-tokens/pair/***/status"
+        );
+        assert_eq!(
+            loggable_path("/api/auth/device/pending/WXYZ2345"),
+            "/api/auth/device/pending/***"
+        );
+        assert_eq!(loggable_path("/api/client-tokens/7/pair"), "/api/client-tokens/7/pair");
+        assert_eq!(loggable_path("/api/users/me"), "/api/users/me");
+    }
 }

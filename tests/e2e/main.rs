@@ -5,6 +5,7 @@
 //! runs them with `cargo test --test e2e -- --ignored`.
 
 mod browser;
+mod client_tokens;
 mod cluster;
 mod database_outage;
 mod demo;

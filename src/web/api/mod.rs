@@ -4,6 +4,8 @@
 //! (`web::error`). Each module's `routes()` is merged in `web::router`.
 
 pub mod backchannel;
+pub mod client_tokens;
+pub mod devices;
 pub mod heartbeat;
 pub mod library;
 pub mod session;

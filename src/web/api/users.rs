@@ -43,7 +43,7 @@ pub struct UserView {
 }
 
 /// A unix time, serialized as `clock::format_time` writes it (RFC 3339).
-struct Timestamp(i64);
+pub(super) struct Timestamp(pub(super) i64);
 
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
