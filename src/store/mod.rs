@@ -14,6 +14,7 @@ mod batched;
 mod client_tokens;
 mod credential_queries;
 mod credentials;
+mod device_flows;
 mod direct;
 pub mod files;
 mod library;
@@ -25,6 +26,7 @@ pub use server_secrets::SharedSecret;
 mod users;
 
 pub use client_tokens::ClientTokenAuth;
+pub use device_flows::{ApprovedFlow, DeviceApprovalRow, DeviceFlow, IssuedDeviceToken, NewDeviceFlow};
 pub use credentials::{AccessTokenRow, EndedSession, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim};
 pub use library::{Platform, Rom, RomFilter, RomFingerprint, RomUpsert};
 pub use oidc::{IdentityLink, LoginAttempt, NewLoginAttempt};

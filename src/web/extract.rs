@@ -34,6 +34,7 @@ macro_rules! scope_policy {
 scope_policy! {
     AnyScope => [];
     MeRead => [MeRead];
+    MeWrite => [MeWrite];
     UsersRead => [UsersRead];
     UsersWrite => [UsersWrite];
     PlatformsRead => [PlatformsRead];

@@ -4,8 +4,10 @@
 //! (`web::error`). Each module's `routes()` is merged in `web::router`.
 
 pub mod backchannel;
+pub mod device;
 pub mod heartbeat;
 pub mod library;
+pub mod oauth;
 pub mod session;
 pub mod token;
 pub mod users;
