@@ -121,11 +121,7 @@ impl Auth {
         now: i64,
     ) -> AppResult<ApprovedDevice> {
         let user_code = typed_code(&approval.user_code)?;
-        let device_name = approval
-            .device_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty());
+        let device_name = approval.device_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
         if device_name.is_some_and(|n| n.chars().count() > MAX_DEVICE_NAME) {
             return Err(AppError::bad_request(
                 Code::InvalidRequest,
@@ -134,12 +130,21 @@ impl Auth {
         }
         let expires_at = device_codes::token_expiry(approval.expires_in.as_deref(), now)?;
         let result = self
-            .decide_approval(person, user_code, &approval.approved_scopes, device_name, expires_at, now)
+            .decide_approval(
+                person,
+                user_code,
+                &approval.approved_scopes,
+                device_name,
+                expires_at,
+                now,
+            )
             .await;
         let username = &person.user.username;
         match &result {
             Ok(_) => sign_in_log::succeeded(Method::DeviceApproval, username, client),
-            Err(AppError::Refused(refusal)) => sign_in_log::failed(Method::DeviceApproval, username, client, refusal.code),
+            Err(AppError::Refused(refusal)) => {
+                sign_in_log::failed(Method::DeviceApproval, username, client, refusal.code)
+            }
             Err(AppError::Internal(_)) => {}
         }
         result
@@ -202,7 +207,9 @@ impl Auth {
         .await;
         match &result {
             Ok(()) => sign_in_log::declined(Method::DeviceApproval, username, client),
-            Err(AppError::Refused(refusal)) => sign_in_log::failed(Method::DeviceApproval, username, client, refusal.code),
+            Err(AppError::Refused(refusal)) => {
+                sign_in_log::failed(Method::DeviceApproval, username, client, refusal.code)
+            }
             Err(AppError::Internal(_)) => {}
         }
         result

@@ -140,7 +140,15 @@ mod tests {
         for typed in ["ABCD-EFGH", "abcd efgh", " abCD-eFgH ", "ABCDEFGH"] {
             assert_eq!(normalise_user_code(typed).as_deref(), Some("ABCDEFGH"), "{typed:?}");
         }
-        for bad in ["ABCDEFG", "ABCDEFGHJ", "ABCDEFG0", "ABCDEFGI", "", "ÄBCDEFGH", &"A".repeat(40)] {
+        for bad in [
+            "ABCDEFG",
+            "ABCDEFGHJ",
+            "ABCDEFG0",
+            "ABCDEFGI",
+            "",
+            "ÄBCDEFGH",
+            &"A".repeat(40),
+        ] {
             assert_eq!(normalise_user_code(bad), None, "{bad:?}");
         }
     }
@@ -150,7 +158,10 @@ mod tests {
         let tokens = TokenHasher::new(Secret::new("key"));
         let other = TokenHasher::new(Secret::new("other key"));
         assert_ne!(user_code_hash(&tokens, "ABCDEFGH"), user_code_hash(&other, "ABCDEFGH"));
-        assert_ne!(user_code_hash(&tokens, "ABCDEFGH"), device_code_hash(&tokens, "ABCDEFGH"));
+        assert_ne!(
+            user_code_hash(&tokens, "ABCDEFGH"),
+            device_code_hash(&tokens, "ABCDEFGH")
+        );
         assert_ne!(user_code_hash(&tokens, "ABCDEFGH"), tokens.mac(b"ABCDEFGH"));
         let code = new_device_code();
         assert_eq!(

@@ -104,13 +104,20 @@ pub struct DeviceToken {
 }
 
 fn too_long(field: &str, value: &str, max: usize) -> Option<AppError> {
-    (value.chars().count() > max)
-        .then(|| AppError::bad_request(Code::InvalidRequest, format!("{field} is longer than {max} characters.")))
+    (value.chars().count() > max).then(|| {
+        AppError::bad_request(
+            Code::InvalidRequest,
+            format!("{field} is longer than {max} characters."),
+        )
+    })
 }
 
 fn required(field: &str, value: &str, max: usize) -> AppResult<()> {
     if value.trim().is_empty() {
-        return Err(AppError::bad_request(Code::InvalidRequest, format!("{field} is required.")));
+        return Err(AppError::bad_request(
+            Code::InvalidRequest,
+            format!("{field} is required."),
+        ));
     }
     too_long(field, value, max).map_or(Ok(()), Err)
 }
@@ -144,7 +151,9 @@ fn requested_scopes(names: &[String]) -> AppResult<ScopeSet> {
             format!("Unknown scopes: {}.", unknown.join(", ")),
         ));
     }
-    Ok(ScopeSet::of(&names.iter().filter_map(|n| Scope::parse(n)).collect::<Vec<_>>()))
+    Ok(ScopeSet::of(
+        &names.iter().filter_map(|n| Scope::parse(n)).collect::<Vec<_>>(),
+    ))
 }
 
 fn refusal(code: Code, message: &'static str) -> AppError {
@@ -161,14 +170,25 @@ fn expired() -> AppError {
 impl Auth {
     /// RomM's `/api/auth/device/init`: checks the request, counts the
     /// start for `client`, stores a pending flow.
-    pub async fn start_device_flow(&self, request: DeviceRequest, client: &str, now: i64) -> AppResult<StartedDeviceFlow> {
-        required("client_device_identifier", &request.client_device_identifier, MAX_IDENTIFIER)?;
+    pub async fn start_device_flow(
+        &self,
+        request: DeviceRequest,
+        client: &str,
+        now: i64,
+    ) -> AppResult<StartedDeviceFlow> {
+        required(
+            "client_device_identifier",
+            &request.client_device_identifier,
+            MAX_IDENTIFIER,
+        )?;
         required("name", &request.name, MAX_NAME)?;
         required("client", &request.client, MAX_CLIENT)?;
         let platform = optional("platform", request.platform, MAX_DETAIL)?;
         let client_version = optional("client_version", request.client_version, MAX_DETAIL)?;
         let scopes = requested_scopes(&request.requested_scopes)?;
-        DEVICE_STARTS_PER_ADDRESS.count_address(&self.store, client, now).await?;
+        DEVICE_STARTS_PER_ADDRESS
+            .count_address(&self.store, client, now)
+            .await?;
         let flow = FlowFields {
             oauth_client_id: None,
             client_device_identifier: &request.client_device_identifier,
@@ -200,11 +220,12 @@ impl Auth {
         })?;
         let scopes = match scope.filter(|s| !s.trim().is_empty()) {
             None => ScopeSet::of(DEFAULT_OAUTH_SCOPES),
-            Some(list) => ScopeSet::parse(list).map_err(|unknown| {
-                AppError::bad_request(Code::InvalidScope, format!("Unknown scope: {unknown}."))
-            })?,
+            Some(list) => ScopeSet::parse(list)
+                .map_err(|unknown| AppError::bad_request(Code::InvalidScope, format!("Unknown scope: {unknown}.")))?,
         };
-        DEVICE_STARTS_PER_ADDRESS.count_address(&self.store, client, now).await?;
+        DEVICE_STARTS_PER_ADDRESS
+            .count_address(&self.store, client, now)
+            .await?;
         let identifier = format!("oauth:{client_id}:{}", device_codes::new_device_id());
         let flow = FlowFields {
             oauth_client_id: Some(client_id),

@@ -20,8 +20,8 @@ mod principal;
 pub mod rate_limit;
 pub mod reauth;
 pub mod secret_key;
-pub mod sign_in_log;
 mod sessions;
+pub mod sign_in_log;
 pub mod tokens;
 
 pub use crate::access::{Role, Scope, ScopeSet};

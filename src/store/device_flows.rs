@@ -148,12 +148,16 @@ impl Store {
         user_code_hash: &str,
         now: i64,
     ) -> Result<Option<DeviceFlow>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_as(SELECT_BY_USER_CODE).bind(user_code_hash).bind(now).fetch_optional(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as(SELECT_BY_USER_CODE).bind(user_code_hash).bind(now).fetch_optional(p).await)?,
+        )
     }
 
     /// The unexpired flow whose device code has this hash.
     pub async fn find_device_flow(&self, device_code_hash: &str, now: i64) -> Result<Option<DeviceFlow>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_as(SELECT_BY_DEVICE_CODE).bind(device_code_hash).bind(now).fetch_optional(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as(SELECT_BY_DEVICE_CODE).bind(device_code_hash).bind(now).fetch_optional(p).await)?,
+        )
     }
 
     /// Approves the pending flow: marks it approved, creates or updates the

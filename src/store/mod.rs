@@ -26,8 +26,8 @@ pub use server_secrets::SharedSecret;
 mod users;
 
 pub use client_tokens::ClientTokenAuth;
-pub use device_flows::{ApprovedFlow, DeviceApprovalRow, DeviceFlow, IssuedDeviceToken, NewDeviceFlow};
 pub use credentials::{AccessTokenRow, EndedSession, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim};
+pub use device_flows::{ApprovedFlow, DeviceApprovalRow, DeviceFlow, IssuedDeviceToken, NewDeviceFlow};
 pub use library::{Platform, Rom, RomFilter, RomFingerprint, RomUpsert};
 pub use oidc::{IdentityLink, LoginAttempt, NewLoginAttempt};
 pub use users::{NewUser, User, UserChanges, UserWithHash, UserWithTrust, fold};

@@ -12,7 +12,11 @@ use crate::util::{START, TestApp, on_both_engines};
 
 on_both_engines!(init_answers_with_romms_fields, |app: TestApp| async move {
     let response = app
-        .post_json("/api/auth/device/init", &[], init_body("tv-1", &["me.read", "roms.read"]))
+        .post_json(
+            "/api/auth/device/init",
+            &[],
+            init_body("tv-1", &["me.read", "roms.read"]),
+        )
         .await;
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
     assert_eq!(response.header("cache-control"), Some("no-store"));
@@ -23,7 +27,9 @@ on_both_engines!(init_answers_with_romms_fields, |app: TestApp| async move {
     let user_code = json["user_code"].as_str().expect("user_code");
     assert_eq!(user_code.len(), 8);
     assert!(
-        user_code.bytes().all(|b| b"ABCDEFGHJKMNPQRSTUVWXYZ23456789".contains(&b)),
+        user_code
+            .bytes()
+            .all(|b| b"ABCDEFGHJKMNPQRSTUVWXYZ23456789".contains(&b)),
         "{user_code}"
     );
     assert_eq!(json["verification_path"], "/pair/device");
@@ -31,7 +37,10 @@ on_both_engines!(init_answers_with_romms_fields, |app: TestApp| async move {
         json["verification_path_complete"],
         format!("/pair/device?user_code={user_code}")
     );
-    assert_eq!((json["expires_in"].as_i64(), json["interval"].as_i64()), (Some(600), Some(5)));
+    assert_eq!(
+        (json["expires_in"].as_i64(), json["interval"].as_i64()),
+        (Some(600), Some(5))
+    );
     let again = start(&app, &["me.read"]).await;
     assert_ne!(again.device_code, device_code);
 });
@@ -39,7 +48,10 @@ on_both_engines!(init_answers_with_romms_fields, |app: TestApp| async move {
 on_both_engines!(init_refuses_bad_fields_and_unknown_scopes, |app: TestApp| async move {
     let long = "x".repeat(256);
     let cases = [
-        (json!({"name": "TV", "client": "app", "requested_scopes": ["me.read"]}), "invalid_request"),
+        (
+            json!({"name": "TV", "client": "app", "requested_scopes": ["me.read"]}),
+            "invalid_request",
+        ),
         (init_body("", &["me.read"]), "invalid_request"),
         (init_body(&long, &["me.read"]), "invalid_request"),
         (
@@ -77,66 +89,80 @@ on_both_engines!(init_is_limited_per_address, |app: TestApp| async move {
     start(&app, &["me.read"]).await;
 });
 
-on_both_engines!(pending_shows_what_the_device_asks_and_the_role_allows, |app: TestApp| async move {
-    let (_, viewer) = app.signed_in("alice", Role::Viewer).await;
-    let started = start(&app, &["roms.write", "me.read", "roms.read"]).await;
-    // Dashes, spaces and case do not matter.
-    let (a, b) = started.user_code.split_at(4);
-    let typed = format!("{}-{}", a.to_lowercase(), b);
-    let response = pending(&app, &viewer, &typed).await;
-    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
-    let json = response.json();
-    assert_eq!(json["client_device_identifier"], "tv-1234");
-    assert_eq!(
-        (json["name"].as_str(), json["client"].as_str()),
-        (Some("Living room TV"), Some("argosy"))
-    );
-    assert_eq!(
-        (json["platform"].as_str(), json["client_version"].as_str()),
-        (Some("android"), Some("1.4.2"))
-    );
-    assert_eq!(json["requested_scopes"], json!(["me.read", "roms.read", "roms.write"]));
-    assert_eq!(json["allowed_scopes"], json!(["me.read", "roms.read"]));
-    assert_eq!(
-        json["expires_at"],
-        romgate::clock::format_time(START + 600),
-        "RFC 3339, ten minutes after the start"
-    );
-    let unknown = pending(&app, &viewer, "ABCDEFGH").await;
-    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
-    let malformed = pending(&app, &viewer, "not-a-code!").await;
-    assert_eq!(malformed.status, StatusCode::NOT_FOUND);
-    let anonymous = app
-        .get(&format!("/api/auth/device/pending/{}", started.user_code), &[])
-        .await;
-    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
-});
-
-on_both_engines!(approving_beyond_the_role_or_nothing_is_forbidden, |app: TestApp| async move {
-    let (_, viewer) = app.signed_in("alice", Role::Viewer).await;
-    let started = start(&app, &["me.read", "roms.read", "roms.write"]).await;
-    for scopes in [
-        vec!["me.read", "roms.write"],
-        vec![],
-        vec!["platforms.read"],
-        vec!["no.such"],
-    ] {
-        let response = approve(&app, &viewer, &started.user_code, &scopes).await;
-        assert_eq!(response.status, StatusCode::FORBIDDEN, "{scopes:?}: {}", response.text());
+on_both_engines!(
+    pending_shows_what_the_device_asks_and_the_role_allows,
+    |app: TestApp| async move {
+        let (_, viewer) = app.signed_in("alice", Role::Viewer).await;
+        let started = start(&app, &["roms.write", "me.read", "roms.read"]).await;
+        // Dashes, spaces and case do not matter.
+        let (a, b) = started.user_code.split_at(4);
+        let typed = format!("{}-{}", a.to_lowercase(), b);
+        let response = pending(&app, &viewer, &typed).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        let json = response.json();
+        assert_eq!(json["client_device_identifier"], "tv-1234");
+        assert_eq!(
+            (json["name"].as_str(), json["client"].as_str()),
+            (Some("Living room TV"), Some("argosy"))
+        );
+        assert_eq!(
+            (json["platform"].as_str(), json["client_version"].as_str()),
+            (Some("android"), Some("1.4.2"))
+        );
+        assert_eq!(json["requested_scopes"], json!(["me.read", "roms.read", "roms.write"]));
+        assert_eq!(json["allowed_scopes"], json!(["me.read", "roms.read"]));
+        assert_eq!(
+            json["expires_at"],
+            romgate::clock::format_time(START + 600),
+            "RFC 3339, ten minutes after the start"
+        );
+        let unknown = pending(&app, &viewer, "ABCDEFGH").await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+        let malformed = pending(&app, &viewer, "not-a-code!").await;
+        assert_eq!(malformed.status, StatusCode::NOT_FOUND);
+        let anonymous = app
+            .get(&format!("/api/auth/device/pending/{}", started.user_code), &[])
+            .await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(refusal(&poll(&app, &started.device_code).await), "authorization_pending");
-    let bad_expiry = approve_with(
-        &app,
-        &viewer,
-        json!({"user_code": started.user_code, "approved_scopes": ["me.read"], "expires_in": "2w"}),
-    )
-    .await;
-    assert_eq!(bad_expiry.status, StatusCode::BAD_REQUEST);
-    // An editor may grant roms.write.
-    let (_, editor) = app.signed_in("eddie", Role::Editor).await;
-    let granted = approve(&app, &editor, &started.user_code, &["roms.write"]).await;
-    assert_eq!(granted.status, StatusCode::OK, "{}", granted.text());
-});
+);
+
+on_both_engines!(
+    approving_beyond_the_role_or_nothing_is_forbidden,
+    |app: TestApp| async move {
+        let (_, viewer) = app.signed_in("alice", Role::Viewer).await;
+        let started = start(&app, &["me.read", "roms.read", "roms.write"]).await;
+        for scopes in [
+            vec!["me.read", "roms.write"],
+            vec![],
+            vec!["platforms.read"],
+            vec!["no.such"],
+        ] {
+            let response = approve(&app, &viewer, &started.user_code, &scopes).await;
+            assert_eq!(
+                response.status,
+                StatusCode::FORBIDDEN,
+                "{scopes:?}: {}",
+                response.text()
+            );
+        }
+        assert_eq!(
+            refusal(&poll(&app, &started.device_code).await),
+            "authorization_pending"
+        );
+        let bad_expiry = approve_with(
+            &app,
+            &viewer,
+            json!({"user_code": started.user_code, "approved_scopes": ["me.read"], "expires_in": "2w"}),
+        )
+        .await;
+        assert_eq!(bad_expiry.status, StatusCode::BAD_REQUEST);
+        // An editor may grant roms.write.
+        let (_, editor) = app.signed_in("eddie", Role::Editor).await;
+        let granted = approve(&app, &editor, &started.user_code, &["roms.write"]).await;
+        assert_eq!(granted.status, StatusCode::OK, "{}", granted.text());
+    }
+);
 
 on_both_engines!(a_decided_code_is_gone, |app: TestApp| async move {
     let (_, alice) = app.signed_in("alice", Role::Viewer).await;
@@ -162,23 +188,32 @@ on_both_engines!(a_denied_device_hears_access_denied, |app: TestApp| async move 
     assert_eq!(deny(&app, &alice, "ABCDEFGH").await.status, StatusCode::NOT_FOUND);
 });
 
-on_both_engines!(polling_faster_than_the_interval_is_told_to_slow_down, |app: TestApp| async move {
-    let started = start(&app, &["me.read"]).await;
-    let first = poll(&app, &started.device_code).await;
-    assert_eq!(refusal(&first), "authorization_pending");
-    assert_eq!(first.json()["error"], "authorization_pending");
-    assert_eq!(first.header("cache-control"), Some("no-store"));
-    app.clock.advance(4);
-    assert_eq!(refusal(&poll(&app, &started.device_code).await), "slow_down");
-    app.clock.advance(5);
-    assert_eq!(refusal(&poll(&app, &started.device_code).await), "authorization_pending");
-    app.clock.advance(5);
-    assert_eq!(refusal(&poll(&app, &started.device_code).await), "authorization_pending");
-    assert_eq!(refusal(&poll(&app, "0".repeat(64).as_str()).await), "expired_token");
-    let missing = app.post_json("/api/auth/device/token", &[], json!({})).await;
-    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
-    assert_eq!(missing.error_code(), "invalid_request");
-});
+on_both_engines!(
+    polling_faster_than_the_interval_is_told_to_slow_down,
+    |app: TestApp| async move {
+        let started = start(&app, &["me.read"]).await;
+        let first = poll(&app, &started.device_code).await;
+        assert_eq!(refusal(&first), "authorization_pending");
+        assert_eq!(first.json()["error"], "authorization_pending");
+        assert_eq!(first.header("cache-control"), Some("no-store"));
+        app.clock.advance(4);
+        assert_eq!(refusal(&poll(&app, &started.device_code).await), "slow_down");
+        app.clock.advance(5);
+        assert_eq!(
+            refusal(&poll(&app, &started.device_code).await),
+            "authorization_pending"
+        );
+        app.clock.advance(5);
+        assert_eq!(
+            refusal(&poll(&app, &started.device_code).await),
+            "authorization_pending"
+        );
+        assert_eq!(refusal(&poll(&app, "0".repeat(64).as_str()).await), "expired_token");
+        let missing = app.post_json("/api/auth/device/token", &[], json!({})).await;
+        assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+        assert_eq!(missing.error_code(), "invalid_request");
+    }
+);
 
 on_both_engines!(an_expired_flow_is_expired_and_unknown, |app: TestApp| async move {
     let (_, alice) = app.signed_in("alice", Role::Viewer).await;
@@ -187,7 +222,10 @@ on_both_engines!(an_expired_flow_is_expired_and_unknown, |app: TestApp| async mo
     assert_eq!(pending(&app, &alice, &started.user_code).await.status, StatusCode::OK);
     app.clock.advance(1);
     assert_eq!(refusal(&poll(&app, &started.device_code).await), "expired_token");
-    assert_eq!(pending(&app, &alice, &started.user_code).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        pending(&app, &alice, &started.user_code).await.status,
+        StatusCode::NOT_FOUND
+    );
     let late = approve(&app, &alice, &started.user_code, &["me.read"]).await;
     assert_eq!(late.status, StatusCode::NOT_FOUND);
     // Approved but never collected in time: expired too.
@@ -198,59 +236,74 @@ on_both_engines!(an_expired_flow_is_expired_and_unknown, |app: TestApp| async mo
     assert_eq!(refusal(&poll(&app, &collected_late.device_code).await), "expired_token");
 });
 
-on_both_engines!(the_issued_token_has_exactly_the_approved_scopes, |app: TestApp| async move {
-    let (alice, browser) = app.signed_in("alice", Role::Viewer).await;
-    let started = start(&app, &["me.read", "me.write", "roms.read"]).await;
-    let approved = approve_with(
-        &app,
-        &browser,
-        json!({"user_code": started.user_code, "approved_scopes": ["me.read", "roms.read"],
+on_both_engines!(
+    the_issued_token_has_exactly_the_approved_scopes,
+    |app: TestApp| async move {
+        let (alice, browser) = app.signed_in("alice", Role::Viewer).await;
+        let started = start(&app, &["me.read", "me.write", "roms.read"]).await;
+        let approved = approve_with(
+            &app,
+            &browser,
+            json!({"user_code": started.user_code, "approved_scopes": ["me.read", "roms.read"],
                "device_name": "Alice's TV", "expires_in": "30d"}),
-    )
-    .await;
-    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text());
-    assert_eq!(approved.json()["device_name"], "Alice's TV");
-    let device_id = approved.json()["device_id"].as_str().expect("device_id").to_string();
-    let token = poll(&app, &started.device_code).await;
-    assert_eq!(token.status, StatusCode::OK, "{}", token.text());
-    assert_eq!(token.header("cache-control"), Some("no-store"));
-    let json = token.json();
-    let access = json["access_token"].as_str().expect("access_token");
-    assert!(access.starts_with("rmm_") && access.len() == 68, "{access}");
-    assert_eq!(json["device_id"], device_id.as_str());
-    assert_eq!(json["scopes"], json!(["me.read", "roms.read"]));
-    assert_eq!(json["expires_at"], romgate::clock::format_time(START + 30 * 86_400));
-    let me = app.with_bearer(Method::GET, "/api/users/me", access, None).await;
-    assert_eq!(me.status, StatusCode::OK, "{}", me.text());
-    assert_eq!(me.json()["username"], "alice");
-    let roms = app.with_bearer(Method::GET, "/api/roms", access, None).await;
-    assert_ne!(roms.status, StatusCode::FORBIDDEN, "roms.read was granted: {}", roms.text());
-    let edit = app
-        .with_bearer(
-            Method::PUT,
-            &format!("/api/users/{}", alice.id),
-            access,
-            Some(json!({"email": "new@example.com"})),
         )
         .await;
-    assert_eq!(edit.status, StatusCode::FORBIDDEN, "me.write was not granted");
-    let platforms = app.with_bearer(Method::GET, "/api/platforms", access, None).await;
-    assert_eq!(platforms.status, StatusCode::FORBIDDEN, "platforms.read was not asked for");
-    // Collected once: the next poll learns nothing more.
-    assert_eq!(refusal(&poll(&app, &started.device_code).await), "expired_token");
-});
+        assert_eq!(approved.status, StatusCode::OK, "{}", approved.text());
+        assert_eq!(approved.json()["device_name"], "Alice's TV");
+        let device_id = approved.json()["device_id"].as_str().expect("device_id").to_string();
+        let token = poll(&app, &started.device_code).await;
+        assert_eq!(token.status, StatusCode::OK, "{}", token.text());
+        assert_eq!(token.header("cache-control"), Some("no-store"));
+        let json = token.json();
+        let access = json["access_token"].as_str().expect("access_token");
+        assert!(access.starts_with("rmm_") && access.len() == 68, "{access}");
+        assert_eq!(json["device_id"], device_id.as_str());
+        assert_eq!(json["scopes"], json!(["me.read", "roms.read"]));
+        assert_eq!(json["expires_at"], romgate::clock::format_time(START + 30 * 86_400));
+        let me = app.with_bearer(Method::GET, "/api/users/me", access, None).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.text());
+        assert_eq!(me.json()["username"], "alice");
+        let roms = app.with_bearer(Method::GET, "/api/roms", access, None).await;
+        assert_ne!(
+            roms.status,
+            StatusCode::FORBIDDEN,
+            "roms.read was granted: {}",
+            roms.text()
+        );
+        let edit = app
+            .with_bearer(
+                Method::PUT,
+                &format!("/api/users/{}", alice.id),
+                access,
+                Some(json!({"email": "new@example.com"})),
+            )
+            .await;
+        assert_eq!(edit.status, StatusCode::FORBIDDEN, "me.write was not granted");
+        let platforms = app.with_bearer(Method::GET, "/api/platforms", access, None).await;
+        assert_eq!(
+            platforms.status,
+            StatusCode::FORBIDDEN,
+            "platforms.read was not asked for"
+        );
+        // Collected once: the next poll learns nothing more.
+        assert_eq!(refusal(&poll(&app, &started.device_code).await), "expired_token");
+    }
+);
 
-on_both_engines!(approving_the_same_device_again_keeps_its_id, |app: TestApp| async move {
-    let (_, browser) = app.signed_in("alice", Role::Viewer).await;
-    let first = signed_in_device(&app, &browser, &["me.read"], &["me.read"]).await;
-    let second = signed_in_device(&app, &browser, &["me.read"], &["me.read"]).await;
-    assert_eq!(first["device_id"], second["device_id"]);
-    assert_ne!(first["access_token"], second["access_token"]);
-    assert_eq!(first["expires_at"], serde_json::Value::Null, "no expiry given: never");
-    let (_, bob) = app.signed_in("bob", Role::Viewer).await;
-    let other = signed_in_device(&app, &bob, &["me.read"], &["me.read"]).await;
-    assert_ne!(other["device_id"], first["device_id"], "devices are per person");
-});
+on_both_engines!(
+    approving_the_same_device_again_keeps_its_id,
+    |app: TestApp| async move {
+        let (_, browser) = app.signed_in("alice", Role::Viewer).await;
+        let first = signed_in_device(&app, &browser, &["me.read"], &["me.read"]).await;
+        let second = signed_in_device(&app, &browser, &["me.read"], &["me.read"]).await;
+        assert_eq!(first["device_id"], second["device_id"]);
+        assert_ne!(first["access_token"], second["access_token"]);
+        assert_eq!(first["expires_at"], serde_json::Value::Null, "no expiry given: never");
+        let (_, bob) = app.signed_in("bob", Role::Viewer).await;
+        let other = signed_in_device(&app, &bob, &["me.read"], &["me.read"]).await;
+        assert_ne!(other["device_id"], first["device_id"], "devices are per person");
+    }
+);
 
 on_both_engines!(exactly_one_poll_receives_the_token, |app: TestApp| async move {
     let (_, browser) = app.signed_in("alice", Role::Viewer).await;
@@ -324,7 +377,10 @@ async fn decisions_write_sign_in_log_lines() {
     logs.line(r#"result="declined" method="device_approval""#);
     approve(&app, &browser, &denied.user_code, &["me.read"]).await;
     let refused = logs.line(r#"reason="already_decided""#);
-    assert!(refused.contains(r#"result="failure" method="device_approval""#), "{refused}");
+    assert!(
+        refused.contains(r#"result="failure" method="device_approval""#),
+        "{refused}"
+    );
     for code in [&approved.user_code, &denied.user_code, &approved.device_code] {
         assert!(!logs.text().contains(code.as_str()), "no code is logged");
     }

@@ -38,7 +38,10 @@ async fn grant(app: &TestApp, client_id: &str, device_code: &str) -> TestRespons
 }
 
 fn field(json: &Value, name: &str) -> String {
-    json[name].as_str().unwrap_or_else(|| panic!("{name} in {json}")).to_string()
+    json[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} in {json}"))
+        .to_string()
 }
 
 #[tokio::test]
@@ -81,7 +84,10 @@ on_both_engines!(device_authorization_answers_rfc_8628, |app: TestApp| async mov
         json["verification_uri_complete"],
         format!("http://localhost:8080/pair/device?user_code={user_code}")
     );
-    assert_eq!((json["expires_in"].as_i64(), json["interval"].as_i64()), (Some(600), Some(5)));
+    assert_eq!(
+        (json["expires_in"].as_i64(), json["interval"].as_i64()),
+        (Some(600), Some(5))
+    );
     assert_eq!(field(&json, "device_code").len(), 64);
 
     let unknown = authorize(&app, "kodi-romm", "me.read openid").await;
@@ -97,60 +103,66 @@ on_both_engines!(device_authorization_answers_rfc_8628, |app: TestApp| async mov
     let (_, browser) = app.signed_in("alice", Role::Viewer).await;
     let path = format!("/api/auth/device/pending/{}", field(&defaults, "user_code"));
     let pending = app.as_browser(&browser, Method::GET, &path, None).await.json();
-    assert_eq!(pending["requested_scopes"], json!(["me.read", "platforms.read", "roms.read"]));
+    assert_eq!(
+        pending["requested_scopes"],
+        json!(["me.read", "platforms.read", "roms.read"])
+    );
     assert_eq!(pending["client"], "kodi-romm");
 });
 
-on_both_engines!(the_device_code_grant_answers_rfc_8628_errors, |app: TestApp| async move {
-    let (_, browser) = app.signed_in("alice", Role::Viewer).await;
-    let json = authorize(&app, "kodi", "me.read roms.read").await.json();
-    let (device_code, user_code) = (field(&json, "device_code"), field(&json, "user_code"));
-    let error = |response: &TestResponse| {
-        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{}", response.text());
-        response.error_code()
-    };
-    let pending = grant(&app, "kodi", &device_code).await;
-    assert_eq!(error(&pending), "authorization_pending");
-    assert_eq!(pending.header("cache-control"), Some("no-store"));
-    assert_eq!(error(&grant(&app, "kodi", &device_code).await), "slow_down");
-    assert_eq!(error(&grant(&app, "other", &device_code).await), "invalid_grant");
-    let no_client = app
-        .post_form(
-            "/api/token",
-            &[],
-            &format!("grant_type={}&device_code={device_code}", enc(GRANT)),
-        )
-        .await;
-    assert_eq!(error(&no_client), "invalid_request");
-    assert_eq!(error(&grant(&app, "kodi", &"f".repeat(64)).await), "expired_token");
+on_both_engines!(
+    the_device_code_grant_answers_rfc_8628_errors,
+    |app: TestApp| async move {
+        let (_, browser) = app.signed_in("alice", Role::Viewer).await;
+        let json = authorize(&app, "kodi", "me.read roms.read").await.json();
+        let (device_code, user_code) = (field(&json, "device_code"), field(&json, "user_code"));
+        let error = |response: &TestResponse| {
+            assert_eq!(response.status, StatusCode::BAD_REQUEST, "{}", response.text());
+            response.error_code()
+        };
+        let pending = grant(&app, "kodi", &device_code).await;
+        assert_eq!(error(&pending), "authorization_pending");
+        assert_eq!(pending.header("cache-control"), Some("no-store"));
+        assert_eq!(error(&grant(&app, "kodi", &device_code).await), "slow_down");
+        assert_eq!(error(&grant(&app, "other", &device_code).await), "invalid_grant");
+        let no_client = app
+            .post_form(
+                "/api/token",
+                &[],
+                &format!("grant_type={}&device_code={device_code}", enc(GRANT)),
+            )
+            .await;
+        assert_eq!(error(&no_client), "invalid_request");
+        assert_eq!(error(&grant(&app, "kodi", &"f".repeat(64)).await), "expired_token");
 
-    // The page's dashed code is the same code.
-    let approved = approve(&app, &browser, &user_code, &["roms.read"]).await;
-    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text());
-    let token = grant(&app, "kodi", &device_code).await;
-    assert_eq!(token.status, StatusCode::OK, "{}", token.text());
-    let body = token.json();
-    assert!(field(&body, "access_token").starts_with("rmm_"));
-    assert_eq!(body["token_type"], "bearer");
-    assert_eq!(body["scope"], "roms.read");
-    assert!(body.get("expires_in").is_none(), "no expiry chosen: {body}");
-    assert!(body.get("refresh_token").is_none());
-    assert_eq!(error(&grant(&app, "kodi", &device_code).await), "expired_token");
+        // The page's dashed code is the same code.
+        let approved = approve(&app, &browser, &user_code, &["roms.read"]).await;
+        assert_eq!(approved.status, StatusCode::OK, "{}", approved.text());
+        let token = grant(&app, "kodi", &device_code).await;
+        assert_eq!(token.status, StatusCode::OK, "{}", token.text());
+        let body = token.json();
+        assert!(field(&body, "access_token").starts_with("rmm_"));
+        assert_eq!(body["token_type"], "bearer");
+        assert_eq!(body["scope"], "roms.read");
+        assert!(body.get("expires_in").is_none(), "no expiry chosen: {body}");
+        assert!(body.get("refresh_token").is_none());
+        assert_eq!(error(&grant(&app, "kodi", &device_code).await), "expired_token");
 
-    let denied = authorize(&app, "kodi", "me.read").await.json();
-    let response = crate::device_support::deny(&app, &browser, &field(&denied, "user_code")).await;
-    assert_eq!(response.status, StatusCode::OK);
-    assert_eq!(
-        error(&grant(&app, "kodi", &field(&denied, "device_code")).await),
-        "access_denied"
-    );
-    let expiring = authorize(&app, "kodi", "me.read").await.json();
-    app.clock.advance(600);
-    assert_eq!(
-        error(&grant(&app, "kodi", &field(&expiring, "device_code")).await),
-        "expired_token"
-    );
-});
+        let denied = authorize(&app, "kodi", "me.read").await.json();
+        let response = crate::device_support::deny(&app, &browser, &field(&denied, "user_code")).await;
+        assert_eq!(response.status, StatusCode::OK);
+        assert_eq!(
+            error(&grant(&app, "kodi", &field(&denied, "device_code")).await),
+            "access_denied"
+        );
+        let expiring = authorize(&app, "kodi", "me.read").await.json();
+        app.clock.advance(600);
+        assert_eq!(
+            error(&grant(&app, "kodi", &field(&expiring, "device_code")).await),
+            "expired_token"
+        );
+    }
+);
 
 /// An app whose ROMM_BASE_URL is its own listener, served for real.
 async fn served_app() -> (Arc<TestApp>, RunningServer) {

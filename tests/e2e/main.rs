@@ -7,6 +7,7 @@
 mod browser;
 mod cluster;
 mod demo;
+mod device_flow;
 mod email_trust;
 mod harness_smoke;
 mod login_limits;

@@ -154,7 +154,10 @@ async fn approve_device(
         device_name: body.device_name,
         expires_in: body.expires_in,
     };
-    let approved = state.auth.approve_device(&person, approval, &client, state.now()).await?;
+    let approved = state
+        .auth
+        .approve_device(&person, approval, &client, state.now())
+        .await?;
     Ok(Json(ApproveAnswer {
         device_id: approved.device_id,
         device_name: approved.device_name,

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::oauth::DEVICE_CODE_GRANT;
@@ -125,15 +125,22 @@ fn token_body(pair: &TokenPair) -> serde_json::Value {
 }
 
 /// RFC 6749 §5.1 for a device's client token: it has no refresh token (it
-/// lives until its expiry or until the person revokes it).
-fn device_token_body(token: &DeviceToken, now: i64) -> serde_json::Value {
-    let mut body = json!({
-        "access_token": token.access_token.expose(),
-        "token_type": "bearer",
-        "scope": token.scopes.to_string(),
-    });
-    if let Some(expires_at) = token.expires_at {
-        body["expires_in"] = json!((expires_at - now).max(0));
+/// lives until its expiry or until the person revokes it), and
+/// `expires_in` only when it expires.
+#[derive(Serialize)]
+struct DeviceTokenBody<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in: Option<i64>,
+}
+
+fn device_token_body(token: &DeviceToken, now: i64) -> DeviceTokenBody<'_> {
+    DeviceTokenBody {
+        access_token: token.access_token.expose(),
+        token_type: "bearer",
+        scope: token.scopes.to_string(),
+        expires_in: token.expires_at.map(|at| (at - now).max(0)),
     }
-    body
 }

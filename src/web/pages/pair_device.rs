@@ -11,8 +11,8 @@
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
 use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
@@ -32,7 +32,12 @@ pub const APPROVE_PATH: &str = "/pair/device/approve";
 pub const DENY_PATH: &str = "/pair/device/deny";
 
 /// The expiry choices (RomM's), the default first chosen.
-const EXPIRIES: &[(&str, &str)] = &[("30d", "30 days"), ("90d", "90 days"), ("1y", "1 year"), ("never", "Never")];
+const EXPIRIES: &[(&str, &str)] = &[
+    ("30d", "30 days"),
+    ("90d", "90 days"),
+    ("1y", "1 year"),
+    ("never", "Never"),
+];
 const DEFAULT_EXPIRY: &str = "90d";
 
 /// One scope the device asked for, as a checkbox.
@@ -314,7 +319,11 @@ pub async fn post_deny(
     let form = DenyForm::parse(&body);
     let person = require_page(&state, &headers, &[Scope::MeWrite], &here(Some(&form.user_code))).await?;
     check_form_csrf(&state, &headers, &form.csrf_token).map_err(page_error)?;
-    match state.auth.deny_device(&person, &form.user_code, &client, state.now()).await {
+    match state
+        .auth
+        .deny_device(&person, &form.user_code, &client, state.now())
+        .await
+    {
         Ok(()) => Ok(done(&person, &csrf, "Device denied", "Denied.")),
         Err(AppError::Refused(refusal)) => Ok(problem_page(&person, &csrf, &form.user_code, &refusal)),
         Err(err) => Err(page_error(err)),
