@@ -13,6 +13,7 @@ mod client_addr;
 mod connections;
 mod csrf;
 mod device_flow;
+mod device_instances;
 mod device_page;
 mod device_rfc8628;
 mod device_support;
