@@ -7,6 +7,9 @@
 
 pub mod accounts;
 pub mod client_tokens;
+mod device_approval;
+mod device_codes;
+mod device_flow;
 mod devices;
 mod directory;
 mod hash_memory;
@@ -26,6 +29,12 @@ pub mod tokens;
 pub use crate::access::{Role, Scope, ScopeSet};
 pub use accounts::{AccountChanges, NewAccount};
 pub use client_tokens::{ClientTokenRequest, IssuedClientToken};
+pub use device_approval::{ApprovedDevice, DeviceApproval, PendingDevice};
+pub use device_codes::{USER_CODE_ALPHABET, grouped, normalise_user_code};
+pub use device_flow::{
+    DEFAULT_OAUTH_SCOPES, DEVICE_FLOW_SECONDS, DeviceRequest, DeviceToken, POLL_INTERVAL_SECONDS, PollEndpoint,
+    StartedDeviceFlow, VERIFICATION_PATH,
+};
 pub use directory::AccountOverview;
 pub use login::account_disabled;
 pub use oauth::TokenPair;

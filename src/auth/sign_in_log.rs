@@ -76,3 +76,17 @@ pub fn failed(method: Method, user: &str, client: &str, reason: Code) {
         "sign-in"
     );
 }
+
+/// A sign-in the person it would sign in to turned down (a device
+/// sign-in denied): not a failed guess, so a filter counting failures
+/// does not count it against the person's address.
+pub fn declined(method: Method, user: &str, client: &str) {
+    tracing::info!(
+        target: TARGET,
+        result = "declined",
+        method = method.as_str(),
+        client,
+        user = ?shortened(user),
+        "sign-in"
+    );
+}

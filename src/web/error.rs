@@ -67,8 +67,15 @@ struct RefusalBody<'a> {
 /// The JSON refusal, with `code` as the `error` member (the token endpoint
 /// passes its RFC 6749 name).
 pub fn refusal_response(refusal: &Refusal, code: &str) -> Response {
+    refusal_response_with_detail(refusal, code, &refusal.message)
+}
+
+/// The JSON refusal with `detail` set to `detail` instead of the message,
+/// for clients that match on `detail` (RomM's device poll reads the bare
+/// RFC 8628 word there).
+pub fn refusal_response_with_detail(refusal: &Refusal, code: &str, detail: &str) -> Response {
     let body = RefusalBody {
-        detail: &refusal.message,
+        detail,
         error: code,
         error_description: &refusal.message,
         hint: refusal.hint.as_deref(),

@@ -54,6 +54,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api::devices::routes())
         .merge(api::library::routes())
         .merge(api::backchannel::routes())
+        .merge(api::device::routes())
+        .merge(api::oauth::routes())
         .merge(pages::sso::routes())
         .merge(pages::routes())
         // A deadline, then (inside it) the body limit: bodies over it are

@@ -404,6 +404,16 @@ pub struct RunningServer {
 impl RunningServer {
     pub async fn start(router: Router, limits: romgate::web::server::ConnectionLimits) -> RunningServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
+        Self::start_on(listener, router, limits)
+    }
+
+    /// The same on a listener already bound (whose address the app's
+    /// ROMM_BASE_URL names).
+    pub fn start_on(
+        listener: tokio::net::TcpListener,
+        router: Router,
+        limits: romgate::web::server::ConnectionLimits,
+    ) -> RunningServer {
         let addr = listener.local_addr().expect("local address");
         let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(romgate::web::server::serve(listener, router, limits, async move {

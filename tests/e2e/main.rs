@@ -9,6 +9,7 @@ mod client_tokens;
 mod cluster;
 mod database_outage;
 mod demo;
+mod device_flow;
 mod email_trust;
 mod harness_smoke;
 mod login_limits;

@@ -5,9 +5,11 @@
 
 pub mod backchannel;
 pub mod client_tokens;
+pub mod device;
 pub mod devices;
 pub mod heartbeat;
 pub mod library;
+pub mod oauth;
 pub mod session;
 pub mod token;
 pub mod users;

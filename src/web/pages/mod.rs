@@ -1,6 +1,7 @@
 //! Server-rendered pages: login, first-boot setup, home, the library, the
-//! administrators' users page, single sign-on in the browser (`sso`); a
-//! refusal renders as a page (`web::error::PageError`). Plain HTML forms;
+//! administrators' users page, device sign-in approval (`pair_device`),
+//! single sign-on in the browser (`sso`); a refusal renders as a page
+//! (`web::error::PageError`). Plain HTML forms;
 //! their CSRF token travels in a hidden field, checked as `web::csrf` says
 //! (bound to the session once there is one).
 
@@ -14,6 +15,7 @@ mod library_scan;
 mod library_upload;
 mod logout;
 mod own_account;
+mod pair_device;
 mod scan_notice;
 pub mod sso;
 
@@ -53,6 +55,9 @@ pub fn routes() -> Router<AppState> {
             get(admin::get_delete).post(admin::post_delete),
         )
         .route("/admin/users/{id}/unlock", post(admin::post_unlock))
+        .route(pair_device::PAIR_PATH, get(pair_device::get_pair_device))
+        .route(pair_device::APPROVE_PATH, post(pair_device::post_approve))
+        .route(pair_device::DENY_PATH, post(pair_device::post_deny))
 }
 
 /// The upload form's route (see `web::router` for why it is apart).
