@@ -6,6 +6,7 @@
 //! `Auth` (`directory`), never the tables.
 
 pub mod accounts;
+pub mod basic;
 pub mod client_tokens;
 mod directory;
 mod hash_memory;
@@ -17,8 +18,8 @@ mod principal;
 pub mod rate_limit;
 pub mod reauth;
 pub mod secret_key;
-pub mod sign_in_log;
 mod sessions;
+pub mod sign_in_log;
 pub mod tokens;
 
 pub use crate::access::{Role, Scope, ScopeSet};
@@ -73,6 +74,8 @@ pub struct Auth {
     /// Once an administrator exists one always does (the last one can be
     /// neither deleted nor disabled), so this is cached after the first yes.
     admin_seen: Arc<AtomicBool>,
+    /// HTTP Basic credentials whose password passed (see `basic`).
+    pub verified_basic: Arc<basic::VerifiedCredentials>,
 }
 
 impl Auth {
@@ -83,6 +86,7 @@ impl Auth {
             tokens,
             settings,
             admin_seen: Arc::new(AtomicBool::new(false)),
+            verified_basic: Arc::new(basic::VerifiedCredentials::default()),
         }
     }
 
