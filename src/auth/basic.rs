@@ -120,7 +120,14 @@ impl Auth {
         }
         let key = self.basic_key(username, password);
         let user = match self.recall_verified(&key, username, now).await? {
-            Some(user) => user,
+            Some(user) if !user.enabled => {
+                sign_in_log::failed(Method::Basic, username, client, Code::AccountDisabled);
+                return Err(account_disabled());
+            }
+            Some(user) => {
+                self.note_activity(&user, now).await?;
+                user
+            }
             None => {
                 let checked = self
                     .password_sign_in(Method::Basic, username, password, client, now)
@@ -131,14 +138,11 @@ impl Auth {
                     expires_at: now.saturating_add(VERIFIED_SECONDS),
                 };
                 self.verified_basic.remember(key, entry, now);
+                // A password checked is a sign-in (last login, as a session's).
+                self.store.record_login(checked.user.id, now).await?;
                 checked.user
             }
         };
-        if !user.enabled {
-            sign_in_log::failed(Method::Basic, username, client, Code::AccountDisabled);
-            return Err(account_disabled());
-        }
-        self.note_activity(&user, now).await?;
         Ok(Principal {
             scopes: user.role.scopes(),
             user,

@@ -14,6 +14,7 @@ mod client_addr;
 mod connections;
 mod csrf;
 mod email_trust;
+mod fail2ban_files;
 mod fake_idp;
 mod files;
 mod first_evening_pages;

@@ -8,6 +8,7 @@ mod browser;
 mod cluster;
 mod demo;
 mod email_trust;
+mod fail2ban;
 mod harness_smoke;
 mod login_limits;
 mod logout;
