@@ -229,3 +229,30 @@ async fn basic_sign_ins_are_logged_without_the_password() {
     );
     assert!(!text.contains("Wr0ng-Secret-77") && !text.contains(PASSWORD), "{text}");
 }
+
+/// Two instances on one database: a credential remembered by one is refused
+/// there as soon as the other sets a new password or disables the account.
+#[tokio::test]
+async fn a_change_made_on_another_instance_counts_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = TestApp::builder().data_dir(dir.path()).build().await;
+    let b = TestApp::builder().data_dir(dir.path()).build().await;
+    let alice = a.create_user("alice", Role::Viewer).await;
+    let (_, root) = b.signed_in("root", Role::Admin).await;
+    assert_eq!(me(&a, "alice", PASSWORD).await.status, StatusCode::OK);
+
+    let path = format!("/api/users/{}", alice.id);
+    let new_password = json!({"password": "another long password"});
+    let changed = b.as_browser(&root, Method::PUT, &path, Some(new_password)).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+    assert_eq!(me(&a, "alice", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&a, "alice", "another long password").await.status, StatusCode::OK);
+
+    let off = b
+        .as_browser(&root, Method::PUT, &path, Some(json!({"enabled": false})))
+        .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.text());
+    let refused = me(&a, "alice", "another long password").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.error_code(), "account_disabled");
+}
