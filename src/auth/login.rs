@@ -2,21 +2,21 @@
 //! (same status, same body, one hash computed either way), rate-limited per
 //! client address and per username (counted before the hash is computed,
 //! see `login_limits`), and refused outright when password login is
-//! disabled.
+//! disabled. Every check, passed or refused, is one line of the sign-in log
+//! (`sign_in_log`), never with the password.
 
 use tracing::instrument;
 
 use super::Auth;
 use super::login_limits::LoginAttempt;
 use super::password::Verdict;
+use super::sign_in_log::{self, Method};
 use crate::error::{AppError, AppResult, Code};
 use crate::secret::Secret;
 use crate::store::User;
 
 /// Longest username or password looked at; longer ones are simply wrong.
 const MAX_CREDENTIAL_BYTES: usize = 1024;
-/// Longest username written to the log for a failed login.
-const MAX_LOGGED_USERNAME_CHARS: usize = 64;
 
 impl Auth {
     /// Refuses password login when DISABLE_USERPASS_LOGIN is set.
@@ -31,9 +31,52 @@ impl Auth {
         Ok(())
     }
 
-    /// Returns the user whose username and password these are.
+    /// Returns the user whose username and password these are, and writes
+    /// the attempt to the sign-in log as a sign-in by `method` (every
+    /// refusal too: a wrong password, a disabled account, a limit, password
+    /// login turned off).
+    pub async fn check_password(
+        &self,
+        method: Method,
+        username: &str,
+        password: &Secret,
+        client: &str,
+        now: i64,
+    ) -> AppResult<User> {
+        self.password_sign_in(method, username, password, client, now)
+            .await
+            .map(|checked| checked.user)
+    }
+
+    /// `check_password`, with the password hash stored once it passed.
+    pub(super) async fn password_sign_in(
+        &self,
+        method: Method,
+        username: &str,
+        password: &Secret,
+        client: &str,
+        now: i64,
+    ) -> AppResult<PasswordChecked> {
+        let result = self.verify_password(username, password, client, now).await;
+        match &result {
+            Ok(checked) => sign_in_log::succeeded(method, &checked.user.username, client),
+            Err(err) => {
+                if let Some(code) = err.code() {
+                    sign_in_log::failed(method, username, client, code);
+                }
+            }
+        }
+        result
+    }
+
     #[instrument(skip_all)]
-    pub async fn check_password(&self, username: &str, password: &Secret, client: &str, now: i64) -> AppResult<User> {
+    async fn verify_password(
+        &self,
+        username: &str,
+        password: &Secret,
+        client: &str,
+        now: i64,
+    ) -> AppResult<PasswordChecked> {
         self.ensure_password_login_enabled()?;
         let attempt = LoginAttempt::new(username, client);
         let slots = self.take_login_slots(&attempt, now).await?;
@@ -52,26 +95,30 @@ impl Auth {
         };
 
         let (Verdict::Match { rehash }, Some(found)) = (verdict, found) else {
-            // The name tried, shortened (a password typed into the username
-            // field is cut, and never a whole one of any length).
-            let tried: String = username.chars().take(MAX_LOGGED_USERNAME_CHARS).collect();
-            tracing::info!(username = %tried, client, "failed password login");
             return Err(AppError::invalid_credentials());
         };
         self.settle_login_success(&attempt, slots, now).await?;
         if !found.user.enabled {
             return Err(account_disabled());
         }
+        let mut hash = found.password_hash.unwrap_or_default();
         if rehash {
-            let upgraded = self.passwords.hash(password).await?;
-            self.store.set_password_hash(found.user.id, &upgraded, now).await?;
+            hash = self.passwords.hash(password).await?;
+            self.store.set_password_hash(found.user.id, &hash, now).await?;
             tracing::info!(
                 user_id = found.user.id,
                 "password hash upgraded to current argon2id parameters"
             );
         }
-        Ok(found.user)
+        Ok(PasswordChecked { user: found.user, hash })
     }
+}
+
+/// A password that passed: its account, and the hash stored for it now
+/// (after an upgrade, the new one).
+pub(super) struct PasswordChecked {
+    pub user: User,
+    pub hash: String,
 }
 
 pub fn account_disabled() -> AppError {

@@ -6,6 +6,7 @@
 //! `Auth` (`directory`), never the tables.
 
 pub mod accounts;
+pub mod basic;
 pub mod client_tokens;
 mod device_approval;
 mod device_codes;
@@ -86,6 +87,8 @@ pub struct Auth {
     /// Once an administrator exists one always does (the last one can be
     /// neither deleted nor disabled), so this is cached after the first yes.
     admin_seen: Arc<AtomicBool>,
+    /// HTTP Basic credentials whose password passed (see `basic`).
+    pub verified_basic: Arc<basic::VerifiedCredentials>,
 }
 
 impl Auth {
@@ -96,6 +99,7 @@ impl Auth {
             tokens,
             settings,
             admin_seen: Arc::new(AtomicBool::new(false)),
+            verified_basic: Arc::new(basic::VerifiedCredentials::default()),
         }
     }
 

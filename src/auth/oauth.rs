@@ -4,6 +4,7 @@
 
 use tracing::instrument;
 
+use super::sign_in_log::Method;
 use super::tokens::{PlainToken, TokenKind};
 use super::{Auth, ScopeSet};
 use crate::error::{AppError, AppResult, Code};
@@ -53,7 +54,9 @@ impl Auth {
         client: &str,
         now: i64,
     ) -> AppResult<TokenPair> {
-        let user = self.check_password(username, password, client, now).await?;
+        let user = self
+            .check_password(Method::TokenGrant, username, password, client, now)
+            .await?;
         let scopes = grant_scopes(scope, user.role.scopes())?;
         let family = PlainToken::generate(TokenKind::Family);
         self.store.record_login(user.id, now).await?;

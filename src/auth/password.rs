@@ -4,6 +4,7 @@
 //! concurrency so logins never stall other requests.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -56,6 +57,9 @@ pub struct Passwords {
     memory: Arc<WorkingMemory>,
     /// Checked instead when the user is unknown, so both cost the same.
     dummy_hash: Arc<String>,
+    /// Hashes computed (made or checked) since start: what a cache in
+    /// front of the checks must save, as tests and benchmarks read it.
+    computed: Arc<AtomicU64>,
 }
 
 impl Passwords {
@@ -71,11 +75,17 @@ impl Passwords {
             permits: Arc::new(Semaphore::new(lanes)),
             memory: Arc::new(WorkingMemory::default()),
             dummy_hash: Arc::new(dummy_hash),
+            computed: Arc::new(AtomicU64::new(0)),
         })
     }
 
     pub fn policy(&self) -> PasswordPolicy {
         self.policy
+    }
+
+    /// How many hashes were computed (made or checked, real or dummy) so far.
+    pub fn hashes_computed(&self) -> u64 {
+        self.computed.load(Ordering::Relaxed)
     }
 
     /// A fresh argon2id hash in PHC format.
@@ -108,6 +118,7 @@ impl Passwords {
         &self,
         work: impl FnOnce(&mut Lease) -> T + Send + 'static,
     ) -> Result<T, AppError> {
+        self.computed.fetch_add(1, Ordering::Relaxed);
         let ticket = self.memory.ticket();
         let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
         tokio::task::spawn_blocking(move || ticket.run(work))

@@ -22,6 +22,11 @@ pub enum Credential {
         token_id: i64,
         device_id: Option<String>,
     },
+    /// `Authorization: Basic` on this request (see `basic`): nothing to
+    /// end at logout, and no CSRF token needed: it is not a cookie, and
+    /// romgate never answers with a `WWW-Authenticate: Basic` challenge, so
+    /// browsers neither prompt for it nor send it on their own.
+    Basic,
 }
 
 #[derive(Debug, Clone)]

@@ -15,6 +15,7 @@
 
 use super::Auth;
 use super::principal::{Credential, Principal};
+use super::sign_in_log::Method;
 use crate::error::{AppError, AppResult, Code};
 use crate::secret::Secret;
 
@@ -64,7 +65,7 @@ impl Auth {
             return Err(current_password_required());
         };
         match self
-            .check_password(&actor.user.username, password, &proof.client, now)
+            .check_password(Method::Reauth, &actor.user.username, password, &proof.client, now)
             .await
         {
             Ok(user) if user.id == actor.user.id => Ok(()),

@@ -118,6 +118,9 @@ impl Auth {
             // logout keeps its token (it lives until it expires or its owner
             // revokes it on the devices page).
             Credential::ClientToken { .. } => Ok(None),
+            // HTTP Basic opens nothing: the next request sends the password
+            // again.
+            Credential::Basic => Ok(None),
         }
     }
 }

@@ -13,6 +13,8 @@ use url::Url;
 use super::Oidc;
 use super::client::{build_client, requested_scopes};
 use super::discovery::AfterFailure;
+use super::verify::Verified;
+use crate::auth::sign_in_log::{self, Method};
 use crate::auth::tokens::{PlainToken, TokenKind};
 use crate::auth::{Auth, OidcSessionInfo};
 use crate::error::{AppError, AppResult, Code, Kind};
@@ -94,14 +96,55 @@ impl Oidc {
         })
     }
 
-    /// Finishes a sign-in from the provider's redirect back.
+    /// Finishes a sign-in from the provider's redirect back, from `client`,
+    /// and writes it to the sign-in log: the account's username when it
+    /// passed; when refused, the code and who arrived (the username claim,
+    /// else `sub:` and the subject; nobody before the tokens are verified).
     pub async fn finish(
         &self,
         auth: &Auth,
         callback: Callback,
         browser: Option<&str>,
+        client: &str,
         now: i64,
     ) -> AppResult<CompletedLogin> {
+        let log_refusal = |who: &str, err: AppError| {
+            if let Some(code) = err.code() {
+                sign_in_log::failed(Method::Sso, who, client, code);
+            }
+            err
+        };
+        let (attempt, verified) = self
+            .verify_callback(auth, callback, browser, now)
+            .await
+            .map_err(|err| log_refusal("", err))?;
+        let who = verified
+            .claims
+            .text(&self.config.username_attribute)
+            .unwrap_or_else(|| format!("sub:{}", verified.subject));
+        let user = super::identity::resolve(self, &verified, now)
+            .await
+            .map_err(|err| log_refusal(&who, err))?;
+        sign_in_log::succeeded(Method::Sso, &user.username, client);
+        let next = NextPath::or_home(attempt.next_path.as_deref());
+        let session = OidcSessionInfo {
+            issuer: verified.issuer.clone(),
+            subject: verified.subject.clone(),
+            sid: verified.claims.sid(),
+            id_token: Some(verified.id_token.clone()),
+        };
+        Ok(CompletedLogin { user, session, next })
+    }
+
+    /// The callback up to verified tokens: the attempt it finishes (taken
+    /// once, from its browser) and what the provider vouches for.
+    async fn verify_callback(
+        &self,
+        auth: &Auth,
+        callback: Callback,
+        browser: Option<&str>,
+        now: i64,
+    ) -> AppResult<(LoginAttempt, Verified)> {
         if let Some(error) = callback.error.as_deref() {
             if let Some(state) = callback.state.as_deref() {
                 // The provider gave up on this sign-in: spend it, but only
@@ -133,15 +176,7 @@ impl Oidc {
         let verified = self
             .exchange_and_verify(code, &attempt.pkce_verifier, &attempt.nonce, now)
             .await?;
-        let user = super::identity::resolve(self, &verified, now).await?;
-        let next = NextPath::or_home(attempt.next_path.as_deref());
-        let session = OidcSessionInfo {
-            issuer: verified.issuer.clone(),
-            subject: verified.subject.clone(),
-            sid: verified.claims.sid(),
-            id_token: Some(verified.id_token.clone()),
-        };
-        Ok(CompletedLogin { user, session, next })
+        Ok((attempt, verified))
     }
 }
 

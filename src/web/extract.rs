@@ -11,8 +11,10 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use super::basic_auth::{basic_scheme, decode_basic};
 pub use super::client_addr::ClientAddr;
 use super::cookies::{SESSION_COOKIE, read_cookie};
+use crate::auth::sign_in_log;
 use crate::auth::{Credential, Principal, Scope};
 use crate::error::{AppError, Code, Kind};
 use crate::web::state::AppState;
@@ -78,16 +80,20 @@ impl FromRequestParts<AppState> for MaybePrincipal {
     }
 }
 
-async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Principal>, AppError> {
+async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<Principal>, AppError> {
     let now = state.now();
     if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
         let value = authorization.to_str().unwrap_or_default();
+        if let Some(encoded) = basic_scheme(value) {
+            let encoded = encoded.to_string();
+            return basic(parts, state, &encoded, now).await.map(Some);
+        }
         let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "));
         let Some(token) = token else {
             return Err(AppError::refuse(
                 Kind::Unauthenticated,
                 Code::UnsupportedAuthorization,
-                "Send a bearer token (Authorization: Bearer ...) or sign in for a session.",
+                "Send a bearer token (Authorization: Bearer ...), HTTP Basic credentials, or sign in for a session.",
             ));
         };
         let token = token.trim();
@@ -109,6 +115,21 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Principal>, A
         Some(cookie) => state.auth.authenticate_session(cookie, now).await,
         None => Ok(None),
     }
+}
+
+/// `Authorization: Basic` on an API call (see `auth::basic`). A header that
+/// is not valid Basic is a failed sign-in too.
+async fn basic(parts: &mut Parts, state: &AppState, encoded: &str, now: i64) -> Result<Principal, AppError> {
+    let Ok(ClientAddr(client)) = ClientAddr::from_request_parts(parts, state).await;
+    let (username, password) = decode_basic(encoded).inspect_err(|_| {
+        sign_in_log::failed(
+            sign_in_log::Method::Basic,
+            "",
+            &client,
+            Code::InvalidAuthorizationHeader,
+        );
+    })?;
+    state.auth.authenticate_basic(&username, &password, &client, now).await
 }
 
 /// The CSRF check for unsafe requests authenticated by the session cookie:

@@ -7,6 +7,7 @@
 //! thin: parse, call one domain flow, map the result.
 
 pub mod api;
+pub mod basic_auth;
 pub mod client_addr;
 pub mod cookies;
 pub mod csrf;

@@ -230,7 +230,12 @@ async fn a_failed_password_is_logged_with_the_username_tried_and_the_client() {
     let logs = crate::log_capture::LogCapture::start();
     let response = crate::login_support::login_from(&app, "192.0.2.7", "alice", "hunter2-not-it").await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
-    let line = logs.line("failed password login");
-    assert!(line.contains("username=alice") && line.contains("192.0.2.7"), "{line}");
+    let line = logs.line("sign-in result=failure");
+    assert!(
+        line.contains(
+            r#"romgate::sign_in: sign-in result=failure method=password client=192.0.2.7 user="alice" reason=invalid_credentials"#
+        ),
+        "{line}"
+    );
     assert!(!logs.text().contains("hunter2-not-it"), "never the password");
 }

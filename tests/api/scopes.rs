@@ -57,15 +57,6 @@ async fn viewer_lacks_the_admin_scopes() {
 }
 
 #[tokio::test]
-async fn basic_credentials_are_not_a_session_on_other_endpoints() {
-    let app = TestApp::new().await;
-    app.create_user("alice", Role::Viewer).await;
-    let auth = crate::util::basic("alice", crate::util::PASSWORD);
-    let response = app.get("/api/users/me", &[("authorization", &auth)]).await;
-    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
-}
-
-#[tokio::test]
 async fn heartbeat_shows_public_settings_and_no_secret() {
     let app = TestApp::builder()
         .env("OIDC_ENABLED", "true")

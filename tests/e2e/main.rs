@@ -11,6 +11,7 @@ mod database_outage;
 mod demo;
 mod device_flow;
 mod email_trust;
+mod fail2ban;
 mod harness_smoke;
 mod login_limits;
 mod logout;

@@ -15,6 +15,8 @@ pub struct RomgateServer {
     pub port: u16,
     pub base: String,
     env: Vec<(String, String)>,
+    /// Where its standard error goes, when kept (`start_logged`).
+    log: Option<PathBuf>,
     _dir: tempfile::TempDir,
 }
 
@@ -37,6 +39,29 @@ impl RomgateServer {
     /// Like `start`, without waiting: several servers can be launched at the
     /// same moment (e.g. against one fresh database), then `wait_ready`.
     pub fn spawn(port: u16, env: &[(&str, &str)]) -> RomgateServer {
+        Self::spawn_to(port, env, false)
+    }
+
+    /// Like `start`, with the server's log (its standard error) written to
+    /// a file that `log` reads, instead of the test's output.
+    pub fn start_logged(port: u16, env: &[(&str, &str)]) -> RomgateServer {
+        let mut server = Self::spawn_to(port, env, true);
+        server.wait_ready();
+        server
+    }
+
+    /// What the server logged so far (`start_logged` only).
+    pub fn log(&self) -> String {
+        let path = self.log.as_ref().expect("a server started with start_logged");
+        std::fs::read_to_string(path).expect("the server's log")
+    }
+
+    /// The file the server logs to (`start_logged` only).
+    pub fn log_path(&self) -> PathBuf {
+        self.log.clone().expect("a server started with start_logged")
+    }
+
+    fn spawn_to(port: u16, env: &[(&str, &str)], keep_log: bool) -> RomgateServer {
         let dir = tempfile::tempdir().expect("data dir");
         let base = Self::base_for(port);
         let mut all: Vec<(String, String)> = vec![
@@ -52,9 +77,14 @@ impl RomgateServer {
             ("RUST_LOG".into(), "warn".into()),
         ];
         all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let log = keep_log.then(|| dir.path().join("romgate.log"));
+        let stderr = match &log {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+            None => Stdio::inherit(),
+        };
         let child = command(&all)
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("romgate starts");
         RomgateServer {
@@ -62,6 +92,7 @@ impl RomgateServer {
             port,
             base,
             env: all,
+            log,
             _dir: dir,
         }
     }
@@ -74,8 +105,12 @@ impl RomgateServer {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
+                let log = self.log.as_ref().map_or_else(
+                    || "see its log above".to_string(),
+                    |path| format!("its log:\n{}", std::fs::read_to_string(path).unwrap_or_default()),
+                );
                 panic!(
-                    "romgate on port {} exited before listening ({status}); see its log above",
+                    "romgate on port {} exited before listening ({status}); {log}",
                     self.port
                 );
             }

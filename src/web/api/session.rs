@@ -6,12 +6,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::routing::post;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
+use crate::auth::sign_in_log::{self, Method};
 use crate::error::{AppError, AppResult, Code, Kind};
 use crate::secret::Secret;
+use crate::web::basic_auth::{basic_scheme, decode_basic, malformed};
 use crate::web::extract::{ClientAddr, MaybePrincipal};
 use crate::web::state::AppState;
 
@@ -26,10 +26,21 @@ async fn post_login(
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    state.auth.ensure_password_login_enabled()?;
-    let (username, password) = basic_credentials(&headers)?;
+    let (username, password) = match basic_credentials(&headers) {
+        Ok(credentials) => credentials,
+        Err(err) => {
+            state.auth.ensure_password_login_enabled()?;
+            if let Some(code) = err.code().filter(|c| *c == Code::InvalidAuthorizationHeader) {
+                sign_in_log::failed(Method::Password, "", &client, code);
+            }
+            return Err(err);
+        }
+    };
     let now = state.now();
-    let user = state.auth.check_password(&username, &password, &client, now).await?;
+    let user = state
+        .auth
+        .check_password(Method::Password, &username, &password, &client, now)
+        .await?;
     let session = state.auth.start_session(user.id, None, now).await?;
     let cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);
     Ok((
@@ -64,19 +75,7 @@ fn basic_credentials(headers: &HeaderMap) -> AppResult<(String, Secret)> {
             "Send your username and password with HTTP Basic authentication.",
         ));
     };
-    let malformed = || {
-        AppError::bad_request(
-            Code::InvalidAuthorizationHeader,
-            "The Authorization header is not valid HTTP Basic.",
-        )
-    };
     let value = value.to_str().map_err(|_| malformed())?;
-    let (scheme, encoded) = value.split_once(' ').ok_or_else(malformed)?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(malformed());
-    }
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
-    let (username, password) = decoded.split_once(':').ok_or_else(malformed)?;
-    Ok((username.to_string(), Secret::new(password)))
+    let encoded = basic_scheme(value).ok_or_else(malformed)?;
+    decode_basic(encoded)
 }

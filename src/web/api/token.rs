@@ -68,8 +68,9 @@ async fn grant(state: &AppState, client: &str, form: TokenForm) -> AppResult<Gra
     let scope = form.scope.as_deref();
     match form.grant_type.as_deref() {
         Some("password") => {
-            state.auth.ensure_password_login_enabled()?;
+            // With both fields present the grant checks (and logs) it.
             let (Some(username), Some(password)) = (form.username, form.password) else {
+                state.auth.ensure_password_login_enabled()?;
                 return Err(AppError::bad_request(
                     Code::InvalidRequest,
                     "The password grant needs username and password.",

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::auth::sign_in_log::Method;
 use crate::auth::{NewAccount, Role};
 use crate::error::{AppError, AppResult, Code};
 use crate::next_path::NextPath;
@@ -184,7 +185,11 @@ pub async fn post_login(
     let next = NextPath::or_home(form.next.as_deref());
     let now = state.now();
     let password = Secret::new(form.password);
-    match state.auth.check_password(&form.username, &password, &client, now).await {
+    match state
+        .auth
+        .check_password(Method::Password, &form.username, &password, &client, now)
+        .await
+    {
         Ok(user) => {
             let session = state.auth.start_session(user.id, None, now).await?;
             let cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);

@@ -9,6 +9,7 @@ use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
+use crate::auth::sign_in_log::{self, Method};
 use crate::error::{AppError, Code, Kind};
 use crate::next_path::NextPath;
 use crate::oidc::{Callback, Oidc};
@@ -68,11 +69,13 @@ async fn get_login_openid(
 
 async fn get_oauth_callback(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     callback: Result<Query<Callback>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let oidc = enabled(&state)?;
     let Query(callback) = callback.map_err(|_| {
+        sign_in_log::failed(Method::Sso, "", &client, Code::CallbackIncomplete);
         PageError(AppError::bad_request(
             Code::CallbackIncomplete,
             "The sign-in answer from the identity provider is malformed.",
@@ -80,10 +83,8 @@ async fn get_oauth_callback(
     })?;
     let browser = read_cookie(&headers, ATTEMPT_COOKIE);
     let now = state.now();
-    let completed = oidc
-        .finish(&state.auth, callback, browser, now)
-        .await
-        .map_err(log_refusal)?;
+    // `finish` writes the sign-in log line, passed or refused.
+    let completed = oidc.finish(&state.auth, callback, browser, &client, now).await?;
     let oidc_session = completed.session.clone();
     let session = state
         .auth
@@ -91,7 +92,6 @@ async fn get_oauth_callback(
         .await?;
     let session_cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);
     let clear_attempt = state.cookies.short_lived(ATTEMPT_COOKIE, "", 0);
-    tracing::info!(user_id = completed.user.id, "signed in with single sign-on");
     Ok((
         AppendHeaders([
             (header::SET_COOKIE, session_cookie),
@@ -102,7 +102,8 @@ async fn get_oauth_callback(
         .into_response())
 }
 
-/// Every single sign-on refusal leaves a log line with its detail.
+/// A refused start leaves a log line with its detail (the callback's
+/// refusals are sign-in log lines, see `Oidc::finish`).
 fn log_refusal(err: AppError) -> AppError {
     if let Some(refusal) = err.refusal() {
         tracing::info!(
