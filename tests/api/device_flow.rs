@@ -367,18 +367,18 @@ async fn decisions_write_sign_in_log_lines() {
     let (_, browser) = app.signed_in("alice", Role::Viewer).await;
     let approved = start(&app, &["me.read"]).await;
     approve(&app, &browser, &approved.user_code, &["me.read"]).await;
-    let line = logs.line(r#"result="success" method="device_approval""#);
+    let line = logs.line("result=success method=device_approval");
     assert!(
-        line.contains(r#"user="alice""#) && line.contains(r#"client="unknown""#),
+        line.contains(r#"user="alice""#) && line.contains("client=unknown"),
         "{line}"
     );
     let denied = start(&app, &["me.read"]).await;
     deny(&app, &browser, &denied.user_code).await;
-    logs.line(r#"result="declined" method="device_approval""#);
+    logs.line("result=declined method=device_approval");
     approve(&app, &browser, &denied.user_code, &["me.read"]).await;
-    let refused = logs.line(r#"reason="already_decided""#);
+    let refused = logs.line("reason=already_decided");
     assert!(
-        refused.contains(r#"result="failure" method="device_approval""#),
+        refused.contains("result=failure method=device_approval"),
         "{refused}"
     );
     for code in [&approved.user_code, &denied.user_code, &approved.device_code] {
