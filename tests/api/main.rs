@@ -12,6 +12,7 @@ mod cli_support;
 mod client_addr;
 mod connections;
 mod csrf;
+mod devices_page;
 mod email_trust;
 mod fake_idp;
 mod files;
