@@ -74,7 +74,7 @@ test('every main page passes axe in light and dark, and dark pages are dark', as
       for (const path of pages) {
         await page.goto(romgate.url(path));
         luminance[path] = await backgroundLuminance(page);
-        if (path === '/devices') await shot(page, `a11y-devices-${colorScheme}`);
+        await shot(page, `a11y-${colorScheme}${path.replace(/[^a-z0-9]+/g, '-').replace(/-$/, '') || '-home'}`);
       }
       const viewer = await signIn(romgate, 'vera', { colorScheme });
       await viewer.goto(romgate.url('/admin/users'));
