@@ -17,6 +17,7 @@ mod hash_memory;
 mod login;
 mod login_limits;
 mod oauth;
+mod own_sessions;
 pub mod pairing;
 pub mod password;
 mod principal;
@@ -39,6 +40,7 @@ pub use device_flow::{
 pub use directory::AccountOverview;
 pub use login::account_disabled;
 pub use oauth::TokenPair;
+pub use own_sessions::{EndedOwnSession, OwnSession};
 pub use pairing::PairingCode;
 pub use principal::{Credential, Principal};
 pub use reauth::{FRESH_SIGN_IN_SECONDS, Proof, ProofKind};

@@ -37,6 +37,10 @@ impl TokenKind {
     }
 }
 
+/// Hex characters in a session's public id (80 bits: unique among one
+/// person's sessions with room to spare).
+pub const SESSION_PUBLIC_ID_LEN: usize = 20;
+
 /// The prefix of client API tokens (RomM's).
 pub const CLIENT_TOKEN_PREFIX: &str = "rmm_";
 
@@ -128,6 +132,24 @@ impl TokenHasher {
         Some(format!("{}{tag}", TokenKind::Csrf.prefix()))
     }
 
+    /// The public id of a stored session hash, for the devices page's
+    /// list and its "sign out" forms: 20 hex characters of the HMAC of
+    /// `"session-id:" + hash`. It is neither the stored hash nor anything a
+    /// request can authenticate with, and without the server's key it
+    /// cannot be computed from a leaked hash either.
+    pub fn session_public_id(&self, token_hash: &str) -> String {
+        let mut mac = self.keyed.clone();
+        mac.update(b"session-id:");
+        mac.update(token_hash.as_bytes());
+        let digit = |nibble: u8| char::from(if nibble < 10 { b'0' + nibble } else { b'a' + nibble - 10 });
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .take(SESSION_PUBLIC_ID_LEN / 2)
+            .flat_map(|byte| [digit(byte >> 4), digit(byte & 0x0f)])
+            .collect()
+    }
+
     /// HMAC-SHA256 of `data` under the server's key, in lower-case hex.
     pub fn mac(&self, data: &[u8]) -> String {
         let mut mac = self.keyed.clone();
@@ -215,6 +237,24 @@ mod tests {
         assert_eq!(hasher.client_token_hash(&format!("{}g", &text[..67])), None);
         let access = PlainToken::generate(TokenKind::Access);
         assert_eq!(hasher.client_token_hash(access.expose()), None);
+    }
+
+    #[test]
+    fn a_sessions_public_id_is_short_keyed_and_not_its_hash() {
+        let one = TokenHasher::new(Secret::new("key one"));
+        let two = TokenHasher::new(Secret::new("key two"));
+        let session = PlainToken::generate(TokenKind::Session);
+        let hash = one.hash(TokenKind::Session, session.expose()).expect("a session");
+        let id = one.session_public_id(&hash);
+        assert_eq!(id.len(), SESSION_PUBLIC_ID_LEN);
+        assert!(
+            id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+            "{id}"
+        );
+        assert!(!hash.starts_with(&id), "not a prefix of the stored hash");
+        assert_eq!(one.session_public_id(&hash), id, "stable");
+        assert_ne!(two.session_public_id(&hash), id, "keyed");
+        assert_ne!(one.session_public_id(&one.mac(b"other")), id);
     }
 
     #[test]

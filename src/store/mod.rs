@@ -25,6 +25,8 @@ mod rate_limits;
 pub use rate_limits::Window;
 mod server_secrets;
 pub use server_secrets::SharedSecret;
+mod sessions;
+pub use sessions::SessionRow;
 mod users;
 
 pub use client_pairing::PairingClaim;

@@ -237,7 +237,12 @@ async fn each_exchange_is_logged_without_the_code_or_a_token() {
         assert!(success.contains(part), "{part} in {success}");
     }
     let failure = logs.line("192.0.2.50");
-    for part in ["result=failure", "method=pairing_exchange", "reason=not_found", "user=\"\""] {
+    for part in [
+        "result=failure",
+        "method=pairing_exchange",
+        "reason=not_found",
+        "user=\"\"",
+    ] {
         assert!(failure.contains(part), "{part} in {failure}");
     }
     let text = logs.text();

@@ -377,10 +377,7 @@ async fn decisions_write_sign_in_log_lines() {
     logs.line("result=declined method=device_approval");
     approve(&app, &browser, &denied.user_code, &["me.read"]).await;
     let refused = logs.line("reason=already_decided");
-    assert!(
-        refused.contains("result=failure method=device_approval"),
-        "{refused}"
-    );
+    assert!(refused.contains("result=failure method=device_approval"), "{refused}");
     for code in [&approved.user_code, &denied.user_code, &approved.device_code] {
         assert!(!logs.text().contains(code.as_str()), "no code is logged");
     }

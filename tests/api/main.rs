@@ -24,6 +24,7 @@ mod device_instances;
 mod device_page;
 mod device_rfc8628;
 mod device_support;
+mod devices_page;
 mod email_trust;
 mod fail2ban_files;
 mod fake_idp;

@@ -1,6 +1,7 @@
 // The browser suite's harness: the real romgate binary, the real test
 // OpenID Provider (../provider/server.mjs) and Debian's Chromium, all on
-// loopback, each scenario with its own data directory.
+// loopback, each scenario with its own data directory. Every romgate page a
+// test opens is checked for accessibility (./a11y.mjs).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { romgateOrigins, watch } from './a11y.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repo = resolve(here, '../../..');
@@ -88,6 +90,7 @@ export function defaultAccounts() {
 export async function startRomgate(port, env = {}) {
   const data = mkdtempSync(join(tmpdir(), 'romgate-data-'));
   const base = `http://127.0.0.1:${port}`;
+  romgateOrigins.add(base);
   const fullEnv = {
     PATH: process.env.PATH,
     ROMM_DATA_PATH: data,
@@ -136,12 +139,21 @@ export async function launch() {
   });
 }
 
-/** A fresh browser context (own cookies); `phone` for a 375 px screen. */
-export async function newPage(browser, { phone = false } = {}) {
-  const context = await browser.newContext(phone
-    ? { viewport: { width: 375, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
-    : { viewport: { width: 1280, height: 800 } });
-  return context.newPage();
+/**
+ * A fresh browser context (own cookies); `phone` for a 375 px screen,
+ * `colorScheme` 'light' (the default) or 'dark' for the system preference
+ * the pages see. Its romgate pages are checked with axe-core (./a11y.mjs).
+ */
+export async function newPage(browser, { phone = false, colorScheme = 'light' } = {}) {
+  const context = await browser.newContext({
+    colorScheme,
+    ...(phone
+      ? { viewport: { width: 375, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
+      : { viewport: { width: 1280, height: 800 } }),
+  });
+  const page = await context.newPage();
+  await watch(page);
+  return page;
 }
 
 /** A full-page screenshot under target/browser-screenshots/. */

@@ -1,6 +1,7 @@
 //! Server-rendered pages: login, first-boot setup, home, the library, the
-//! administrators' users page, device sign-in approval (`pair_device`),
-//! single sign-on in the browser (`sso`); a refusal renders as a page
+//! devices page (sessions), the administrators' users page, device sign-in
+//! approval (`pair_device`), single sign-on in the browser (`sso`); a
+//! refusal renders as a page
 //! (`web::error::PageError`). Plain HTML forms;
 //! their CSRF token travels in a hidden field, checked as `web::csrf` says
 //! (bound to the session once there is one).
@@ -9,6 +10,7 @@ mod account;
 mod admin;
 mod admin_accounts;
 mod confirm;
+mod devices;
 mod guard;
 mod library;
 mod library_scan;
@@ -35,6 +37,12 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/account",
             get(own_account::get_account).post(own_account::post_account),
+        )
+        .route(devices::HERE, get(devices::get_devices))
+        .route("/devices/sessions/{id}/sign-out", post(devices::post_sign_out_session))
+        .route(
+            devices::SIGN_OUT_EVERYWHERE_PATH,
+            post(devices::post_sign_out_everywhere),
         )
         .route("/static/style.css", get(get_stylesheet))
         .route("/library", get(library::get_library))

@@ -1,0 +1,175 @@
+// Pages for every person: axe-core finds nothing on romgate's pages (the
+// harness checks every page every test opens; here: each main page in the
+// light and the dark color scheme), the dark scheme really is dark, and
+// everything works with a keyboard alone.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checked, settle, takeViolations } from '../lib/a11y.mjs';
+import { freePort, launch, newPage, shot, startRomgate } from '../lib/harness.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser.close(); });
+
+async function signIn(romgate, name, options) {
+  const page = await newPage(browser, options);
+  await page.goto(romgate.url('/login'));
+  await page.fill('#username', name);
+  await page.fill('#password', 'a long password');
+  await Promise.all([page.waitForURL(romgate.url('/')), page.click('main button[type="submit"]')]);
+  return page;
+}
+
+/** The relative luminance of the body's background (0 black, 1 white). */
+async function backgroundLuminance(page) {
+  const color = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const [r, g, b] = color.match(/\d+(\.\d+)?/g).slice(0, 3).map((c) => {
+    const v = Number(c) / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+test('the check itself: a page with violations is reported rule by rule', async () => {
+  const romgate = await startRomgate(await freePort());
+  try {
+    const page = await newPage(browser);
+    await page.route(romgate.url('/a11y-self-test'), (route) => route.fulfill({
+      contentType: 'text/html',
+      body: '<!doctype html><html><head><title>t</title></head><body><main><h1>Bad</h1><img src="x.png"><button></button></main></body></html>',
+    }));
+    await page.goto(romgate.url('/a11y-self-test'));
+    await settle();
+    const found = takeViolations();
+    const rules = found.map((line) => line.split(' ')[0]);
+    assert.ok(rules.includes('html-has-lang'), found.join('\n'));
+    assert.ok(rules.includes('image-alt'), found.join('\n'));
+    assert.ok(rules.includes('button-name'), found.join('\n'));
+    assert.ok(found.some((line) => line.includes('on /a11y-self-test [light]') && line.includes('at img')), found.join('\n'));
+  } finally { romgate.stop(); }
+});
+
+test('every main page passes axe in light and dark, and dark pages are dark', async () => {
+  const romgate = await startRomgate(await freePort());
+  try {
+    const setup = {};
+    for (const colorScheme of ['light', 'dark']) {
+      const page = await newPage(browser, { colorScheme });
+      await page.goto(romgate.url('/setup'));
+      setup[colorScheme] = await backgroundLuminance(page);
+    }
+    romgate.cli('user', 'create', 'root', '--role', 'admin', '--password-stdin');
+    romgate.cli('user', 'create', 'vera', '--role', 'viewer', '--password-stdin');
+    mkdirSync(join(romgate.data, 'library', 'roms', 'n64'), { recursive: true });
+    writeFileSync(join(romgate.data, 'library', 'roms', 'n64', 'Mario.z64'), 'mario');
+    romgate.cli('library', 'scan');
+
+    const pages = ['/', '/library', '/library/n64', '/library/roms/1/delete', '/account', '/devices',
+      '/admin/users', '/logout', '/library/no-such-platform'];
+    for (const colorScheme of ['light', 'dark']) {
+      const luminance = { '/setup': setup[colorScheme] };
+      const page = await signIn(romgate, 'root', { colorScheme });
+      for (const path of pages) {
+        await page.goto(romgate.url(path));
+        luminance[path] = await backgroundLuminance(page);
+        await shot(page, `a11y-${colorScheme}${path.replace(/[^a-z0-9]+/g, '-').replace(/-$/, '') || '-home'}`);
+      }
+      const viewer = await signIn(romgate, 'vera', { colorScheme });
+      await viewer.goto(romgate.url('/admin/users'));
+      luminance['/admin/users (refused)'] = await backgroundLuminance(viewer);
+      await shot(viewer, `a11y-refused-${colorScheme}`);
+      for (const [path, value] of Object.entries(luminance)) {
+        if (colorScheme === 'dark') assert.ok(value < 0.05, `${path} is dark (luminance ${value.toFixed(3)})`);
+        else assert.ok(value > 0.9, `${path} is light (luminance ${value.toFixed(3)})`);
+      }
+    }
+    await settle();
+    for (const colorScheme of ['light', 'dark']) {
+      for (const path of ['/setup', '/login', ...pages]) {
+        assert.ok(checked.some((c) => c.scheme === colorScheme && new URL(c.url).pathname === path),
+          `axe ran on ${path} [${colorScheme}]`);
+      }
+    }
+  } finally { romgate.stop(); }
+});
+
+/** What the focused element is called: its text, label or id. */
+function focused(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return { name: '(nothing)', inMain: false, outline: false };
+    const style = getComputedStyle(el);
+    const name = (el.getAttribute('aria-label') || el.textContent || el.id || el.name || '').replace(/\s+/g, ' ').trim();
+    const box = el.getBoundingClientRect();
+    return {
+      name,
+      inMain: Boolean(el.closest('main')),
+      outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+      onScreen: box.bottom > 0 && box.right > 0 && box.top < innerHeight && box.left < innerWidth,
+    };
+  });
+}
+
+/**
+ * Presses Tab until the focused element's name starts with `name`; each
+ * stop must show a focus outline on screen. Returns the names passed.
+ */
+async function tabTo(page, name, limit = 40) {
+  const passed = [];
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    const now = await focused(page);
+    assert.ok(now.outline, `a visible focus outline on "${now.name}"`);
+    assert.ok(now.onScreen, `"${now.name}" is on screen when focused`);
+    passed.push(now.name);
+    if (now.name.startsWith(name)) return passed;
+  }
+  assert.fail(`Tab never reached "${name}"; passed ${passed.join(' → ')}`);
+}
+
+test('keyboard alone: sign in, go to the devices page, sign out a session, then everywhere', async () => {
+  const romgate = await startRomgate(await freePort());
+  try {
+    romgate.cli('user', 'create', 'root', '--role', 'admin', '--password-stdin');
+    romgate.cli('user', 'create', 'alice', '--role', 'viewer', '--password-stdin');
+    const elsewhere = await signIn(romgate, 'alice');
+
+    const page = await newPage(browser);
+    await page.goto(romgate.url('/login'));
+    assert.equal((await focused(page)).name, 'username', 'the username field has the focus');
+    await page.keyboard.type('alice');
+    assert.deepEqual(await tabTo(page, 'password'), ['password']);
+    await page.keyboard.type('a long password');
+    await Promise.all([page.waitForURL(romgate.url('/')), page.keyboard.press('Enter')]);
+
+    const order = await tabTo(page, 'Browse the library');
+    assert.deepEqual(order, ['Skip to content', 'romgate', 'Library', 'Account', 'Devices', 'Sign out', 'Browse the library'],
+      'skip link, then the bar left to right, then the page');
+    await shot(page, 'keyboard-1-home-focus');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal((await focused(page)).name, 'Devices');
+    await Promise.all([page.waitForURL(romgate.url('/devices')), page.keyboard.press('Enter')]);
+    assert.match(await page.textContent('h1'), /Devices and sessions/);
+
+    // The skip link jumps over the bar.
+    assert.deepEqual(await tabTo(page, 'Skip to content', 1), ['Skip to content']);
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    assert.ok((await focused(page)).inMain, 'after the skip link, Tab goes into the page');
+
+    await tabTo(page, 'Sign out the session signed in');
+    await shot(page, 'keyboard-2-devices-focus');
+    await Promise.all([page.waitForURL(/\/devices\?done=session$/), page.keyboard.press('Space')]);
+    assert.match(await page.textContent('[role="status"]'), /That session is signed out/);
+    await elsewhere.goto(romgate.url('/'));
+    assert.match(elsewhere.url(), /\/login$/, 'the other browser is signed out');
+
+    await tabTo(page, 'Sign out everywhere');
+    await Promise.all([page.waitForURL(/\/login$/), page.keyboard.press('Enter')]);
+    await page.goto(romgate.url('/devices'));
+    assert.match(page.url(), /\/login\?next=%2Fdevices$/, 'this browser is signed out too');
+  } finally { romgate.stop(); }
+});
