@@ -141,17 +141,12 @@ impl Auth {
                 .touch_client_token(row.token_id, row.device_id.as_deref(), now, stale_before)
                 .await?;
         }
-        let granted = ScopeSet::parse(&row.scopes).unwrap_or(ScopeSet::EMPTY);
-        let scopes = granted.intersect(row.user.role.scopes());
-        self.note_activity(&row.user, now).await?;
-        Ok(Some(Principal {
-            user: row.user,
-            scopes,
-            credential: Credential::ClientToken {
-                token_id: row.token_id,
-                device_id: row.device_id,
-            },
-        }))
+        let credential = Credential::ClientToken {
+            token_id: row.token_id,
+            device_id: row.device_id,
+        };
+        let principal = self.token_principal(row.user, &row.scopes, credential, now).await?;
+        Ok(Some(principal))
     }
 
     /// Whether `token` has a client token's prefix, so the caller asks

@@ -73,14 +73,29 @@ impl Auth {
         if !row.user.enabled {
             return Ok(None);
         }
-        let granted = ScopeSet::parse(&row.scopes).unwrap_or(ScopeSet::EMPTY);
-        let scopes = granted.intersect(row.user.role.scopes());
-        self.note_activity(&row.user, now).await?;
-        Ok(Some(Principal {
-            user: row.user,
+        let principal = self
+            .token_principal(row.user, &row.scopes, Credential::Bearer { token_hash }, now)
+            .await?;
+        Ok(Some(principal))
+    }
+
+    /// The caller behind a token of any kind: the scopes it was granted,
+    /// within its owner's role as stored now.
+    pub(super) async fn token_principal(
+        &self,
+        user: User,
+        granted: &str,
+        credential: Credential,
+        now: i64,
+    ) -> AppResult<Principal> {
+        let granted = ScopeSet::parse(granted).unwrap_or(ScopeSet::EMPTY);
+        let scopes = granted.intersect(user.role.scopes());
+        self.note_activity(&user, now).await?;
+        Ok(Principal {
+            user,
             scopes,
-            credential: Credential::Bearer { token_hash },
-        }))
+            credential,
+        })
     }
 
     /// Updates last-active at most once a minute per user, so reads stay reads.

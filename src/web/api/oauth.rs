@@ -14,9 +14,9 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::token::oauth_answer;
 use crate::auth::{Scope, StartedDeviceFlow, VERIFICATION_PATH};
 use crate::error::AppError;
-use crate::web::error::refusal_response;
 use crate::web::extract::{ApiForm, ClientAddr};
 use crate::web::state::AppState;
 
@@ -79,15 +79,7 @@ async fn post_device_authorization(
         }
         Err(err) => Err(err),
     };
-    let mut response = match result {
-        Ok(started) => Json(answer(&state, started)).into_response(),
-        Err(AppError::Refused(refusal)) => refusal_response(&refusal, refusal.code.rfc6749_error()),
-        Err(internal) => internal.into_response(),
-    };
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
+    oauth_answer(result.map(|started| Json(answer(&state, started)).into_response()))
 }
 
 /// RFC 8414 §2. The issuer is the base URL, so the metadata sits at

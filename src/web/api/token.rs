@@ -51,9 +51,17 @@ async fn post_token(
         Ok(ApiForm(form)) => grant(&state, &client, form).await,
         Err(err) => Err(err),
     };
+    oauth_answer(result.map(|granted| match granted {
+        Granted::Pair(pair) => Json(token_body(&pair)).into_response(),
+        Granted::Device(token) => Json(device_token_body(&token, state.now())).into_response(),
+    }))
+}
+
+/// An OAuth endpoint's answer (RFC 6749 §5.1, §5.2): refusals in RFC 6749's
+/// words, and never cached.
+pub(super) fn oauth_answer(result: AppResult<Response>) -> Response {
     let mut response = match result {
-        Ok(Granted::Pair(pair)) => Json(token_body(&pair)).into_response(),
-        Ok(Granted::Device(token)) => Json(device_token_body(&token, state.now())).into_response(),
+        Ok(response) => response,
         Err(AppError::Refused(refusal)) => refusal_response(&refusal, refusal.code.rfc6749_error()),
         Err(internal) => internal.into_response(),
     };
