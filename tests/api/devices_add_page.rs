@@ -25,7 +25,10 @@ fn between(html: &str, start: &str, end: &str) -> Option<String> {
 }
 
 fn raw_token(page: &TestResponse) -> String {
-    between(&page.text(), r#"readonly value=""#, "\"").unwrap_or_else(|| panic!("a token in {}", page.text()))
+    let html = page.text();
+    let field =
+        between(&html, r#"<textarea id="raw-token""#, "</textarea>").unwrap_or_else(|| panic!("a token in {html}"));
+    field.split('>').nth(1).expect("the field's text").to_string()
 }
 
 fn pairing_code(page: &TestResponse) -> String {
