@@ -255,3 +255,22 @@ pub async fn post_unlock(
     state.auth.unlock_sign_in(&actor, id).await.map_err(page_error)?;
     Ok(Redirect::to(HERE).into_response())
 }
+
+/// `POST /admin/tokens/{id}/revoke`: deletes anyone's app token (through
+/// the same flow as `DELETE /api/client-tokens/{id}/admin`), so the app or
+/// device using it is refused on its very next call.
+pub async fn post_revoke_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let actor = form_actor(&state, &headers, &form.csrf_token).await?;
+    state
+        .auth
+        .admin_revoke_client_token(&actor, id)
+        .await
+        .map_err(page_error)?;
+    tracing::info!(token_id = id, by = actor.user.id, "app token revoked on the users page");
+    Ok(Redirect::to(&format!("{HERE}?done=token")).into_response())
+}

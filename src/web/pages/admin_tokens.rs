@@ -1,23 +1,16 @@
 //! The users page's "App tokens" list: every person's client tokens (SPEC
 //! 8.2's administrators' view), with who owns each, the device it belongs
-//! to, what it may do and when it was last used, and a "Revoke" form.
-//! Through the same flows as `GET /api/client-tokens/all` and
-//! `DELETE /api/client-tokens/{id}/admin` (users.read, users.write), so a
-//! revoked token is refused on its very next call. Never a secret or a hash.
+//! to, what it may do and when it was last used, and its "Revoke" form
+//! (`admin::post_revoke_token`). Read through the same flow as
+//! `GET /api/client-tokens/all` (users.read). Never a secret or a hash.
 
-use axum::Form;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 
-use super::account::CsrfForm;
-use super::admin::{HERE, form_actor};
-use super::guard::{PageResult, page_error};
+use super::guard::page_error;
 use crate::auth::Principal;
 use crate::auth::client_tokens::granted_scopes;
 use crate::clock::format_time_readable;
 use crate::store::ClientTokenWithOwner;
-use crate::web::extract::ApiPath;
 use crate::web::state::AppState;
 
 /// One token as the administrators' list shows it.
@@ -58,21 +51,4 @@ pub(super) async fn token_rows(state: &AppState, actor: &Principal) -> Result<Ve
     let tokens = state.auth.list_all_client_tokens(actor).await.map_err(page_error)?;
     let now = state.now();
     Ok(tokens.into_iter().map(|found| AdminTokenRow::new(found, now)).collect())
-}
-
-/// `POST /admin/tokens/{id}/revoke`: deletes anyone's token.
-pub async fn post_revoke(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<i64>,
-    Form(form): Form<CsrfForm>,
-) -> PageResult {
-    let actor = form_actor(&state, &headers, &form.csrf_token).await?;
-    state
-        .auth
-        .admin_revoke_client_token(&actor, id)
-        .await
-        .map_err(page_error)?;
-    tracing::info!(token_id = id, by = actor.user.id, "app token revoked on the users page");
-    Ok(Redirect::to(&format!("{HERE}?done=token")).into_response())
 }

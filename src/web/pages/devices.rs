@@ -2,7 +2,7 @@
 //! sees everywhere they are signed in and ends it. Its sections stand
 //! apart in the template: browser sessions (`#sessions`, here), devices and
 //! app tokens (`#devices`, `#tokens`, `#add`: `devices_apps`,
-//! `devices_add`), and "sign out everywhere" (`#everywhere`, here).
+//! `devices_app_forms`), and "sign out everywhere" (`#everywhere`, here).
 //!
 //! Every action is a plain form (POST with the CSRF field, no script):
 //! "sign out" ends one of the person's sessions by its public id; "sign out

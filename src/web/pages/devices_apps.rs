@@ -1,31 +1,20 @@
-//! The devices page's apps half (SPEC 8.4): the person's devices (signed in
-//! by a device sign-in) and their app tokens (made by hand, bound to no
-//! device), each with a "Revoke" form, and the view of the "Add an app"
-//! form (its handlers are `devices_add`).
-//!
-//! Every action is a plain form (POST with the CSRF field, no script) and
-//! goes through `Auth`'s own-token and own-device flows, so a person
-//! revokes only their own: another person's id is a 404 that revokes
-//! nothing. Revoking a device deletes its tokens with it, so the device is
-//! refused on its very next call. The page shows names, scopes and times,
-//! never a secret or a hash.
+//! The devices page's apps half (SPEC 8.4), as the page shows it: the
+//! person's devices (signed in by a device sign-in, each with the scopes of
+//! its tokens) and their app tokens (made by hand, bound to no device),
+//! each with its "Revoke" form, and the "Add an app" form. The forms'
+//! handlers are `devices_app_forms`. Read through `Auth`'s own-token and
+//! own-device flows: names, scopes and times, never a secret or a hash.
 
 use std::collections::HashMap;
 
-use axum::Form;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 
-use super::account::CsrfForm;
-use super::devices::form_actor;
-use super::guard::{PageResult, page_error};
+use super::guard::page_error;
 use super::pair_device::{DEFAULT_EXPIRY, EXPIRIES, describe};
 use crate::auth::client_tokens::granted_scopes;
 use crate::auth::{Principal, Scope, ScopeSet};
 use crate::clock::format_time_readable;
 use crate::store::{ClientToken, Device};
-use crate::web::extract::ApiPath;
 use crate::web::state::AppState;
 
 /// The scopes ticked on a fresh "Add an app" form: what an app needs to
@@ -202,39 +191,4 @@ pub(super) async fn apps_view(
         tokens: app_tokens,
         add: add_form(actor, typed, error),
     })
-}
-
-/// `POST /devices/device/{id}/revoke`: deletes one of the person's devices
-/// and every token bound to it.
-pub async fn post_revoke_device(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-    Form(form): Form<CsrfForm>,
-) -> PageResult {
-    let actor = form_actor(&state, &headers, &form.csrf_token).await?;
-    state.auth.revoke_own_device(&actor, &id).await.map_err(page_error)?;
-    tracing::info!(user_id = actor.user.id, "device revoked from the devices page");
-    Ok(Redirect::to("/devices?done=device").into_response())
-}
-
-/// `POST /devices/tokens/{id}/revoke`: deletes one of the person's tokens.
-pub async fn post_revoke_token(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<i64>,
-    Form(form): Form<CsrfForm>,
-) -> PageResult {
-    let actor = form_actor(&state, &headers, &form.csrf_token).await?;
-    state
-        .auth
-        .revoke_own_client_token(&actor, id)
-        .await
-        .map_err(page_error)?;
-    tracing::info!(
-        user_id = actor.user.id,
-        token_id = id,
-        "app token revoked from the devices page"
-    );
-    Ok(Redirect::to("/devices?done=token").into_response())
 }

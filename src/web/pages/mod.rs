@@ -13,7 +13,7 @@ mod admin_accounts;
 mod admin_tokens;
 mod confirm;
 mod devices;
-mod devices_add;
+mod devices_app_forms;
 mod devices_apps;
 mod guard;
 mod library;
@@ -44,10 +44,16 @@ pub fn routes() -> Router<AppState> {
         )
         .route(devices::HERE, get(devices::get_devices))
         .route("/devices/sessions/{id}/sign-out", post(devices::post_sign_out_session))
-        .route("/devices/device/{id}/revoke", post(devices_apps::post_revoke_device))
-        .route("/devices/tokens/{id}/revoke", post(devices_apps::post_revoke_token))
-        .route(devices_add::ADD_PATH, post(devices_add::post_add_token))
-        .route("/devices/tokens/{id}/pair", post(devices_add::post_pair_token))
+        .route(
+            "/devices/device/{id}/revoke",
+            post(devices_app_forms::post_revoke_device),
+        )
+        .route(
+            "/devices/tokens/{id}/revoke",
+            post(devices_app_forms::post_revoke_token),
+        )
+        .route(devices_app_forms::ADD_PATH, post(devices_app_forms::post_add_token))
+        .route("/devices/tokens/{id}/pair", post(devices_app_forms::post_pair_token))
         .route(
             devices::SIGN_OUT_EVERYWHERE_PATH,
             get(devices::get_sign_out_everywhere).post(devices::post_sign_out_everywhere),
@@ -71,7 +77,7 @@ pub fn routes() -> Router<AppState> {
             get(admin::get_delete).post(admin::post_delete),
         )
         .route("/admin/users/{id}/unlock", post(admin::post_unlock))
-        .route("/admin/tokens/{id}/revoke", post(admin_tokens::post_revoke))
+        .route("/admin/tokens/{id}/revoke", post(admin::post_revoke_token))
         .route(pair_device::PAIR_PATH, get(pair_device::get_pair_device))
         .route(pair_device::APPROVE_PATH, post(pair_device::post_approve))
         .route(pair_device::DENY_PATH, post(pair_device::post_deny))

@@ -1,7 +1,14 @@
-//! "Add an app" on the devices page: a person makes an app token (name,
-//! scopes no wider than their role, expiry) and then, if they like, a
-//! pairing code for it, so an app on a handheld or a TV is paired by typing
-//! eight characters instead of a 68-character token (SPEC 8.2).
+//! The devices page's app forms: "Revoke" a device or an app token, and
+//! "Add an app": a person makes an app token (name, scopes no wider than
+//! their role, expiry) and then, if they like, a pairing code for it, so an
+//! app on a handheld or a TV is paired by typing eight characters instead
+//! of a 68-character token (SPEC 8.2, 8.4).
+//!
+//! Every form is a plain POST with the CSRF field, no script, and goes
+//! through `Auth`'s own-token and own-device flows, so a person acts only
+//! on their own: another person's id is a 404 that changes nothing.
+//! Revoking a device deletes its tokens with it, so the device is refused
+//! on its very next call.
 //!
 //! Guarantees: the raw token is in exactly one answer, the page that
 //! answers the form's POST (never in an address, a redirect or a log; the
@@ -16,7 +23,7 @@ use axum::Form;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 
 use super::account::CsrfForm;
 use super::devices::{devices_page, form_actor};
@@ -167,4 +174,39 @@ async fn own_token(state: &AppState, actor: &Principal, id: i64) -> Result<Clien
         .into_iter()
         .find(|token| token.id == id)
         .ok_or_else(|| page_error(AppError::not_found("Token not found.")))
+}
+
+/// `POST /devices/device/{id}/revoke`: deletes one of the person's devices
+/// and every token bound to it.
+pub async fn post_revoke_device(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let actor = form_actor(&state, &headers, &form.csrf_token).await?;
+    state.auth.revoke_own_device(&actor, &id).await.map_err(page_error)?;
+    tracing::info!(user_id = actor.user.id, "device revoked from the devices page");
+    Ok(Redirect::to("/devices?done=device").into_response())
+}
+
+/// `POST /devices/tokens/{id}/revoke`: deletes one of the person's tokens.
+pub async fn post_revoke_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let actor = form_actor(&state, &headers, &form.csrf_token).await?;
+    state
+        .auth
+        .revoke_own_client_token(&actor, id)
+        .await
+        .map_err(page_error)?;
+    tracing::info!(
+        user_id = actor.user.id,
+        token_id = id,
+        "app token revoked from the devices page"
+    );
+    Ok(Redirect::to("/devices?done=token").into_response())
 }
