@@ -218,3 +218,19 @@ async fn the_apps_forms_are_refused_without_their_csrf_token() {
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
     assert_eq!(me_status(&app, &tv_token).await, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_approval_page_says_where_an_approved_device_is_revoked() {
+    let app = TestApp::new().await;
+    let (_, here) = app.signed_in("alice", Role::Viewer).await;
+    let started = crate::device_support::start(&app, &["me.read"]).await;
+    let path = format!("/pair/device?user_code={}", started.user_code);
+    let page = app.get(&path, &[("cookie", &here.cookie_header())]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    assert!(
+        page.text()
+            .contains(r#"You can revoke an approved device later on <a href="/devices">Devices and sessions</a>."#),
+        "{}",
+        page.text()
+    );
+}

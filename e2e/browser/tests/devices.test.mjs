@@ -115,7 +115,7 @@ test('an SSO-only person adds an app token on the devices page and pairs an app 
     await page.uncheck('#add-scope-platforms\\.read');
     await page.selectOption('#token-expiry', '30d');
     await shot(page, 'app-token-1-add-form');
-    await Promise.all([page.waitForLoadState('load'), page.click('text=Add the app')]);
+    await Promise.all([page.waitForURL((url) => url.pathname === '/devices/tokens'), page.click('text=Add the app')]);
     assert.match(await page.textContent('h1'), /Your new app token/);
     assert.match(await page.textContent('main'), /will not be shown again/);
     const shown = await page.inputValue('#raw-token');
@@ -123,7 +123,7 @@ test('an SSO-only person adds an app token on the devices page and pairs an app 
     assert.ok(!page.url().includes(shown), 'never in an address');
     await shot(page, 'app-token-2-shown-once');
 
-    await Promise.all([page.waitForLoadState('load'), page.click('text=Get a pairing code')]);
+    await Promise.all([page.waitForURL((url) => /^\/devices\/tokens\/\d+\/pair$/.test(url.pathname)), page.click('text=Get a pairing code')]);
     const code = (await page.textContent('#pairing-code')).trim();
     assert.match(code, /^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{8}$/);
     assert.match(await page.textContent('main'), /within 60 seconds/);
