@@ -117,6 +117,10 @@ impl ScopeSet {
         ScopeSet(self.0 & other.0)
     }
 
+    pub fn union(self, other: ScopeSet) -> ScopeSet {
+        ScopeSet(self.0 | other.0)
+    }
+
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }

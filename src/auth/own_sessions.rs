@@ -7,8 +7,10 @@
 //! someone else's session is "not found" and ends nothing); an ended
 //! session is refused on its very next request (sessions are read from the
 //! database on every request); "everywhere" ends every session, access
-//! token and refresh token of the person at once, the caller's included.
-//! Client API tokens are not sign-ins and are left to their own revocation.
+//! token and refresh token of the person at once, the caller's included,
+//! and every client token and device of theirs with them (one transaction):
+//! it is the one button for a lost phone or a leaked password, so nothing
+//! that can act as the person outlives it.
 
 use tracing::instrument;
 
@@ -80,10 +82,11 @@ impl Auth {
     }
 
     /// Ends every session, access token and refresh token of `principal`,
-    /// the one making this request included.
+    /// the one making this request included, and revokes every client token
+    /// and device of theirs.
     #[instrument(skip_all, fields(user_id = principal.user.id))]
     pub async fn sign_out_everywhere(&self, principal: &Principal) -> AppResult<()> {
-        self.store.revoke_user_credentials(principal.user.id).await?;
+        self.store.revoke_user_everything(principal.user.id).await?;
         tracing::info!("signed out everywhere");
         Ok(())
     }

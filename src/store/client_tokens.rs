@@ -35,12 +35,14 @@ pub struct ClientToken {
     pub last_used_at: Option<i64>,
 }
 
-/// A client token with its owner's username (the administrators' list).
+/// A client token with its owner's username and its device's name, if it
+/// belongs to one (the administrators' list).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ClientTokenWithOwner {
     #[sqlx(flatten)]
     pub token: ClientToken,
     pub username: String,
+    pub device_name: Option<String>,
 }
 
 /// A client token about to be stored. `token_hash` is `None` only for a
@@ -101,7 +103,8 @@ const SELECT_OF_USER: &str = concat!(
 const SELECT_ALL: &str = concat!(
     "SELECT ",
     token_columns_ct!(),
-    ", u.username FROM client_tokens ct JOIN users u ON u.id = ct.user_id ",
+    ", u.username, d.name AS device_name FROM client_tokens ct JOIN users u ON u.id = ct.user_id ",
+    "LEFT JOIN devices d ON d.id = ct.device_id ",
     "ORDER BY ct.created_at DESC, ct.id DESC"
 );
 /// `$2` NULL: any owner (an administrator's action).

@@ -13,6 +13,16 @@ use super::credential_queries::{
 use super::direct::DirectReads;
 use super::{Store, StoreError, User, on_pool};
 
+/// A user's sign-ins by password or single sign-on (not their apps).
+const SIGN_INS: [&str; 3] = [
+    "DELETE FROM sessions WHERE user_id = $1",
+    "DELETE FROM access_tokens WHERE user_id = $1",
+    "DELETE FROM refresh_tokens WHERE user_id = $1",
+];
+/// A user's devices; their tokens go with them (the schema's cascade).
+const DELETE_DEVICES_OF: &str = "DELETE FROM devices WHERE user_id = $1";
+const DELETE_CLIENT_TOKENS_OF: &str = "DELETE FROM client_tokens WHERE user_id = $1";
+
 /// What an ended session kept of its single sign-on (all empty for a
 /// password session): read only at logout, so that the lookup every request
 /// makes carries the user alone.
@@ -275,13 +285,28 @@ impl Store {
     /// Ends every session and token of a user: after a password change, when
     /// disabled, or when deleted.
     pub async fn revoke_user_credentials(&self, user_id: i64) -> Result<(), StoreError> {
+        self.delete_of_user(user_id, &SIGN_INS).await
+    }
+
+    /// Ends every sign-in of a user, apps included ("sign out everywhere"):
+    /// their sessions, access and refresh tokens, client tokens and devices,
+    /// in one transaction. Pairing codes and approved device sign-ins still
+    /// waiting for their poll go with their tokens (the schema's cascade).
+    pub async fn revoke_user_everything(&self, user_id: i64) -> Result<(), StoreError> {
+        let [sessions, access, refresh] = SIGN_INS;
+        self.delete_of_user(
+            user_id,
+            &[sessions, access, refresh, DELETE_DEVICES_OF, DELETE_CLIENT_TOKENS_OF],
+        )
+        .await
+    }
+
+    /// Runs each `DELETE … WHERE user_id = $1` of `statements` in one
+    /// transaction.
+    async fn delete_of_user(&self, user_id: i64, statements: &[&str]) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            for sql in [
-                "DELETE FROM sessions WHERE user_id = $1",
-                "DELETE FROM access_tokens WHERE user_id = $1",
-                "DELETE FROM refresh_tokens WHERE user_id = $1",
-            ] {
+            for sql in statements {
                 sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
             }
             tx.commit().await?;

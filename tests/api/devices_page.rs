@@ -1,12 +1,13 @@
 //! The devices page (`/devices`), sessions half: a person sees their own
-//! browser sessions by public id (this browser marked) and ends one, or
-//! everything (sessions, access and refresh tokens), with the form's CSRF
-//! token.
+//! browser sessions by public id (this browser marked) and ends one, or,
+//! after a confirmation, everything (sessions, access and refresh tokens,
+//! client tokens and devices), with the form's CSRF token.
 
 use axum::http::{Method, StatusCode};
 use romgate::auth::Role;
 use romgate::auth::tokens::TokenKind;
 
+use crate::client_tokens_support::{device, device_token, token_with};
 use crate::util::{Browser, PASSWORD, TestApp, TestResponse, enc, on_both_engines, post_page_form};
 
 /// One listed session: its public id and whether it is marked as this
@@ -44,8 +45,16 @@ async fn sign_out_session(app: &TestApp, browser: &Browser, id: &str) -> TestRes
     post_page_form(app, browser, &path, &browser.csrf, "").await
 }
 
+/// The confirmed "sign out everywhere" form.
 async fn sign_out_everywhere(app: &TestApp, browser: &Browser) -> TestResponse {
-    post_page_form(app, browser, "/devices/sign-out-everywhere", &browser.csrf, "").await
+    post_page_form(
+        app,
+        browser,
+        "/devices/sign-out-everywhere",
+        &browser.csrf,
+        "confirm=yes",
+    )
+    .await
 }
 
 async fn me_status(app: &TestApp, browser: &Browser) -> StatusCode {
@@ -197,8 +206,14 @@ on_both_engines!(
         let there = app.login("alice", PASSWORD).await;
         let grant = app.token("alice", PASSWORD, "").await;
         let (access, refresh_token) = (field(&grant, "access_token"), field(&grant, "refresh_token"));
-        let (_, bob) = app.signed_in("bob", Role::Viewer).await;
+        let (_, app_token) = token_with(&app, &here, "Playnite", &["me.read"]).await;
+        let tv = device(&app, alice_user.id, "TV downstairs").await;
+        let (_, tv_token) = device_token(&app, alice_user.id, &tv.id, "me.read").await;
+        let (bob_user, bob) = app.signed_in("bob", Role::Viewer).await;
         let bob_grant = app.token("bob", PASSWORD, "").await;
+        let (_, bob_app_token) = token_with(&app, &bob, "Bob's script", &["me.read"]).await;
+        let bobs_tv = device(&app, bob_user.id, "Bob's TV").await;
+        let (_, bob_tv_token) = device_token(&app, bob_user.id, &bobs_tv.id, "me.read").await;
 
         assert_signed_out(&sign_out_everywhere(&app, &here).await);
 
@@ -216,12 +231,69 @@ on_both_engines!(
             0
         );
 
+        for token in [&app_token, &tv_token] {
+            let me = app.with_bearer(Method::GET, "/api/users/me", token, None).await;
+            assert_eq!(me.status, StatusCode::UNAUTHORIZED, "client tokens are revoked too");
+        }
+        assert!(
+            app.store()
+                .client_tokens_of(alice_user.id)
+                .await
+                .expect("tokens")
+                .is_empty()
+        );
+        assert!(app.store().devices_of(alice_user.id).await.expect("devices").is_empty());
+
         assert_eq!(me_status(&app, &bob).await, StatusCode::OK, "nobody else is touched");
+        for token in [&bob_app_token, &bob_tv_token] {
+            let me = app.with_bearer(Method::GET, "/api/users/me", token, None).await;
+            assert_eq!(me.status, StatusCode::OK);
+        }
+        assert_eq!(app.store().devices_of(bob_user.id).await.expect("devices").len(), 1);
         let bob_me = app
             .with_bearer(Method::GET, "/api/users/me", &field(&bob_grant, "access_token"), None)
             .await;
         assert_eq!(bob_me.status, StatusCode::OK);
         app.login("alice", PASSWORD).await;
+    }
+);
+
+on_both_engines!(
+    sign_out_everywhere_asks_first_and_an_unconfirmed_post_ends_nothing,
+    |app: TestApp| async move {
+        let (alice_user, here) = app.signed_in("alice", Role::Viewer).await;
+        let (_, app_token) = token_with(&app, &here, "Playnite", &["me.read"]).await;
+        let tv = device(&app, alice_user.id, "TV downstairs").await;
+        device_token(&app, alice_user.id, &tv.id, "me.read").await;
+
+        let page = devices_page(&app, &here).await.text();
+        assert!(
+            page.contains(r#"<a class="button danger" href="/devices/sign-out-everywhere">"#),
+            "{page}"
+        );
+        let question = app
+            .get("/devices/sign-out-everywhere", &[("cookie", &here.cookie_header())])
+            .await;
+        assert_eq!(question.status, StatusCode::OK, "{}", question.text());
+        let html = question.text();
+        assert!(html.contains("<h1>Sign out everywhere?</h1>"), "{html}");
+        assert!(html.contains("revokes every device and app token"), "{html}");
+        assert!(html.contains(r#"<input type="hidden" name="confirm" value="yes">"#));
+        assert!(html.contains(r#"action="/devices/sign-out-everywhere""#));
+
+        for fields in ["", "confirm=no"] {
+            let unconfirmed = post_page_form(&app, &here, "/devices/sign-out-everywhere", &here.csrf, fields).await;
+            assert_eq!(unconfirmed.status, StatusCode::SEE_OTHER, "{fields}");
+            assert_eq!(unconfirmed.header("location"), Some("/devices/sign-out-everywhere"));
+            assert!(unconfirmed.set_cookie("romm_session").is_none());
+        }
+        assert_eq!(me_status(&app, &here).await, StatusCode::OK, "nothing ended");
+        let me = app.with_bearer(Method::GET, "/api/users/me", &app_token, None).await;
+        assert_eq!(me.status, StatusCode::OK);
+        assert_eq!(app.store().devices_of(alice_user.id).await.expect("devices").len(), 1);
+
+        let anonymous = app.get("/devices/sign-out-everywhere", &[]).await;
+        assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
     }
 );
 
@@ -237,7 +309,11 @@ async fn the_forms_are_refused_without_their_csrf_token() {
         .id;
     let path = format!("/devices/sessions/{other}/sign-out");
     let cookie = here.cookie_header();
-    for form in ["", "csrf_token=", "csrf_token=rgc_forged"] {
+    for form in [
+        "confirm=yes",
+        "csrf_token=&confirm=yes",
+        "csrf_token=rgc_forged&confirm=yes",
+    ] {
         for action in [path.as_str(), "/devices/sign-out-everywhere"] {
             let refused = app.post_form(action, &[("cookie", &cookie)], form).await;
             assert_eq!(
@@ -250,7 +326,7 @@ async fn the_forms_are_refused_without_their_csrf_token() {
         }
     }
     // Another session's token is not this one's.
-    let refused = post_page_form(&app, &here, "/devices/sign-out-everywhere", &there.csrf, "").await;
+    let refused = post_page_form(&app, &here, "/devices/sign-out-everywhere", &there.csrf, "confirm=yes").await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(me_status(&app, &here).await, StatusCode::OK);
     assert_eq!(me_status(&app, &there).await, StatusCode::OK);

@@ -4,6 +4,7 @@ mod util;
 
 mod account_page;
 mod accounts_overview;
+mod admin_tokens_page;
 mod admin_user_forms;
 mod bad_input;
 mod basic_auth;
@@ -24,6 +25,8 @@ mod device_instances;
 mod device_page;
 mod device_rfc8628;
 mod device_support;
+mod devices_add_page;
+mod devices_apps_page;
 mod devices_page;
 mod email_trust;
 mod fail2ban_files;

@@ -32,6 +32,26 @@ async function backgroundLuminance(page) {
   return 0.2126 * r + 0.7152 * g + 0.0722 * b;
 }
 
+/** `name` has an app token and a signed-in device, so the lists show them (API calls with HTTP Basic). */
+async function appsOf(romgate, name) {
+  const headers = {
+    authorization: `Basic ${Buffer.from(`${name}:a long password`).toString('base64')}`,
+    'content-type': 'application/json',
+  };
+  const post = async (path, body, auth = true) => {
+    const answer = await fetch(romgate.url(path), { method: 'POST', headers: auth ? headers : { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.ok(answer.ok, `${path}: ${answer.status} ${await answer.clone().text()}`);
+    return answer.json();
+  };
+  await post('/api/client-tokens', { name: 'Playnite', scopes: ['me.read', 'roms.read'], expires_in: '90d' });
+  const flow = await post('/api/auth/device/init', {
+    client_device_identifier: 'a11y-tv', name: 'TV downstairs', client: 'argosy', platform: 'android',
+    client_version: '1.4.2', requested_scopes: ['me.read', 'roms.read'],
+  }, false);
+  await post('/api/auth/device/approve', { user_code: flow.user_code, approved_scopes: ['me.read', 'roms.read'] });
+  await post('/api/auth/device/token', { device_code: flow.device_code }, false);
+}
+
 test('the check itself: a page with violations is reported rule by rule', async () => {
   const romgate = await startRomgate(await freePort());
   try {
@@ -66,8 +86,10 @@ test('every main page passes axe in light and dark, and dark pages are dark', as
     writeFileSync(join(romgate.data, 'library', 'roms', 'n64', 'Mario.z64'), 'mario');
     romgate.cli('library', 'scan');
 
+    await appsOf(romgate, 'root');
+
     const pages = ['/', '/library', '/library/n64', '/library/roms/1/delete', '/account', '/devices',
-      '/admin/users', '/logout', '/library/no-such-platform'];
+      '/devices/sign-out-everywhere', '/admin/users', '/logout', '/library/no-such-platform'];
     for (const colorScheme of ['light', 'dark']) {
       const luminance = { '/setup': setup[colorScheme] };
       const page = await signIn(romgate, 'root', { colorScheme });
@@ -76,6 +98,15 @@ test('every main page passes axe in light and dark, and dark pages are dark', as
         luminance[path] = await backgroundLuminance(page);
         await shot(page, `a11y-${colorScheme}${path.replace(/[^a-z0-9]+/g, '-').replace(/-$/, '') || '-home'}`);
       }
+      // The pages that answer "Add an app" and "Get a pairing code".
+      await page.goto(romgate.url('/devices'));
+      await page.fill('#token-name', `Handheld ${colorScheme}`);
+      await Promise.all([page.waitForURL(/\/devices\/tokens$/), page.click('text=Add the app')]);
+      luminance['/devices/tokens'] = await backgroundLuminance(page);
+      await shot(page, `a11y-${colorScheme}-app-token`);
+      await Promise.all([page.waitForURL(/\/devices\/tokens\/\d+\/pair$/), page.click('text=Get a pairing code')]);
+      luminance['/devices/tokens/pair'] = await backgroundLuminance(page);
+      await shot(page, `a11y-${colorScheme}-pairing-code`);
       const viewer = await signIn(romgate, 'vera', { colorScheme });
       await viewer.goto(romgate.url('/admin/users'));
       luminance['/admin/users (refused)'] = await backgroundLuminance(viewer);
@@ -167,7 +198,12 @@ test('keyboard alone: sign in, go to the devices page, sign out a session, then 
     await elsewhere.goto(romgate.url('/'));
     assert.match(elsewhere.url(), /\/login$/, 'the other browser is signed out');
 
+    // "Sign out everywhere" asks first; its button confirms.
     await tabTo(page, 'Sign out everywhere');
+    await Promise.all([page.waitForURL(/\/devices\/sign-out-everywhere$/), page.keyboard.press('Enter')]);
+    assert.match(await page.textContent('h1'), /Sign out everywhere\?/);
+    await tabTo(page, 'Sign out everywhere');
+    assert.ok((await focused(page)).inMain, 'the confirming button, not the bar');
     await Promise.all([page.waitForURL(/\/login$/), page.keyboard.press('Enter')]);
     await page.goto(romgate.url('/devices'));
     assert.match(page.url(), /\/login\?next=%2Fdevices$/, 'this browser is signed out too');

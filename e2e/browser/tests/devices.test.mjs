@@ -1,7 +1,10 @@
 // RomM's apps for a person who only ever signs in through the identity
 // provider (issue 14): a device shows a code, the person approves it from
 // a phone through the verification link, the device polls and calls the
-// API with its rmm_ token and exactly the approved scopes.
+// API with its rmm_ token and exactly the approved scopes; the person then
+// sees it on the devices page and revokes it, which stops it at once. And
+// an app without a device sign-in: the person adds an app token on the
+// devices page, gets a pairing code, and the app exchanges it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newPage, providerSignIn, shot, startWired } from '../lib/harness.mjs';
@@ -73,5 +76,80 @@ test('an SSO-only person pairs a TV app from a phone; the app gets exactly the a
     assert.equal(me.status, 200);
     assert.equal((await me.json()).username, 'vera');
     assert.equal((await api(romgate, token, '/api/platforms')).status, 403, 'platforms.read was not approved');
+
+    // On the same phone: the devices page lists the TV with its last use, and revokes it.
+    await page.goto(romgate.url('/devices'));
+    const tv = page.locator('#devices li', { hasText: 'TV downstairs' });
+    assert.equal(await tv.count(), 1);
+    const seen = await tv.locator('dt:text-is("Last seen") + dd').textContent();
+    assert.match(seen, /^\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC$/, 'last use in the page\'s time format');
+    assert.match(await tv.textContent(), /argosy 1\.4\.2/);
+    assert.match(await tv.textContent(), /me\.read, roms\.read/);
+    await shot(page, 'pair-4-devices-page');
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === '/devices' && url.searchParams.get('done') === 'device'),
+      page.getByRole('button', { name: 'Revoke the device TV downstairs' }).click(),
+    ]);
+    assert.match(await page.textContent('[role="status"]'), /That device is revoked/);
+    assert.match(await page.textContent('#devices'), /No devices are signed in/);
+    await shot(page, 'pair-5-device-revoked');
+    assert.equal((await api(romgate, token, '/api/users/me')).status, 401, 'the device is refused at once');
+  } finally { wired.stop(); }
+});
+
+test('an SSO-only person adds an app token on the devices page and pairs an app with a short code', async () => {
+  const wired = await startWired({ DISABLE_USERPASS_LOGIN: 'true', OIDC_PROVIDER: 'TestIdP', ...ROLES });
+  const { romgate } = wired;
+  try {
+    romgate.cli('user', 'create', 'root', '--role', 'admin', '--password-stdin');
+    const page = await newPage(browser, { phone: true });
+    await page.goto(romgate.url('/devices'));
+    await page.click('text=Sign in with TestIdP');
+    await providerSignIn(page, 'vera', 'vera-pw');
+    await page.waitForURL((url) => url.pathname === '/devices');
+    assert.match(await page.textContent('#tokens'), /You have no app tokens/);
+    // A viewer is offered no scope beyond the role.
+    assert.equal(await page.locator('#add-scope-roms\\.write').count(), 0);
+    await page.fill('#token-name', 'Handheld');
+    assert.equal(await page.isChecked('#add-scope-roms\\.read'), true, 'what a game app needs is ticked');
+    await page.uncheck('#add-scope-platforms\\.read');
+    await page.selectOption('#token-expiry', '30d');
+    await shot(page, 'app-token-1-add-form');
+    await Promise.all([page.waitForURL((url) => url.pathname === '/devices/tokens'), page.click('text=Add the app')]);
+    assert.match(await page.textContent('h1'), /Your new app token/);
+    assert.match(await page.textContent('main'), /will not be shown again/);
+    const shown = await page.inputValue('#raw-token');
+    assert.match(shown, /^rmm_[0-9a-f]{64}$/);
+    assert.ok(!page.url().includes(shown), 'never in an address');
+    await shot(page, 'app-token-2-shown-once');
+
+    await Promise.all([page.waitForURL((url) => /^\/devices\/tokens\/\d+\/pair$/.test(url.pathname)), page.click('text=Get a pairing code')]);
+    const code = (await page.textContent('#pairing-code')).trim();
+    assert.match(code, /^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{8}$/);
+    assert.match(await page.textContent('main'), /within 60 seconds/);
+    await shot(page, 'app-token-3-pairing-code');
+
+    // The app, typing the code.
+    const exchanged = await postJson(romgate.url('/api/client-tokens/exchange'), { code });
+    assert.equal(exchanged.status, 200, JSON.stringify(exchanged.body));
+    const token = exchanged.body.raw_token;
+    assert.match(token, /^rmm_[0-9a-f]{64}$/);
+    assert.notEqual(token, shown);
+    const me = await api(romgate, token, '/api/users/me');
+    assert.equal(me.status, 200);
+    assert.equal((await me.json()).username, 'vera');
+    assert.equal((await api(romgate, token, '/api/roms')).status, 200, 'roms.read was ticked');
+    assert.equal((await api(romgate, token, '/api/platforms')).status, 403, 'platforms.read was not');
+    assert.equal((await api(romgate, shown, '/api/users/me')).status, 401, 'the secret shown before is replaced');
+
+    await page.goto(romgate.url('/devices'));
+    const listed = page.locator('#tokens li', { hasText: 'Handheld' });
+    assert.match(await listed.locator('dt:text-is("Last used") + dd').textContent(), /UTC$/);
+    assert.ok(!(await page.content()).includes(token), 'the page shows no secret');
+    await Promise.all([
+      page.waitForURL((url) => url.searchParams.get('done') === 'token'),
+      page.getByRole('button', { name: 'Revoke the app token Handheld' }).click(),
+    ]);
+    assert.equal((await api(romgate, token, '/api/users/me')).status, 401);
   } finally { wired.stop(); }
 });

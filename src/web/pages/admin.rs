@@ -1,6 +1,7 @@
 //! The administrators' users page: every account with its role, status,
 //! last login and linked identities; change the role, enable or disable,
-//! delete, and unlock sign-in after failed passwords. The changes go
+//! delete, and unlock sign-in after failed passwords; every app token,
+//! each with "Revoke" (`admin_tokens`). The changes go
 //! through the same flows as the users API and the CLI (`update_account`,
 //! `delete_account`, `unlock_sign_in`), so sessions and tokens end the same
 //! way and the last administrator stays protected.
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::account::{CsrfForm, check_form_csrf};
+use super::admin_tokens::{AdminTokenRow, token_rows};
 use super::confirm::{ConfirmForm, ConfirmPage, ask_first};
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{AccountChanges, Principal, Role, Scope};
@@ -56,6 +58,7 @@ pub(super) struct UsersPage {
     is_admin: bool,
     roles: [&'static str; 3],
     users: Vec<UserRow>,
+    tokens: Vec<AdminTokenRow>,
     notice: Option<&'static str>,
     pub error: Option<String>,
     pub new_account: NewAccountFields,
@@ -96,6 +99,7 @@ pub async fn get_users(
     page.notice = match done.as_str() {
         "created" => Some("The account is created."),
         "password" => Some("The password is set. The user's sessions and tokens have ended."),
+        "token" => Some("The app token is revoked."),
         _ => None,
     };
     Ok(render(&page, StatusCode::OK))
@@ -128,6 +132,7 @@ pub(super) async fn users_page(state: &AppState, actor: &Principal, csrf: &CsrfT
         is_admin: true,
         roles: [Role::Viewer, Role::Editor, Role::Admin].map(Role::as_str),
         users: rows,
+        tokens: token_rows(state, actor).await?,
         notice: None,
         error: None,
         new_account: NewAccountFields::default(),
@@ -249,4 +254,23 @@ pub async fn post_unlock(
     let actor = form_actor(&state, &headers, &form.csrf_token).await?;
     state.auth.unlock_sign_in(&actor, id).await.map_err(page_error)?;
     Ok(Redirect::to(HERE).into_response())
+}
+
+/// `POST /admin/tokens/{id}/revoke`: deletes anyone's app token (through
+/// the same flow as `DELETE /api/client-tokens/{id}/admin`), so the app or
+/// device using it is refused on its very next call.
+pub async fn post_revoke_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let actor = form_actor(&state, &headers, &form.csrf_token).await?;
+    state
+        .auth
+        .admin_revoke_client_token(&actor, id)
+        .await
+        .map_err(page_error)?;
+    tracing::info!(token_id = id, by = actor.user.id, "app token revoked on the users page");
+    Ok(Redirect::to(&format!("{HERE}?done=token")).into_response())
 }

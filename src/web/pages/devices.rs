@@ -1,13 +1,15 @@
 //! The devices page (`/devices`, "Devices and sessions"): where a person
 //! sees everywhere they are signed in and ends it. Its sections stand
-//! apart in the template (`#sessions`, `#everywhere`), so more kinds of
-//! sign-in (client tokens, devices) can be added beside the sessions.
+//! apart in the template: browser sessions (`#sessions`, here), devices and
+//! app tokens (`#devices`, `#tokens`, `#add`: `devices_apps`,
+//! `devices_app_forms`), and "sign out everywhere" (`#everywhere`, here).
 //!
 //! Every action is a plain form (POST with the CSRF field, no script):
-//! "sign out" ends one of the person's sessions by its public id, "sign out
-//! everywhere" ends every session and OAuth token of theirs. Ending the
-//! asking browser's own session clears its cookie and leads to the login
-//! page. The decisions are `Auth`'s (`auth::own_sessions`).
+//! "sign out" ends one of the person's sessions by its public id; "sign out
+//! everywhere", after a confirmation page, ends every session and OAuth
+//! token of theirs and revokes every client token and device. Ending the
+//! asking browser's own session (by either) clears its cookie and leads to
+//! the login page. The decisions are `Auth`'s (`auth::own_sessions`).
 
 use askama::Template;
 use axum::Form;
@@ -18,6 +20,8 @@ use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::account::{CsrfForm, check_form_csrf};
+use super::confirm::{ConfirmForm, ConfirmPage, ask_first};
+use super::devices_apps::{AddTyped, AppsView, apps_view};
 use super::guard::{PageResult, page_error, require_page};
 use crate::auth::{OwnSession, Principal, Scope};
 use crate::clock::format_time_readable;
@@ -57,12 +61,33 @@ impl SessionItem {
 
 #[derive(Template)]
 #[template(path = "devices.html")]
-struct DevicesPage {
+pub(super) struct DevicesPage {
     csrf_token: String,
     is_admin: bool,
     sessions: Vec<SessionItem>,
-    sign_out_everywhere_action: &'static str,
+    apps: AppsView,
+    sign_out_everywhere_href: &'static str,
     notice: Option<&'static str>,
+}
+
+/// The page as `actor` sees it; the "Add an app" form as `typed`, with the
+/// refusal `error`, after a refused attempt.
+pub(super) async fn devices_page(
+    state: &AppState,
+    actor: &Principal,
+    csrf: &CsrfToken,
+    typed: Option<&AddTyped>,
+    error: Option<String>,
+) -> Result<DevicesPage, Response> {
+    let sessions = state.auth.own_sessions(actor, state.now()).await.map_err(page_error)?;
+    Ok(DevicesPage {
+        csrf_token: csrf.0.clone(),
+        is_admin: actor.has(Scope::UsersWrite),
+        sessions: sessions.into_iter().map(SessionItem::new).collect(),
+        apps: apps_view(state, actor, typed, error).await?,
+        sign_out_everywhere_href: SIGN_OUT_EVERYWHERE_PATH,
+        notice: None,
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -77,21 +102,20 @@ pub async fn get_devices(
     query: Result<Query<DevicesQuery>, QueryRejection>,
 ) -> PageResult {
     let actor = require_page(&state, &headers, &[Scope::MeRead], HERE).await?;
-    let sessions = state.auth.own_sessions(&actor, state.now()).await.map_err(page_error)?;
+    let mut page = devices_page(&state, &actor, &csrf, None, None).await?;
     let done = query.ok().and_then(|Query(q)| q.done).unwrap_or_default();
-    let page = DevicesPage {
-        csrf_token: csrf.0,
-        is_admin: actor.has(Scope::UsersWrite),
-        sessions: sessions.into_iter().map(SessionItem::new).collect(),
-        sign_out_everywhere_action: SIGN_OUT_EVERYWHERE_PATH,
-        notice: (done == "session").then_some("That session is signed out."),
+    page.notice = match done.as_str() {
+        "session" => Some("That session is signed out."),
+        "device" => Some("That device is revoked: it can no longer use your account."),
+        "token" => Some("That app token is revoked: apps using it can no longer use your account."),
+        _ => None,
     };
     Ok(render(&page, StatusCode::OK))
 }
 
 /// The signed-in person allowed to change their own things, after the
 /// form's CSRF check.
-async fn form_actor(state: &AppState, headers: &HeaderMap, csrf_token: &str) -> Result<Principal, Response> {
+pub(super) async fn form_actor(state: &AppState, headers: &HeaderMap, csrf_token: &str) -> Result<Principal, Response> {
     let actor = require_page(state, headers, &[Scope::MeWrite], HERE).await?;
     check_form_csrf(state, headers, csrf_token).map_err(page_error)?;
     Ok(actor)
@@ -123,14 +147,38 @@ pub async fn post_sign_out_session(
     Ok(Redirect::to("/devices?done=session").into_response())
 }
 
-/// `POST /devices/sign-out-everywhere`: ends every session and OAuth token
-/// of the person, this browser's included.
+/// `GET /devices/sign-out-everywhere`: "Sign out everywhere?", the question
+/// before `post_sign_out_everywhere`.
+pub async fn get_sign_out_everywhere(State(state): State<AppState>, headers: HeaderMap, csrf: CsrfToken) -> PageResult {
+    let actor = require_page(&state, &headers, &[Scope::MeWrite], HERE).await?;
+    let page = ConfirmPage {
+        csrf_token: csrf.0,
+        is_admin: actor.has(Scope::UsersWrite),
+        question: "Sign out everywhere?".into(),
+        detail: "This ends every browser session of yours, this one included, and every app sign-in made \
+                 with your username and password, and revokes every device and app token: each app and device \
+                 must be signed in again. You sign in again afterwards."
+            .into(),
+        button: "Sign out everywhere".into(),
+        action: SIGN_OUT_EVERYWHERE_PATH.into(),
+        cancel_href: HERE.into(),
+    };
+    Ok(page.response())
+}
+
+/// `POST /devices/sign-out-everywhere` with `confirm=yes`: ends every
+/// session and OAuth token of the person, this browser's included, and
+/// revokes every client token and device of theirs. Unconfirmed, it changes
+/// nothing and asks first.
 pub async fn post_sign_out_everywhere(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<ConfirmForm>,
 ) -> PageResult {
     let actor = form_actor(&state, &headers, &form.csrf_token).await?;
+    if !form.confirmed() {
+        return Ok(ask_first(SIGN_OUT_EVERYWHERE_PATH));
+    }
     state.auth.sign_out_everywhere(&actor).await.map_err(page_error)?;
     Ok(signed_out(&state))
 }

@@ -1,5 +1,6 @@
 //! Server-rendered pages: login, first-boot setup, home, the library, the
-//! devices page (sessions), the administrators' users page, device sign-in
+//! devices page (sessions, devices, app tokens and pairing codes), the
+//! administrators' users page (with every app token), device sign-in
 //! approval (`pair_device`), single sign-on in the browser (`sso`); a
 //! refusal renders as a page
 //! (`web::error::PageError`). Plain HTML forms;
@@ -9,8 +10,11 @@
 mod account;
 mod admin;
 mod admin_accounts;
+mod admin_tokens;
 mod confirm;
 mod devices;
+mod devices_app_forms;
+mod devices_apps;
 mod guard;
 mod library;
 mod library_scan;
@@ -41,8 +45,18 @@ pub fn routes() -> Router<AppState> {
         .route(devices::HERE, get(devices::get_devices))
         .route("/devices/sessions/{id}/sign-out", post(devices::post_sign_out_session))
         .route(
+            "/devices/device/{id}/revoke",
+            post(devices_app_forms::post_revoke_device),
+        )
+        .route(
+            "/devices/tokens/{id}/revoke",
+            post(devices_app_forms::post_revoke_token),
+        )
+        .route(devices_app_forms::ADD_PATH, post(devices_app_forms::post_add_token))
+        .route("/devices/tokens/{id}/pair", post(devices_app_forms::post_pair_token))
+        .route(
             devices::SIGN_OUT_EVERYWHERE_PATH,
-            post(devices::post_sign_out_everywhere),
+            get(devices::get_sign_out_everywhere).post(devices::post_sign_out_everywhere),
         )
         .route("/static/style.css", get(get_stylesheet))
         .route("/library", get(library::get_library))
@@ -63,6 +77,7 @@ pub fn routes() -> Router<AppState> {
             get(admin::get_delete).post(admin::post_delete),
         )
         .route("/admin/users/{id}/unlock", post(admin::post_unlock))
+        .route("/admin/tokens/{id}/revoke", post(admin::post_revoke_token))
         .route(pair_device::PAIR_PATH, get(pair_device::get_pair_device))
         .route(pair_device::APPROVE_PATH, post(pair_device::post_approve))
         .route(pair_device::DENY_PATH, post(pair_device::post_deny))

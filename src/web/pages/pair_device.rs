@@ -32,13 +32,13 @@ pub const APPROVE_PATH: &str = "/pair/device/approve";
 pub const DENY_PATH: &str = "/pair/device/deny";
 
 /// The expiry choices (RomM's), the default first chosen.
-const EXPIRIES: &[(&str, &str)] = &[
+pub(super) const EXPIRIES: &[(&str, &str)] = &[
     ("30d", "30 days"),
     ("90d", "90 days"),
     ("1y", "1 year"),
     ("never", "Never"),
 ];
-const DEFAULT_EXPIRY: &str = "90d";
+pub(super) const DEFAULT_EXPIRY: &str = "90d";
 
 /// One scope the device asked for, as a checkbox.
 struct ScopeRow {
@@ -115,7 +115,7 @@ fn page(person: &Principal, csrf: &CsrfToken, typed: &str) -> PairPage {
 }
 
 /// Plain words for each scope, for people deciding what to grant.
-fn describe(scope: Scope) -> &'static str {
+pub(super) fn describe(scope: Scope) -> &'static str {
     match scope {
         Scope::MeRead => "See your profile",
         Scope::MeWrite => "Change your profile",
