@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::error::{AppError, Code, Internal, Kind, Refusal};
+use crate::error::{AppError, AppResult, Code, Internal, Kind, Refusal};
 
 pub fn status_of(kind: Kind) -> StatusCode {
     match kind {
@@ -105,6 +105,20 @@ pub fn add_refusal_headers(response: &mut Response, refusal: &Refusal) {
         }
         _ => {}
     }
+}
+
+/// An OAuth endpoint's answer (RFC 6749 §5.1, §5.2): refusals in RFC 6749's
+/// words, and never cached.
+pub fn oauth_answer(result: AppResult<Response>) -> Response {
+    let mut response = match result {
+        Ok(response) => response,
+        Err(AppError::Refused(refusal)) => refusal_response(&refusal, refusal.code.rfc6749_error()),
+        Err(internal) => internal.into_response(),
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
 }
 
 // Refusals as pages, with the same status and words as the JSON answer.

@@ -14,9 +14,9 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::token::oauth_answer;
 use crate::auth::{Scope, StartedDeviceFlow, VERIFICATION_PATH};
 use crate::error::AppError;
+use crate::web::error::oauth_answer;
 use crate::web::extract::{ApiForm, ClientAddr};
 use crate::web::state::AppState;
 

@@ -6,7 +6,6 @@
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
@@ -16,7 +15,7 @@ use super::oauth::DEVICE_CODE_GRANT;
 use crate::auth::{DeviceToken, PollEndpoint, TokenPair};
 use crate::error::{AppError, AppResult, Code};
 use crate::secret::Secret;
-use crate::web::error::refusal_response;
+use crate::web::error::oauth_answer;
 use crate::web::extract::{ApiForm, ClientAddr};
 use crate::web::state::AppState;
 
@@ -55,20 +54,6 @@ async fn post_token(
         Granted::Pair(pair) => Json(token_body(&pair)).into_response(),
         Granted::Device(token) => Json(device_token_body(&token, state.now())).into_response(),
     }))
-}
-
-/// An OAuth endpoint's answer (RFC 6749 §5.1, §5.2): refusals in RFC 6749's
-/// words, and never cached.
-pub(super) fn oauth_answer(result: AppResult<Response>) -> Response {
-    let mut response = match result {
-        Ok(response) => response,
-        Err(AppError::Refused(refusal)) => refusal_response(&refusal, refusal.code.rfc6749_error()),
-        Err(internal) => internal.into_response(),
-    };
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
 }
 
 async fn grant(state: &AppState, client: &str, form: TokenForm) -> AppResult<Granted> {
