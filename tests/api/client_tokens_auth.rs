@@ -121,6 +121,34 @@ on_both_engines!(a_deleted_owner_takes_their_tokens_along, |app: TestApp| async 
     assert_eq!(me_status(&app, &token).await, StatusCode::UNAUTHORIZED);
 });
 
+on_both_engines!(
+    a_new_password_ends_sessions_but_keeps_client_tokens,
+    |app: TestApp| async move {
+        let (_, root) = app.signed_in("root", Role::Admin).await;
+        let (alice, browser) = app.signed_in("alice", Role::Viewer).await;
+        let (_, token) = token_with(&app, &browser, "handheld", &["me.read"]).await;
+        let path = format!("/api/users/{}", alice.id);
+        let body = json!({"password": "a brand new password"});
+        let changed = app.as_browser(&root, Method::PUT, &path, Some(body)).await;
+        assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+        let session = app.as_browser(&browser, Method::GET, "/api/users/me", None).await;
+        assert_eq!(session.status, StatusCode::UNAUTHORIZED, "the browser session ended");
+        assert_eq!(me_status(&app, &token).await, StatusCode::OK, "the app stays signed in");
+    }
+);
+
+#[tokio::test]
+async fn logging_out_with_a_client_token_ends_nothing() {
+    let app = TestApp::new().await;
+    let (_, browser) = app.signed_in("alice", Role::Viewer).await;
+    let (_, token) = token_with(&app, &browser, "tv", &["me.read"]).await;
+    let logout = app.with_bearer(Method::POST, "/api/logout", &token, None).await;
+    assert_eq!(logout.status, StatusCode::OK, "{}", logout.text());
+    assert_eq!(me_status(&app, &token).await, StatusCode::OK);
+    let session = app.as_browser(&browser, Method::GET, "/api/users/me", None).await;
+    assert_eq!(session.status, StatusCode::OK, "and no session either");
+}
+
 #[tokio::test]
 async fn tokens_of_the_wrong_shape_are_refused() {
     let app = TestApp::new().await;
