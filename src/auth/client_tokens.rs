@@ -11,7 +11,7 @@
 //! pairing with a narrower credential.
 
 use super::principal::{Credential, Principal};
-use super::tokens::{CLIENT_TOKEN_PREFIX, PlainToken};
+use super::tokens::PlainToken;
 use super::{Auth, Scope, ScopeSet};
 use crate::error::{AppError, AppResult, Code};
 use crate::store::{ClientToken, ClientTokenWithOwner, NewClientToken};
@@ -125,7 +125,7 @@ fn token_not_found() -> AppError {
 impl Auth {
     /// The principal behind a client token, or `None` when the token is
     /// unknown, expired, deleted, or its owner is disabled.
-    pub async fn authenticate_client_token(&self, token: &str, now: i64) -> AppResult<Option<Principal>> {
+    pub(super) async fn authenticate_client_token(&self, token: &str, now: i64) -> AppResult<Option<Principal>> {
         let Some(token_hash) = self.tokens.client_token_hash(token) else {
             return Ok(None);
         };
@@ -147,12 +147,6 @@ impl Auth {
         };
         let principal = self.token_principal(row.user, &row.scopes, credential, now).await?;
         Ok(Some(principal))
-    }
-
-    /// Whether `token` has a client token's prefix, so the caller asks
-    /// `authenticate_client_token` rather than the access-token lookup.
-    pub fn is_client_token(token: &str) -> bool {
-        token.starts_with(CLIENT_TOKEN_PREFIX)
     }
 
     /// Creates a client token for `actor` (me.write): 400 for a bad name,

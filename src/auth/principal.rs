@@ -3,7 +3,7 @@
 //! very next request.
 
 use super::Auth;
-use super::tokens::TokenKind;
+use super::tokens::{CLIENT_TOKEN_PREFIX, TokenKind};
 use super::{Scope, ScopeSet};
 use crate::error::{AppError, AppResult, Code};
 use crate::store::User;
@@ -62,8 +62,19 @@ impl Principal {
 }
 
 impl Auth {
-    /// The principal behind a bearer access token, or `None`.
+    /// The principal behind `Authorization: Bearer <token>`: a client token
+    /// (`rmm_…`) or an access token of `/api/token`, told apart by prefix;
+    /// `None` when it is neither, or not (any longer) valid.
     pub async fn authenticate_bearer(&self, token: &str, now: i64) -> AppResult<Option<Principal>> {
+        if token.starts_with(CLIENT_TOKEN_PREFIX) {
+            self.authenticate_client_token(token, now).await
+        } else {
+            self.authenticate_access_token(token, now).await
+        }
+    }
+
+    /// The principal behind an access token of `/api/token`, or `None`.
+    async fn authenticate_access_token(&self, token: &str, now: i64) -> AppResult<Option<Principal>> {
         let Some(token_hash) = self.tokens.hash(TokenKind::Access, token) else {
             return Ok(None);
         };

@@ -96,13 +96,7 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<Principal
                 "Send a bearer token (Authorization: Bearer ...), HTTP Basic credentials, or sign in for a session.",
             ));
         };
-        let token = token.trim();
-        let found = if crate::auth::Auth::is_client_token(token) {
-            state.auth.authenticate_client_token(token, now).await?
-        } else {
-            state.auth.authenticate_bearer(token, now).await?
-        };
-        return match found {
+        return match state.auth.authenticate_bearer(token.trim(), now).await? {
             Some(principal) => Ok(Some(principal)),
             None => Err(AppError::refuse(
                 Kind::Unauthenticated,
