@@ -12,12 +12,14 @@ mod folder_files;
 mod paths;
 pub mod platform_names;
 mod scan;
+mod scan_hash;
 mod scan_status;
+mod scan_walk;
 mod upload;
 
 pub use paths::{check_name, check_new_slug};
 pub use scan::ScanReport;
-pub use scan_status::ScanStatus;
+pub use scan_status::{ScanProgress, ScanStatus};
 pub use upload::{Upload, too_large};
 
 use std::path::{Path, PathBuf};

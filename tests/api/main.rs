@@ -38,6 +38,7 @@ mod library;
 mod library_pages;
 mod library_scan;
 mod library_scan_page;
+mod library_scan_progress;
 mod library_support;
 mod library_upload;
 mod log_capture;

@@ -10,6 +10,7 @@ pub mod devices;
 pub mod heartbeat;
 pub mod library;
 pub mod oauth;
+pub mod scan_status;
 pub mod session;
 pub mod token;
 pub mod users;

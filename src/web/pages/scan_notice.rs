@@ -30,6 +30,7 @@ pub(super) fn scan_notice(query: &ScanQuery) -> Option<String> {
             updated: query.updated?,
             removed: query.removed?,
             skipped: query.skipped?,
+            bytes_hashed: 0,
         })),
         _ => None,
     }
@@ -58,11 +59,16 @@ pub(super) fn scan_progress(status: ScanStatus, query: &ScanQuery) -> (Option<St
             platforms_done,
             platforms_total,
             so_far,
+            progress,
         } => {
             let line = format!(
-                "Scanning the library: {platforms_done} of {} done, {} found so far. This page updates itself until the scan ends.",
+                "Scanning the library: {platforms_done} of {} done, {} found so far; \
+                 {} of {} checked, {} read. This page updates itself until the scan ends.",
                 counted(platforms_total, "platform"),
                 counted(so_far.roms, "game"),
+                progress.files_done,
+                counted(usize::try_from(progress.files_total).unwrap_or(usize::MAX), "game"),
+                mebibytes(progress.bytes_hashed),
             );
             (Some(line), None, true)
         }
@@ -75,6 +81,13 @@ pub(super) fn scan_progress(status: ScanStatus, query: &ScanQuery) -> (Option<St
         ),
         _ => (scan_notice(query), None, false),
     }
+}
+
+/// Bytes as MiB with one decimal, for a person watching a scan.
+fn mebibytes(bytes: u64) -> String {
+    // Exact enough for a progress line (f64 holds integers to 2^53).
+    let mib = bytes as f64 / (1024.0 * 1024.0);
+    format!("{mib:.1} MiB")
 }
 
 fn counted(n: usize, noun: &str) -> String {
@@ -105,12 +118,17 @@ mod tests {
                 roms: 40,
                 ..ScanReport::default()
             },
+            progress: crate::library::ScanProgress {
+                files_done: 41,
+                files_total: 100,
+                bytes_hashed: 3 * 1024 * 1024 + 512 * 1024,
+            },
         };
         for query in [came_back(), ScanQuery::default()] {
             let (notice, error, reload) = scan_progress(running.clone(), &query);
             let notice = notice.expect("a progress line");
             assert!(
-                notice.contains("2 of 5 platforms done, 40 games found so far"),
+                notice.contains("2 of 5 platforms done, 40 games found so far; 41 of 100 games checked, 3.5 MiB read"),
                 "{notice}"
             );
             assert_eq!((error, reload), (None, true));
