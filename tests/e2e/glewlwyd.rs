@@ -1,12 +1,12 @@
 //! Single sign-on against a second, independent real provider: Debian's
 //! Glewlwyd (see glewlwyd_support.rs), configured through its admin API.
-//! Role mapping from its `groups` claim, SSO-only mode, RP-initiated
-//! logout, and a wrong client secret.
+//! Role mapping from its `groups` claim, SSO-only mode, RP-initiated and
+//! back-channel logout, and a wrong client secret.
 
 use reqwest::StatusCode;
 
 use crate::browser::{Browser, Page, parse_form};
-use crate::glewlwyd_pages::{end_session_at_glewlwyd, glewlwyd_remembers, sign_in_with_glewlwyd};
+use crate::glewlwyd_pages::{end_session_at_glewlwyd, glewlwyd_remembers, sign_in_with_glewlwyd, sign_out_at_glewlwyd};
 use crate::glewlwyd_support::{CLIENT_ID, CLIENT_SECRET, Glewlwyd, password_of};
 use crate::romgate::{RomgateServer, romgate_port};
 use crate::scenario::{assert_refused, assert_signed_in, me};
@@ -159,6 +159,33 @@ async fn glewlwyd_rp_initiated_logout_ends_its_session_too() {
     );
 }
 
+/// Signing out at Glewlwyd itself ends the romgate session at once: its
+/// back-channel logout token (ES256, with the session's `sid`) is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs Debian's glewlwyd; run with --ignored"]
+async fn glewlwyd_back_channel_logout_ends_the_romgate_session() {
+    let sso = GlewlwydSso::start(&[]).await;
+    assert_signed_in(&sso.sign_in_as(&sso.browser, "alice").await);
+    let other = Browser::new();
+    assert_signed_in(&sso.sign_in_as(&other, "alice").await);
+
+    sign_out_at_glewlwyd(&sso.browser, &sso.glewlwyd).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while me(&sso.browser, &sso.romgate).await.is_ok() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        me(&sso.browser, &sso.romgate).await.err(),
+        Some(StatusCode::UNAUTHORIZED),
+        "the signed-out browser's romgate session ended; Glewlwyd's log:\n{}",
+        sso.glewlwyd.log()
+    );
+    assert!(
+        me(&other, &sso.romgate).await.is_ok(),
+        "another Glewlwyd session (another sid) keeps its romgate session"
+    );
+}
+
 /// Glewlwyd answers a wrong client secret with HTTP 403 and
 /// `unauthorized_client` (not RFC 6749's `invalid_client`/401): the check
 /// and the sign-in page still send the administrator to the secret.
@@ -173,6 +200,8 @@ async fn glewlwyd_refuses_a_wrong_client_secret_and_romgate_names_the_fix() {
         printed.contains("✓ the provider accepts OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (client_secret_basic"),
         "{printed}"
     );
+    // Its discovery lists the scopes the plugin instance advertises.
+    assert!(!printed.contains("scopes not advertised"), "{printed}");
     let GlewlwydSso { glewlwyd, romgate, .. } = sso;
     let port = romgate.port;
     drop(romgate);

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::browser::{Browser, Page};
-use crate::glewlwyd_support::Glewlwyd;
+use crate::glewlwyd_support::{Glewlwyd, PLUGIN, SESSION_COOKIE};
 use crate::romgate::RomgateServer;
 
 /// The query of the login-page URL Glewlwyd redirected to.
@@ -103,12 +103,33 @@ pub async fn end_session_at_glewlwyd(browser: &Browser, glewlwyd: &Glewlwyd, end
     }
     let (status, body) = call(browser, reqwest::Method::GET, list.as_str(), Value::Null).await;
     assert_eq!(status, StatusCode::OK, "the session's clients: {body}");
+    end_glewlwyd_session(browser, glewlwyd, &plugin, &sid).await;
+    Url::parse(&param(&query, "callback_url", &page)).expect("callback_url is a URL")
+}
+
+/// What the end-session page does on "sign out": the OpenID session `sid`
+/// ends (Glewlwyd sends its back-channel logout tokens), then the Glewlwyd
+/// session.
+async fn end_glewlwyd_session(browser: &Browser, glewlwyd: &Glewlwyd, plugin: &str, sid: &str) {
     let session = glewlwyd.api(&format!("/{plugin}/session/{sid}"));
     let (status, body) = call(browser, reqwest::Method::DELETE, &session, Value::Null).await;
     assert_eq!(status, StatusCode::OK, "ending the OpenID session: {body}");
     let (status, body) = call(browser, reqwest::Method::DELETE, &glewlwyd.api("/auth/"), Value::Null).await;
     assert_eq!(status, StatusCode::OK, "ending the Glewlwyd session: {body}");
-    Url::parse(&param(&query, "callback_url", &page)).expect("callback_url is a URL")
+}
+
+/// The person signs out at Glewlwyd itself (not through romgate): the
+/// browser's OpenID session, named by Glewlwyd's session cookie, ends.
+pub async fn sign_out_at_glewlwyd(browser: &Browser, glewlwyd: &Glewlwyd) {
+    use reqwest::cookie::CookieStore;
+    let url = Url::parse(&glewlwyd.base()).expect("url");
+    let cookies = browser.jar().cookies(&url).expect("Glewlwyd's cookies");
+    let cookies = cookies.to_str().expect("ascii").to_string();
+    let sid = cookies
+        .split("; ")
+        .find_map(|c| c.strip_prefix(&format!("{SESSION_COOKIE}=")))
+        .unwrap_or_else(|| panic!("no {SESSION_COOKIE} cookie: {cookies}"));
+    end_glewlwyd_session(browser, glewlwyd, PLUGIN, sid).await;
 }
 
 /// Does Glewlwyd still know this browser? An authorization continued

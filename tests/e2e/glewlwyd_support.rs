@@ -29,6 +29,8 @@ const ADMIN: (&str, &str) = ("admin", "password");
 /// The name of the OpenID Connect plugin instance: its URLs live under
 /// `/api/<name>/`, so the issuer is `<base>/api/oidc`.
 pub const PLUGIN: &str = "oidc";
+/// The plugin's session cookie: its value is the `sid` of ID tokens.
+pub const SESSION_COOKIE: &str = "GLEWLWYD2_OIDC_SID";
 pub const CLIENT_ID: &str = "romgate";
 pub const CLIENT_SECRET: &str = "romgate-secret";
 /// The scopes romgate asks for with `OIDC_CLAIM_ROLES=groups`; each must
@@ -239,10 +241,10 @@ fn plugin(issuer: &str) -> Value {
         "name-claim": "mandatory", "name-claim-scope": [], "email-claim": "mandatory", "email-claim-scope": [],
         "scope-claim": "no", "scope-claim-scope": [], "scope": [], "additional-parameters": [],
         "address-claim": {"type": "no", "mandatory": false},
-        "secret-type": "public", "allowed-scope": ["openid"]});
+        "secret-type": "public", "allowed-scope": SCOPES});
     // Without front-channel logout, its login page cannot list the
     // session's clients (HTTP 400) when it ends a session.
-    let sessions = json!({"session-management-allowed": true, "session-cookie-name": "GLEWLWYD2_OIDC_SID",
+    let sessions = json!({"session-management-allowed": true, "session-cookie-name": SESSION_COOKIE,
         "session-cookie-expiration": 2419200,
         "front-channel-logout-allowed": true, "back-channel-logout-allowed": true});
     let mut parameters = serde_json::Map::new();
@@ -255,13 +257,15 @@ fn plugin(issuer: &str) -> Value {
 }
 
 /// romgate's client: confidential, `client_secret_basic`, the code flow,
-/// its callback and post-logout URIs.
+/// its callback, post-logout and back-channel logout URIs.
 fn client(romgate_base: &str, secret: &str) -> Value {
     json!({"client_id": CLIENT_ID, "name": "romgate", "confidential": true, "client_secret": secret,
         "redirect_uri": [format!("{romgate_base}/api/oauth/openid")],
         "authorization_type": ["code", "refresh_token"],
         "token_endpoint_auth_method": ["client_secret_basic"],
         "post_logout_redirect_uris": [format!("{romgate_base}/login")],
+        "backchannel_logout_uri": format!("{romgate_base}/api/oauth/openid/backchannel-logout"),
+        "backchannel_logout_session_required": "true",
         "scope": [], "enabled": true})
 }
 
