@@ -2,7 +2,8 @@
 //! see e2e/provider/) and the real romgate binary. Needs `node` and `npm`; the
 //! provider's npm packages are installed on first use (`npm ci`). The tests
 //! are `#[ignore]`d so that `cargo test` needs nothing but Rust; `.ci/run`
-//! runs them with `cargo test --test e2e -- --ignored`.
+//! runs them with `cargo test --test e2e -- --ignored`. A second, independent
+//! provider, Debian's Glewlwyd (package `glewlwyd`), runs in `glewlwyd*.rs`.
 
 mod browser;
 mod client_tokens;
@@ -12,6 +13,9 @@ mod demo;
 mod device_flow;
 mod email_trust;
 mod fail2ban;
+mod glewlwyd;
+mod glewlwyd_pages;
+mod glewlwyd_support;
 mod harness_smoke;
 mod login_limits;
 mod logout;
