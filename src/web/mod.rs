@@ -54,6 +54,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api::client_tokens::routes())
         .merge(api::devices::routes())
         .merge(api::library::routes())
+        .merge(api::tasks::routes())
+        .merge(api::stats::routes())
         .merge(api::backchannel::routes())
         .merge(api::device::routes())
         .merge(api::oauth::routes())

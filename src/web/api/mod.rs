@@ -10,7 +10,10 @@ pub mod devices;
 pub mod heartbeat;
 pub mod library;
 pub mod oauth;
+pub mod roms_query;
 pub mod session;
+pub mod stats;
+pub mod tasks;
 pub mod token;
 pub mod users;
 

@@ -200,10 +200,11 @@ pub(super) async fn platform_page(
     let search = query.search.unwrap_or_default();
     let page_number = query.page.and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).max(1);
     let rom_query = RomQuery {
-        platform_id: Some(platform.id),
+        platform_ids: vec![platform.id],
         search: Some(search.clone()),
         limit: Some(PAGE_SIZE),
         offset: Some((page_number - 1).saturating_mul(PAGE_SIZE)),
+        ..RomQuery::default()
     };
     let (roms, total, _) = state.library.roms(rom_query).await.map_err(page_error)?;
     let link = |n: i64| {
