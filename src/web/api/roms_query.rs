@@ -77,7 +77,6 @@ mod tests {
         let query = rom_query(Some(
             "platform_ids=3&platform_ids=1&platform_id=2&search_term=Mario&order_by=fs_size_bytes&order_dir=desc&limit=10000&with_char_index=true",
         ))
-        .ok()
         .expect("a query");
         assert_eq!(query.platform_ids, [3, 1, 2]);
         assert_eq!(query.search.as_deref(), Some("Mario"));
