@@ -52,7 +52,7 @@ struct PlatformView {
 
 impl From<Platform> for PlatformView {
     fn from(p: Platform) -> Self {
-        let display_name = display_name(&p.slug, p.name);
+        let display_name = platform_names::display_name(&p.slug, p.name);
         PlatformView {
             id: p.id,
             fs_slug: p.slug.clone(),
@@ -61,15 +61,6 @@ impl From<Platform> for PlatformView {
             display_name,
             rom_count: p.rom_count,
         }
-    }
-}
-
-/// The built-in readable name while the stored one is just the slug.
-fn display_name(slug: &str, stored: String) -> String {
-    if stored == slug {
-        platform_names::platform_name(slug).to_string()
-    } else {
-        stored
     }
 }
 

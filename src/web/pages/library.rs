@@ -98,11 +98,7 @@ pub(super) fn platform_href(slug: &str) -> String {
 /// A platform's name on the pages: the built-in readable name while the
 /// stored one is just the slug.
 fn readable_name(slug: &str, stored: String) -> String {
-    if stored == slug {
-        platform_names::platform_name(slug).to_string()
-    } else {
-        stored
-    }
+    platform_names::display_name(slug, stored)
 }
 
 fn is_admin(principal: &Principal) -> bool {
