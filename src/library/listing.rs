@@ -121,6 +121,17 @@ mod tests {
         assert_eq!(split_extension("README", false), ("README", ""));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn a_split_name_joins_back_and_its_extension_has_no_dot(name in ".{0,60}", multi in proptest::bool::ANY) {
+            let (stem, extension) = split_extension(&name, multi);
+            let joined = if extension.is_empty() { stem.to_string() } else { format!("{stem}.{extension}") };
+            proptest::prop_assert_eq!(joined, name.clone());
+            proptest::prop_assert!(!extension.contains('.'));
+            proptest::prop_assert!(!multi || extension.is_empty());
+        }
+    }
+
     #[test]
     fn romm_sort_names_map_onto_romgate_orders() {
         let order = |by, dir| rom_order(Some(by), Some(dir)).ok();

@@ -85,6 +85,37 @@ mod tests {
         assert_eq!(rom_query(None).ok().map(|q| q.platform_ids.len()), Some(0));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_query_string_is_read_or_refused_never_a_panic(query in ".{0,200}") {
+            let _ = rom_query(Some(&query));
+        }
+
+        #[test]
+        fn what_a_client_encodes_is_what_is_read(
+            ids in proptest::collection::vec(proptest::num::i64::ANY, 0..20),
+            search in ".{0,40}",
+            by in proptest::sample::select(vec!["name", "fs_name", "fs_size_bytes", "created_at", "updated_at", "id"]),
+            descending in proptest::bool::ANY,
+            limit in 1i64..20_000,
+        ) {
+            let mut encoded = url::form_urlencoded::Serializer::new(String::new());
+            for id in &ids {
+                encoded.append_pair("platform_ids", &id.to_string());
+            }
+            encoded.append_pair("search_term", &search);
+            encoded.append_pair("order_by", by);
+            encoded.append_pair("order_dir", if descending { "desc" } else { "asc" });
+            encoded.append_pair("limit", &limit.to_string());
+            let query = rom_query(Some(&encoded.finish())).expect("a valid query");
+            proptest::prop_assert_eq!(query.platform_ids, ids);
+            proptest::prop_assert_eq!(query.order.descending, descending);
+            proptest::prop_assert_eq!(query.limit, Some(limit));
+            let expected = (!search.trim().is_empty()).then_some(search);
+            proptest::prop_assert_eq!(query.search, expected);
+        }
+    }
+
     #[test]
     fn bad_values_and_repeated_single_parameters_are_refused() {
         for bad in [
