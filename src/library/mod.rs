@@ -9,17 +9,22 @@
 //! (see `scan`), yet uploads and deletes need not wait for a long scan.
 
 mod folder_files;
+mod listing;
 mod paths;
 pub mod platform_names;
 mod scan;
 mod scan_hash;
+mod scan_runs;
 mod scan_status;
 mod scan_walk;
 mod upload;
 
+pub use listing::{DEFAULT_PAGE, MAX_PAGE, RomQuery, rom_order, split_extension};
 pub use paths::{check_name, check_new_slug};
 pub use scan::ScanReport;
 pub use scan_status::{ScanProgress, ScanStatus};
+pub use scan_runs::{RunState, ScanRun};
+
 pub use upload::{Upload, too_large};
 
 use std::path::{Path, PathBuf};
@@ -29,12 +34,7 @@ use tokio::sync::Mutex;
 
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult, Code, Kind};
-use crate::store::{Platform, Rom, RomFilter, Store};
-
-/// Most ROMs one listing returns.
-pub const MAX_PAGE: i64 = 500;
-/// ROMs per listing when the client does not say.
-pub const DEFAULT_PAGE: i64 = 50;
+use crate::store::{Platform, Rom, Store};
 
 #[derive(Clone)]
 pub struct Library {
@@ -48,6 +48,8 @@ pub struct Library {
     scans: Arc<Mutex<()>>,
     /// The running or last scan, for the library page.
     scan_status: scan_status::ScanStatusCell,
+    /// The last scans as task runs, for RomM's task API.
+    scan_runs: scan_runs::ScanRuns,
 }
 
 /// A ROM file opened for download.
@@ -55,15 +57,6 @@ pub struct RomFile {
     pub file: tokio::fs::File,
     pub size: u64,
     pub file_name: String,
-}
-
-/// What a client asks to list; `limit` and `offset` are clamped.
-#[derive(Debug, Default)]
-pub struct RomQuery {
-    pub platform_id: Option<i64>,
-    pub search: Option<String>,
-    pub limit: Option<i64>,
-    pub offset: Option<i64>,
 }
 
 impl Library {
@@ -75,6 +68,7 @@ impl Library {
             writes: Arc::new(Mutex::new(())),
             scans: Arc::new(Mutex::new(())),
             scan_status: scan_status::ScanStatusCell::default(),
+            scan_runs: scan_runs::ScanRuns::default(),
         }
     }
 
@@ -114,26 +108,6 @@ impl Library {
             .find_platform_by_slug(slug)
             .await?
             .ok_or_else(|| AppError::not_found("No such platform."))
-    }
-
-    /// One page of ROMs and the number matching in all.
-    pub async fn roms(&self, query: RomQuery) -> AppResult<(Vec<Rom>, i64, RomFilter)> {
-        let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-        let offset = query.offset.unwrap_or(0);
-        if limit < 1 || offset < 0 {
-            return Err(AppError::bad_request(
-                Code::InvalidRequest,
-                "limit must be at least 1 and offset at least 0.",
-            ));
-        }
-        let filter = RomFilter {
-            platform_id: query.platform_id,
-            search: query.search.filter(|s| !s.trim().is_empty()),
-            limit: limit.min(MAX_PAGE),
-            offset,
-        };
-        let (roms, total) = self.store.list_roms(&filter).await?;
-        Ok((roms, total, filter))
     }
 
     pub async fn rom(&self, id: i64) -> AppResult<Rom> {

@@ -75,6 +75,16 @@ pub fn platform_name(slug: &str) -> &str {
         .map_or(slug, |(_, name)| name)
 }
 
+/// A platform's name as shown: the built-in readable name while the stored
+/// one is just the slug, else the stored one.
+pub fn display_name(slug: &str, stored: String) -> String {
+    if stored == slug {
+        platform_name(slug).to_string()
+    } else {
+        stored
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +97,8 @@ mod tests {
         assert_eq!(platform_name("gc"), platform_name("ngc"));
         assert_eq!(platform_name("my-homebrew"), "my-homebrew");
         assert_eq!(platform_name(""), "");
+        assert_eq!(display_name("n64", "n64".to_string()), "Nintendo 64");
+        assert_eq!(display_name("n64", "My N64".to_string()), "My N64");
     }
 
     #[test]

@@ -59,8 +59,21 @@ impl Library {
         now: i64,
         mut progress: impl FnMut(&str, &ScanReport) + Send,
     ) -> AppResult<ScanReport> {
+        let run = self.scan_runs.queue();
+        self.run_scan(&run, now, &mut progress).await
+    }
+
+    /// Scan run `run` (see `scan_runs`), once the scan before it has ended.
+    pub(super) async fn run_scan(
+        &self,
+        run: &str,
+        now: i64,
+        progress: &mut (impl FnMut(&str, &ScanReport) + Send),
+    ) -> AppResult<ScanReport> {
         let _scan = self.scans.lock().await;
-        let result = self.scan_locked(now, &mut progress).await;
+        self.scan_runs.start(run);
+        let result = self.scan_locked(now, progress).await;
+        self.scan_runs.end(run, &result);
         self.scan_status.set(match &result {
             Ok(report) => ScanStatus::Finished(report.clone()),
             Err(err) => ScanStatus::Failed(match err.refusal() {

@@ -48,17 +48,7 @@ pub struct RomUpsert {
     pub mtime_ns: i64,
 }
 
-/// Which ROMs to list. `search` is matched as a case-insensitive substring
-/// of the file name.
-#[derive(Debug, Clone, Default)]
-pub struct RomFilter {
-    pub platform_id: Option<i64>,
-    pub search: Option<String>,
-    pub limit: i64,
-    pub offset: i64,
-}
-
-const ROM_COLUMNS: &str = "r.id, r.platform_id, p.slug AS platform_slug, r.file_name, r.multi, r.size, r.sha256, \
+pub(super) const ROM_COLUMNS: &str = "r.id, r.platform_id, p.slug AS platform_slug, r.file_name, r.multi, r.size, r.sha256, \
     r.mtime_ns, r.created_at, r.updated_at";
 const UPSERT_PLATFORM: &str = "INSERT INTO platforms (slug, name, created_at) VALUES ($1, $1, $2) \
     ON CONFLICT (slug) DO UPDATE SET slug = excluded.slug RETURNING id";
@@ -70,10 +60,6 @@ const UPSERT_ROM: &str = "INSERT INTO roms \
     ON CONFLICT (platform_id, file_name) DO UPDATE SET multi = excluded.multi, size = excluded.size, \
     sha256 = excluded.sha256, mtime_ns = excluded.mtime_ns, updated_at = excluded.updated_at \
     RETURNING id";
-/// `$1`/`$2` may be NULL: no platform filter, no search.
-const ROM_FILTER: &str = "FROM roms r JOIN platforms p ON p.id = r.platform_id \
-    WHERE ($1 IS NULL OR r.platform_id = $1) AND ($2 IS NULL OR r.search_key LIKE $2 ESCAPE '\\')";
-
 /// The LIKE pattern matching `text` anywhere, with the user's `%`, `_` and
 /// `\` taken literally.
 pub fn contains_pattern(text: &str) -> String {
@@ -161,29 +147,6 @@ impl Store {
     pub async fn find_rom(&self, id: i64) -> Result<Option<Rom>, StoreError> {
         let sql = format!("SELECT {ROM_COLUMNS} FROM roms r JOIN platforms p ON p.id = r.platform_id WHERE r.id = $1");
         Ok(on_pool!(self, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?)
-    }
-
-    /// One page of ROMs (by file name, ignoring case) and how many match.
-    pub async fn list_roms(&self, filter: &RomFilter) -> Result<(Vec<Rom>, i64), StoreError> {
-        let pattern = filter.search.as_deref().map(contains_pattern);
-        let page =
-            format!("SELECT {ROM_COLUMNS} {ROM_FILTER} ORDER BY r.search_key, r.file_name, r.id LIMIT $3 OFFSET $4");
-        let count = format!("SELECT COUNT(*) {ROM_FILTER}");
-        on_pool!(self, p => {
-            let roms = sqlx::query_as(&page)
-                .bind(filter.platform_id)
-                .bind(pattern.as_deref())
-                .bind(filter.limit)
-                .bind(filter.offset)
-                .fetch_all(p)
-                .await?;
-            let total: i64 = sqlx::query_scalar(&count)
-                .bind(filter.platform_id)
-                .bind(pattern.as_deref())
-                .fetch_one(p)
-                .await?;
-            Ok((roms, total))
-        })
     }
 }
 

@@ -55,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api::devices::routes())
         .merge(api::library::routes())
         .merge(api::scan_status::routes())
+        .merge(api::tasks::routes())
+        .merge(api::stats::routes())
         .merge(api::backchannel::routes())
         .merge(api::device::routes())
         .merge(api::oauth::routes())

@@ -153,7 +153,7 @@ on_both_engines!(search_is_a_case_insensitive_substring, |app: TestApp| async mo
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     assert_eq!(page["items"][0]["file_name"], "a_b.gb");
     let clamped = get_as(&app, &viewer, "/api/roms?limit=100000", &[]).await.json();
-    assert_eq!(clamped["limit"], 500);
+    assert_eq!(clamped["limit"], 10_000);
     for bad in ["limit=0", "offset=-1", "platform_id=abc", "limit=lots"] {
         let response = get_as(&app, &viewer, &format!("/api/roms?{bad}"), &[]).await;
         assert_eq!(response.status, StatusCode::BAD_REQUEST, "{bad}");

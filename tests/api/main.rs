@@ -48,6 +48,8 @@ mod login_support;
 mod logout;
 mod pages;
 mod reauth;
+mod romm_shapes;
+mod romm_tasks;
 mod scopes;
 mod security_headers;
 mod server_errors;

@@ -4,17 +4,18 @@
 use axum::Json;
 use axum::Router;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, State};
+use axum::extract::{Multipart, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{AppError, AppResult, Code};
-use crate::library::{RomQuery, ScanReport};
+use crate::library::{ScanReport, platform_names, split_extension};
 use crate::store::{Platform, Rom};
+use crate::web::api::roms_query::rom_query;
 use crate::web::download::{file_response, rom_download_path};
-use crate::web::extract::{ApiPath, ApiQuery, Authorized, PlatformsRead, RomsRead, RomsWrite, TasksRun};
+use crate::web::extract::{ApiPath, Authorized, PlatformsRead, RomsRead, RomsWrite, TasksRun};
 use crate::web::scan::{SCAN_WAIT, scan_waiting};
 use crate::web::state::AppState;
 use crate::web::upload::{not_multipart, receive_upload};
@@ -36,30 +37,49 @@ pub fn upload_routes() -> Router<AppState> {
     Router::new().route("/api/roms", post(upload_rom))
 }
 
+/// A platform, with RomM's names for it: `fs_slug` (its folder) and
+/// `display_name`; `name` is the readable name too, as RomM's clients
+/// show it.
 #[derive(Serialize)]
 struct PlatformView {
     id: i64,
     slug: String,
+    fs_slug: String,
     name: String,
+    display_name: String,
     rom_count: i64,
 }
 
 impl From<Platform> for PlatformView {
     fn from(p: Platform) -> Self {
+        let display_name = platform_names::display_name(&p.slug, p.name);
         PlatformView {
             id: p.id,
+            fs_slug: p.slug.clone(),
             slug: p.slug,
-            name: p.name,
+            name: display_name.clone(),
+            display_name,
             rom_count: p.rom_count,
         }
     }
 }
 
+/// A ROM in romgate's names and, beside them, RomM's (`name`, `fs_*`,
+/// `platform_fs_slug`, `platform_display_name`), which RomM's clients read.
 #[derive(Serialize)]
 pub struct RomView {
     id: i64,
     platform_id: i64,
     platform_slug: String,
+    platform_fs_slug: String,
+    platform_display_name: String,
+    /// No metadata source names a game here: its file name without the
+    /// extension.
+    name: String,
+    fs_name: String,
+    fs_name_no_ext: String,
+    fs_extension: String,
+    fs_size_bytes: i64,
     file_name: String,
     /// A folder of several files (not downloadable as one).
     multi: bool,
@@ -73,10 +93,18 @@ pub struct RomView {
 impl From<Rom> for RomView {
     fn from(rom: Rom) -> Self {
         let download_path = (!rom.multi).then(|| rom_download_path(&rom));
+        let (no_ext, extension) = split_extension(&rom.file_name, rom.multi);
         RomView {
             id: rom.id,
             platform_id: rom.platform_id,
+            platform_fs_slug: rom.platform_slug.clone(),
+            platform_display_name: platform_names::platform_name(&rom.platform_slug).to_string(),
             platform_slug: rom.platform_slug,
+            name: no_ext.to_string(),
+            fs_name: rom.file_name.clone(),
+            fs_name_no_ext: no_ext.to_string(),
+            fs_extension: extension.to_string(),
+            fs_size_bytes: rom.size,
             file_name: rom.file_name,
             multi: rom.multi,
             size: rom.size,
@@ -86,14 +114,6 @@ impl From<Rom> for RomView {
             download_path,
         }
     }
-}
-
-#[derive(Deserialize)]
-struct RomsParams {
-    platform_id: Option<i64>,
-    search: Option<String>,
-    limit: Option<i64>,
-    offset: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -115,14 +135,9 @@ async fn list_platforms(
 async fn list_roms(
     State(state): State<AppState>,
     _: Authorized<RomsRead>,
-    ApiQuery(params): ApiQuery<RomsParams>,
+    RawQuery(query): RawQuery,
 ) -> AppResult<Json<RomPage>> {
-    let query = RomQuery {
-        platform_id: params.platform_id,
-        search: params.search,
-        limit: params.limit,
-        offset: params.offset,
-    };
+    let query = rom_query(query.as_deref())?;
     let (roms, total, filter) = state.library.roms(query).await?;
     Ok(Json(RomPage {
         items: roms.into_iter().map(RomView::from).collect(),

@@ -11,7 +11,10 @@ pub mod heartbeat;
 pub mod library;
 pub mod oauth;
 pub mod scan_status;
+pub mod roms_query;
 pub mod session;
+pub mod stats;
+pub mod tasks;
 pub mod token;
 pub mod users;
 

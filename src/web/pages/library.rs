@@ -98,11 +98,7 @@ pub(super) fn platform_href(slug: &str) -> String {
 /// A platform's name on the pages: the built-in readable name while the
 /// stored one is just the slug.
 fn readable_name(slug: &str, stored: String) -> String {
-    if stored == slug {
-        platform_names::platform_name(slug).to_string()
-    } else {
-        stored
-    }
+    platform_names::display_name(slug, stored)
 }
 
 fn is_admin(principal: &Principal) -> bool {
@@ -200,10 +196,11 @@ pub(super) async fn platform_page(
     let search = query.search.unwrap_or_default();
     let page_number = query.page.and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).max(1);
     let rom_query = RomQuery {
-        platform_id: Some(platform.id),
+        platform_ids: vec![platform.id],
         search: Some(search.clone()),
         limit: Some(PAGE_SIZE),
         offset: Some((page_number - 1).saturating_mul(PAGE_SIZE)),
+        ..RomQuery::default()
     };
     let (roms, total, _) = state.library.roms(rom_query).await.map_err(page_error)?;
     let link = |n: i64| {
