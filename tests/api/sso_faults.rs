@@ -142,11 +142,9 @@ async fn a_provider_that_goes_down_mid_sign_in_and_comes_back_needs_no_restart()
     idp.stop().await;
     let location = Url::parse(started.header("location").expect("Location")).expect("URL");
     let state = location.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned());
-    let finish = callback(
-        &app,
-        &format!("code=any&state={}", state.unwrap_or_default()),
-        started.cookie_value("romgate_oidc").as_deref(),
-    );
+    let query = format!("code=any&state={}", state.unwrap_or_default());
+    let cookie = started.cookie_value("romgate_oidc");
+    let finish = callback(&app, &query, cookie.as_deref());
     let down = within_seconds(attempt_bound(), finish).await.expect("no hang");
     assert_provider_blamed(&app, &down, &["provider_unreachable"], 1, "token endpoint down").await;
 
