@@ -12,6 +12,7 @@ mod demo;
 mod device_flow;
 mod email_trust;
 mod fail2ban;
+mod graceful_shutdown;
 mod harness_smoke;
 mod login_limits;
 mod logout;
