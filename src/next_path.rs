@@ -122,10 +122,30 @@ mod tests {
         /// Pieces of open redirects, and of paths that are fine.
         fn tricky() -> impl Strategy<Value = String> {
             let pieces = [
-                "/", "//", "\\", "http:", "https://evil.example", "%2F", "\t", "\n", "\r", "é", " ", "?", "#",
-                "@", ".", "..", "\u{3000}", "\u{ff0f}", "\u{202e}",
+                "/",
+                "//",
+                "\\",
+                "http:",
+                "https://evil.example",
+                "%2F",
+                "\t",
+                "\n",
+                "\r",
+                "é",
+                " ",
+                "?",
+                "#",
+                "@",
+                ".",
+                "..",
+                "\u{3000}",
+                "\u{ff0f}",
+                "\u{202e}",
             ];
-            let piece = prop_oneof![proptest::sample::select(pieces.to_vec()).prop_map(str::to_string), "\\PC{0,3}"];
+            let piece = prop_oneof![
+                proptest::sample::select(pieces.to_vec()).prop_map(str::to_string),
+                "\\PC{0,3}"
+            ];
             proptest::collection::vec(piece, 0..8).prop_map(|parts| parts.concat())
         }
 

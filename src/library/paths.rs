@@ -157,9 +157,14 @@ mod tests {
         use super::*;
 
         fn name() -> impl Strategy<Value = String> {
-            let pieces = vec!["/", "\\", "..", ".", "%2f", "%2F", "%5c", "%00", "\0", " ", "\n", "game", ".gb", "é", "~"];
+            let pieces = vec![
+                "/", "\\", "..", ".", "%2f", "%2F", "%5c", "%00", "\0", " ", "\n", "game", ".gb", "é", "~",
+            ];
             let piece = prop_oneof![proptest::sample::select(pieces).prop_map(str::to_string), "\\PC{0,3}"];
-            prop_oneof![proptest::collection::vec(piece, 0..6).prop_map(|parts| parts.concat()), any::<String>()]
+            prop_oneof![
+                proptest::collection::vec(piece, 0..6).prop_map(|parts| parts.concat()),
+                any::<String>()
+            ]
         }
 
         proptest! {

@@ -139,7 +139,18 @@ mod tests {
         /// Cookie headers made of the pieces the parser splits on, names
         /// that nearly match, and any printable text.
         fn header() -> impl Strategy<Value = String> {
-            let pieces = vec!["romm_session", "romm_sessionx", "=", ";", " ", "\t", "\"", "rgs_", ",", "a"];
+            let pieces = vec![
+                "romm_session",
+                "romm_sessionx",
+                "=",
+                ";",
+                " ",
+                "\t",
+                "\"",
+                "rgs_",
+                ",",
+                "a",
+            ];
             let piece = prop_oneof![proptest::sample::select(pieces).prop_map(str::to_string), "[ -~]{0,4}"];
             proptest::collection::vec(piece, 0..12).prop_map(|parts| parts.concat())
         }

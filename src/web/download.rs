@@ -228,7 +228,11 @@ mod tests {
         use super::*;
 
         fn range_text() -> impl Strategy<Value = String> {
-            let number = prop_oneof![Just(String::new()), (0u64..300).prop_map(|n| n.to_string()), "[0-9]{18,24}"];
+            let number = prop_oneof![
+                Just(String::new()),
+                (0u64..300).prop_map(|n| n.to_string()),
+                "[0-9]{18,24}"
+            ];
             prop_oneof![
                 "\\PC{0,24}",
                 ("[bB]ytes ?= ?", number.clone(), "-| - ", number).prop_map(|(u, a, d, b)| format!("{u}{a}{d}{b}")),

@@ -125,7 +125,10 @@ pub async fn serve(
         grace_seconds = limits.shutdown_grace.as_secs(),
         "no longer accepting connections; letting requests in flight finish"
     );
-    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!(
             connections = connections.len(),
             grace_seconds = limits.shutdown_grace.as_secs(),

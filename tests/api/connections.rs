@@ -235,10 +235,16 @@ async fn shutting_down_refuses_new_connections_and_lets_a_request_in_flight_fini
     in_flight.write_all(HELD).await.expect("request sent");
     reached.recv().await.expect("the request reached its handler");
     let stopping = tokio::spawn(server.shut_down());
-    assert!(refused_soon(addr).await, "new connections are refused while it finishes");
+    assert!(
+        refused_soon(addr).await,
+        "new connections are refused while it finishes"
+    );
     release.notify_one();
     let answer = read_response(&mut in_flight).await;
-    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("finished"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with("finished"),
+        "{answer}"
+    );
     stopping.await.expect("serve returned");
 }
 

@@ -88,13 +88,16 @@ impl Drop for DiscoveryHold {
     }
 }
 
+/// The running server: what stops it, and its task.
+type Server = (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>);
+
 #[derive(Clone)]
 pub struct FakeIdp {
     pub base: String,
     state: Arc<Mutex<IdpState>>,
     clock: ManualClock,
     /// Ends the server (see `stop`).
-    server: Arc<Mutex<Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>>>,
+    server: Arc<Mutex<Option<Server>>>,
 }
 
 fn key(file: &str, kid: &str) -> CoreRsaPrivateSigningKey {

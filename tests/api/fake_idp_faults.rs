@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use romgate::oidc::provider_http::TOTAL_TIMEOUT;
 use serde_json::{Value, json};
 
@@ -58,7 +58,9 @@ pub async fn fault_answer(idp: &FakeIdp, endpoint: Endpoint) -> Option<Response>
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 [(header::CONTENT_TYPE, "text/html")],
-                format!("<html><body><h1>{GARBAGE_MARKER}</h1><pre>Traceback (most recent call last)</pre></body></html>"),
+                format!(
+                    "<html><body><h1>{GARBAGE_MARKER}</h1><pre>Traceback (most recent call last)</pre></body></html>"
+                ),
             )
                 .into_response(),
         ),
@@ -71,7 +73,9 @@ fn wrong_shape(endpoint: Endpoint) -> Value {
         // No endpoints, no issuer.
         Endpoint::Discovery => json!({"hello": GARBAGE_MARKER}),
         // A key whose modulus is not base64url.
-        Endpoint::Jwks => json!({"keys": [{"kty": "RSA", "kid": "key-a", "use": "sig", "n": GARBAGE_MARKER, "e": "%%"}]}),
+        Endpoint::Jwks => {
+            json!({"keys": [{"kty": "RSA", "kid": "key-a", "use": "sig", "n": GARBAGE_MARKER, "e": "%%"}]})
+        }
         Endpoint::Token => json!({"access_token": 42, "token_type": GARBAGE_MARKER}),
         Endpoint::Userinfo => json!([GARBAGE_MARKER]),
     }

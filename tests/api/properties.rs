@@ -27,8 +27,7 @@ fn authorization() -> impl Strategy<Value = Vec<u8>> {
         header_bytes(60).prop_map(|rest| [b"Basic ".as_slice(), &rest].concat()),
         proptest::collection::vec(any::<u8>(), 0..40)
             .prop_map(|raw| format!("Basic {}", STANDARD.encode(raw)).into_bytes()),
-        ("[^:]{0,12}", "\\PC{0,16}")
-            .prop_map(|(user, password)| crate::util::basic(&user, &password).into_bytes()),
+        ("[^:]{0,12}", "\\PC{0,16}").prop_map(|(user, password)| crate::util::basic(&user, &password).into_bytes()),
         tricky_text(TOKEN_PIECES, 6).prop_map(|token| format!("Bearer {token}").into_bytes()),
         "[A-Za-z0-9_-]{0,80}".prop_map(|token| format!("bearer rga_{token}").into_bytes()),
         "[0-9a-fA-F]{60,68}".prop_map(|hex| format!("Bearer rmm_{hex}").into_bytes()),
@@ -81,11 +80,23 @@ fn the_right_basic_credentials_pass_whatever_their_case_of_scheme() {
 }
 
 const COOKIE_PIECES: &[&str] = &[
-    "romm_session", "romm_csrftoken", "romgate_oidc", "=", ";", " ", "\"", "rgs_", "rgc_", ",",
+    "romm_session",
+    "romm_csrftoken",
+    "romgate_oidc",
+    "=",
+    ";",
+    " ",
+    "\"",
+    "rgs_",
+    "rgc_",
+    ",",
 ];
 
 fn cookie_header() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![header_bytes(100), tricky_text(COOKIE_PIECES, 10).prop_map(String::into_bytes)]
+    prop_oneof![
+        header_bytes(100),
+        tricky_text(COOKIE_PIECES, 10).prop_map(String::into_bytes)
+    ]
 }
 
 #[test]
@@ -98,24 +109,35 @@ fn no_cookie_header_gets_a_server_error() {
     });
     let paths = proptest::sample::select(vec!["/api/users/me", "/", "/login", "/devices", "/api/logout"]);
     runner(160)
-        .run(&(cookie_header(), paths, any::<bool>()), |(value, path, with_session)| {
-            let shown = String::from_utf8_lossy(&value).into_owned();
-            let method = if path == "/api/logout" { Method::POST } else { Method::GET };
-            let mut request = with_header(method, path, "cookie", &value, &[]);
-            if with_session {
-                let session = format!("romm_session={}", browser.session);
-                let value = axum::http::HeaderValue::from_str(&session).expect("cookie");
-                request.headers_mut().append("cookie", value);
-            }
-            let response = rt.block_on(app.send(request));
-            no_server_error(&response, &shown)
-        })
+        .run(
+            &(cookie_header(), paths, any::<bool>()),
+            |(value, path, with_session)| {
+                let shown = String::from_utf8_lossy(&value).into_owned();
+                let method = if path == "/api/logout" {
+                    Method::POST
+                } else {
+                    Method::GET
+                };
+                let mut request = with_header(method, path, "cookie", &value, &[]);
+                if with_session {
+                    let session = format!("romm_session={}", browser.session);
+                    let value = axum::http::HeaderValue::from_str(&session).expect("cookie");
+                    request.headers_mut().append("cookie", value);
+                }
+                let response = rt.block_on(app.send(request));
+                no_server_error(&response, &shown)
+            },
+        )
         .expect("property holds");
 }
 
 /// A Range header: any bytes, or `bytes=` with numbers near the file's size.
 fn range_header() -> impl Strategy<Value = Vec<u8>> {
-    let number = prop_oneof![Just(String::new()), (0u64..1100).prop_map(|n| n.to_string()), "[0-9]{15,25}"];
+    let number = prop_oneof![
+        Just(String::new()),
+        (0u64..1100).prop_map(|n| n.to_string()),
+        "[0-9]{15,25}"
+    ];
     prop_oneof![
         header_bytes(40),
         ("[bB]ytes ?", number.clone(), number).prop_map(|(unit, a, b)| format!("{unit}={a}-{b}").into_bytes()),
@@ -166,8 +188,28 @@ fn content_range(value: &str) -> Option<(usize, usize)> {
 
 /// Pieces of open redirects and of paths that are fine.
 const NEXT_PIECES: &[&str] = &[
-    "/", "//", "\\", "/\\", "http:", "https://evil.example", "javascript:alert(1)", "%2F", "%5C", "\t", "\n",
-    "é", " ", "?", "#", "@", ".", "..", "evil.example", "/library", "\u{3000}", "\u{ff0f}",
+    "/",
+    "//",
+    "\\",
+    "/\\",
+    "http:",
+    "https://evil.example",
+    "javascript:alert(1)",
+    "%2F",
+    "%5C",
+    "\t",
+    "\n",
+    "é",
+    " ",
+    "?",
+    "#",
+    "@",
+    ".",
+    "..",
+    "evil.example",
+    "/library",
+    "\u{3000}",
+    "\u{ff0f}",
 ];
 
 #[test]
@@ -200,7 +242,11 @@ fn signing_in_with_a_password_sends_the_browser_to_next_only_on_this_site() {
     runner(48)
         .run(&tricky_text(NEXT_PIECES, 6), |next| {
             let csrf = "rgc_property-test-token";
-            let form = format!("csrf_token={csrf}&username=vera&password={}&next={}", enc(PASSWORD), enc(&next));
+            let form = format!(
+                "csrf_token={csrf}&username=vera&password={}&next={}",
+                enc(PASSWORD),
+                enc(&next)
+            );
             let cookie = format!("romm_csrftoken={csrf}");
             let response = rt.block_on(app.post_form("/login", &[("cookie", &cookie)], &form));
             no_server_error(&response, &next)?;
@@ -210,7 +256,9 @@ fn signing_in_with_a_password_sends_the_browser_to_next_only_on_this_site() {
         .expect("property holds");
 }
 
-const CODE_PIECES: &[&str] = &["-", " ", "ABCD", "2345", "abcd", "0", "O", "I", "1", "é", "%", "/", ".."];
+const CODE_PIECES: &[&str] = &[
+    "-", " ", "ABCD", "2345", "abcd", "0", "O", "I", "1", "é", "%", "/", "..",
+];
 
 #[test]
 fn no_typed_code_gets_a_server_error() {
@@ -226,8 +274,17 @@ fn no_typed_code_gets_a_server_error() {
             let cookie = browser.cookie_header();
             let response = rt.block_on(async {
                 match endpoint {
-                    0 => app.get(&format!("/api/client-tokens/pair/{}/status", enc(&code)), &[]).await,
-                    1 => app.get(&format!("/pair/device?user_code={}", enc(&code)), &[("cookie", &cookie)]).await,
+                    0 => {
+                        app.get(&format!("/api/client-tokens/pair/{}/status", enc(&code)), &[])
+                            .await
+                    }
+                    1 => {
+                        app.get(
+                            &format!("/pair/device?user_code={}", enc(&code)),
+                            &[("cookie", &cookie)],
+                        )
+                        .await
+                    }
                     _ => {
                         let body = serde_json::json!({ "code": code });
                         app.post_json("/api/client-tokens/exchange", &[], body).await
@@ -268,7 +325,9 @@ fn a_token_grant_gives_only_scopes_it_was_asked_for() {
         .expect("property holds");
 }
 
-const NAME_PIECES: &[&str] = &["/", "\\", "..", ".", "%2f", "%5C", "%00", "\0", " ", "game", ".gb", "é", "\"", ";"];
+const NAME_PIECES: &[&str] = &[
+    "/", "\\", "..", ".", "%2f", "%5C", "%00", "\0", " ", "game", ".gb", "é", "\"", ";",
+];
 
 /// An upload's file and platform names never put a file outside
 /// `roms/<platform>/` of the library.
@@ -281,7 +340,10 @@ fn no_upload_name_leaves_the_library() {
         (app, editor)
     });
     let roms = crate::library_support::library_dir(&app).join("roms");
-    let names = (tricky_text(NAME_PIECES, 5), prop_oneof![Just("gb".to_string()), tricky_text(NAME_PIECES, 3)]);
+    let names = (
+        tricky_text(NAME_PIECES, 5),
+        prop_oneof![Just("gb".to_string()), tricky_text(NAME_PIECES, 3)],
+    );
     runner(64)
         .run(&names, |(file_name, platform)| {
             let response = rt.block_on(upload(&app, &editor, &platform, &file_name));
@@ -304,5 +366,6 @@ async fn upload(app: &TestApp, editor: &Browser, platform: &str, file_name: &str
         ("x-csrftoken", editor.csrf.as_str()),
         ("content-type", content_type.as_str()),
     ];
-    app.send(request(Method::POST, "/api/roms", &headers, body.into())).await
+    app.send(request(Method::POST, "/api/roms", &headers, body.into()))
+        .await
 }

@@ -81,7 +81,10 @@ pub fn not_echoed(response: &TestResponse, secret: &str) -> Result<(), TestCaseE
     if secret.len() >= 12 {
         prop_assert!(!response.text().contains(secret), "the body echoes {secret:?}");
         for value in response.headers.values() {
-            prop_assert!(!String::from_utf8_lossy(value.as_bytes()).contains(secret), "a header echoes it");
+            prop_assert!(
+                !String::from_utf8_lossy(value.as_bytes()).contains(secret),
+                "a header echoes it"
+            );
         }
     }
     Ok(())

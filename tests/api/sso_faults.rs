@@ -65,10 +65,15 @@ async fn assert_provider_blamed(app: &TestApp, response: &TestResponse, expected
     };
     assert_eq!(response.status, status, "{what}: {body}");
     assert!(
-        response.header("content-type").is_some_and(|t| t.starts_with("text/html")),
+        response
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/html")),
         "{what}: a page"
     );
-    assert!(expected.iter().any(|code| body.contains(code)), "{what}: {expected:?} in {body}");
+    assert!(
+        expected.iter().any(|code| body.contains(code)),
+        "{what}: {expected:?} in {body}"
+    );
     assert!(
         !body.contains(GARBAGE_MARKER) && !body.contains("Traceback"),
         "{what}: the provider's answer is not shown: {body}"
@@ -139,7 +144,12 @@ async fn garbage_from_any_endpoint_is_a_clear_page_and_the_next_sign_in_works() 
                 app.clock.advance(JWKS_REFETCH_SECONDS);
             }
             let healthy = sign_in(&app, &idp, alice()).await;
-            assert_eq!(healthy.status, StatusCode::SEE_OTHER, "after {what}: {}", healthy.text());
+            assert_eq!(
+                healthy.status,
+                StatusCode::SEE_OTHER,
+                "after {what}: {}",
+                healthy.text()
+            );
         }
     }
 }
@@ -157,7 +167,10 @@ async fn a_provider_that_goes_down_mid_sign_in_and_comes_back_needs_no_restart()
     assert_eq!(started.status, StatusCode::FOUND, "discovery is cached");
     idp.stop().await;
     let location = Url::parse(started.header("location").expect("Location")).expect("URL");
-    let state = location.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned());
+    let state = location
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned());
     let query = format!("code=any&state={}", state.unwrap_or_default());
     let cookie = started.cookie_value("romgate_oidc");
     let finish = callback(&app, &query, cookie.as_deref());
