@@ -272,4 +272,48 @@ mod tests {
         assert_eq!(ScopeSet::parse("me.read rooms.read"), Err("rooms.read".to_string()));
         assert!(ScopeSet::parse("").expect("empty is valid").is_empty());
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn any_set() -> impl Strategy<Value = ScopeSet> {
+            proptest::sample::subsequence(Scope::ALL.to_vec(), 0..=Scope::ALL.len())
+                .prop_map(|scopes| ScopeSet::of(&scopes))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// A set written out as OAuth2's `scope` reads back as itself.
+            #[test]
+            fn a_scope_list_round_trips(set in any_set(), spaces in "[ \t]{1,3}") {
+                prop_assert_eq!(ScopeSet::parse(&set.to_string()), Ok(set));
+                prop_assert_eq!(ScopeSet::parse(&set.names().join(&spaces)), Ok(set));
+            }
+
+            /// Any text: only known names make a set, and an unknown one is
+            /// named as it was written.
+            #[test]
+            fn only_known_names_make_a_set(list in "([a-z.]{0,12}|me\\.read|roms\\.read|\\PC{0,3})( [a-z.]{0,12}){0,3}") {
+                match ScopeSet::parse(&list) {
+                    Ok(set) => {
+                        let words: Vec<&str> = list.split_whitespace().collect();
+                        prop_assert!(words.iter().all(|word| Scope::parse(word).is_some()));
+                        prop_assert_eq!(set.names().len(), {
+                            let mut distinct = words.clone();
+                            distinct.sort_unstable();
+                            distinct.dedup();
+                            distinct.len()
+                        });
+                    }
+                    Err(unknown) => {
+                        prop_assert!(list.split_whitespace().any(|word| word == unknown));
+                        prop_assert!(Scope::parse(&unknown).is_none());
+                    }
+                }
+            }
+        }
+    }
 }

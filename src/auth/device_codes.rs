@@ -165,4 +165,32 @@ mod tests {
         assert_eq!(token_expiry(Some("1y"), 0).expect("1y"), Some(365 * 86_400));
         assert!(token_expiry(Some("2w"), 0).is_err());
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// A user code shown grouped, typed in lower case, is that code.
+            #[test]
+            fn a_grouped_code_typed_back_is_that_code(code in "[ABCDEFGHJKMNPQRSTUVWXYZ2-9]{8}") {
+                prop_assert_eq!(normalise_user_code(&grouped(&code)), Some(code.clone()));
+                prop_assert_eq!(normalise_user_code(&grouped(&code).to_lowercase()), Some(code));
+            }
+
+            /// Any text: a code of the alphabet, or nothing to look up; too
+            /// long is refused before any work.
+            #[test]
+            fn anything_else_is_never_looked_up(typed in "\\PC{0,40}") {
+                if let Some(code) = normalise_user_code(&typed) {
+                    prop_assert!(typed.len() <= MAX_TYPED_USER_CODE);
+                    prop_assert_eq!(code.len(), USER_CODE_LENGTH);
+                    prop_assert!(code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b)));
+                }
+            }
+        }
+    }
 }

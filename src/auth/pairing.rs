@@ -217,4 +217,41 @@ mod tests {
         assert_eq!(normalize_code("ABCDEFG0"), None, "0 is not in the alphabet");
         assert_eq!(normalize_code("ÄBCDEFGH"), None);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// However a code is typed (case, dashes, spaces), it is that code.
+            #[test]
+            fn a_code_typed_any_way_is_that_code(
+                code in "[ABCDEFGHJKMNPQRSTUVWXYZ2-9]{8}",
+                lower in proptest::collection::vec(any::<bool>(), 8),
+                separators in proptest::collection::vec(proptest::sample::select(vec!["", "-", " ", " - "]), 8),
+            ) {
+                let typed: String = code
+                    .chars()
+                    .zip(lower.iter().zip(&separators))
+                    .map(|(c, (lower, separator))| {
+                        let c = if *lower { c.to_ascii_lowercase() } else { c };
+                        format!("{separator}{c}")
+                    })
+                    .collect();
+                prop_assert_eq!(normalize_code(&typed), Some(code));
+            }
+
+            /// Any text: a code of the alphabet, or nothing to look up.
+            #[test]
+            fn anything_else_is_never_looked_up(typed in "\\PC{0,24}") {
+                if let Some(code) = normalize_code(&typed) {
+                    prop_assert_eq!(code.len(), PAIRING_CODE_LEN);
+                    prop_assert!(code.bytes().all(|b| PAIRING_ALPHABET.contains(&b)));
+                }
+            }
+        }
+    }
 }

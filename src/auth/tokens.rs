@@ -267,4 +267,30 @@ mod tests {
         assert_ne!(Some(h1), two.hash(TokenKind::Access, token.expose()));
         assert_eq!(one.hash(TokenKind::Session, token.expose()), None);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Any presented token: hashed only when it has its kind's shape,
+            /// never a panic.
+            #[test]
+            fn any_presented_token_is_shaped_before_it_is_hashed(
+                token in "(rgs_|rga_|rmm_|RMM_)?([0-9a-fA-F]{60,68}|\\PC{0,140})"
+            ) {
+                let hasher = TokenHasher::new(Secret::new("test key"));
+                if hasher.client_token_hash(&token).is_some() {
+                    prop_assert!(token.starts_with(CLIENT_TOKEN_PREFIX) && token.len() == 68);
+                }
+                if hasher.hash(TokenKind::Session, &token).is_some() {
+                    prop_assert!(token.starts_with("rgs_") && token.len() <= 128);
+                }
+                prop_assert_eq!(hasher.session_csrf(&token).is_some(), hasher.hash(TokenKind::Session, &token).is_some());
+            }
+        }
+    }
 }

@@ -24,6 +24,10 @@ use crate::auth::Role;
 use crate::config::Config;
 use crate::error::{AppError, Code};
 
+/// How long background work may go on after the command (or the server)
+/// is done, before the process exits anyway.
+const RUNTIME_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What `romgate --help` says after the commands: where data lives and the
 /// variables a first run needs.
 const AFTER_HELP: &str = "\
@@ -159,6 +163,9 @@ pub fn main() -> ExitCode {
             Command::Oidc(OidcCommand::Check) => check_oidc(&config).await,
         }
     });
+    // Work still running in the background (a library scan hashing a large
+    // file) must not hold up the exit once the server has stopped.
+    runtime.shutdown_timeout(RUNTIME_STOP_TIMEOUT);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -14,6 +14,9 @@ use crate::store::Store;
 use crate::web::server::ConnectionLimits;
 use crate::web::state::AppState;
 
+/// How long closing the database may wait for connections still in use.
+const STORE_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub(super) async fn serve(config: Config) -> Result<(), AppError> {
     crate::config::log_startup_warnings(&config);
     let store = open_store(&config, Missing::Create).await?;
@@ -34,7 +37,12 @@ pub(super) async fn serve(config: Config) -> Result<(), AppError> {
         "romgate listening"
     );
     crate::web::server::serve(listener, crate::app(state), limits, shutdown_signal()).await;
-    store.close().await;
+    // A request cut off at the end of the grace period may still hold a
+    // database connection; closing waits for it only this long.
+    if tokio::time::timeout(STORE_CLOSE_TIMEOUT, store.close()).await.is_err() {
+        tracing::warn!("database connections still in use at exit were dropped");
+    }
+    tracing::info!("romgate stopped");
     Ok(())
 }
 

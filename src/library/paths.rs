@@ -148,4 +148,50 @@ mod tests {
             assert!(check_new_slug(bad).is_err(), "{bad:?}");
         }
     }
+
+    mod properties {
+        use std::path::Component;
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn name() -> impl Strategy<Value = String> {
+            let pieces = vec![
+                "/", "\\", "..", ".", "%2f", "%2F", "%5c", "%00", "\0", " ", "\n", "game", ".gb", "é", "~",
+            ];
+            let piece = prop_oneof![proptest::sample::select(pieces).prop_map(str::to_string), "\\PC{0,3}"];
+            prop_oneof![
+                proptest::collection::vec(piece, 0..6).prop_map(|parts| parts.concat()),
+                any::<String>()
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1024))]
+
+            /// A name that passes is one plain component of a path: joined
+            /// to a folder, it names something directly inside it.
+            #[test]
+            fn a_name_that_passes_never_leaves_its_folder(name in name()) {
+                if check_name("file", &name).is_ok() {
+                    prop_assert!(!name.contains(['/', '\\', '\0']), "{name:?}");
+                    prop_assert!(name != "." && name != "..");
+                    let components: Vec<_> = Path::new(&name).components().collect();
+                    prop_assert_eq!(components, vec![Component::Normal(name.as_ref())]);
+                    let joined = Path::new("/library/roms/gb").join(&name);
+                    prop_assert_eq!(joined.parent(), Some(Path::new("/library/roms/gb")));
+                }
+            }
+
+            /// A new platform's slug passes only as a plain name too.
+            #[test]
+            fn a_slug_that_passes_is_a_plain_name(slug in name()) {
+                if check_new_slug(&slug).is_ok() {
+                    prop_assert!(check_name("platform", &slug).is_ok());
+                    prop_assert!(slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)));
+                }
+            }
+        }
+    }
 }

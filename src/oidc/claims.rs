@@ -141,4 +141,55 @@ mod tests {
         assert_eq!(claims.text("obj"), None);
         assert_eq!(claims.text("blank"), None);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Any JSON, a few levels deep.
+        fn json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                "\\PC{0,8}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    proptest::collection::btree_map("[a-c.]{0,3}", inner, 0..4)
+                        .prop_map(|map| Value::Object(map.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Any path into any claims: an answer or none, never a panic,
+            /// and never a null.
+            #[test]
+            fn any_path_into_any_claims_is_safe(claims in json(), path in "[a-c.]{0,8}|\\PC{0,8}") {
+                let claims = Claims::merge(claims, None);
+                prop_assert!(claims.get(&path).is_none_or(|value| !value.is_null()));
+                let _ = claims.text(&path);
+            }
+
+            /// A value nested under dotted segments is found by its path.
+            #[test]
+            fn a_nested_claim_is_found_by_its_dotted_path(
+                segments in proptest::collection::vec("[a-z_]{1,6}", 1..5),
+                value in "[a-z]{1,8}",
+            ) {
+                let nested = segments.iter().rev().fold(Value::String(value.clone()), |inner, name| {
+                    let mut map = Map::new();
+                    map.insert(name.clone(), inner);
+                    Value::Object(map)
+                });
+                let claims = Claims::merge(nested, None);
+                prop_assert_eq!(claims.text(&segments.join(".")), Some(value));
+            }
+        }
+    }
 }

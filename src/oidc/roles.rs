@@ -121,4 +121,45 @@ mod tests {
         let m = mapping("romm-users", "", "romm-admins");
         assert_eq!(map_roles(Some(&json!(groups)), &m), RoleDecision::Role(Role::Admin));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// The values of a list claim are its strings, in any of the
+            /// three shapes, and the highest role among them wins.
+            #[test]
+            fn any_shape_of_a_groups_claim_gives_the_same_role(
+                groups in proptest::collection::vec("[a-z0-9_-]{1,8}", 0..6),
+                admin in "[a-z]{1,4}", editor in "[a-z]{1,4}", viewer in "[a-z]{1,4}",
+            ) {
+                let mapping = RoleMapping { viewer: Some(viewer.clone()), editor: Some(editor.clone()), admin: Some(admin.clone()) };
+                let expected = if groups.contains(&admin) {
+                    RoleDecision::Role(Role::Admin)
+                } else if groups.contains(&editor) {
+                    RoleDecision::Role(Role::Editor)
+                } else if groups.contains(&viewer) {
+                    RoleDecision::Role(Role::Viewer)
+                } else {
+                    RoleDecision::NoMatch
+                };
+                for claim in [json!(groups), json!(groups.join(" ")), json!(groups.join(", "))] {
+                    prop_assert_eq!(claim_values(&claim), groups.iter().map(String::as_str).collect::<Vec<_>>());
+                    prop_assert_eq!(map_roles(Some(&claim), &mapping), expected);
+                }
+            }
+
+            /// Any text as a claim: no panic, no empty value.
+            #[test]
+            fn any_claim_text_is_split_safely(text in "\\PC{0,40}") {
+                let claim = Value::String(text);
+                prop_assert!(claim_values(&claim).iter().all(|value| !value.is_empty()));
+                let _ = map_roles(Some(&claim), &RoleMapping::default());
+            }
+        }
+    }
 }

@@ -68,8 +68,16 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
                     };
                     let fetch = start();
                     tokio::spawn(async move {
-                        let _free = free;
-                        sender.send_replace(Some(fetch.await));
+                        let answer = fetch.await;
+                        // Free the slot before anyone can see the answer: a
+                        // caller that arrives once a waiter has it starts a
+                        // fetch of its own, never takes this finished one.
+                        // (Freed after the send, a sign-in made right after a
+                        // failed one could get the old failure, when this task
+                        // was descheduled between the two.) The guard frees it
+                        // too if the fetch panics.
+                        drop(free);
+                        sender.send_replace(Some(answer));
                     });
                     receiver
                 }

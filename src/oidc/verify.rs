@@ -75,10 +75,21 @@ impl Oidc {
         })?;
         let nonce = Nonce::new(nonce.to_string());
         let (provider, claims_json, subject) = match self.verify_id_token(&provider, id_token, &nonce, now) {
-            Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
-                // The provider may have rotated its keys: fetch them once more.
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey
+                | SignatureVerificationError::CryptoError(_)
+                | SignatureVerificationError::InvalidKey(_)
+                | SignatureVerificationError::AmbiguousKeyId(_),
+            )) => {
+                // The provider may have rotated its keys, or served a broken
+                // key set when we fetched it (a key that fails the token the
+                // token endpoint itself handed over): fetch them once more,
+                // or those keys would fail every sign-in until the cache
+                // expires (an hour) after the provider has recovered.
                 let Some(refreshed) = self.cache.refetch_keys(&self.http, &provider, now).await? else {
-                    return Err(invalid_token("no signing key matches the token's key id"));
+                    return Err(invalid_token(
+                        "the token's signature does not verify with the provider's keys (fetched again less than 30 s ago)",
+                    ));
                 };
                 let verified = self
                     .verify_id_token(&refreshed, id_token, &nonce, now)

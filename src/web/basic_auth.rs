@@ -65,4 +65,36 @@ mod tests {
             assert_eq!(err.code(), Some(Code::InvalidAuthorizationHeader), "{bad}");
         }
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// The username ends at the first colon; the password keeps
+            /// every other character, colons included.
+            #[test]
+            fn credentials_round_trip(user in "[^:]{0,24}", password in "\\PC{0,32}", scheme in "[bB][aA][sS][iI][cC]") {
+                let value = format!("{scheme} {}", STANDARD.encode(format!("{user}:{password}")));
+                let encoded = basic_scheme(&value).expect("the Basic scheme");
+                let (decoded_user, decoded_password) = decode_basic(encoded).expect("valid");
+                prop_assert_eq!(decoded_user, user);
+                prop_assert_eq!(decoded_password.expose(), password.as_str());
+            }
+
+            /// Anything else is a 400 refusal, never a panic.
+            #[test]
+            fn any_value_decodes_or_is_refused(value in "\\PC{0,48}", raw in proptest::collection::vec(any::<u8>(), 0..32)) {
+                for candidate in [value.clone(), STANDARD.encode(&raw)] {
+                    if let Err(err) = decode_basic(&candidate) {
+                        prop_assert_eq!(err.code(), Some(Code::InvalidAuthorizationHeader));
+                    }
+                }
+                let _ = basic_scheme(&value);
+            }
+        }
+    }
 }

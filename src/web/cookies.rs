@@ -130,4 +130,67 @@ mod tests {
         assert_eq!(read_cookie(&map, "romm_session"), Some("abc"));
         assert_eq!(read_cookie(&map, "other"), None);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Cookie headers made of the pieces the parser splits on, names
+        /// that nearly match, and any printable text.
+        fn header() -> impl Strategy<Value = String> {
+            let pieces = vec![
+                "romm_session",
+                "romm_sessionx",
+                "=",
+                ";",
+                " ",
+                "\t",
+                "\"",
+                "rgs_",
+                ",",
+                "a",
+            ];
+            let piece = prop_oneof![proptest::sample::select(pieces).prop_map(str::to_string), "[ -~]{0,4}"];
+            proptest::collection::vec(piece, 0..12).prop_map(|parts| parts.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn read_cookie_reads_any_header_as_the_cookie_crate_does(header in header()) {
+                let mut map = HeaderMap::new();
+                map.insert(header::COOKIE, HeaderValue::from_str(&header).expect("printable"));
+                prop_assert_eq!(
+                    read_cookie(&map, "romm_session").map(str::to_string),
+                    by_cookie_crate(&header, "romm_session"),
+                    "{:?}", header
+                );
+            }
+
+            /// Any bytes a header can hold: no panic, and a value found is
+            /// non-empty text without the separator.
+            #[test]
+            fn any_header_bytes_read_safely(bytes in proptest::collection::vec(
+                prop_oneof![0x20u8..=0x7e, Just(b'\t'), 0x80u8..=0xff], 0..64)
+            ) {
+                let mut map = HeaderMap::new();
+                map.insert(header::COOKIE, HeaderValue::from_bytes(&bytes).expect("header bytes"));
+                if let Some(value) = read_cookie(&map, "romm_session") {
+                    prop_assert!(!value.is_empty() && !value.contains(';'));
+                }
+            }
+
+            /// What the factory writes, the reader reads back.
+            #[test]
+            fn a_token_set_is_read_back(token in "[A-Za-z0-9_-]{1,64}", secure: bool) {
+                let set = CookieFactory::new(secure).session(&token, 60);
+                let pair = set.to_str().expect("text").split(';').next().unwrap_or_default().to_string();
+                let mut map = HeaderMap::new();
+                map.insert(header::COOKIE, HeaderValue::from_str(&format!("other=1; {pair}")).expect("header"));
+                prop_assert_eq!(read_cookie(&map, SESSION_COOKIE), Some(token.as_str()));
+            }
+        }
+    }
 }

@@ -221,4 +221,60 @@ mod tests {
         );
         assert!(HeaderValue::from_str(&value).is_ok());
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn range_text() -> impl Strategy<Value = String> {
+            let number = prop_oneof![
+                Just(String::new()),
+                (0u64..300).prop_map(|n| n.to_string()),
+                "[0-9]{18,24}"
+            ];
+            prop_oneof![
+                "\\PC{0,24}",
+                ("[bB]ytes ?= ?", number.clone(), "-| - ", number).prop_map(|(u, a, d, b)| format!("{u}{a}{d}{b}")),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1024))]
+
+            /// A range served is inside the file; nothing panics.
+            #[test]
+            fn a_partial_range_lies_inside_the_file(header in range_text(), size in prop_oneof![0u64..300, Just(u64::MAX)]) {
+                if let RangeRequest::Partial { start, end } = parse_range(Some(&header), size) {
+                    prop_assert!(start <= end && end < size, "{header:?} of {size}: {start}-{end}");
+                }
+            }
+
+            /// `bytes=a-b` inside the file is exactly that range.
+            #[test]
+            fn a_range_inside_the_file_is_taken_as_it_is(size in 1u64..10_000, a in 0u64..10_000, b in 0u64..10_000) {
+                let (start, end) = (a.min(b) % size, a.max(b) % size);
+                let (start, end) = (start.min(end), start.max(end));
+                let expected = RangeRequest::Partial { start, end };
+                prop_assert_eq!(parse_range(Some(&format!("bytes={start}-{end}")), size), expected);
+            }
+
+            /// Any file name gives a valid header whose quoted name cannot be
+            /// broken out of, and an encoded name that decodes to itself.
+            #[test]
+            fn any_name_makes_a_safe_disposition(name in "\\PC{0,40}") {
+                let value = content_disposition(&name);
+                prop_assert!(HeaderValue::from_str(&value).is_ok(), "{value:?}");
+                let quoted = value
+                    .strip_prefix("attachment; filename=\"")
+                    .and_then(|rest| rest.split_once("\"; filename*=UTF-8''"));
+                let (fallback, encoded) = quoted.ok_or_else(|| TestCaseError::fail(value.clone()))?;
+                prop_assert!(!fallback.contains(['"', '\\']));
+                prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)));
+                let decoded: Vec<(String, String)> =
+                    url::form_urlencoded::parse(format!("n={encoded}").as_bytes()).into_owned().collect();
+                prop_assert_eq!(decoded, vec![("n".to_string(), name.clone())]);
+            }
+        }
+    }
 }

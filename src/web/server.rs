@@ -12,8 +12,11 @@
 //! - a write to a client that stops reading fails after the send timeout
 //!   without progress (see `send_timeout`), so pipelining requests or
 //!   starting a download and never reading holds no slot for long either;
-//! - on shutdown, romgate stops accepting, closes idle connections and lets
-//!   requests in flight finish.
+//! - on shutdown (SIGTERM or SIGINT, see `cli::serve`), romgate stops
+//!   accepting at once (new connections are refused), closes idle
+//!   connections and lets requests in flight (downloads, uploads) finish for
+//!   up to `SHUTDOWN_GRACE`; what still runs then is cut off, so a client
+//!   that keeps a transfer going cannot hold the process up.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,6 +31,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use super::send_timeout::SendTimeout;
@@ -38,6 +42,11 @@ use crate::config::Config;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a write to the client may wait without sending a byte.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long requests in flight may take to finish after the shutdown
+/// signal. Long enough for a sign-in or a page, and for most transfers on
+/// a local network; a service manager's stop timeout should be longer
+/// (systemd's default is 90 s, Docker's is 10 s: `docker stop -t 40`).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// After a failed accept (the process is out of file descriptors, say),
 /// wait this long before accepting again, so the loop does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_secs(1);
@@ -51,6 +60,8 @@ pub struct ConnectionLimits {
     pub send_timeout: Duration,
     /// Connections served at once (ROMGATE_MAX_CONNECTIONS).
     pub max_connections: usize,
+    /// See `SHUTDOWN_GRACE`.
+    pub shutdown_grace: Duration,
 }
 
 impl ConnectionLimits {
@@ -59,13 +70,15 @@ impl ConnectionLimits {
             header_read_timeout: HEADER_READ_TIMEOUT,
             send_timeout: SEND_TIMEOUT,
             max_connections: config.max_connections,
+            shutdown_grace: SHUTDOWN_GRACE,
         }
     }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then waits for
-/// the open connections to finish their requests (one whose client stopped
-/// reading is ended by the send timeout, so shutdown does not wait on it).
+/// the open connections to finish their requests, for up to the shutdown
+/// grace (one whose client stopped reading is ended sooner by the send
+/// timeout).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -77,12 +90,16 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
     let graceful = GracefulShutdown::new();
+    // Every connection's task, so the ones still running when the grace
+    // period ends can be ended (finished ones are reaped as we go).
+    let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
             () = &mut shutdown => break,
             accepted = accept_with_slot(&listener, &slots) => accepted,
         };
+        while connections.try_join_next().is_some() {}
         let Some((stream, remote, slot)) = accepted else {
             continue;
         };
@@ -95,7 +112,7 @@ pub async fn serve(
         });
         let io = TokioIo::new(SendTimeout::new(stream, limits.send_timeout));
         let connection = graceful.watch(http.serve_connection(io, service));
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(err) = connection.await {
                 tracing::debug!(error = %err, "connection ended with an error");
             }
@@ -104,7 +121,21 @@ pub async fn serve(
     }
     // Closing the listener refuses new connections at once.
     drop(listener);
-    graceful.shutdown().await;
+    tracing::info!(
+        grace_seconds = limits.shutdown_grace.as_secs(),
+        "no longer accepting connections; letting requests in flight finish"
+    );
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            connections = connections.len(),
+            grace_seconds = limits.shutdown_grace.as_secs(),
+            "requests still running at the end of the shutdown grace period were cut off"
+        );
+    }
+    connections.shutdown().await;
 }
 
 /// Waits for a free slot, then for a connection. `None`: the accept failed

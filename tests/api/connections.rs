@@ -4,6 +4,7 @@
 //! yet, served), never how long it took.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -12,6 +13,7 @@ use axum::routing::get;
 use romgate::web::server::ConnectionLimits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::Notify;
 
 use crate::util::{RunningServer, TestApp, within_seconds};
 
@@ -22,6 +24,7 @@ fn limits(header_read_timeout: Duration, max_connections: usize) -> ConnectionLi
         header_read_timeout,
         send_timeout: Duration::from_secs(30),
         max_connections,
+        shutdown_grace: Duration::from_secs(30),
     }
 }
 
@@ -190,4 +193,78 @@ async fn handlers_see_the_peer_address() {
     let answer = read_response(&mut stream).await;
     assert!(answer.ends_with("\r\n\r\n127.0.0.1"), "{answer}");
     server.shut_down().await;
+}
+
+/// A route whose answer waits until `release` is notified, and that says
+/// through `entered` when a request has reached it.
+fn held_route(entered: tokio::sync::mpsc::Sender<()>, release: Arc<Notify>) -> Router {
+    Router::new().route(
+        "/held",
+        get(move || async move {
+            let _ = entered.send(()).await;
+            release.notified().await;
+            "finished"
+        }),
+    )
+}
+
+const HELD: &[u8] = b"GET /held HTTP/1.1\r\nHost: romgate.test\r\n\r\n";
+
+/// Tries to connect until refused (a bounded number of times).
+async fn refused_soon(addr: SocketAddr) -> bool {
+    for _ in 0..200 {
+        if TcpStream::connect(addr).await.is_err() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn shutting_down_refuses_new_connections_and_lets_a_request_in_flight_finish() {
+    let (entered, mut reached) = tokio::sync::mpsc::channel(1);
+    let release = Arc::new(Notify::new());
+    let server = RunningServer::start(
+        held_route(entered, Arc::clone(&release)),
+        limits(Duration::from_secs(30), 16),
+    )
+    .await;
+    let addr = server.addr;
+    let mut in_flight = server.connect().await;
+    in_flight.write_all(HELD).await.expect("request sent");
+    reached.recv().await.expect("the request reached its handler");
+    let stopping = tokio::spawn(server.shut_down());
+    assert!(
+        refused_soon(addr).await,
+        "new connections are refused while it finishes"
+    );
+    release.notify_one();
+    let answer = read_response(&mut in_flight).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with("finished"),
+        "{answer}"
+    );
+    stopping.await.expect("serve returned");
+}
+
+#[tokio::test]
+async fn a_request_still_running_when_the_grace_ends_is_cut_off() {
+    let (entered, mut reached) = tokio::sync::mpsc::channel(1);
+    let never = Arc::new(Notify::new());
+    let limits = ConnectionLimits {
+        shutdown_grace: Duration::from_millis(200),
+        ..limits(Duration::from_secs(30), 16)
+    };
+    let server = RunningServer::start(held_route(entered, never), limits).await;
+    let mut in_flight = server.connect().await;
+    in_flight.write_all(HELD).await.expect("request sent");
+    reached.recv().await.expect("the request reached its handler");
+    // `shut_down` fails the test if serve does not return.
+    server.shut_down().await;
+    assert_eq!(
+        read_until_closed(&mut in_flight).await.as_deref(),
+        Some(""),
+        "closed without an answer"
+    );
 }

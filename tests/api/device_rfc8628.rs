@@ -176,6 +176,7 @@ async fn served_app() -> (Arc<TestApp>, RunningServer) {
         header_read_timeout: Duration::from_secs(10),
         send_timeout: Duration::from_secs(30),
         max_connections: 64,
+        shutdown_grace: Duration::from_secs(30),
     };
     let server = RunningServer::start_on(listener, app.router.clone(), limits);
     (Arc::new(app), server)

@@ -20,6 +20,8 @@ use romgate::clock::{Clock, ManualClock};
 use serde_json::{Value, json};
 use sha2::Digest;
 
+use crate::fake_idp_faults::{Endpoint, Fault, fault_answer};
+
 pub const CLIENT_ID: &str = "romgate-test";
 pub const CLIENT_SECRET: &str = "test-client-secret";
 pub const REDIRECT_URI: &str = "http://localhost:8080/api/oauth/openid";
@@ -73,6 +75,8 @@ struct IdpState {
     discovery_open: tokio::sync::watch::Receiver<bool>,
     jwks_fetches: usize,
     token_calls: usize,
+    /// How each endpoint misbehaves (see `fake_idp_faults`).
+    faults: HashMap<Endpoint, Fault>,
 }
 
 /// Holds every discovery answer back until dropped (a slow provider).
@@ -84,11 +88,16 @@ impl Drop for DiscoveryHold {
     }
 }
 
+/// The running server: what stops it, and its task.
+type Server = (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>);
+
 #[derive(Clone)]
 pub struct FakeIdp {
     pub base: String,
     state: Arc<Mutex<IdpState>>,
     clock: ManualClock,
+    /// Ends the server (see `stop`).
+    server: Arc<Mutex<Option<Server>>>,
 }
 
 fn key(file: &str, kid: &str) -> CoreRsaPrivateSigningKey {
@@ -126,8 +135,15 @@ impl FakeIdp {
             discovery_open: tokio::sync::watch::channel(true).1,
             jwks_fetches: 0,
             token_calls: 0,
+            faults: HashMap::new(),
         }));
-        let idp = FakeIdp { base, state, clock };
+        let server = Arc::new(Mutex::new(None));
+        let idp = FakeIdp {
+            base,
+            state,
+            clock,
+            server: Arc::clone(&server),
+        };
         let router = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             // The same document where RFC 8414 puts it (not OpenID Discovery's place).
@@ -136,8 +152,44 @@ impl FakeIdp {
             .route("/token", post(token))
             .route("/userinfo", get(userinfo))
             .with_state(idp.clone());
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        *server.lock().expect("lock") = Some((stop, task));
         idp
+    }
+
+    /// Stops the provider: its port refuses connections from now on (and
+    /// its open connections are closed).
+    pub async fn stop(&self) {
+        let server = self.server.lock().expect("lock").take();
+        if let Some((stop, task)) = server {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
+    }
+
+    /// The port it listens on (to start it again there).
+    pub fn port(&self) -> u16 {
+        self.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port")
+    }
+
+    /// Makes `endpoint` misbehave as `fault` (`None`: healthy again).
+    pub fn set_fault(&self, endpoint: Endpoint, fault: Option<Fault>) {
+        let mut state = self.state.lock().expect("lock");
+        match fault {
+            Some(fault) => state.faults.insert(endpoint, fault),
+            None => state.faults.remove(&endpoint),
+        };
+    }
+
+    pub fn fault(&self, endpoint: Endpoint) -> Option<Fault> {
+        self.state.lock().expect("lock").faults.get(&endpoint).copied()
     }
 
     pub fn metadata_url(&self) -> String {
@@ -263,6 +315,9 @@ async fn discovery(State(idp): State<FakeIdp>) -> Response {
     };
     // The sender may be gone (hold dropped): then it is open.
     let _ = open.wait_for(|open| *open).await;
+    if let Some(answer) = fault_answer(&idp, Endpoint::Discovery).await {
+        return answer;
+    }
     if idp.state.lock().expect("lock").discovery_failing {
         return (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance").into_response();
     }
@@ -291,11 +346,14 @@ fn discovery_document(idp: &FakeIdp) -> Json<Value> {
     Json(doc)
 }
 
-async fn jwks(State(idp): State<FakeIdp>) -> Json<Value> {
+async fn jwks(State(idp): State<FakeIdp>) -> Response {
+    if let Some(answer) = fault_answer(&idp, Endpoint::Jwks).await {
+        return answer;
+    }
     let mut state = idp.state.lock().expect("lock");
     state.jwks_fetches += 1;
     let key = state.keys[state.signing].as_verification_key();
-    Json(json!({ "keys": [key] }))
+    Json(json!({ "keys": [key] })).into_response()
 }
 
 fn client_authenticated(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
@@ -310,6 +368,9 @@ fn client_authenticated(headers: &HeaderMap, form: &HashMap<String, String>) -> 
 }
 
 async fn token(State(idp): State<FakeIdp>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+    if let Some(answer) = fault_answer(&idp, Endpoint::Token).await {
+        return answer;
+    }
     let mut state = idp.state.lock().expect("lock");
     state.token_calls += 1;
     let bad_request = |error: &str| (StatusCode::BAD_REQUEST, Json(json!({"error": error}))).into_response();
@@ -413,6 +474,9 @@ fn id_token_for(state: &IdpState, idp: &FakeIdp, mut payload: Value) -> String {
 }
 
 async fn userinfo(State(idp): State<FakeIdp>, headers: HeaderMap) -> Response {
+    if let Some(answer) = fault_answer(&idp, Endpoint::Userinfo).await {
+        return answer;
+    }
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -16,6 +16,7 @@ mod fail2ban;
 mod glewlwyd;
 mod glewlwyd_pages;
 mod glewlwyd_support;
+mod graceful_shutdown;
 mod harness_smoke;
 mod login_limits;
 mod logout;

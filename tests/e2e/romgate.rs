@@ -124,6 +124,24 @@ impl RomgateServer {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// The process id (to send it a signal).
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).expect("a process id")
+    }
+
+    /// The exit status, once the process has exited within `bound`; `None`
+    /// if it is still running then (a safety net, not a timing check).
+    pub fn wait_exit(&mut self, bound: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + bound;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        None
+    }
+
     /// Something accepts connections on the server's port.
     pub fn is_listening(&self) -> bool {
         TcpStream::connect(("127.0.0.1", self.port)).is_ok()
