@@ -447,6 +447,9 @@ fn download_links_live_a_minute_to_a_day_and_downloads_are_private_by_default() 
     for bad in ["59", "86401", "0", "-5", "soon"] {
         let found = errors(&[("ROMGATE_DOWNLOAD_LINK_SECONDS", bad)]);
         assert_eq!(found.len(), 1, "{bad}: {found:?}");
-        assert!(found[0].starts_with("ROMGATE_DOWNLOAD_LINK_SECONDS:"), "{bad}: {found:?}");
+        assert!(
+            found[0].starts_with("ROMGATE_DOWNLOAD_LINK_SECONDS:"),
+            "{bad}: {found:?}"
+        );
     }
 }

@@ -181,7 +181,11 @@ mod tests {
         let public = config(&[("DISABLE_DOWNLOAD_ENDPOINT_AUTH", "true")]).startup_warnings();
         let kinds: Vec<Finding> = public.iter().map(|w| w.finding).collect();
         assert_eq!(kinds, [Finding::PublicDownloads]);
-        assert!(public[0].what.contains("download its file, without signing in"), "{}", public[0]);
+        assert!(
+            public[0].what.contains("download its file, without signing in"),
+            "{}",
+            public[0]
+        );
         assert!(findings(&[("DISABLE_DOWNLOAD_ENDPOINT_AUTH", "false")]).is_empty());
     }
 

@@ -300,7 +300,14 @@ impl Store {
         let [sessions, access, refresh, links] = SIGN_INS;
         self.delete_of_user(
             user_id,
-            &[sessions, access, refresh, links, DELETE_DEVICES_OF, DELETE_CLIENT_TOKENS_OF],
+            &[
+                sessions,
+                access,
+                refresh,
+                links,
+                DELETE_DEVICES_OF,
+                DELETE_CLIENT_TOKENS_OF,
+            ],
         )
         .await
     }

@@ -76,7 +76,9 @@ on_both_engines!(
         let part = fetch(&app, path, &[("range", "bytes=10-19")]).await;
         assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
         assert_eq!(part.body.as_ref(), &bytes[10..20]);
-        let head = app.send(request(Method::HEAD, path, &[], axum::body::Body::empty())).await;
+        let head = app
+            .send(request(Method::HEAD, path, &[], axum::body::Body::empty()))
+            .await;
         assert_eq!(head.status, StatusCode::OK);
         assert_eq!(head.header("content-length"), Some("4000"));
         assert!(head.body.is_empty());
@@ -124,11 +126,23 @@ async fn a_tampered_link_or_one_for_another_rom_opens_nothing() {
     flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
     let flipped = String::from_utf8(flipped).unwrap();
     let refusals = [
-        (format!("/api/download/{flipped}/{id}/game.z64"), "one character changed"),
-        (format!("/api/download/{}/{id}/game.z64", &secret[..secret.len() - 1]), "cut short"),
+        (
+            format!("/api/download/{flipped}/{id}/game.z64"),
+            "one character changed",
+        ),
+        (
+            format!("/api/download/{}/{id}/game.z64", &secret[..secret.len() - 1]),
+            "cut short",
+        ),
         (format!("/api/download/{}x/{id}/game.z64", secret), "lengthened"),
-        (format!("/api/download/{}/{id}/game.z64", &secret[4..]), "without its prefix"),
-        (format!("/api/download/rgs_{}/{id}/game.z64", &secret[4..]), "as a session token"),
+        (
+            format!("/api/download/{}/{id}/game.z64", &secret[4..]),
+            "without its prefix",
+        ),
+        (
+            format!("/api/download/rgs_{}/{id}/game.z64", &secret[4..]),
+            "as a session token",
+        ),
         (format!("/api/download/{secret}/{other}/other.z64"), "for another ROM"),
     ];
     let mut bodies = Vec::new();
@@ -147,7 +161,11 @@ async fn a_tampered_link_or_one_for_another_rom_opens_nothing() {
     assert_eq!(wrong_name.status, StatusCode::NOT_FOUND);
     let as_bearer = app.with_bearer(Method::GET, "/api/users/me", &secret, None).await;
     assert_eq!(as_bearer.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(fetch(&app, &path, &[]).await.status, StatusCode::OK, "the real one still works");
+    assert_eq!(
+        fetch(&app, &path, &[]).await.status,
+        StatusCode::OK,
+        "the real one still works"
+    );
 }
 
 #[tokio::test]
@@ -216,7 +234,16 @@ on_both_engines!(links_die_with_the_sessions, |app: TestApp| async move {
                 app.as_browser(&admin, Method::PUT, &users_path, Some(change)).await
             }
             "delete" => app.as_browser(&admin, Method::DELETE, &users_path, None).await,
-            _ => post_page_form(&app, &person, "/devices/sign-out-everywhere", &person.csrf, "confirm=yes").await,
+            _ => {
+                post_page_form(
+                    &app,
+                    &person,
+                    "/devices/sign-out-everywhere",
+                    &person.csrf,
+                    "confirm=yes",
+                )
+                .await
+            }
         };
         assert!(
             ended.status.is_success() || ended.status.is_redirection(),
@@ -258,7 +285,10 @@ async fn link_secrets_never_reach_the_log() {
     let path = link_path(&app, &viewer, id).await;
     let secret = path.split('/').nth(3).unwrap().to_string();
     assert_eq!(fetch(&app, &path, &[]).await.status, StatusCode::OK);
-    assert_refused(&fetch(&app, &format!("/api/download/{secret}x/{id}/game.z64"), &[]).await, "bad");
+    assert_refused(
+        &fetch(&app, &format!("/api/download/{secret}x/{id}/game.z64"), &[]).await,
+        "bad",
+    );
     let text = logs.text();
     assert!(text.contains("download link issued"), "{text}");
     assert!(text.contains("/api/download/***/"), "{text}");

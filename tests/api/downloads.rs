@@ -86,7 +86,13 @@ on_both_engines!(
         assert_eq!(fresh.status, StatusCode::OK);
         assert_eq!(fresh.body.as_ref(), changed.as_slice());
         assert_ne!(fresh.header("etag"), Some(etag.as_str()));
-        let stale_resume = get_as(&app, &viewer, &path, &[("range", "bytes=100-"), ("if-range", etag.as_str())]).await;
+        let stale_resume = get_as(
+            &app,
+            &viewer,
+            &path,
+            &[("range", "bytes=100-"), ("if-range", etag.as_str())],
+        )
+        .await;
         assert_eq!(stale_resume.status, StatusCode::OK, "never splice two versions");
         assert_eq!(stale_resume.body.len(), 2500);
     }
@@ -101,7 +107,14 @@ async fn head_gives_the_headers_of_get_and_no_body() {
     let head = head_as(&app, &viewer, &path, &[]).await;
     assert_eq!(head.status, StatusCode::OK);
     assert!(head.body.is_empty());
-    for name in ["content-length", "etag", "last-modified", "accept-ranges", "content-disposition", "content-type"] {
+    for name in [
+        "content-length",
+        "etag",
+        "last-modified",
+        "accept-ranges",
+        "content-disposition",
+        "content-type",
+    ] {
         assert!(head.header(name).is_some(), "{name}");
         assert_eq!(head.header(name), get.header(name), "{name}");
     }
