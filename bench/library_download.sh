@@ -51,6 +51,7 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$dir/library/roms/bench" "$dir/data" "$dir/nginx"
+chmod 700 "$dir/data"
 file="$dir/library/roms/bench/game.bin"
 log "writing a ${SIZE_MIB} MiB file"
 head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >"$file"
@@ -103,9 +104,9 @@ done
 # the same file response as an ordinary download).
 token=$(curl -sf "http://127.0.0.1:$ROMGATE_PORT/api/token" \
   --data-urlencode grant_type=password --data-urlencode username=bench \
-  --data-urlencode "password=$password" --data-urlencode scope=roms.read |
+  --data-urlencode "password=$password" --data-urlencode "scope=roms.read tasks.run" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-curl -sf -X POST -H "Authorization: Bearer $token" "http://127.0.0.1:$ROMGATE_PORT/api/tasks/scan" >/dev/null || true
+curl -sf -X POST -H "Authorization: Bearer $token" "http://127.0.0.1:$ROMGATE_PORT/api/tasks/scan" >/dev/null
 rom_id=$(curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$ROMGATE_PORT/api/roms" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
 romgate_url=$(curl -sf -X POST -H "Authorization: Bearer $token" \
