@@ -13,6 +13,7 @@ mod device_codes;
 mod device_flow;
 mod devices;
 mod directory;
+mod download_links;
 mod hash_memory;
 mod login;
 mod login_limits;
@@ -38,6 +39,7 @@ pub use device_flow::{
     StartedDeviceFlow, VERIFICATION_PATH,
 };
 pub use directory::AccountOverview;
+pub use download_links::IssuedDownloadLink;
 pub use login::account_disabled;
 pub use oauth::TokenPair;
 pub use own_sessions::{EndedOwnSession, OwnSession};
@@ -63,6 +65,8 @@ pub struct AuthSettings {
     pub refresh_token_seconds: i64,
     pub disable_userpass_login: bool,
     pub disable_setup_wizard: bool,
+    /// How long a download link lives (ROMGATE_DOWNLOAD_LINK_SECONDS).
+    pub download_link_seconds: i64,
 }
 
 impl AuthSettings {
@@ -73,6 +77,7 @@ impl AuthSettings {
             refresh_token_seconds: config.refresh_token_expire_seconds,
             disable_userpass_login: config.disable_userpass_login,
             disable_setup_wizard: config.disable_setup_wizard,
+            download_link_seconds: config.download_link_seconds,
         }
     }
 }

@@ -20,6 +20,8 @@ pub enum TokenKind {
     Refresh,
     Csrf,
     LoginAttempt,
+    /// A download link's secret (see `download_links`).
+    DownloadLink,
     /// Groups the tokens of one password grant (not a credential).
     Family,
 }
@@ -32,6 +34,7 @@ impl TokenKind {
             TokenKind::Refresh => "rgr_",
             TokenKind::Csrf => "rgc_",
             TokenKind::LoginAttempt => "rgl_",
+            TokenKind::DownloadLink => "rgd_",
             TokenKind::Family => "rgf_",
         }
     }

@@ -28,6 +28,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "DB_PORT",
     "DB_USER",
     "DISABLE_CSRF_PROTECTION",
+    "DISABLE_DOWNLOAD_ENDPOINT_AUTH",
     "DISABLE_SETUP_WIZARD",
     "DISABLE_USERPASS_LOGIN",
     "OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS",
@@ -50,6 +51,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "OIDC_SERVER_METADATA_URL",
     "OIDC_TLS_CACERTFILE",
     "OIDC_USERNAME_ATTRIBUTE",
+    "ROMGATE_DOWNLOAD_LINK_SECONDS",
     "ROMGATE_LISTEN_ADDRESS",
     "ROMGATE_LOG_FORMAT",
     "ROMGATE_MAX_CONNECTIONS",
@@ -67,6 +69,13 @@ pub const KNOWN_VARIABLES: &[&str] = &[
 
 /// 4 GiB: a DVD image fits.
 const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
+/// How long a download link lives unless ROMGATE_DOWNLOAD_LINK_SECONDS
+/// says otherwise, and the bounds it may say: a link is a secret in a URL
+/// (in a browser's history, a QR code, a client's log), so it lives for
+/// minutes, not days.
+const DEFAULT_DOWNLOAD_LINK_SECONDS: i64 = 15 * 60;
+const DOWNLOAD_LINK_SECONDS_RANGE: std::ops::RangeInclusive<i64> = 60..=86_400;
 
 /// Fits the common open-file limit of 1024 (systemd services, Docker)
 /// with room to spare: a connection may hold a socket and a ROM file.
@@ -96,6 +105,12 @@ pub struct Config {
     pub disable_userpass_login: bool,
     pub disable_csrf_protection: bool,
     pub disable_setup_wizard: bool,
+    /// RomM's DISABLE_DOWNLOAD_ENDPOINT_AUTH: a ROM's details and its file
+    /// (`GET /api/roms/{id}`, `GET|HEAD /api/roms/{id}/content/{name}`)
+    /// answer anyone, signed in or not. Warned about at start.
+    pub disable_download_endpoint_auth: bool,
+    /// How long a download link lives (ROMGATE_DOWNLOAD_LINK_SECONDS).
+    pub download_link_seconds: i64,
     /// Reverse proxies whose X-Forwarded-For is believed
     /// (ROMGATE_TRUSTED_PROXIES); empty: the connection's address is the
     /// client's.
@@ -255,6 +270,8 @@ impl Env {
             disable_userpass_login: self.boolean("DISABLE_USERPASS_LOGIN", false),
             disable_csrf_protection: self.boolean("DISABLE_CSRF_PROTECTION", false),
             disable_setup_wizard: self.boolean("DISABLE_SETUP_WIZARD", false),
+            disable_download_endpoint_auth: self.boolean("DISABLE_DOWNLOAD_ENDPOINT_AUTH", false),
+            download_link_seconds: self.download_link_seconds(),
             trusted_proxies: self.addresses("ROMGATE_TRUSTED_PROXIES"),
             oidc: self.oidc(),
             unknown_variables: Vec::new(),
@@ -507,6 +524,22 @@ impl Env {
         if value == 0 {
             self.errors.push(format!("{name}: must be a positive number"));
             return default;
+        }
+        value
+    }
+
+    /// ROMGATE_DOWNLOAD_LINK_SECONDS, within `DOWNLOAD_LINK_SECONDS_RANGE`.
+    fn download_link_seconds(&mut self) -> i64 {
+        let name = "ROMGATE_DOWNLOAD_LINK_SECONDS";
+        let value = self.seconds(name, DEFAULT_DOWNLOAD_LINK_SECONDS);
+        if !DOWNLOAD_LINK_SECONDS_RANGE.contains(&value) {
+            self.errors.push(format!(
+                "{name}: {value} is outside {}..={} seconds (a minute to a day); a download link is a secret in a URL, \
+                 keep it short-lived (default {DEFAULT_DOWNLOAD_LINK_SECONDS})",
+                DOWNLOAD_LINK_SECONDS_RANGE.start(),
+                DOWNLOAD_LINK_SECONDS_RANGE.end()
+            ));
+            return DEFAULT_DOWNLOAD_LINK_SECONDS;
         }
         value
     }

@@ -431,3 +431,25 @@ fn an_unknown_log_format_is_refused_naming_the_variable() {
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert!(refused[0].starts_with("ROMGATE_LOG_FORMAT: 'xml'"), "{refused:?}");
 }
+
+#[test]
+fn download_links_live_a_minute_to_a_day_and_downloads_are_private_by_default() {
+    let config = Config::from_vars(HashMap::new()).expect("defaults are valid");
+    assert_eq!(config.download_link_seconds, 900);
+    assert!(!config.disable_download_endpoint_auth);
+    let config = Config::from_vars(vars(&[
+        ("ROMGATE_DOWNLOAD_LINK_SECONDS", "3600"),
+        ("DISABLE_DOWNLOAD_ENDPOINT_AUTH", "true"),
+    ]))
+    .expect("valid");
+    assert_eq!(config.download_link_seconds, 3600);
+    assert!(config.disable_download_endpoint_auth);
+    for bad in ["59", "86401", "0", "-5", "soon"] {
+        let found = errors(&[("ROMGATE_DOWNLOAD_LINK_SECONDS", bad)]);
+        assert_eq!(found.len(), 1, "{bad}: {found:?}");
+        assert!(
+            found[0].starts_with("ROMGATE_DOWNLOAD_LINK_SECONDS:"),
+            "{bad}: {found:?}"
+        );
+    }
+}

@@ -19,6 +19,9 @@ pub enum Finding {
     RedirectOrigin,
     /// ROMM_PORT is not ROMM_BASE_URL's port and no proxy is configured.
     PortMismatch,
+    /// DISABLE_DOWNLOAD_ENDPOINT_AUTH: every ROM can be downloaded by anyone
+    /// who reaches the server.
+    PublicDownloads,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +78,18 @@ impl Config {
                      is expected (set ROMGATE_TRUSTED_PROXIES to its address and this hint goes away)",
                     self.port, self.port
                 ),
+            });
+        }
+        if self.disable_download_endpoint_auth {
+            found.push(StartupWarning {
+                finding: Finding::PublicDownloads,
+                what: "DISABLE_DOWNLOAD_ENDPOINT_AUTH is true: anyone who reaches romgate can read every ROM's \
+                       details and download its file, without signing in"
+                    .into(),
+                fix: "keep it only behind a reverse proxy that authenticates or allows only your addresses; for \
+                      clients that cannot send an Authorization header, prefer download links \
+                      (POST /api/roms/{id}/download-link) and unset it"
+                    .into(),
             });
         }
         found
@@ -159,6 +174,19 @@ mod tests {
         proxied.push(("ROMGATE_TRUSTED_PROXIES", "10.0.0.2"));
         assert!(findings(&proxied).is_empty());
         assert_eq!(findings(&[("ROMM_PORT", "9000")]), [Finding::PortMismatch]);
+    }
+
+    #[test]
+    fn public_downloads_are_warned_about() {
+        let public = config(&[("DISABLE_DOWNLOAD_ENDPOINT_AUTH", "true")]).startup_warnings();
+        let kinds: Vec<Finding> = public.iter().map(|w| w.finding).collect();
+        assert_eq!(kinds, [Finding::PublicDownloads]);
+        assert!(
+            public[0].what.contains("download its file, without signing in"),
+            "{}",
+            public[0]
+        );
+        assert!(findings(&[("DISABLE_DOWNLOAD_ENDPOINT_AUTH", "false")]).is_empty());
     }
 
     #[test]

@@ -45,6 +45,8 @@ codes! {
     InvalidCredentials = "invalid_credentials",
     /// A bearer token that is unknown, expired or revoked.
     InvalidToken = "invalid_token",
+    /// A download link that is unknown, expired, revoked or for another ROM.
+    InvalidDownloadLink = "invalid_download_link",
     UnsupportedAuthorization = "unsupported_authorization",
     InvalidAuthorizationHeader = "invalid_authorization_header",
     InsufficientScope = "insufficient_scope",
@@ -155,6 +157,7 @@ impl Code {
             | Code::CsrfFailed
             | Code::NotAuthenticated
             | Code::InvalidToken
+            | Code::InvalidDownloadLink
             | Code::UnsupportedAuthorization
             | Code::InvalidAuthorizationHeader
             | Code::InsufficientScope
@@ -219,6 +222,7 @@ impl Code {
         match self {
             Code::InvalidToken => r#"Bearer realm="romgate", error="invalid_token""#,
             Code::NotAuthenticated
+            | Code::InvalidDownloadLink
             | Code::InvalidCredentials
             | Code::UnsupportedAuthorization
             | Code::InvalidAuthorizationHeader

@@ -64,10 +64,6 @@ impl Library {
         if !meta.is_file() {
             return Err(paths::missing_file());
         }
-        Ok(RomFile {
-            file,
-            size: meta.len(),
-            file_name: name.to_string(),
-        })
+        Ok(RomFile::new(file, &meta, rom.id, name.to_string()))
     }
 }

@@ -52,11 +52,29 @@ pub struct Library {
     scan_runs: scan_runs::ScanRuns,
 }
 
-/// A ROM file opened for download.
+/// A ROM file opened for download, with what its validators (ETag,
+/// Last-Modified) are made of: read from the open file, so they describe
+/// the bytes served.
 pub struct RomFile {
     pub file: tokio::fs::File,
     pub size: u64,
     pub file_name: String,
+    /// The ROM's id: part of the ETag.
+    pub rom_id: i64,
+    /// The file's modification time, when the filesystem keeps one.
+    pub modified: Option<std::time::SystemTime>,
+}
+
+impl RomFile {
+    fn new(file: tokio::fs::File, meta: &std::fs::Metadata, rom_id: i64, file_name: String) -> Self {
+        Self {
+            file,
+            size: meta.len(),
+            file_name,
+            rom_id,
+            modified: meta.modified().ok(),
+        }
+    }
 }
 
 impl Library {
@@ -117,6 +135,16 @@ impl Library {
             .ok_or_else(|| AppError::not_found("No such ROM."))
     }
 
+    /// ROM `id` if it can be downloaded as one file (a folder is refused
+    /// with 400, as `open_rom` refuses it).
+    pub async fn downloadable_rom(&self, id: i64) -> AppResult<Rom> {
+        let rom = self.rom(id).await?;
+        if rom.multi {
+            return Err(folder_refused());
+        }
+        Ok(rom)
+    }
+
     /// Opens ROM `id` for download; `file_name` must be its file name.
     /// A folder (multi-file game) is refused with 400: download its files
     /// from the server's folder instead.
@@ -147,11 +175,7 @@ impl Library {
         if !meta.is_file() {
             return Err(folder_refused());
         }
-        Ok(RomFile {
-            file,
-            size: meta.len(),
-            file_name: rom.file_name,
-        })
+        Ok(RomFile::new(file, &meta, rom.id, rom.file_name))
     }
 
     /// Removes ROM `id`: its file (or folder) and its row.

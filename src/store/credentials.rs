@@ -11,13 +11,17 @@ use super::credential_queries::{
     SELECT_ACCESS_TOKEN, SELECT_ACCESS_TOKENS_BATCHED, SELECT_SESSION, SELECT_SESSIONS_BATCHED,
 };
 use super::direct::DirectReads;
+use super::download_links::DELETE_DOWNLOAD_LINKS_OF;
 use super::{Store, StoreError, User, on_pool};
 
-/// A user's sign-ins by password or single sign-on (not their apps).
-const SIGN_INS: [&str; 3] = [
+/// A user's sign-ins by password or single sign-on (not their apps), and
+/// the download links they made: a link must not outlive the sessions
+/// (a password change, a disable, "sign out everywhere").
+const SIGN_INS: [&str; 4] = [
     "DELETE FROM sessions WHERE user_id = $1",
     "DELETE FROM access_tokens WHERE user_id = $1",
     "DELETE FROM refresh_tokens WHERE user_id = $1",
+    DELETE_DOWNLOAD_LINKS_OF,
 ];
 /// A user's devices; their tokens go with them (the schema's cascade).
 const DELETE_DEVICES_OF: &str = "DELETE FROM devices WHERE user_id = $1";
@@ -282,8 +286,8 @@ impl Store {
         Ok(())
     }
 
-    /// Ends every session and token of a user: after a password change, when
-    /// disabled, or when deleted.
+    /// Ends every session, token and download link of a user: after a
+    /// password change, when disabled, or when deleted.
     pub async fn revoke_user_credentials(&self, user_id: i64) -> Result<(), StoreError> {
         self.delete_of_user(user_id, &SIGN_INS).await
     }
@@ -293,10 +297,17 @@ impl Store {
     /// in one transaction. Pairing codes and approved device sign-ins still
     /// waiting for their poll go with their tokens (the schema's cascade).
     pub async fn revoke_user_everything(&self, user_id: i64) -> Result<(), StoreError> {
-        let [sessions, access, refresh] = SIGN_INS;
+        let [sessions, access, refresh, links] = SIGN_INS;
         self.delete_of_user(
             user_id,
-            &[sessions, access, refresh, DELETE_DEVICES_OF, DELETE_CLIENT_TOKENS_OF],
+            &[
+                sessions,
+                access,
+                refresh,
+                links,
+                DELETE_DEVICES_OF,
+                DELETE_CLIENT_TOKENS_OF,
+            ],
         )
         .await
     }

@@ -18,6 +18,7 @@ mod credentials;
 mod device_flows;
 mod devices;
 mod direct;
+mod download_links;
 pub mod files;
 mod library;
 mod oidc;
@@ -36,6 +37,8 @@ pub use credentials::{AccessTokenRow, EndedSession, NewAccessToken, NewRefreshTo
 pub use device_flows::{ApprovedFlow, DeviceApprovalRow, DeviceFlow, IssuedDeviceToken, NewDeviceFlow};
 pub use devices::{Device, NewDevice};
 pub use library::{Platform, Rom, RomFingerprint, RomUpsert};
+pub use download_links::DownloadLinkRow;
+pub use library::{Platform, Rom, RomFilter, RomFingerprint, RomUpsert};
 pub use oidc::{IdentityLink, LoginAttempt, NewLoginAttempt};
 pub use rom_listing::{LibraryTotals, RomFilter, RomOrder, RomSort};
 pub use users::{NewUser, User, UserChanges, UserWithHash, UserWithTrust, fold};
@@ -248,6 +251,7 @@ impl Store {
             "DELETE FROM oidc_seen_logout_tokens WHERE expires_at <= $1",
             "DELETE FROM client_pairing_codes WHERE expires_at <= $1",
             "DELETE FROM device_flows WHERE expires_at <= $1",
+            "DELETE FROM download_links WHERE expires_at <= $1",
             // Expired client tokens stay listed for a while, as RomM lists
             // them: the owner sees why an app stopped working (and that it
             // still counts towards the 25) instead of the token vanishing.

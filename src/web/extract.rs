@@ -62,6 +62,23 @@ impl<P: ScopePolicy> FromRequestParts<AppState> for Authorized<P> {
     }
 }
 
+/// A caller who may read a ROM's details and download its file: one
+/// holding roms.read, or anyone at all under DISABLE_DOWNLOAD_ENDPOINT_AUTH
+/// (RomM's meaning: those endpoints then ask for no scope, so credentials
+/// are not even looked at; the server warned at start).
+pub struct DownloadReader;
+
+impl FromRequestParts<AppState> for DownloadReader {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if !state.config.disable_download_endpoint_auth {
+            Authorized::<RomsRead>::from_request_parts(parts, state).await?;
+        }
+        Ok(DownloadReader)
+    }
+}
+
 /// The caller if they presented valid credentials. A bearer token that is
 /// not valid is refused (401) rather than treated as anonymous.
 pub struct MaybePrincipal(pub Option<Principal>);

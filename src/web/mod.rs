@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::scan_status::routes())
         .merge(api::tasks::routes())
         .merge(api::stats::routes())
+        .merge(api::download_links::routes())
         .merge(api::backchannel::routes())
         .merge(api::device::routes())
         .merge(api::oauth::routes())
@@ -123,9 +124,13 @@ async fn method_not_allowed() -> AppError {
     )
 }
 
-/// Paths whose next segment is a secret a person typed: a pairing code
-/// (and a device sign-in's user code).
-const SECRET_SEGMENT_AFTER: &[&str] = &["/api/client-tokens/pair/", "/api/auth/device/pending/"];
+/// Paths whose next segment is a secret: a pairing code, a device
+/// sign-in's user code, a download link's secret.
+const SECRET_SEGMENT_AFTER: &[&str] = &[
+    "/api/client-tokens/pair/",
+    "/api/auth/device/pending/",
+    api::download_links::LINK_PREFIX,
+];
 
 /// `path` as the request log writes it: a secret segment (see
 /// `SECRET_SEGMENT_AFTER`) becomes `***`.
@@ -175,6 +180,10 @@ mod tests {
         assert_eq!(
             loggable_path("/api/auth/device/pending/WXYZ2345"),
             "/api/auth/device/pending/***"
+        );
+        assert_eq!(
+            loggable_path("/api/download/rgd_c2VjcmV0/12/Zelda%20(USA).z64"),
+            "/api/download/***/12/Zelda%20(USA).z64"
         );
         assert_eq!(loggable_path("/api/client-tokens/7/pair"), "/api/client-tokens/7/pair");
         assert_eq!(loggable_path("/api/users/me"), "/api/users/me");

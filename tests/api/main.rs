@@ -28,6 +28,8 @@ mod device_support;
 mod devices_add_page;
 mod devices_apps_page;
 mod devices_page;
+mod download_links;
+mod downloads;
 mod email_trust;
 mod fail2ban_files;
 mod fake_idp;

@@ -6,6 +6,8 @@ use axum::Router;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Serialize;
@@ -16,6 +18,10 @@ use crate::store::{Platform, Rom};
 use crate::web::api::roms_query::rom_query;
 use crate::web::download::{file_response, rom_download_path};
 use crate::web::extract::{ApiPath, Authorized, PlatformsRead, RomsRead, RomsWrite, TasksRun};
+use crate::web::download::{DownloadRequest, file_response, rom_download_path};
+use crate::web::extract::{
+    ApiPath, ApiQuery, Authorized, DownloadReader, PlatformsRead, RomsRead, RomsWrite, TasksRun,
+};
 use crate::web::scan::{SCAN_WAIT, scan_waiting};
 use crate::web::state::AppState;
 use crate::web::upload::{not_multipart, receive_upload};
@@ -149,20 +155,23 @@ async fn list_roms(
 
 async fn get_rom(
     State(state): State<AppState>,
-    _: Authorized<RomsRead>,
+    _: DownloadReader,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<RomView>> {
     Ok(Json(RomView::from(state.library.rom(id).await?)))
 }
 
+/// GET and HEAD (axum answers HEAD with the GET route; the flow skips the
+/// read).
 async fn get_rom_content(
     State(state): State<AppState>,
-    _: Authorized<RomsRead>,
+    _: DownloadReader,
     ApiPath((id, file_name)): ApiPath<(i64, String)>,
+    method: Method,
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let rom = state.library.open_rom(id, &file_name).await?;
-    file_response(rom, headers.get(header::RANGE)).await
+    file_response(rom, &DownloadRequest::from_parts(&method, &headers)).await
 }
 
 async fn delete_rom(

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -19,7 +19,7 @@ use crate::library::{RomQuery, platform_names};
 use crate::store::Rom;
 use crate::web::csrf::CsrfToken;
 use crate::web::download::rom_download_path;
-use crate::web::download::{encode_segment, file_response};
+use crate::web::download::{DownloadRequest, encode_segment, file_response};
 use crate::web::error::render;
 use crate::web::extract::ApiPath;
 use crate::web::state::AppState;
@@ -254,13 +254,14 @@ fn folder_file_href(id: i64, name: &str) -> String {
 /// One file of a multi-file game, for a signed-in person with roms.read.
 pub async fn get_folder_file(
     State(state): State<AppState>,
+    method: Method,
     headers: HeaderMap,
     ApiPath((id, name)): ApiPath<(i64, String)>,
 ) -> PageResult {
     let here = folder_file_href(id, &name);
     require_page(&state, &headers, &[Scope::RomsRead], &here).await?;
     let file = state.library.open_folder_file(id, &name).await.map_err(page_error)?;
-    file_response(file, headers.get(header::RANGE))
+    file_response(file, &DownloadRequest::from_parts(&method, &headers))
         .await
         .map_err(page_error)
 }

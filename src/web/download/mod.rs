@@ -1,78 +1,22 @@
-//! Serving a file: streamed from disk in small chunks (never read whole),
-//! one byte range at a time (RFC 9110 §14), under a Content-Disposition that
-//! no file name can break out of (RFC 6266, with RFC 5987's `filename*`).
+//! Serving a file: streamed from disk in large chunks (never read whole;
+//! see `body`), one byte range at a time (RFC 9110 §14, see `range`), with
+//! validators and conditional requests (see `validators`), HEAD without a
+//! read, under a Content-Disposition that no file name can break out of
+//! (RFC 6266, with RFC 5987's `filename*`).
+
+mod body;
+mod range;
+mod validators;
 
 use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
 use crate::error::{AppError, AppResult, Code};
 use crate::library::RomFile;
 use crate::store::Rom;
-
-/// Bytes read from disk at a time.
-const CHUNK: usize = 64 * 1024;
-
-/// What a `Range` header asks of a file of a given size.
-#[derive(Debug, PartialEq, Eq)]
-pub enum RangeRequest {
-    /// No range (or one we may ignore: another unit, several ranges).
-    Full,
-    /// Bytes `start..=end`, both inside the file.
-    Partial { start: u64, end: u64 },
-    /// Malformed, or outside the file: 416.
-    Unsatisfiable,
-}
-
-/// A run of ASCII digits; a number too large for u64 saturates.
-fn digits(text: &str) -> Option<u64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(text.parse().unwrap_or(u64::MAX))
-}
-
-pub fn parse_range(header: Option<&str>, size: u64) -> RangeRequest {
-    let Some(value) = header else {
-        return RangeRequest::Full;
-    };
-    let Some((unit, spec)) = value.split_once('=') else {
-        return RangeRequest::Unsatisfiable;
-    };
-    if !unit.trim().eq_ignore_ascii_case("bytes") || spec.contains(',') {
-        return RangeRequest::Full;
-    }
-    let Some((first, last)) = spec.split_once('-') else {
-        return RangeRequest::Unsatisfiable;
-    };
-    let (first, last) = (first.trim(), last.trim());
-    let last_byte = match size.checked_sub(1) {
-        Some(last_byte) => last_byte,
-        None => return RangeRequest::Unsatisfiable,
-    };
-    if first.is_empty() {
-        return match digits(last) {
-            Some(suffix) if suffix > 0 => RangeRequest::Partial {
-                start: size.saturating_sub(suffix),
-                end: last_byte,
-            },
-            _ => RangeRequest::Unsatisfiable,
-        };
-    }
-    let Some(start) = digits(first) else {
-        return RangeRequest::Unsatisfiable;
-    };
-    let end = if last.is_empty() { Some(last_byte) } else { digits(last) };
-    match end {
-        Some(end) if start <= end && start <= last_byte => RangeRequest::Partial {
-            start,
-            end: end.min(last_byte),
-        },
-        _ => RangeRequest::Unsatisfiable,
-    }
-}
+pub use range::{RangeRequest, parse_range};
+pub use validators::{Conditions, Decision, Validators, decide};
 
 /// Percent-encodes every byte but `A-Z a-z 0-9 - . _ ~`: safe as a URL path
 /// segment and as an RFC 5987 value.
@@ -107,27 +51,50 @@ pub fn content_disposition(file_name: &str) -> String {
     )
 }
 
-/// The file, whole (200) or the requested range (206), or 416.
-pub async fn file_response(rom: RomFile, range: Option<&HeaderValue>) -> AppResult<Response> {
-    let range = match range {
-        Some(value) => match value.to_str() {
-            Ok(text) => parse_range(Some(text), rom.size),
-            Err(_) => RangeRequest::Unsatisfiable,
-        },
-        None => RangeRequest::Full,
+/// The request headers a download answers to.
+pub struct DownloadRequest<'a> {
+    /// HEAD: the headers a GET would get, no body (and no read).
+    pub head: bool,
+    pub range: Option<&'a str>,
+    pub conditions: Conditions<'a>,
+}
+
+impl<'a> DownloadRequest<'a> {
+    pub fn from_parts(method: &Method, headers: &'a HeaderMap) -> Self {
+        let text = |name| headers.get(name).map(|v: &HeaderValue| v.to_str().unwrap_or_default());
+        DownloadRequest {
+            head: method == Method::HEAD,
+            // A Range header that is not text is malformed (416, as before):
+            // a value without `=` says so to `parse_range`.
+            range: headers.get(header::RANGE).map(|v| v.to_str().unwrap_or("not text")),
+            conditions: Conditions {
+                if_none_match: text(header::IF_NONE_MATCH),
+                if_modified_since: text(header::IF_MODIFIED_SINCE),
+                if_range: text(header::IF_RANGE),
+            },
+        }
+    }
+}
+
+/// The file, whole (200) or the requested range (206), 304 when the
+/// client's copy is current, or 416.
+pub async fn file_response(rom: RomFile, request: &DownloadRequest<'_>) -> AppResult<Response> {
+    let validators = Validators::of(rom.rom_id, rom.size, rom.modified);
+    let range = match decide(&validators, request.conditions) {
+        Decision::NotModified => return Ok(not_modified(&validators)),
+        Decision::Serve => parse_range(request.range, rom.size),
+        Decision::ServeWhole => RangeRequest::Full,
     };
     let (status, start, length) = match range {
         RangeRequest::Full => (StatusCode::OK, 0, rom.size),
         RangeRequest::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
         RangeRequest::Unsatisfiable => return Ok(unsatisfiable(rom.size)),
     };
-    let mut file = rom.file;
-    if start > 0 {
-        file.seek(std::io::SeekFrom::Start(start))
-            .await
-            .map_err(|e| AppError::internal_from("seeking in a ROM", e))?;
-    }
-    let body = Body::from_stream(ReaderStream::with_capacity(file.take(length), CHUNK));
+    let body = if request.head {
+        Body::empty()
+    } else {
+        body::file_body(rom.file, start, length).await?
+    };
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -136,8 +103,7 @@ pub async fn file_response(rom: RomFile, range: Option<&HeaderValue>) -> AppResu
     );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    insert_validators(headers, &validators);
     if let Ok(value) = HeaderValue::from_str(&content_disposition(&rom.file_name)) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
@@ -148,6 +114,28 @@ pub async fn file_response(rom: RomFile, range: Option<&HeaderValue>) -> AppResu
         }
     }
     Ok(response)
+}
+
+/// ETag, Last-Modified and the caching headers every answer about the
+/// file carries (a 304 must repeat them).
+fn insert_validators(headers: &mut HeaderMap, validators: &Validators) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if let Ok(value) = HeaderValue::from_str(&validators.etag) {
+        headers.insert(header::ETAG, value);
+    }
+    if let Some(value) = validators
+        .last_modified_header()
+        .and_then(|date| HeaderValue::from_str(&date).ok())
+    {
+        headers.insert(header::LAST_MODIFIED, value);
+    }
+}
+
+fn not_modified(validators: &Validators) -> Response {
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    insert_validators(response.headers_mut(), validators);
+    response
 }
 
 fn unsatisfiable(size: u64) -> Response {
@@ -171,39 +159,6 @@ pub fn rom_download_path(rom: &Rom) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use RangeRequest::{Full, Partial, Unsatisfiable};
-
-    #[test]
-    fn ranges_follow_rfc_9110() {
-        let table: &[(Option<&str>, u64, RangeRequest)] = &[
-            (None, 100, Full),
-            (Some("bytes=0-9"), 100, Partial { start: 0, end: 9 }),
-            (Some("bytes=90-"), 100, Partial { start: 90, end: 99 }),
-            (Some("bytes=-10"), 100, Partial { start: 90, end: 99 }),
-            (Some("bytes=-1000"), 100, Partial { start: 0, end: 99 }),
-            (Some("bytes=50-5000"), 100, Partial { start: 50, end: 99 }),
-            (Some("Bytes = 1-1"), 100, Partial { start: 1, end: 1 }),
-            (
-                Some("bytes=0-99999999999999999999999"),
-                100,
-                Partial { start: 0, end: 99 },
-            ),
-            (Some("bytes=100-"), 100, Unsatisfiable),
-            (Some("bytes=100-200"), 100, Unsatisfiable),
-            (Some("bytes=9-5"), 100, Unsatisfiable),
-            (Some("bytes=-0"), 100, Unsatisfiable),
-            (Some("bytes=-"), 100, Unsatisfiable),
-            (Some("bytes=a-b"), 100, Unsatisfiable),
-            (Some("bytes=+1-2"), 100, Unsatisfiable),
-            (Some("bytes 0-1"), 100, Unsatisfiable),
-            (Some("bytes=0-0"), 0, Unsatisfiable),
-            (Some("bytes=0-1,5-6"), 100, Full),
-            (Some("items=0-1"), 100, Full),
-        ];
-        for (header, size, expected) in table {
-            assert_eq!(&parse_range(*header, *size), expected, "{header:?} of {size}");
-        }
-    }
 
     #[test]
     fn names_are_encoded_strictly() {
