@@ -26,6 +26,7 @@ pub(super) async fn serve(config: Config) -> Result<(), AppError> {
     let services = Services::new(config, store.clone()).await?;
     spawn_cleanup(store.clone());
     spawn_library_scan(services.library.clone());
+    spawn_upload_sweep(services.library.clone());
     let state = AppState::from_services(services);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -54,6 +55,20 @@ fn spawn_cleanup(store: Store) {
             interval.tick().await;
             if let Err(err) = store.delete_expired(SystemClock.now()).await {
                 tracing::warn!(error = %err, "cleanup of expired sessions failed");
+            }
+        }
+    });
+}
+
+/// Deletes abandoned chunked uploads (and their chunks) every hour; the
+/// first sweep runs at startup.
+fn spawn_upload_sweep(library: Library) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            interval.tick().await;
+            if let Err(err) = library.sweep_abandoned_uploads(SystemClock.now()).await {
+                tracing::warn!(error = %err, "cleanup of abandoned uploads failed");
             }
         }
     });

@@ -126,6 +126,12 @@ codes! {
     OneFile = "one_file",
     FieldTooLarge = "field_too_large",
     InvalidMultipart = "invalid_multipart",
+    /// A chunked upload completed before all its chunks arrived.
+    MissingChunks = "missing_chunks",
+    /// A chunked upload's chunks do not add up to the size it announced.
+    SizeMismatch = "size_mismatch",
+    /// A chunked upload is being completed by another request.
+    UploadBusy = "upload_busy",
 }
 
 impl fmt::Display for Code {
@@ -210,6 +216,9 @@ impl Code {
             | Code::OneFile
             | Code::FieldTooLarge
             | Code::InvalidMultipart
+            | Code::MissingChunks
+            | Code::SizeMismatch
+            | Code::UploadBusy
             | Code::TokenLimitReached
             | Code::AlreadyDecided => "invalid_request",
         }
@@ -290,6 +299,9 @@ impl Code {
             | Code::OneFile
             | Code::FieldTooLarge
             | Code::InvalidMultipart
+            | Code::MissingChunks
+            | Code::SizeMismatch
+            | Code::UploadBusy
             | Code::DatabaseUnavailable
             | Code::AuthorizationPending
             | Code::SlowDown

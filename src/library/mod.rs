@@ -4,13 +4,16 @@
 //!
 //! Guarantees: every path built from a request stays inside the library
 //! (see `paths`); an upload appears under its final name complete or not at
-//! all (see `upload`); within one instance, a scan never removes the row of
+//! all (see `placing`, `upload` and `chunked`); within one instance, a scan never removes the row of
 //! a file an upload just added, nor records a file a delete just removed
 //! (see `scan`), yet uploads and deletes need not wait for a long scan.
 
+mod chunk_files;
+mod chunked;
 mod folder_files;
 mod listing;
 mod paths;
+mod placing;
 pub mod platform_names;
 mod scan;
 mod scan_hash;
@@ -20,6 +23,8 @@ mod scan_walk;
 mod upload;
 
 pub use listing::{DEFAULT_PAGE, MAX_PAGE, RomQuery, rom_order, split_extension};
+pub use chunk_files::{ChunkWriter, MAX_CHUNK_BYTES};
+pub use chunked::{ABANDONED_AFTER, ChunkReceipt, ChunkedStart};
 pub use paths::{check_name, check_new_slug};
 pub use scan::ScanReport;
 pub use scan_status::{ScanProgress, ScanStatus};

@@ -1,22 +1,20 @@
-//! Uploads. Guarantees: the bytes go to a hidden temporary file in the
-//! platform's folder (the scanner skips hidden files), hashed as they pass;
-//! only a complete upload is linked under its final name, with a call that
-//! fails when the name exists, so of two uploads of one name exactly one wins
-//! and neither overwrites the other. An upload that is dropped unfinished (a
-//! client gone, a body too large, a refused request) removes its temporary
-//! file.
+//! Uploads in one request. The bytes go to a hidden temporary file in the
+//! platform's folder, hashed as they pass; only a complete upload is placed
+//! under its final name (see `placing`: one winner per name, nothing
+//! overwritten). An upload that is dropped unfinished (a client gone, a body
+//! too large, a refused request) removes its temporary file.
 
 use std::path::PathBuf;
 
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncWriteExt, BufWriter};
 
 use super::Library;
-use super::paths::{check_name, check_new_slug, leads_nowhere, resolve_inside};
+use super::paths::{check_name, check_new_slug};
+use super::placing::{Finished, TempFile, io_error, name_taken};
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult, Code, Kind};
-use crate::store::{Rom, RomUpsert};
+use crate::store::Rom;
 
 /// Bytes buffered before a write to disk.
 const WRITE_BUFFER: usize = 256 * 1024;
@@ -24,7 +22,7 @@ const WRITE_BUFFER: usize = 256 * 1024;
 /// An upload in progress. Write the bytes, then `finish`; dropping it
 /// instead leaves nothing behind.
 pub struct Upload {
-    temp: PathBuf,
+    temp: TempFile,
     dest: PathBuf,
     file: BufWriter<tokio::fs::File>,
     hasher: Sha256,
@@ -32,25 +30,6 @@ pub struct Upload {
     limit: u64,
     platform_id: i64,
     file_name: String,
-}
-
-fn platform_not_a_folder() -> AppError {
-    AppError::conflict(
-        Code::PlatformNotAFolder,
-        "This platform's place in the library is not a folder, so nothing can be uploaded to it.",
-    )
-    .hint("Under roms/ in the library, a file or a broken link has the platform's name; make it a folder.")
-}
-
-fn name_taken() -> AppError {
-    AppError::conflict(
-        Code::RomExists,
-        "A file of that name already exists on this platform; delete it first or rename yours.",
-    )
-}
-
-fn io_error(what: &str, path: &std::path::Path, err: std::io::Error) -> AppError {
-    AppError::internal_from(format!("{what} {}", path.display()), err)
 }
 
 impl Library {
@@ -70,32 +49,13 @@ impl Library {
         if self.store.find_platform_by_slug(platform).await?.is_none() {
             check_new_slug(platform)?;
         }
-        let roms = self.root.join("roms");
-        tokio::fs::create_dir_all(roms.join(platform)).await.map_err(|e| {
-            // Something that is not a folder (a file, a link loop) holds
-            // the platform's name.
-            if e.kind() == std::io::ErrorKind::AlreadyExists || leads_nowhere(&e) {
-                platform_not_a_folder()
-            } else {
-                io_error("creating", &roms, e)
-            }
-        })?;
-        let root = self.canonical_root().await?;
-        let dir = resolve_inside(&root, &root.join("roms").join(platform)).await?;
+        let dir = self.platform_dir(platform).await?;
         let dest = dir.join(file_name);
         if tokio::fs::symlink_metadata(&dest).await.is_ok() {
             return Err(name_taken());
         }
         let platform_id = self.store.upsert_platform(platform, now).await?;
-        let mut random = [0u8; 12];
-        rand::rngs::OsRng.fill_bytes(&mut random);
-        let temp = dir.join(format!(".romgate-upload-{}.tmp", hex::encode(random)));
-        let file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .await
-            .map_err(|e| io_error("creating", &temp, e))?;
+        let (temp, file) = TempFile::create_in(&dir).await?;
         Ok(Upload {
             temp,
             dest,
@@ -120,73 +80,27 @@ impl Upload {
         self.file
             .write_all(chunk)
             .await
-            .map_err(|e| io_error("writing", &self.temp, e))
+            .map_err(|e| io_error("writing", self.temp.path(), e))
     }
 
     /// Puts the complete file under its final name and records it.
     pub async fn finish(mut self, library: &Library, now: i64) -> AppResult<Rom> {
-        self.file
-            .flush()
-            .await
-            .map_err(|e| io_error("writing", &self.temp, e))?;
+        let temp = self.temp.path();
+        self.file.flush().await.map_err(|e| io_error("writing", temp, e))?;
         self.file
             .get_ref()
             .sync_all()
             .await
-            .map_err(|e| io_error("syncing", &self.temp, e))?;
-        let _writes = library.writes.lock().await;
-        self.link_into_place().await?;
-        let mtime_ns = tokio::fs::metadata(&self.dest)
-            .await
-            .ok()
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-        let row = RomUpsert {
-            file_name: self.file_name.clone(),
-            multi: false,
-            size: i64::try_from(self.written).unwrap_or(i64::MAX),
-            sha256: Some(hex::encode(self.hasher.clone().finalize())),
-            mtime_ns,
+            .map_err(|e| io_error("syncing", temp, e))?;
+        let done = Finished {
+            temp: &self.temp,
+            dest: &self.dest,
+            platform_id: self.platform_id,
+            file_name: &self.file_name,
+            size: self.written,
+            sha256: hex::encode(self.hasher.clone().finalize()),
         };
-        let ids = library.store.upsert_roms(self.platform_id, &[row], now).await?;
-        let id = ids
-            .first()
-            .copied()
-            .ok_or_else(|| AppError::internal("upload: no row id"))?;
-        tracing::info!(rom_id = id, size = self.written, "ROM uploaded");
-        library.rom(id).await
-    }
-
-    /// A hard link fails when the name exists, so the first complete upload
-    /// wins. Where the file system has no hard links, a rename after a check
-    /// (under the library's write lock) does the same within this instance.
-    async fn link_into_place(&self) -> AppResult<()> {
-        match tokio::fs::hard_link(&self.temp, &self.dest).await {
-            Ok(()) => Ok(()),
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Err(name_taken()),
-            Err(err) => {
-                tracing::debug!(error = %err, "no hard link; renaming the upload into place");
-                if tokio::fs::symlink_metadata(&self.dest).await.is_ok() {
-                    return Err(name_taken());
-                }
-                tokio::fs::rename(&self.temp, &self.dest)
-                    .await
-                    .map_err(|e| io_error("renaming", &self.temp, e))
-            }
-        }
-    }
-}
-
-impl Drop for Upload {
-    /// The temporary file goes, finished or not (after `finish` the final
-    /// name holds the data).
-    fn drop(&mut self) {
-        if let Err(err) = std::fs::remove_file(&self.temp)
-            && err.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(path = %self.temp.display(), error = %err, "cannot remove an upload's temporary file");
-        }
+        library.place(done, now).await
     }
 }
 

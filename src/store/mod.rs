@@ -11,6 +11,7 @@
 //! number of instances can share one PostgreSQL.
 
 mod batched;
+mod chunked_uploads;
 mod client_pairing;
 mod client_tokens;
 mod credential_queries;
@@ -31,6 +32,7 @@ mod sessions;
 pub use sessions::SessionRow;
 mod users;
 
+pub use chunked_uploads::{ChunkedUpload, NewChunkedUpload};
 pub use client_pairing::PairingClaim;
 pub use client_tokens::{ClientToken, ClientTokenAuth, ClientTokenWithOwner, NewClientToken};
 pub use credentials::{AccessTokenRow, EndedSession, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim};

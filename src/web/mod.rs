@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::tasks::routes())
         .merge(api::stats::routes())
         .merge(api::download_links::routes())
+        .merge(api::chunked_upload::routes())
         .merge(api::backchannel::routes())
         .merge(api::device::routes())
         .merge(api::oauth::routes())
@@ -84,10 +85,14 @@ pub fn router(state: AppState) -> Router {
     let uploads = api::library::upload_routes()
         .merge(pages::upload_routes())
         .layer(DefaultBodyLimit::max(max_upload));
+    // RomM's chunked upload: chunks of at most 64 MiB, and the completion
+    // (a copy of the whole file), also without the deadline.
+    let chunks = api::chunked_upload::body_routes();
     let https = state.config.base_url.scheme() == "https";
     let app = Router::new()
         .merge(bounded)
         .merge(uploads)
+        .merge(chunks)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Every answer, outermost first, in one `layer` call (measured in

@@ -4,6 +4,7 @@
 //! (`web::error`). Each module's `routes()` is merged in `web::router`.
 
 pub mod backchannel;
+pub mod chunked_upload;
 pub mod client_tokens;
 pub mod device;
 pub mod devices;

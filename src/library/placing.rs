@@ -1,0 +1,144 @@
+//! Putting a new file into the library, for both kinds of upload (one
+//! request, or RomM's chunks). Guarantees: the bytes are written to a hidden
+//! temporary file in the platform's folder (the scanner skips hidden files),
+//! which goes away whatever happens; the complete file is linked under its
+//! final name with a call that fails when the name exists, so of two uploads
+//! of one name exactly one wins and neither overwrites the other.
+
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+
+use super::Library;
+use super::paths::{leads_nowhere, resolve_inside};
+use crate::error::{AppError, AppResult, Code};
+use crate::store::{Rom, RomUpsert};
+
+/// A hidden temporary file, removed when dropped (after a successful link
+/// the final name holds the data).
+pub struct TempFile {
+    path: PathBuf,
+}
+
+impl TempFile {
+    /// A new, empty temporary file in `dir`.
+    pub async fn create_in(dir: &Path) -> AppResult<(Self, tokio::fs::File)> {
+        let mut random = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut random);
+        let path = dir.join(format!(".romgate-upload-{}.tmp", hex::encode(random)));
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await
+            .map_err(|e| io_error("creating", &path, e))?;
+        Ok((Self { path }, file))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Err(err) = std::fs::remove_file(&self.path)
+            && err.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %self.path.display(), error = %err, "cannot remove an upload's temporary file");
+        }
+    }
+}
+
+/// A complete file in its temporary, ready to be placed.
+pub struct Finished<'a> {
+    pub temp: &'a TempFile,
+    pub dest: &'a Path,
+    pub platform_id: i64,
+    pub file_name: &'a str,
+    pub size: u64,
+    pub sha256: String,
+}
+
+pub fn platform_not_a_folder() -> AppError {
+    AppError::conflict(
+        Code::PlatformNotAFolder,
+        "This platform's place in the library is not a folder, so nothing can be uploaded to it.",
+    )
+    .hint("Under roms/ in the library, a file or a broken link has the platform's name; make it a folder.")
+}
+
+pub fn name_taken() -> AppError {
+    AppError::conflict(
+        Code::RomExists,
+        "A file of that name already exists on this platform; delete it first or rename yours.",
+    )
+}
+
+pub fn io_error(what: &str, path: &Path, err: std::io::Error) -> AppError {
+    AppError::internal_from(format!("{what} {}", path.display()), err)
+}
+
+impl Library {
+    /// The folder of platform `slug` (checked by the caller), created when
+    /// missing and refused unless it resolves inside the library.
+    pub(super) async fn platform_dir(&self, slug: &str) -> AppResult<PathBuf> {
+        let roms = self.root.join("roms");
+        tokio::fs::create_dir_all(roms.join(slug)).await.map_err(|e| {
+            // Something that is not a folder (a file, a link loop) holds
+            // the platform's name.
+            if e.kind() == std::io::ErrorKind::AlreadyExists || leads_nowhere(&e) {
+                platform_not_a_folder()
+            } else {
+                io_error("creating", &roms, e)
+            }
+        })?;
+        let root = self.canonical_root().await?;
+        resolve_inside(&root, &root.join("roms").join(slug)).await
+    }
+
+    /// Links the finished file under its name and records it: the ROM.
+    pub(super) async fn place(&self, done: Finished<'_>, now: i64) -> AppResult<Rom> {
+        let _writes = self.writes.lock().await;
+        link_into_place(done.temp.path(), done.dest).await?;
+        let mtime_ns = tokio::fs::metadata(done.dest)
+            .await
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let row = RomUpsert {
+            file_name: done.file_name.to_string(),
+            multi: false,
+            size: i64::try_from(done.size).unwrap_or(i64::MAX),
+            sha256: Some(done.sha256),
+            mtime_ns,
+        };
+        let ids = self.store.upsert_roms(done.platform_id, &[row], now).await?;
+        let id = ids
+            .first()
+            .copied()
+            .ok_or_else(|| AppError::internal("upload: no row id"))?;
+        tracing::info!(rom_id = id, size = done.size, "ROM uploaded");
+        self.rom(id).await
+    }
+}
+
+/// A hard link fails when the name exists, so the first complete upload
+/// wins. Where the file system has no hard links, a rename after a check
+/// (under the library's write lock) does the same within this instance.
+async fn link_into_place(temp: &Path, dest: &Path) -> AppResult<()> {
+    match tokio::fs::hard_link(temp, dest).await {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Err(name_taken()),
+        Err(err) => {
+            tracing::debug!(error = %err, "no hard link; renaming the upload into place");
+            if tokio::fs::symlink_metadata(dest).await.is_ok() {
+                return Err(name_taken());
+            }
+            tokio::fs::rename(temp, dest)
+                .await
+                .map_err(|e| io_error("renaming", temp, e))
+        }
+    }
+}
