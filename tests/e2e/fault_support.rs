@@ -31,12 +31,22 @@ pub struct Answer {
     pub retry_after: bool,
     pub text: String,
     pub json: Value,
+    /// `name=value` of every Set-Cookie.
+    pub cookies: Vec<String>,
 }
 
 impl Answer {
     pub async fn read(response: reqwest::Response) -> Answer {
         let status = response.status();
         let retry_after = response.headers().contains_key(reqwest::header::RETRY_AFTER);
+        let cookies = response
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .map(str::to_string)
+            .collect();
         let text = response.text().await.unwrap_or_default();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
         Answer {
@@ -44,7 +54,16 @@ impl Answer {
             retry_after,
             text,
             json,
+            cookies,
         }
+    }
+
+    /// The value a Set-Cookie gave `name`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .iter()
+            .find_map(|c| c.strip_prefix(name)?.strip_prefix('='))
+            .map(str::to_string)
     }
 
     pub fn error(&self) -> &str {
@@ -91,6 +110,7 @@ pub fn lost(err: reqwest::Error) -> Answer {
         retry_after: false,
         text: format!("no answer: {err}"),
         json: Value::Null,
+        cookies: Vec::new(),
     }
 }
 
