@@ -131,7 +131,8 @@ pub(super) const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens \
 /// concurrent presentations exactly one wins.
 pub(super) const CLAIM_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at = $2 \
     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING family_id, user_id, scopes";
-pub(super) const SPENT_REFRESH_FAMILY: &str = "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL";
+pub(super) const SPENT_REFRESH_FAMILY: &str =
+    "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL";
 
 impl Store {
     pub async fn insert_session(&self, session: &NewSession<'_>) -> Result<(), StoreError> {

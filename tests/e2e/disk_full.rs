@@ -20,7 +20,12 @@ fn refused_cleanly(answer: &Answer, what: &str) -> bool {
     if answer.status.is_success() {
         return false;
     }
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{what}: {}", answer.text);
+    assert_eq!(
+        answer.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{what}: {}",
+        answer.text
+    );
     assert!(answer.retry_after, "{what}: Retry-After");
     assert!(
         matches!(answer.error(), "storage_full" | "temporarily_unavailable"),
@@ -38,7 +43,10 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers() {
     let library = disk.path().join("library").display().to_string();
     let mut server = RomgateServer::start_logged(
         free_port(),
-        &[("ROMM_DATA_PATH", data.as_str()), ("ROMM_LIBRARY_PATH", library.as_str())],
+        &[
+            ("ROMM_DATA_PATH", data.as_str()),
+            ("ROMM_LIBRARY_PATH", library.as_str()),
+        ],
     );
     server.cli(
         &["user", "create", "root", "--role", "admin", "--password-stdin"],
@@ -68,7 +76,11 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers() {
         }
     }
     let refused = refused.expect("a sign-in on a full disk was refused");
-    assert_eq!(refused.error(), "temporarily_unavailable", "the token endpoint speaks RFC 6749");
+    assert_eq!(
+        refused.error(),
+        "temporarily_unavailable",
+        "the token endpoint speaks RFC 6749"
+    );
     let login = client
         .post(format!("{base}/api/login"))
         .basic_auth("root", Some(PASSWORD))
@@ -83,7 +95,10 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers() {
     assert_eq!(new_rom.error(), "storage_full", "{}", new_rom.text);
 
     // Reads keep working with what is already held.
-    assert_eq!(get(&client, &base, "/api/users/me", &token).await.status, StatusCode::OK);
+    assert_eq!(
+        get(&client, &base, "/api/users/me", &token).await.status,
+        StatusCode::OK
+    );
     let listed = get(&client, &base, "/api/roms", &token).await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
     assert!(listed.text.contains("held.sfc"), "{}", listed.text);
@@ -106,7 +121,10 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers() {
     // Space comes back: no restart needed.
     std::fs::remove_file(filler).expect("free the space");
     let (fresh, _) = grant(&client, &base, "root").await.expect("sign-in works again");
-    assert_eq!(get(&client, &base, "/api/users/me", &fresh).await.status, StatusCode::OK);
+    assert_eq!(
+        get(&client, &base, "/api/users/me", &fresh).await.status,
+        StatusCode::OK
+    );
     let again = upload(&client, &base, &fresh, "snes", "new.sfc", &content(2, 256 * 1024)).await;
     assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
 

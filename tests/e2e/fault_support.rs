@@ -73,7 +73,11 @@ impl Answer {
 
 /// A password grant: (access token, refresh token).
 pub async fn grant(client: &reqwest::Client, base: &str, username: &str) -> Result<(String, String), Answer> {
-    let form = [("grant_type", "password"), ("username", username), ("password", PASSWORD)];
+    let form = [
+        ("grant_type", "password"),
+        ("username", username),
+        ("password", PASSWORD),
+    ];
     let answer = Answer::read(post_form(client, base, &form).await?).await;
     tokens_of(answer)
 }

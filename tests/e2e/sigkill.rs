@@ -53,7 +53,10 @@ async fn sigkill_during_writes_loses_nothing_answered_on_sqlite() {
     let data = tempfile::tempdir().expect("a data dir");
     let path = data.path().display().to_string();
     let library = data.path().join("library").display().to_string();
-    let env = [("ROMM_DATA_PATH", path.as_str()), ("ROMM_LIBRARY_PATH", library.as_str())];
+    let env = [
+        ("ROMM_DATA_PATH", path.as_str()),
+        ("ROMM_LIBRARY_PATH", library.as_str()),
+    ];
     let acked = kill_during_writes(&env).await;
     let sqlite = format!("sqlite://{}?mode=ro", data.path().join("romgate.db").display());
     check_database(&sqlite, &acked).await;
@@ -89,7 +92,12 @@ async fn kill_during_writes(env: &[(&str, &str)]) -> Acked {
         // Tokens first: the writers then only write.
         let (token, _) = grant(&client(), &base, "root").await.expect("a token");
         let pair = grant(&client(), &base, "root").await.expect("a token pair");
-        writers.push(tokio::spawn(create_users(base.clone(), worker, token.clone(), acked.clone())));
+        writers.push(tokio::spawn(create_users(
+            base.clone(),
+            worker,
+            token.clone(),
+            acked.clone(),
+        )));
         writers.push(tokio::spawn(rotate(base.clone(), pair, acked.clone())));
         writers.push(tokio::spawn(upload_files(base.clone(), worker, token, acked.clone())));
     }
@@ -167,7 +175,10 @@ async fn check_through_api(base: &str, acked: &Acked) {
     let users = get(&client, base, "/api/users", &admin).await;
     assert_eq!(users.status, StatusCode::OK, "{}", users.text);
     for name in &acked.users {
-        assert!(users.text.contains(&format!("\"{name}\"")), "user {name} was acknowledged");
+        assert!(
+            users.text.contains(&format!("\"{name}\"")),
+            "user {name} was acknowledged"
+        );
     }
     for (access, refresh_token, _) in &acked.pairs {
         // The access token first: presenting a spent refresh token (one
@@ -198,9 +209,16 @@ async fn check_through_api(base: &str, acked: &Acked) {
             .bytes()
             .await
             .expect("bytes");
-        assert!(bytes.as_ref() == content(*seed, UPLOAD_BYTES).as_slice(), "{name} is whole");
+        assert!(
+            bytes.as_ref() == content(*seed, UPLOAD_BYTES).as_slice(),
+            "{name} is whole"
+        );
     }
     for rom in &items {
-        assert_eq!(rom["size"].as_u64(), Some(UPLOAD_BYTES as u64), "a listed ROM is whole: {rom}");
+        assert_eq!(
+            rom["size"].as_u64(),
+            Some(UPLOAD_BYTES as u64),
+            "a listed ROM is whole: {rom}"
+        );
     }
 }

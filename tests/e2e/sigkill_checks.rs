@@ -90,7 +90,10 @@ pub fn check_library(library: &Path, acked: &Acked) {
         }
         let seed = seed_of(&name).unwrap_or_else(|| panic!("an unexpected file {name}"));
         let bytes = std::fs::read(entry.path()).expect("a file");
-        assert!(bytes == content(seed, bytes.len()) && bytes.len() == crate::sigkill::UPLOAD_BYTES, "{name} is torn");
+        assert!(
+            bytes == content(seed, bytes.len()) && bytes.len() == crate::sigkill::UPLOAD_BYTES,
+            "{name} is torn"
+        );
     }
     for name in acked.uploads.keys() {
         assert!(folder.join(name).is_file(), "{name} was acknowledged");

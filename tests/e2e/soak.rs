@@ -82,7 +82,15 @@ async fn soak(engine: &str, database_url: Option<String>) {
     };
     let base = server.base.clone();
     let (admin, _) = grant(&client(), &base, "root").await.expect("an admin token");
-    let rom = upload(&client(), &base, &admin, "snes", "soak.rom", &vec![b'r'; DOWNLOAD_BYTES]).await;
+    let rom = upload(
+        &client(),
+        &base,
+        &admin,
+        "snes",
+        "soak.rom",
+        &vec![b'r'; DOWNLOAD_BYTES],
+    )
+    .await;
     let rom_id = rom.json["id"].as_i64().expect("the soak's ROM");
 
     let bucket_seconds = (seconds / 10).max(10);
@@ -98,7 +106,13 @@ async fn soak(engine: &str, database_url: Option<String>) {
         sso_every: 4,
     });
     let stop = Arc::new(AtomicBool::new(false));
-    let sampler = tokio::spawn(sample_every_10s(server.pid(), database, started, stats.clone(), stop.clone()));
+    let sampler = tokio::spawn(sample_every_10s(
+        server.pid(),
+        database,
+        started,
+        stats.clone(),
+        stop.clone(),
+    ));
     let mut running = Vec::new();
     for id in 0..workers {
         running.push(tokio::spawn(worker(soak.clone(), id, admin.clone())));
@@ -136,12 +150,21 @@ async fn soak(engine: &str, database_url: Option<String>) {
 fn assert_bounded(stats: &Stats, workers: u64) {
     assert_eq!(stats.unexpected_total(), 0, "unexpected answers: {:?}", stats.examples);
     for kind in Kind::ALL {
-        assert!(stats.ok.get(&kind).copied().unwrap_or_default() > 0, "{} was tried", kind.name());
+        assert!(
+            stats.ok.get(&kind).copied().unwrap_or_default() > 0,
+            "{} was tried",
+            kind.name()
+        );
     }
     let (Some(warm), Some(last)) = (stats.samples.get(1).or(stats.samples.first()), stats.samples.last()) else {
         panic!("no samples");
     };
-    assert!(last.fds <= warm.fds + 32, "open descriptors grow: {} then {}", warm.fds, last.fds);
+    assert!(
+        last.fds <= warm.fds + 32,
+        "open descriptors grow: {} then {}",
+        warm.fds,
+        last.fds
+    );
     assert!(
         last.rss_kib <= warm.rss_kib + warm.rss_kib / 2 + 16 * 1024,
         "resident memory grows: {} KiB then {} KiB",
@@ -155,7 +178,13 @@ fn assert_bounded(stats: &Stats, workers: u64) {
     );
 }
 
-async fn sample_every_10s(pid: u32, database: Database, started: Instant, stats: Arc<Mutex<Stats>>, stop: Arc<AtomicBool>) {
+async fn sample_every_10s(
+    pid: u32,
+    database: Database,
+    started: Instant,
+    stats: Arc<Mutex<Stats>>,
+    stop: Arc<AtomicBool>,
+) {
     let mut next = Duration::ZERO;
     loop {
         let stopping = stop.load(Ordering::Relaxed);
@@ -179,7 +208,10 @@ async fn sample(pid: u32, database: &Database, at_seconds: u64) -> Sample {
             let url = format!("sqlite://{}?mode=ro", path.display());
             let mut db = SqliteConnection::connect(&url).await.expect("the SQLite file");
             for (table, sql) in COUNTS {
-                rows.insert(*table, sqlx::query_scalar(sql).fetch_one(&mut db).await.expect("a count"));
+                rows.insert(
+                    *table,
+                    sqlx::query_scalar(sql).fetch_one(&mut db).await.expect("a count"),
+                );
             }
             db.close().await.ok();
             ["", "-wal", "-shm"]
@@ -191,7 +223,10 @@ async fn sample(pid: u32, database: &Database, at_seconds: u64) -> Sample {
         Database::Postgres(url) => {
             let mut db = PgConnection::connect(url).await.expect("PostgreSQL");
             for (table, sql) in COUNTS {
-                rows.insert(*table, sqlx::query_scalar(sql).fetch_one(&mut db).await.expect("a count"));
+                rows.insert(
+                    *table,
+                    sqlx::query_scalar(sql).fetch_one(&mut db).await.expect("a count"),
+                );
             }
             let size = sqlx::query_scalar("SELECT pg_database_size(current_database())")
                 .fetch_one(&mut db)

@@ -154,9 +154,17 @@ impl Stats {
             all.dedup();
             all
         };
-        let _ = write!(out, "\np99 latency in ms per {bucket_seconds} s of the run:\n\n| kind |");
+        let _ = write!(
+            out,
+            "\np99 latency in ms per {bucket_seconds} s of the run:\n\n| kind |"
+        );
         for bucket in &buckets {
-            let _ = write!(out, " {}–{} s |", bucket * bucket_seconds, (bucket + 1) * bucket_seconds);
+            let _ = write!(
+                out,
+                " {}–{} s |",
+                bucket * bucket_seconds,
+                (bucket + 1) * bucket_seconds
+            );
         }
         let _ = write!(out, "\n|---|");
         for _ in &buckets {

@@ -31,10 +31,7 @@ pub struct Soak {
 impl Soak {
     async fn record(&self, kind: Kind, began: Instant, outcome: Result<(), String>) {
         let bucket = began.duration_since(self.started).as_secs() / self.bucket_seconds;
-        self.stats
-            .lock()
-            .await
-            .record(kind, bucket, began.elapsed(), outcome);
+        self.stats.lock().await.record(kind, bucket, began.elapsed(), outcome);
     }
 
     /// Runs `call`, checks its status is `want`, records it; the answer
@@ -87,7 +84,10 @@ async fn session_visit(soak: &Soak, client: &reqwest::Client) {
     };
     let cookies = format!("romm_session={session}; romm_csrftoken={csrf}");
     for _ in 0..3 {
-        let me = client.get(format!("{base}/api/users/me")).header(COOKIE, &cookies).send();
+        let me = client
+            .get(format!("{base}/api/users/me"))
+            .header(COOKIE, &cookies)
+            .send();
         soak.expect(Kind::SessionApi, StatusCode::OK, me).await;
     }
     let out = client
@@ -113,8 +113,10 @@ async fn token_visit(soak: &Soak, client: &reqwest::Client) {
             .header(AUTHORIZATION, bearer(token))
             .send()
     };
-    soak.expect(Kind::BearerApi, StatusCode::OK, with("/api/users/me", &access)).await;
-    soak.expect(Kind::LibraryList, StatusCode::OK, with("/api/roms", &access)).await;
+    soak.expect(Kind::BearerApi, StatusCode::OK, with("/api/users/me", &access))
+        .await;
+    soak.expect(Kind::LibraryList, StatusCode::OK, with("/api/roms", &access))
+        .await;
     let (path, length) = &soak.download;
     if let Some(file) = soak.expect(Kind::Download, StatusCode::OK, with(path, &access)).await
         && file.text.len() != *length
@@ -127,7 +129,8 @@ async fn token_visit(soak: &Soak, client: &reqwest::Client) {
     let rotated = client.post(format!("{base}/api/token")).form(&form).send();
     if let Some(answer) = soak.expect(Kind::Refresh, StatusCode::OK, rotated).await {
         let next = answer.json["access_token"].as_str().unwrap_or_default();
-        soak.expect(Kind::BearerApi, StatusCode::OK, with("/api/users/me", next)).await;
+        soak.expect(Kind::BearerApi, StatusCode::OK, with("/api/users/me", next))
+            .await;
     }
 }
 
@@ -158,23 +161,43 @@ async fn sso_visit(soak: &Soak) {
     let began = Instant::now();
     let start = browser.get(&format!("{base}/api/login/openid")).await;
     let Some(authorize) = start.location.filter(|_| start.status == StatusCode::FOUND) else {
-        let what = format!("start {} {}", start.status, start.body.chars().take(200).collect::<String>());
+        let what = format!(
+            "start {} {}",
+            start.status,
+            start.body.chars().take(200).collect::<String>()
+        );
         return soak.record(Kind::SsoSignIn, began, Err(what)).await;
     };
     let callback = browser
-        .sign_in_at_provider(authorize.as_str(), "alice", "alice-pw", &format!("{base}/api/oauth/openid"))
+        .sign_in_at_provider(
+            authorize.as_str(),
+            "alice",
+            "alice-pw",
+            &format!("{base}/api/oauth/openid"),
+        )
         .await;
     let landed = browser.get(callback.as_str()).await;
     if landed.status != StatusCode::SEE_OTHER {
-        let what = format!("callback {} {}", landed.status, landed.body.chars().take(200).collect::<String>());
+        let what = format!(
+            "callback {} {}",
+            landed.status,
+            landed.body.chars().take(200).collect::<String>()
+        );
         return soak.record(Kind::SsoSignIn, began, Err(what)).await;
     }
     soak.record(Kind::SsoSignIn, began, Ok(())).await;
     let client = browser.client();
-    soak.expect(Kind::SessionApi, StatusCode::OK, client.get(format!("{base}/api/users/me")).send())
-        .await;
+    soak.expect(
+        Kind::SessionApi,
+        StatusCode::OK,
+        client.get(format!("{base}/api/users/me")).send(),
+    )
+    .await;
     let csrf = crate::soak::cookie_in(&browser, base, "romm_csrftoken").unwrap_or_default();
-    let out = client.post(format!("{base}/api/logout")).header("x-csrftoken", csrf).send();
+    let out = client
+        .post(format!("{base}/api/logout"))
+        .header("x-csrftoken", csrf)
+        .send();
     soak.expect(Kind::Logout, StatusCode::OK, out).await;
 }
 
