@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/romgate-target}"
 
 seconds=600
-workers=3
+workers=3  # as in bench/README.md; the CI version uses 2
 profile=()
 engines=(sqlite postgres)
 report="soak-report.md"
