@@ -63,7 +63,7 @@ pub async fn worker(soak: Arc<Soak>, id: u64, admin: String) {
         session_visit(&soak, &client).await;
         token_visit(&soak, &client).await;
         account_visit(&soak, &client, &admin, id, visit).await;
-        if soak.sso_every > 0 && (visit + id) % soak.sso_every == 0 {
+        if soak.sso_every > 0 && (visit + id).is_multiple_of(soak.sso_every) {
             sso_visit(&soak).await;
         }
         visit += 1;
