@@ -97,6 +97,16 @@ impl AppError {
         )
     }
 
+    /// Nothing could be saved because a disk is full (503, Retry-After):
+    /// add the admin's hint naming which disk.
+    pub fn storage_full() -> Self {
+        Self::refuse(
+            Kind::Unavailable,
+            Code::StorageFull,
+            "The server's storage is full, so nothing was saved. Try again later.",
+        )
+    }
+
     /// An internal error described in words alone.
     pub fn internal(detail: impl fmt::Display) -> Self {
         AppError::Internal(Internal::new(detail.to_string()))
@@ -150,6 +160,12 @@ impl From<StoreError> for AppError {
                     "The server cannot reach its database right now. Try again in a moment.",
                 )
                 .hint("Check that the database server is running and reachable from romgate (ROMM_DB_DRIVER, DB_HOST, DB_PORT); romgate reconnects by itself once it answers.")
+            }
+            StoreError::Full(cause) => {
+                tracing::warn!(%cause, "a write was refused: the database's disk is full");
+                AppError::storage_full().hint(
+                    "The disk holding romgate's database is full (the SQLite file under ROMM_DATA_PATH, or the PostgreSQL server's data directory): free some space; romgate carries on by itself, no restart needed.",
+                )
             }
             StoreError::LastAdmin => AppError::conflict(
                 Code::LastAdmin,

@@ -136,10 +136,15 @@ impl Auth {
             return Ok(None);
         }
         let stale_before = now - LAST_USED_RESOLUTION_SECONDS;
-        if row.last_used_at.is_none_or(|at| at <= stale_before) {
-            self.store
+        // "Last used" is bookkeeping: a write that fails (a full disk) must
+        // not turn a read into a refusal.
+        if row.last_used_at.is_none_or(|at| at <= stale_before)
+            && let Err(err) = self
+                .store
                 .touch_client_token(row.token_id, row.device_id.as_deref(), now, stale_before)
-                .await?;
+                .await
+        {
+            tracing::warn!(error = %err, "could not record when a client token was last used");
         }
         let credential = Credential::ClientToken {
             token_id: row.token_id,

@@ -63,23 +63,21 @@ impl Auth {
         self.issue_pair(user.id, family.expose(), scopes, now).await
     }
 
-    /// `grant_type=refresh_token`.
+    /// `grant_type=refresh_token`. The token is spent in the same
+    /// transaction that stores its successors (`Store::rotate_refresh_token`):
+    /// a refusal or a failure before the answer leaves it usable.
     #[instrument(skip_all)]
     pub async fn refresh_grant(&self, refresh_token: &str, scope: Option<&str>, now: i64) -> AppResult<TokenPair> {
         let Some(token_hash) = self.tokens.hash(TokenKind::Refresh, refresh_token) else {
             return Err(invalid_grant("The refresh token is invalid or expired."));
         };
-        let (family_id, user_id, granted) = match self.store.claim_refresh_token(&token_hash, now).await? {
+        let (family_id, user_id, granted) = match self.store.peek_refresh_token(&token_hash, now).await? {
             RefreshClaim::Claimed {
                 family_id,
                 user_id,
                 scopes,
             } => (family_id, user_id, scopes),
-            RefreshClaim::Reused { family_id } => {
-                self.store.revoke_token_family(&family_id).await?;
-                tracing::warn!("a spent refresh token was presented again; its token family is revoked");
-                return Err(invalid_grant("The refresh token was already used; sign in again."));
-            }
+            RefreshClaim::Reused { family_id } => return Err(self.replayed(&family_id).await),
             RefreshClaim::Invalid => {
                 return Err(invalid_grant("The refresh token is invalid or expired."));
             }
@@ -92,34 +90,86 @@ impl Auth {
         };
         let previously = ScopeSet::parse(&granted).unwrap_or(ScopeSet::EMPTY);
         let scopes = grant_scopes(scope, previously.intersect(user.role.scopes()))?;
-        self.issue_pair(user.id, &family_id, scopes, now).await
+        let pair = self.new_pair(user.id, &family_id, scopes, now);
+        let rows = pair.rows();
+        if !self
+            .store
+            .rotate_refresh_token(&token_hash, now, &rows.access, &rows.refresh)
+            .await?
+        {
+            // Spent by a concurrent presentation of the same token.
+            return Err(self.replayed(&family_id).await);
+        }
+        Ok(pair.answer)
+    }
+
+    /// A spent refresh token presented again: its family is revoked.
+    async fn replayed(&self, family_id: &str) -> AppError {
+        if let Err(err) = self.store.revoke_token_family(family_id).await {
+            return err.into();
+        }
+        tracing::warn!("a spent refresh token was presented again; its token family is revoked");
+        invalid_grant("The refresh token was already used; sign in again.")
     }
 
     async fn issue_pair(&self, user_id: i64, family_id: &str, scopes: ScopeSet, now: i64) -> AppResult<TokenPair> {
+        let pair = self.new_pair(user_id, family_id, scopes, now);
+        let rows = pair.rows();
+        self.store.insert_token_pair(&rows.access, &rows.refresh).await?;
+        Ok(pair.answer)
+    }
+
+    fn new_pair<'a>(&self, user_id: i64, family_id: &'a str, scopes: ScopeSet, now: i64) -> NewPair<'a> {
         let access_token = PlainToken::generate(TokenKind::Access);
         let refresh_token = PlainToken::generate(TokenKind::Refresh);
-        let scope_text = scopes.to_string();
         let (access_ttl, refresh_ttl) = (self.settings.access_token_seconds, self.settings.refresh_token_seconds);
-        let access_hash = self.tokens.mac(access_token.expose().as_bytes());
-        let refresh_hash = self.tokens.mac(refresh_token.expose().as_bytes());
-        let row = |token_hash, ttl: i64| NewAccessToken {
-            token_hash,
+        NewPair {
+            access_hash: self.tokens.mac(access_token.expose().as_bytes()),
+            refresh_hash: self.tokens.mac(refresh_token.expose().as_bytes()),
+            scope_text: scopes.to_string(),
             family_id,
             user_id,
-            scopes: &scope_text,
             now,
-            expires_at: now.saturating_add(ttl),
+            answer: TokenPair {
+                access_token,
+                refresh_token,
+                access_expires_in: access_ttl,
+                refresh_expires_in: refresh_ttl,
+                scopes,
+            },
+        }
+    }
+}
+
+/// A token pair about to be stored: the answer, and what its rows hold.
+struct NewPair<'a> {
+    access_hash: String,
+    refresh_hash: String,
+    scope_text: String,
+    family_id: &'a str,
+    user_id: i64,
+    now: i64,
+    answer: TokenPair,
+}
+
+struct PairRows<'r> {
+    access: NewAccessToken<'r>,
+    refresh: NewAccessToken<'r>,
+}
+
+impl NewPair<'_> {
+    fn rows(&self) -> PairRows<'_> {
+        let row = |token_hash, ttl: i64| NewAccessToken {
+            token_hash,
+            family_id: self.family_id,
+            user_id: self.user_id,
+            scopes: &self.scope_text,
+            now: self.now,
+            expires_at: self.now.saturating_add(ttl),
         };
-        self.store.insert_access_token(&row(&access_hash, access_ttl)).await?;
-        self.store
-            .insert_refresh_token(&row(&refresh_hash, refresh_ttl))
-            .await?;
-        Ok(TokenPair {
-            access_token,
-            refresh_token,
-            access_expires_in: access_ttl,
-            refresh_expires_in: refresh_ttl,
-            scopes,
-        })
+        PairRows {
+            access: row(&self.access_hash, self.answer.access_expires_in),
+            refresh: row(&self.refresh_hash, self.answer.refresh_expires_in),
+        }
     }
 }

@@ -40,6 +40,9 @@ codes! {
     CsrfFailed = "csrf_failed",
     /// The server's own database cannot be reached (503).
     DatabaseUnavailable = "database_unavailable",
+    /// The disk under the database or the library is full (503): nothing
+    /// was saved; reads go on working.
+    StorageFull = "storage_full",
     // Who is asking.
     NotAuthenticated = "not_authenticated",
     InvalidCredentials = "invalid_credentials",
@@ -152,7 +155,7 @@ impl Code {
             Code::AuthorizationPending => "authorization_pending",
             Code::AccessDenied => "access_denied",
             Code::ExpiredToken => "expired_token",
-            Code::DatabaseUnavailable => "temporarily_unavailable",
+            Code::DatabaseUnavailable | Code::StorageFull => "temporarily_unavailable",
             Code::InvalidRequest
             | Code::InvalidPath
             | Code::NotFound
@@ -303,6 +306,7 @@ impl Code {
             | Code::SizeMismatch
             | Code::UploadBusy
             | Code::DatabaseUnavailable
+            | Code::StorageFull
             | Code::AuthorizationPending
             | Code::SlowDown
             | Code::AccessDenied

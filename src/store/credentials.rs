@@ -127,15 +127,16 @@ pub enum RefreshClaim {
 const INSERT_SESSION: &str = "INSERT INTO sessions \
     (token_hash, user_id, created_at, expires_at, oidc_issuer, oidc_subject, oidc_sid, id_token) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-const INSERT_ACCESS_TOKEN: &str = "INSERT INTO access_tokens \
+pub(super) const INSERT_ACCESS_TOKEN: &str = "INSERT INTO access_tokens \
     (token_hash, family_id, user_id, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
-const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens \
+pub(super) const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens \
     (token_hash, family_id, user_id, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
 /// Marks the token used in the same statement that reads it, so of two
 /// concurrent presentations exactly one wins.
-const CLAIM_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at = $2 \
+pub(super) const CLAIM_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at = $2 \
     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING family_id, user_id, scopes";
-const SPENT_REFRESH_FAMILY: &str = "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL";
+pub(super) const SPENT_REFRESH_FAMILY: &str =
+    "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL";
 
 impl Store {
     pub async fn insert_session(&self, session: &NewSession<'_>) -> Result<(), StoreError> {

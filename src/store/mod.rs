@@ -30,6 +30,7 @@ mod server_secrets;
 pub use server_secrets::SharedSecret;
 mod sessions;
 pub use sessions::SessionRow;
+mod token_pairs;
 mod users;
 
 pub use chunked_uploads::{ChunkedUpload, NewChunkedUpload};
@@ -99,6 +100,10 @@ pub enum StoreError {
     /// (The cause in words: a batch's one failure answers many lookups.)
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// The disk under the database is full: nothing was written, and writes
+    /// work again once space is freed (503, not 500).
+    #[error("the database's storage is full: {0}")]
+    Full(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
     #[error("migration error: {0}")]
@@ -110,6 +115,8 @@ impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         if unavailable(&err) {
             StoreError::Unavailable(err.to_string())
+        } else if storage_full(&err) {
+            StoreError::Full(err.to_string())
         } else {
             StoreError::Database(err)
         }
@@ -126,6 +133,25 @@ pub(crate) fn unavailable(err: &sqlx::Error) -> bool {
         sqlx::Error::Database(db) => db
             .code()
             .is_some_and(|code| code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
+}
+
+/// SQLite's result code for a full disk (SQLITE_FULL; its extended codes
+/// keep it in the low byte).
+const SQLITE_FULL: i64 = 13;
+/// PostgreSQL's SQLSTATE `disk_full`.
+const PG_DISK_FULL: &str = "53100";
+
+/// Whether `err` says the database's disk is full: SQLite answers
+/// SQLITE_FULL when a write to its file or its WAL fails with ENOSPC,
+/// PostgreSQL `53100`. The write was rolled back; nothing is half-written.
+pub(crate) fn storage_full(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.as_ref() == PG_DISK_FULL || code.parse::<i64>().is_ok_and(|n| n & 0xff == SQLITE_FULL)
+        }),
+        sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::StorageFull,
         _ => false,
     }
 }

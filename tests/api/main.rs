@@ -74,4 +74,5 @@ mod sso_refusals;
 mod sso_support;
 mod store;
 mod token;
+mod token_pairs;
 mod users;

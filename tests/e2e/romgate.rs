@@ -119,6 +119,11 @@ impl RomgateServer {
         panic!("romgate did not start listening on {}", self.port);
     }
 
+    /// The server's process id (for /proc samples).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The process has not exited.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

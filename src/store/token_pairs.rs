@@ -1,0 +1,93 @@
+//! A token pair is written whole or not at all. A grant answers with an
+//! access and a refresh token; a rotation also spends the presented refresh
+//! token. Each is one transaction, so a crash, a full disk or a lost
+//! database between the writes leaves neither a spent token without its
+//! successor (the client's retry would then look like a replay and cost it
+//! the whole family) nor an access token nobody was given.
+
+use super::credentials::{CLAIM_REFRESH_TOKEN, INSERT_ACCESS_TOKEN, INSERT_REFRESH_TOKEN, SPENT_REFRESH_FAMILY};
+use super::{NewAccessToken, NewRefreshToken, RefreshClaim, Store, StoreError, on_pool};
+
+/// The refresh token, if usable: unspent and unexpired. Nothing is marked.
+const USABLE_REFRESH_TOKEN: &str = "SELECT family_id, user_id, scopes FROM refresh_tokens \
+    WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2";
+
+/// Binds a token row's six columns in the order of the INSERTs.
+macro_rules! bind_token {
+    ($sql:expr, $token:expr) => {
+        sqlx::query($sql)
+            .bind($token.token_hash)
+            .bind($token.family_id)
+            .bind($token.user_id)
+            .bind($token.scopes)
+            .bind($token.now)
+            .bind($token.expires_at)
+    };
+}
+
+impl Store {
+    /// What presenting `token_hash` would find, without spending it:
+    /// `Claimed` here means usable (`rotate_refresh_token` spends it).
+    pub async fn peek_refresh_token(&self, token_hash: &str, now: i64) -> Result<RefreshClaim, StoreError> {
+        let usable: Option<(String, i64, String)> = on_pool!(self, p => sqlx::query_as(USABLE_REFRESH_TOKEN)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(p)
+            .await)?;
+        if let Some((family_id, user_id, scopes)) = usable {
+            return Ok(RefreshClaim::Claimed {
+                family_id,
+                user_id,
+                scopes,
+            });
+        }
+        let spent: Option<String> =
+            on_pool!(self, p => sqlx::query_scalar(SPENT_REFRESH_FAMILY).bind(token_hash).fetch_optional(p).await)?;
+        Ok(match spent {
+            Some(family_id) => RefreshClaim::Reused { family_id },
+            None => RefreshClaim::Invalid,
+        })
+    }
+
+    /// Stores a new access and refresh token together.
+    pub async fn insert_token_pair(
+        &self,
+        access: &NewAccessToken<'_>,
+        refresh: &NewRefreshToken<'_>,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            bind_token!(INSERT_ACCESS_TOKEN, access).execute(&mut *tx).await?;
+            bind_token!(INSERT_REFRESH_TOKEN, refresh).execute(&mut *tx).await?;
+            tx.commit().await
+        })
+        .map_err(StoreError::from_write)
+    }
+
+    /// Spends the refresh token `spent_hash` and stores its successors, in
+    /// one transaction. `false` when it was no longer usable (spent by a
+    /// concurrent presentation, or expired meanwhile): nothing is written.
+    pub async fn rotate_refresh_token(
+        &self,
+        spent_hash: &str,
+        now: i64,
+        access: &NewAccessToken<'_>,
+        refresh: &NewRefreshToken<'_>,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let claimed = sqlx::query(CLAIM_REFRESH_TOKEN)
+                .bind(spent_hash)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if claimed.is_none() {
+                return Ok(false);
+            }
+            bind_token!(INSERT_ACCESS_TOKEN, access).execute(&mut *tx).await?;
+            bind_token!(INSERT_REFRESH_TOKEN, refresh).execute(&mut *tx).await?;
+            tx.commit().await.map(|()| true)
+        })
+        .map_err(StoreError::from_write)
+    }
+}

@@ -1,0 +1,93 @@
+//! A refresh rotation is one transaction: when storing the successors
+//! fails, the presented refresh token is not spent (a client's retry then
+//! works instead of looking like a replay), and nothing of the new pair is
+//! left behind. On SQLite and PostgreSQL.
+
+use romgate::auth::Role;
+use romgate::store::{NewAccessToken, NewUser, RefreshClaim};
+
+use crate::util::{START, TestApp, on_both_engines};
+
+fn token<'a>(hash: &'a str, user_id: i64) -> NewAccessToken<'a> {
+    NewAccessToken {
+        token_hash: hash,
+        family_id: "fam",
+        user_id,
+        scopes: "me.read",
+        now: START,
+        expires_at: START + 600,
+    }
+}
+
+on_both_engines!(
+    a_failed_rotation_spends_nothing_and_writes_nothing,
+    |app: TestApp| async move {
+        let store = app.store();
+        let user = NewUser {
+            username: "alice".into(),
+            email: None,
+            email_trusted: false,
+            password_hash: None,
+            role: Role::Viewer,
+            enabled: true,
+        };
+        let user = store.insert_user(&user, START).await.expect("insert");
+        store
+            .insert_token_pair(&token("a-1", user.id), &token("r-1", user.id))
+            .await
+            .expect("a pair");
+        // The new refresh token collides (an existing hash): the last write of
+        // the rotation fails.
+        let failed = store
+            .rotate_refresh_token("r-1", START + 1, &token("a-2", user.id), &token("r-1", user.id))
+            .await;
+        assert!(failed.is_err(), "{failed:?}");
+        assert!(
+            matches!(
+                store.peek_refresh_token("r-1", START + 2).await.expect("peek"),
+                RefreshClaim::Claimed { .. }
+            ),
+            "the presented token is still usable"
+        );
+        assert!(
+            store
+                .find_access_token("a-2", START + 2)
+                .await
+                .expect("lookup")
+                .is_none(),
+            "no access token of the failed rotation"
+        );
+
+        let rotated = store
+            .rotate_refresh_token("r-1", START + 3, &token("a-3", user.id), &token("r-3", user.id))
+            .await
+            .expect("rotation");
+        assert!(rotated);
+        assert!(
+            store
+                .find_access_token("a-3", START + 4)
+                .await
+                .expect("lookup")
+                .is_some()
+        );
+        assert_eq!(
+            store.peek_refresh_token("r-1", START + 4).await.expect("peek"),
+            RefreshClaim::Reused {
+                family_id: "fam".into()
+            }
+        );
+        // A second presentation of the spent token rotates nothing.
+        let again = store
+            .rotate_refresh_token("r-1", START + 5, &token("a-4", user.id), &token("r-4", user.id))
+            .await
+            .expect("no error");
+        assert!(!again);
+        assert!(
+            store
+                .find_access_token("a-4", START + 6)
+                .await
+                .expect("lookup")
+                .is_none()
+        );
+    }
+);
