@@ -40,6 +40,9 @@ codes! {
     CsrfFailed = "csrf_failed",
     /// The server's own database cannot be reached (503).
     DatabaseUnavailable = "database_unavailable",
+    /// The database answers, but without this binary's migrations (503 on
+    /// the readiness probe).
+    SchemaOutdated = "schema_outdated",
     // Who is asking.
     NotAuthenticated = "not_authenticated",
     InvalidCredentials = "invalid_credentials",
@@ -144,7 +147,7 @@ impl Code {
             Code::AuthorizationPending => "authorization_pending",
             Code::AccessDenied => "access_denied",
             Code::ExpiredToken => "expired_token",
-            Code::DatabaseUnavailable => "temporarily_unavailable",
+            Code::DatabaseUnavailable | Code::SchemaOutdated => "temporarily_unavailable",
             Code::InvalidRequest
             | Code::InvalidPath
             | Code::NotFound
@@ -287,6 +290,7 @@ impl Code {
             | Code::FieldTooLarge
             | Code::InvalidMultipart
             | Code::DatabaseUnavailable
+            | Code::SchemaOutdated
             | Code::AuthorizationPending
             | Code::SlowDown
             | Code::AccessDenied

@@ -7,6 +7,7 @@ pub mod backchannel;
 pub mod client_tokens;
 pub mod device;
 pub mod devices;
+pub mod health;
 pub mod heartbeat;
 pub mod library;
 pub mod oauth;
