@@ -13,8 +13,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{AppError, AppResult, Code, Kind};
 use crate::library::Library;
-use crate::oidc::Oidc;
 use crate::metrics::Metrics;
+use crate::oidc::Oidc;
 use crate::store::{Schema, Store, StoreError};
 
 pub struct Services {

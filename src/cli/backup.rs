@@ -22,8 +22,11 @@ pub(super) async fn backup(config: &Config, file: &Path) -> Result<(), AppError>
     let db = sqlite_database(config, "backup")?;
     refuse_a_missing_file(&config.database)?;
     if file.exists() {
-        return Err(refused(format!("{} already exists; a backup never overwrites a file", file.display()))
-            .hint("Name a new file, for example romgate-$(date +%F).db."));
+        return Err(refused(format!(
+            "{} already exists; a backup never overwrites a file",
+            file.display()
+        ))
+        .hint("Name a new file, for example romgate-$(date +%F).db."));
     }
     eprintln!("database: {}", config.database.redacted());
     backup::vacuum_into(&config.database, file)
@@ -48,7 +51,8 @@ pub(super) async fn restore(config: &Config, file: &Path) -> Result<(), AppError
     let (users, behind) = restorable(file, inspection)?;
     eprintln!("database: {}", config.database.redacted());
     if let Some(dir) = db.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        files::create_private_dir(dir).map_err(|e| AppError::internal_from(format!("cannot create {}", dir.display()), e))?;
+        files::create_private_dir(dir)
+            .map_err(|e| AppError::internal_from(format!("cannot create {}", dir.display()), e))?;
     }
     let lock = files::lock_database(&db, LockKind::Replacing)
         .map_err(|e| AppError::internal_from(format!("cannot lock {}", db.display()), e))?;

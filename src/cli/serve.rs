@@ -83,7 +83,12 @@ async fn serve_metrics(addr: SocketAddr, state: AppState) -> Result<(), AppError
         ..ConnectionLimits::from_config(&state.config)
     };
     let router = crate::web::metrics::router(state);
-    tokio::spawn(crate::web::server::serve(listener, router, limits, std::future::pending()));
+    tokio::spawn(crate::web::server::serve(
+        listener,
+        router,
+        limits,
+        std::future::pending(),
+    ));
     Ok(())
 }
 

@@ -190,7 +190,10 @@ mod tests {
             ("OIDC_CLIENT_ID", "romgate"),
             ("OIDC_CLIENT_SECRET", "client-secret-3"),
             ("OIDC_REDIRECT_URI", "http://localhost:8080/api/oauth/openid"),
-            ("OIDC_SERVER_APPLICATION_URL", "https://user:url-pass-4@auth.example.com"),
+            (
+                "OIDC_SERVER_APPLICATION_URL",
+                "https://user:url-pass-4@auth.example.com",
+            ),
         ]);
         let config = Config::from_vars(env.clone()).expect("valid");
         let shown = format!("{:?}", config.effective(&env));

@@ -82,23 +82,64 @@ impl Metrics {
         let (scan_platforms_total, scan_roms) = (Gauge::default(), Gauge::default());
         let scans = Family::<Labels<1>, Counter>::default();
         let r = &mut registry;
-        r.register("build", "The running romgate", Info::new([("version", env!("CARGO_PKG_VERSION"))]));
-        r.register("http_requests", "HTTP requests answered, by route template, method and status class", requests.clone());
+        r.register(
+            "build",
+            "The running romgate",
+            Info::new([("version", env!("CARGO_PKG_VERSION"))]),
+        );
+        r.register(
+            "http_requests",
+            "HTTP requests answered, by route template, method and status class",
+            requests.clone(),
+        );
         r.register("sign_ins", "Sign-in attempts, by way in and result", sign_ins.clone());
-        r.register("rate_limit_refusals", "Requests refused by a rate limit, by policy", rate_limit_refusals.clone());
-        r.register_with_unit(
-            "idp_request_duration",
-            "Calls to the identity provider, by outcome",
-            prometheus_client::registry::Unit::Seconds,
+        r.register(
+            "rate_limit_refusals",
+            "Requests refused by a rate limit, by policy",
+            rate_limit_refusals.clone(),
+        );
+        // The unit in the name, without a UNIT line: parsers disagree on
+        // whether a histogram may carry one.
+        r.register(
+            "idp_request_duration_seconds",
+            "Calls to the identity provider, in seconds, by outcome",
             idp_requests.clone(),
         );
-        r.register("sessions_active", "Browser sessions not expired (read at scrape time)", sessions.clone());
-        r.register("database_up", "1 when the database answered the last scrape's query", database_up.clone());
-        r.register("database_pool_connections", "Open database connections, by state", pool_connections.clone());
-        r.register("database_pool_max_connections", "The pool's connection limit", pool_max.clone());
-        r.register("library_scan_running", "1 while a library scan runs", scan_running.clone());
-        r.register("library_scan_platforms_done", "Platform folders the running or last scan has walked", scan_platforms_done.clone());
-        r.register("library_scan_platforms", "Platform folders the running or last scan found", scan_platforms_total.clone());
+        r.register(
+            "sessions_active",
+            "Browser sessions not expired (read at scrape time)",
+            sessions.clone(),
+        );
+        r.register(
+            "database_up",
+            "1 when the database answered the last scrape's query",
+            database_up.clone(),
+        );
+        r.register(
+            "database_pool_connections",
+            "Open database connections, by state",
+            pool_connections.clone(),
+        );
+        r.register(
+            "database_pool_max_connections",
+            "The pool's connection limit",
+            pool_max.clone(),
+        );
+        r.register(
+            "library_scan_running",
+            "1 while a library scan runs",
+            scan_running.clone(),
+        );
+        r.register(
+            "library_scan_platforms_done",
+            "Platform folders the running or last scan has walked",
+            scan_platforms_done.clone(),
+        );
+        r.register(
+            "library_scan_platforms",
+            "Platform folders the running or last scan found",
+            scan_platforms_total.clone(),
+        );
         r.register("library_roms", "ROMs the last finished scan found", scan_roms.clone());
         r.register("library_scans", "Library scans ended, by result", scans.clone());
         Self {
@@ -134,14 +175,20 @@ impl Metrics {
             self.sessions.set(sessions);
         }
         let in_use = open.saturating_sub(idle);
-        self.pool_connections.get_or_create(&[("state", "idle")]).set(i64::from(idle));
-        self.pool_connections.get_or_create(&[("state", "in_use")]).set(i64::from(in_use));
+        self.pool_connections
+            .get_or_create(&[("state", "idle")])
+            .set(i64::from(idle));
+        self.pool_connections
+            .get_or_create(&[("state", "in_use")])
+            .set(i64::from(in_use));
         self.pool_max.set(i64::from(max));
     }
 
     /// Sign-ins counted so far with this way in and result (tests).
     pub fn sign_ins(&self, method: &'static str, result: &'static str) -> u64 {
-        self.sign_ins.get_or_create(&[("method", method), ("result", result)]).get()
+        self.sign_ins
+            .get_or_create(&[("method", method), ("result", result)])
+            .get()
     }
 }
 
@@ -152,7 +199,10 @@ fn idp_histogram() -> Histogram {
 /// A sign-in attempt, as the sign-in log writes it.
 pub fn sign_in(method: &'static str, result: &'static str) {
     if let Some(metrics) = get() {
-        metrics.sign_ins.get_or_create(&[("method", method), ("result", result)]).inc();
+        metrics
+            .sign_ins
+            .get_or_create(&[("method", method), ("result", result)])
+            .inc();
     }
 }
 
@@ -168,7 +218,10 @@ pub fn rate_limit_refused(policy: &'static str) {
 pub fn idp_request(elapsed: Duration, answered: bool) {
     if let Some(metrics) = get() {
         let outcome = if answered { "answered" } else { "failed" };
-        metrics.idp_requests.get_or_create(&[("outcome", outcome)]).observe(elapsed.as_secs_f64());
+        metrics
+            .idp_requests
+            .get_or_create(&[("outcome", outcome)])
+            .observe(elapsed.as_secs_f64());
     }
 }
 
@@ -177,7 +230,9 @@ pub fn scan_progress(done: usize, total: usize) {
     if let Some(metrics) = get() {
         metrics.scan_running.set(1);
         metrics.scan_platforms_done.set(i64::try_from(done).unwrap_or(i64::MAX));
-        metrics.scan_platforms_total.set(i64::try_from(total).unwrap_or(i64::MAX));
+        metrics
+            .scan_platforms_total
+            .set(i64::try_from(total).unwrap_or(i64::MAX));
     }
 }
 

@@ -101,6 +101,11 @@ impl EncodeMetric for RequestCounts {
     fn metric_type(&self) -> MetricType {
         MetricType::Counter
     }
+
+    /// No route has answered yet: left out, as an empty `Family` is.
+    fn is_empty(&self) -> bool {
+        self.routes.read().unwrap_or_else(PoisonError::into_inner).is_empty()
+    }
 }
 
 #[cfg(test)]

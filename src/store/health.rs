@@ -31,14 +31,13 @@ impl Store {
     /// with this binary's. An error: the database did not answer (or has no
     /// migration table at all).
     pub async fn schema(&self) -> Result<Schema, StoreError> {
-        let applied: Vec<i64> =
-            on_pool!(self, p => sqlx::query_scalar(APPLIED_MIGRATIONS).fetch_all(p).await)?;
-        let behind = self
-            .migrator()
-            .iter()
-            .filter(|m| !applied.contains(&m.version))
-            .count();
-        Ok(if behind == 0 { Schema::Current } else { Schema::Behind(behind) })
+        let applied: Vec<i64> = on_pool!(self, p => sqlx::query_scalar(APPLIED_MIGRATIONS).fetch_all(p).await)?;
+        let behind = self.migrator().iter().filter(|m| !applied.contains(&m.version)).count();
+        Ok(if behind == 0 {
+            Schema::Current
+        } else {
+            Schema::Behind(behind)
+        })
     }
 
     /// Sessions that have not expired at `now`.

@@ -54,7 +54,9 @@ fn value(exposition: &Exposition, family: &str, labels: &[(&str, &str)]) -> f64 
         .iter_samples()
         .find(|sample| {
             let set = sample.get_labelset().expect("bound to its family");
-            labels.iter().all(|(name, want)| set.get_label_value(name) == Some(*want))
+            labels
+                .iter()
+                .all(|(name, want)| set.get_label_value(name) == Some(*want))
         })
         .map_or(0.0, |sample| match &sample.value {
             OpenMetricsValue::Counter(counter) => counter.value.as_f64(),
@@ -92,18 +94,31 @@ async fn the_exposition_parses_and_counters_move() {
     assert!(grew("romgate_http_requests", &unmatched) >= 1.0, "{text}");
     let template = "/api/client-tokens/pair/{code}/status";
     let pairing_class = format!("{}xx", pairing.status.as_u16() / 100);
-    let pairing_labels = [("route", template), ("method", "GET"), ("status", pairing_class.as_str())];
+    let pairing_labels = [
+        ("route", template),
+        ("method", "GET"),
+        ("status", pairing_class.as_str()),
+    ];
     assert!(grew("romgate_http_requests", &pairing_labels) >= 1.0, "{text}");
-    assert!(!text.contains("SECRET-CODE1"), "a raw path reached the metrics:\n{text}");
+    assert!(
+        !text.contains("SECRET-CODE1"),
+        "a raw path reached the metrics:\n{text}"
+    );
     assert!(!text.contains("alice") && !text.contains("192.0.2.10"), "{text}");
-    let failure = [("method", "basic"), ("result", "failure")];
-    let success = [("method", "basic"), ("result", "success")];
+    let failure = [("method", "password"), ("result", "failure")];
+    let success = [("method", "password"), ("result", "success")];
     assert!(grew("romgate_sign_ins", &failure) >= 1.0, "{text}");
     assert!(grew("romgate_sign_ins", &success) >= 1.0, "{text}");
     assert!(value(&after, "romgate_sessions_active", &[]) >= 0.0);
     assert_eq!(value(&after, "romgate_database_up", &[]), 1.0, "{text}");
-    assert!(value(&after, "romgate_database_pool_max_connections", &[]) >= 1.0, "{text}");
-    assert!(after.families.contains_key("romgate_database_pool_connections"), "{text}");
+    assert!(
+        value(&after, "romgate_database_pool_max_connections", &[]) >= 1.0,
+        "{text}"
+    );
+    assert!(
+        after.families.contains_key("romgate_database_pool_connections"),
+        "{text}"
+    );
     assert!(after.families.contains_key("romgate_build"), "{text}");
 }
 
@@ -117,7 +132,11 @@ async fn live_sessions_are_read_from_the_database_at_scrape_time() {
     assert_eq!(value(&parsed, "romgate_sessions_active", &[]), 2.0);
     app.clock.advance(app.state.config.session_max_age_seconds + 1);
     let (_, parsed) = scrape(&app).await;
-    assert_eq!(value(&parsed, "romgate_sessions_active", &[]), 0.0, "expired sessions are not live");
+    assert_eq!(
+        value(&parsed, "romgate_sessions_active", &[]),
+        0.0,
+        "expired sessions are not live"
+    );
 }
 
 #[tokio::test]
@@ -134,7 +153,8 @@ async fn rate_limit_refusals_are_counted_by_policy() {
     }
     assert!(refused >= 1, "the limit refused nothing");
     let (_, after) = scrape(&app).await;
-    let grew = value(&after, "romgate_rate_limit_refusals", &policy) - value(&before, "romgate_rate_limit_refusals", &policy);
+    let grew =
+        value(&after, "romgate_rate_limit_refusals", &policy) - value(&before, "romgate_rate_limit_refusals", &policy);
     assert!(grew >= f64::from(refused), "{grew} < {refused}");
 }
 
@@ -150,11 +170,17 @@ async fn scans_and_calls_to_the_provider_are_counted() {
     let (response, after) = scrape(&app).await;
     let text = response.text();
     let grew = |family: &str, labels: &[(&str, &str)]| value(&after, family, labels) - value(&before, family, labels);
-    assert!(grew("romgate_library_scans", &[("result", "finished")]) >= 1.0, "{text}");
+    assert!(
+        grew("romgate_library_scans", &[("result", "finished")]) >= 1.0,
+        "{text}"
+    );
     assert!(after.families.contains_key("romgate_library_scan_running"), "{text}");
     let answered = [("outcome", "answered")];
     assert!(grew("romgate_idp_request_duration_seconds", &answered) >= 1.0, "{text}");
-    assert!(grew("romgate_sign_ins", &[("method", "sso"), ("result", "success")]) >= 1.0, "{text}");
+    assert!(
+        grew("romgate_sign_ins", &[("method", "sso"), ("result", "success")]) >= 1.0,
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -171,9 +197,13 @@ fn the_metrics_address_is_checked() {
     assert_eq!(config.metrics_address.map(|a| a.port()), Some(9898));
     assert!(Config::from_vars(vars(&[])).expect("valid").metrics_address.is_none());
     for (value, says) in [("9898", "not an address and port"), ("0.0.0.0:8080", "public port")] {
-        let errors = Config::from_vars(vars(&[("ROMGATE_METRICS_ADDR", value)])).expect_err(value).0;
+        let errors = Config::from_vars(vars(&[("ROMGATE_METRICS_ADDR", value)]))
+            .expect_err(value)
+            .0;
         assert!(
-            errors.iter().any(|e| e.starts_with("ROMGATE_METRICS_ADDR") && e.contains(says)),
+            errors
+                .iter()
+                .any(|e| e.starts_with("ROMGATE_METRICS_ADDR") && e.contains(says)),
             "{errors:?}"
         );
     }

@@ -19,11 +19,15 @@ fn version_and_help_name_every_command() {
     let dir = tempfile::tempdir().expect("tempdir");
     let version = romgate(dir.path(), &["--version"], "", &[]);
     assert!(version.status.success());
-    assert_eq!(stdout(&version).trim(), format!("romgate {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout(&version).trim(),
+        format!("romgate {}", env!("CARGO_PKG_VERSION"))
+    );
     let help = stdout(&romgate(dir.path(), &["--help"], "", &[]));
     for command in ["serve", "user", "library", "oidc", "config", "backup", "restore"] {
         assert!(
-            help.lines().any(|line| line.trim_start().starts_with(&format!("{command} "))),
+            help.lines()
+                .any(|line| line.trim_start().starts_with(&format!("{command} "))),
             "{command} missing from:\n{help}"
         );
     }
@@ -58,9 +62,15 @@ fn config_prints_every_variable_with_its_source_and_no_secret() {
             .collect::<Vec<_>>()
     };
     assert_eq!(line("ROMM_PORT"), ["ROMM_PORT", "9999", "(env)"]);
-    assert_eq!(line("SESSION_MAX_AGE_SECONDS"), ["SESSION_MAX_AGE_SECONDS", "1209600", "(default)"]);
+    assert_eq!(
+        line("SESSION_MAX_AGE_SECONDS"),
+        ["SESSION_MAX_AGE_SECONDS", "1209600", "(default)"]
+    );
     assert_eq!(line("OIDC_CLIENT_ID"), ["OIDC_CLIENT_ID", "romgate-client", "(env)"]);
-    assert_eq!(line("DATABASE_URL"), ["DATABASE_URL", "postgres://romm:***@db.example/romm", "(env)"]);
+    assert_eq!(
+        line("DATABASE_URL"),
+        ["DATABASE_URL", "postgres://romm:***@db.example/romm", "(env)"]
+    );
     assert_eq!(line("ROMGATE_METRICS_ADDR"), ["ROMGATE_METRICS_ADDR", "-", "(unset)"]);
     for name in romgate::config::KNOWN_VARIABLES {
         line(name);
@@ -69,6 +79,7 @@ fn config_prints_every_variable_with_its_source_and_no_secret() {
 
 /// A server's database in `data`, on the CLI's clock (the system's).
 async fn server_in(data: &Path) -> TestApp {
+    std::fs::create_dir_all(data).expect("data directory");
     TestApp::builder()
         .data_dir(data)
         .sqlite_file(&data.join("romgate.db"))
@@ -93,9 +104,10 @@ async fn a_backup_taken_while_the_server_writes_is_consistent() {
     };
     let file = dir.path().join("backup.db");
     let (data_dir, target) = (data.clone(), file.clone());
-    let output = tokio::task::spawn_blocking(move || romgate(&data_dir, &["backup", target.to_str().expect("utf-8")], "", &[]))
-        .await
-        .expect("backup ran");
+    let output =
+        tokio::task::spawn_blocking(move || romgate(&data_dir, &["backup", target.to_str().expect("utf-8")], "", &[]))
+            .await
+            .expect("backup ran");
     writer.await.expect("writer");
     assert!(output.status.success(), "{output:?}");
     assert!(stdout(&output).contains("backed up"), "{output:?}");
@@ -146,9 +158,12 @@ async fn restore_puts_a_backup_back_and_keeps_the_old_database() {
         .filter(|path| path.to_string_lossy().ends_with(".bak"))
         .collect();
     assert_eq!(kept.len(), 1, "{kept:?}");
-    let old = romgate::store::Store::open(&romgate::config::DatabaseUrl::new(format!("sqlite://{}", kept[0].display())))
-        .await
-        .expect("the old database opens");
+    let old = romgate::store::Store::open(&romgate::config::DatabaseUrl::new(format!(
+        "sqlite://{}",
+        kept[0].display()
+    )))
+    .await
+    .expect("the old database opens");
     assert!(old.find_user_with_hash("later").await.expect("query").is_some());
     assert!(file.exists(), "the backup itself stays");
 }
@@ -165,10 +180,14 @@ async fn restore_refuses_what_is_not_a_romgate_database_and_changes_nothing() {
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, "not a database").expect("write");
     let other = dir.path().join("other.db");
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!("sqlite://{}?mode=rwc", other.display()))
+    let mut conn =
+        <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!("sqlite://{}?mode=rwc", other.display()))
+            .await
+            .expect("connect");
+    sqlx::query("CREATE TABLE t (x)")
+        .execute(&mut conn)
         .await
-        .expect("connect");
-    sqlx::query("CREATE TABLE t (x)").execute(&mut conn).await.expect("table");
+        .expect("table");
     drop(conn);
     let missing = dir.path().join("missing.db");
     for (file, says) in [
@@ -182,8 +201,14 @@ async fn restore_refuses_what_is_not_a_romgate_database_and_changes_nothing() {
         assert!(stderr(&output).contains("nothing was changed"), "{output:?}");
     }
     assert_eq!(std::fs::read(data.join("romgate.db")).expect("database"), before);
-    let names: Vec<_> = std::fs::read_dir(&data).expect("data").map(|e| e.expect("entry").file_name()).collect();
-    assert!(!names.iter().any(|name| name.to_string_lossy().ends_with(".bak")), "{names:?}");
+    let names: Vec<_> = std::fs::read_dir(&data)
+        .expect("data")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(
+        !names.iter().any(|name| name.to_string_lossy().ends_with(".bak")),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -210,7 +235,11 @@ fn free_port() -> u16 {
 fn http_get(port: u16, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     Some(response)
@@ -255,6 +284,12 @@ fn a_running_server_blocks_restore_and_serves_metrics_on_its_own_port() {
     assert!(backed_up.status.success(), "{backed_up:?}");
     assert!(!restore.status.success(), "{restore:?}");
     assert!(stderr(&restore).contains("server is running"), "{restore:?}");
-    let names: Vec<_> = std::fs::read_dir(&data).expect("data").map(|e| e.expect("entry").file_name()).collect();
-    assert!(!names.iter().any(|name| name.to_string_lossy().ends_with(".bak")), "{names:?}");
+    let names: Vec<_> = std::fs::read_dir(&data)
+        .expect("data")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(
+        !names.iter().any(|name| name.to_string_lossy().ends_with(".bak")),
+        "{names:?}"
+    );
 }
