@@ -61,7 +61,16 @@ pub(super) async fn restore(config: &Config, file: &Path) -> Result<(), AppError
             .hint("Stop the server (systemctl stop romgate, or docker compose stop romgate), run the restore, then start it again."));
     };
     let kept = move_aside(&db).await?;
-    put_in_place(file, &db)?;
+    if let Err(err) = put_in_place(file, &db) {
+        if let Some(kept) = &kept {
+            eprintln!(
+                "the previous database is kept as {}; rename it back to {} to undo",
+                kept.display(),
+                db.display()
+            );
+        }
+        return Err(err);
+    }
     println!("restored {} to {} ({users} accounts)", file.display(), db.display());
     if let Some(kept) = kept {
         println!("the database it replaced is kept as {}", kept.display());

@@ -3,18 +3,16 @@
 
 use axum::http::StatusCode;
 
-use crate::util::TestApp;
+use crate::util::{TestApp, on_both_engines};
 
-#[tokio::test]
-async fn live_and_ready_with_a_migrated_database() {
-    let app = TestApp::new().await;
+on_both_engines!(live_and_ready_with_a_migrated_database, |app: TestApp| async move {
     let live = app.get("/health/live", &[]).await;
     assert_eq!(live.status, StatusCode::OK);
     assert_eq!(live.json()["status"], "live");
     let ready = app.get("/health/ready", &[]).await;
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.text());
     assert_eq!(ready.json()["status"], "ready");
-}
+});
 
 #[tokio::test]
 async fn without_the_database_it_is_live_but_not_ready() {

@@ -15,7 +15,7 @@ use tower::ServiceExt;
 use crate::library_support::{put_file, scan};
 use crate::login_support::login_from;
 use crate::sso_support::{session_of, sign_in, sso_app};
-use crate::util::{PASSWORD, TestApp, TestResponse, request};
+use crate::util::{PASSWORD, TestApp, TestResponse, on_both_engines, request};
 
 type Exposition = MetricsExposition<OpenMetricsType, OpenMetricsValue>;
 
@@ -122,22 +122,24 @@ async fn the_exposition_parses_and_counters_move() {
     assert!(after.families.contains_key("romgate_build"), "{text}");
 }
 
-#[tokio::test]
-async fn live_sessions_are_read_from_the_database_at_scrape_time() {
-    let app = TestApp::new().await;
-    app.create_user("bob", Role::Viewer).await;
-    app.login("bob", PASSWORD).await;
-    app.login("bob", PASSWORD).await;
-    let (_, parsed) = scrape(&app).await;
-    assert_eq!(value(&parsed, "romgate_sessions_active", &[]), 2.0);
-    app.clock.advance(app.state.config.session_max_age_seconds + 1);
-    let (_, parsed) = scrape(&app).await;
-    assert_eq!(
-        value(&parsed, "romgate_sessions_active", &[]),
-        0.0,
-        "expired sessions are not live"
-    );
-}
+on_both_engines!(
+    live_sessions_are_read_from_the_database_at_scrape_time,
+    |app: TestApp| async move {
+        app.create_user("bob", Role::Viewer).await;
+        app.login("bob", PASSWORD).await;
+        app.login("bob", PASSWORD).await;
+        let (_, parsed) = scrape(&app).await;
+        assert_eq!(value(&parsed, "romgate_sessions_active", &[]), 2.0);
+        app.clock.advance(app.state.config.session_max_age_seconds + 1);
+        let (_, parsed) = scrape(&app).await;
+        assert_eq!(
+            value(&parsed, "romgate_sessions_active", &[]),
+            0.0,
+            "expired sessions are not live"
+        );
+        assert_eq!(value(&parsed, "romgate_database_up", &[]), 1.0);
+    }
+);
 
 #[tokio::test]
 async fn rate_limit_refusals_are_counted_by_policy() {
@@ -207,4 +209,13 @@ fn the_metrics_address_is_checked() {
             "{errors:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_scrape_answers_while_the_database_is_down() {
+    let app = TestApp::new().await;
+    app.store().close().await;
+    let (response, parsed) = scrape(&app).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(value(&parsed, "romgate_database_up", &[]), 0.0, "{}", response.text());
 }
