@@ -5,7 +5,8 @@
 //! `tests/api/layers.rs`):
 //!
 //! - leaves: `secret`, `access` (roles, scopes), `next_path` (the safe
-//!   redirect target), `clock` (time and its RFC 3339 form), `logging`;
+//!   redirect target), `clock` (time and its RFC 3339 form), `logging`,
+//!   `metrics` (Prometheus, off by default);
 //! - `config`, then `store` (all SQL), then `error` (the one error type);
 //! - the domain, without HTTP: `auth`, then `library` and `oidc`;
 //! - `services`: the composition root, built once for the server and the CLI;
@@ -27,6 +28,7 @@ pub mod config;
 pub mod error;
 pub mod library;
 pub mod logging;
+pub mod metrics;
 pub mod next_path;
 pub mod oidc;
 pub mod secret;

@@ -11,10 +11,11 @@ use crate::auth::tokens::TokenHasher;
 use crate::auth::{Auth, AuthSettings, secret_key};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code, Kind};
 use crate::library::Library;
+use crate::metrics::Metrics;
 use crate::oidc::Oidc;
-use crate::store::Store;
+use crate::store::{Schema, Store, StoreError};
 
 pub struct Services {
     pub config: Arc<Config>,
@@ -63,6 +64,47 @@ impl Services {
     pub fn now(&self) -> i64 {
         self.clock.now()
     }
+
+    /// Whether this instance can serve requests (`GET /health/ready`): the
+    /// database answers, with every migration of this binary applied.
+    /// Otherwise a 503 refusal naming which of the two is missing.
+    pub async fn check_ready(&self) -> AppResult<()> {
+        match self.store.schema().await {
+            Ok(Schema::Current) => Ok(()),
+            Ok(Schema::Behind(missing)) => Err(schema_outdated(format!(
+                "{missing} of this romgate's database migrations are not applied"
+            ))),
+            Err(err @ StoreError::Unavailable(_)) => Err(err.into()),
+            Err(err) => Err(schema_outdated(err.to_string())),
+        }
+    }
+
+    /// Sets the metrics read from the database, just before a scrape
+    /// encodes them: live sessions (one indexed count) and the pool.
+    pub async fn observe(&self, metrics: &Metrics) {
+        // The pool before the count, which borrows a connection.
+        let pool = self.store.pool_usage();
+        let sessions = match self.store.count_live_sessions(self.now()).await {
+            Ok(count) => Some(count),
+            Err(err) => {
+                tracing::warn!(error = %err, "metrics: cannot count the live sessions");
+                None
+            }
+        };
+        metrics.set_database(sessions, pool.open, pool.idle, pool.max);
+    }
+}
+
+/// The readiness refusal when the database answers without this binary's
+/// schema (`cause` goes to the log).
+fn schema_outdated(cause: String) -> AppError {
+    tracing::warn!(%cause, "not ready: the database's schema is not this romgate's");
+    AppError::refuse(
+        Kind::Unavailable,
+        Code::SchemaOutdated,
+        "The server's database is not up to date for this version of romgate.",
+    )
+    .hint("romgate applies its migrations at start: restart it, and check its log for a migration error.")
 }
 
 /// The authentication service alone (what the account commands need): the

@@ -115,8 +115,10 @@ impl Hit {
         (self.window.started_at + self.policy.window_seconds - now).max(1)
     }
 
-    /// The 429 for this event.
+    /// The 429 for this event (counted in the metrics: every refusal of
+    /// a limit is made here).
     pub fn refusal(&self, now: i64) -> AppError {
+        crate::metrics::rate_limit_refused(self.policy.name);
         AppError::refuse(
             Kind::TooManyRequests {
                 retry_after_seconds: u64::try_from(self.retry_after(now)).unwrap_or(1),

@@ -21,6 +21,9 @@
 //!
 //! In the JSON format the same fields are in `fields`, with `target`
 //! `romgate::sign_in`.
+//!
+//! Each line also counts in the metrics (`romgate_sign_ins_total`, by
+//! method and result: never the username or the address).
 
 use std::net::IpAddr;
 
@@ -85,6 +88,7 @@ fn address(client: &str) -> &str {
 /// A successful sign-in of `user` (a username, or `sub:<subject>` when no
 /// account was resolved) from `client`.
 pub fn succeeded(method: Method, user: &str, client: &str) {
+    crate::metrics::sign_in(method.as_str(), "success");
     tracing::info!(
         target: TARGET,
         parent: None,
@@ -98,6 +102,7 @@ pub fn succeeded(method: Method, user: &str, client: &str) {
 
 /// A refused sign-in, with the refusal's stable code as the reason.
 pub fn failed(method: Method, user: &str, client: &str, reason: Code) {
+    crate::metrics::sign_in(method.as_str(), "failure");
     tracing::info!(
         target: TARGET,
         parent: None,
@@ -114,6 +119,7 @@ pub fn failed(method: Method, user: &str, client: &str, reason: Code) {
 /// sign-in denied): not a failed guess, so a filter counting failures
 /// does not count it against the person's address.
 pub fn declined(method: Method, user: &str, client: &str) {
+    crate::metrics::sign_in(method.as_str(), "declined");
     tracing::info!(
         target: TARGET,
         parent: None,

@@ -47,7 +47,7 @@ pub(super) async fn open_store(config: &Config, missing: Missing) -> Result<Stor
         .map_err(|e| AppError::internal_from(format!("database {}", config.database.redacted()), e))
 }
 
-fn refuse_a_missing_file(url: &DatabaseUrl) -> Result<(), AppError> {
+pub(super) fn refuse_a_missing_file(url: &DatabaseUrl) -> Result<(), AppError> {
     let Some(file) = sqlite_file(url) else {
         return Ok(());
     };
@@ -95,7 +95,7 @@ async fn refuse_an_empty_postgres(url: &DatabaseUrl) -> Result<(), AppError> {
 
 /// The file a SQLite URL names; `None` for an in-memory database or a URL
 /// sqlx cannot read (opening it then reports the problem).
-fn sqlite_file(url: &DatabaseUrl) -> Option<PathBuf> {
+pub(super) fn sqlite_file(url: &DatabaseUrl) -> Option<PathBuf> {
     let raw = url.expose();
     if raw.contains(":memory:") || raw.contains("mode=memory") {
         return None;

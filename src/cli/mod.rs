@@ -9,10 +9,12 @@
 //! may create a SQLite database, so a command run from the wrong directory
 //! says so instead of working on a new, empty one.
 
+mod backup;
 mod database;
 mod library;
 mod password;
 mod serve;
+mod show_config;
 mod users;
 
 use std::process::ExitCode;
@@ -48,7 +50,9 @@ Environment (the ones that matter most; see the README for all):
                        OIDC_CLIENT_SECRET, OIDC_SERVER_APPLICATION_URL, ...;
                        check them with `romgate oidc check`)
   DISABLE_USERPASS_LOGIN, DISABLE_SETUP_WIZARD
-  RUST_LOG, ROMGATE_LOG_FORMAT   log level and format (json)";
+  RUST_LOG, ROMGATE_LOG_FORMAT   log level and format (json)
+  ROMGATE_METRICS_ADDR Prometheus metrics on their own address (e.g. 127.0.0.1:9898)
+`romgate config` prints every variable with the value in use.";
 
 #[derive(Parser)]
 #[command(
@@ -76,6 +80,15 @@ enum Command {
     /// Single sign-on tools: check.
     #[command(subcommand)]
     Oidc(OidcCommand),
+    /// Print the effective configuration: every variable romgate reads, its
+    /// value and where it came from (env or default); secrets masked.
+    Config,
+    /// Copy the SQLite database to FILE while the server runs (a consistent
+    /// snapshot; FILE must not exist). For PostgreSQL use pg_dump.
+    Backup { file: std::path::PathBuf },
+    /// Put a backup made by `romgate backup` back, with the server stopped;
+    /// the database it replaces is kept beside it as a .bak file.
+    Restore { file: std::path::PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -148,6 +161,10 @@ pub fn main() -> ExitCode {
         Some(config) => config,
         None => return ExitCode::from(2),
     };
+    if matches!(cli.command, Some(Command::Config)) {
+        show_config::print(&config);
+        return ExitCode::SUCCESS;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -161,6 +178,10 @@ pub fn main() -> ExitCode {
             Command::User(command) => users::run(config, command).await,
             Command::Library(LibraryCommand::Scan) => library::scan(config).await,
             Command::Oidc(OidcCommand::Check) => check_oidc(&config).await,
+            Command::Backup { file } => backup::backup(&config, &file).await,
+            Command::Restore { file } => backup::restore(&config, &file).await,
+            // Printed above, without a runtime.
+            Command::Config => Ok(()),
         }
     });
     // Work still running in the background (a library scan hashing a large

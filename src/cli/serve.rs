@@ -4,13 +4,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::database::{Missing, open_store};
+use super::database::{Missing, open_store, sqlite_file};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::library::Library;
 use crate::services::Services;
 use crate::store::Store;
+use crate::store::files::{self, DatabaseLock, LockKind};
 use crate::web::server::ConnectionLimits;
 use crate::web::state::AppState;
 
@@ -19,15 +20,20 @@ const STORE_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) async fn serve(config: Config) -> Result<(), AppError> {
     crate::config::log_startup_warnings(&config);
+    let _lock = lock_sqlite_database(&config)?;
     let store = open_store(&config, Missing::Create).await?;
     let addr = SocketAddr::new(config.listen_address, config.port);
     let limits = ConnectionLimits::from_config(&config);
+    let metrics_address = config.metrics_address;
     tracing::info!(database = %config.database.redacted(), engine = store.engine(), "database ready");
     let services = Services::new(config, store.clone()).await?;
     spawn_cleanup(store.clone());
     spawn_library_scan(services.library.clone());
     spawn_upload_sweep(services.library.clone());
     let state = AppState::from_services(services);
+    if let Some(metrics_address) = metrics_address {
+        serve_metrics(metrics_address, state.clone()).await?;
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| AppError::internal_from(format!("cannot listen on {addr}"), e))?;
@@ -44,6 +50,54 @@ pub(super) async fn serve(config: Config) -> Result<(), AppError> {
         tracing::warn!("database connections still in use at exit were dropped");
     }
     tracing::info!("romgate stopped");
+    Ok(())
+}
+
+/// Holds the lock a restore checks (`store::files::lock_database`) for as
+/// long as the server runs, on a SQLite database file. A restore in
+/// progress stops the start; a lock that cannot be taken at all (a
+/// read-only folder) is a warning: the database reports the real problem.
+fn lock_sqlite_database(config: &Config) -> Result<Option<DatabaseLock>, AppError> {
+    if config.database.is_postgres() {
+        return Ok(None);
+    }
+    let Some(db) = sqlite_file(&config.database) else {
+        return Ok(None);
+    };
+    if let Some(dir) = db.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        let _ = files::prepare_data_dir(dir);
+    }
+    match files::lock_database(&db, LockKind::Serving) {
+        Ok(Some(lock)) => Ok(Some(lock)),
+        Ok(None) => Err(AppError::internal(format!(
+            "`romgate restore` is replacing {}; start the server once it has finished",
+            db.display()
+        ))),
+        Err(err) => {
+            tracing::warn!(path = %db.display(), error = %err, "cannot take the database lock; `romgate restore` cannot tell that this server runs");
+            Ok(None)
+        }
+    }
+}
+
+/// The metrics on their own listener, until the process ends.
+async fn serve_metrics(addr: SocketAddr, state: AppState) -> Result<(), AppError> {
+    crate::metrics::enable();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| AppError::internal_from(format!("cannot listen on {addr} (ROMGATE_METRICS_ADDR)"), e))?;
+    tracing::info!(%addr, "metrics at /metrics");
+    let limits = ConnectionLimits {
+        max_connections: 8,
+        ..ConnectionLimits::from_config(&state.config)
+    };
+    let router = crate::web::metrics::router(state);
+    tokio::spawn(crate::web::server::serve(
+        listener,
+        router,
+        limits,
+        std::future::pending(),
+    ));
     Ok(())
 }
 

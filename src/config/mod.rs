@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use url::Url;
@@ -14,6 +14,8 @@ use crate::secret::Secret;
 mod fail_closed;
 mod warnings;
 pub use warnings::{CALLBACK_PATH, Finding, StartupWarning, log_startup_warnings};
+mod effective;
+pub use effective::{Setting, Source};
 mod unknown;
 pub use unknown::{UnknownVariable, log_unknown_variables, unknown_variables};
 
@@ -56,6 +58,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "ROMGATE_LOG_FORMAT",
     "ROMGATE_MAX_CONNECTIONS",
     "ROMGATE_MAX_UPLOAD_BYTES",
+    "ROMGATE_METRICS_ADDR",
     "ROMGATE_TRUSTED_PROXIES",
     "ROMM_AUTH_SECRET_KEY",
     "ROMM_BASE_URL",
@@ -95,6 +98,9 @@ pub struct Config {
     pub library_path: PathBuf,
     /// Largest ROM upload accepted (ROMGATE_MAX_UPLOAD_BYTES).
     pub max_upload_bytes: u64,
+    /// Where Prometheus metrics are served (ROMGATE_METRICS_ADDR): their
+    /// own listener, never the public port; `None` (the default): off.
+    pub metrics_address: Option<SocketAddr>,
     /// `None`: generate once and persist under the data dir (see `secret_key`).
     pub auth_secret_key: Option<Secret>,
     pub database: DatabaseUrl,
@@ -255,9 +261,11 @@ impl Env {
         let database = self.database(&data_path);
         let refresh = self.seconds("OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS", 604_800);
         self.check_log_format();
+        let port = self.number("ROMM_PORT", 8080);
         Config {
+            metrics_address: self.metrics_address(port),
             listen_address: self.address("ROMGATE_LISTEN_ADDRESS", IpAddr::from([0, 0, 0, 0])),
-            port: self.number("ROMM_PORT", 8080),
+            port,
             max_connections: usize::try_from(self.positive("ROMGATE_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS))
                 .unwrap_or(usize::MAX),
             library_path: PathBuf::from(self.string("ROMM_LIBRARY_PATH").unwrap_or_else(|| "./library".into())),
@@ -516,6 +524,28 @@ impl Env {
             ));
             default
         })
+    }
+
+    /// ROMGATE_METRICS_ADDR: an address and port of its own. The metrics
+    /// name routes and counts sign-ins, so they are never served on the
+    /// public port (`port`).
+    fn metrics_address(&mut self, port: u16) -> Option<SocketAddr> {
+        let raw = self.string("ROMGATE_METRICS_ADDR")?;
+        let Ok(address) = raw.parse::<SocketAddr>() else {
+            self.errors.push(format!(
+                "ROMGATE_METRICS_ADDR: '{raw}' is not an address and port; for example 127.0.0.1:9898 \
+                 (or [::1]:9898)"
+            ));
+            return None;
+        };
+        if address.port() == port && port != 0 {
+            self.errors.push(format!(
+                "ROMGATE_METRICS_ADDR: port {port} is romgate's public port (ROMM_PORT); the metrics need a port \
+                 of their own, for example 127.0.0.1:9898"
+            ));
+            return None;
+        }
+        Some(address)
     }
 
     /// A positive number (of bytes, for example).

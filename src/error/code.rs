@@ -43,6 +43,9 @@ codes! {
     /// The disk under the database or the library is full (503): nothing
     /// was saved; reads go on working.
     StorageFull = "storage_full",
+    /// The database answers, but without this binary's migrations (503 on
+    /// the readiness probe).
+    SchemaOutdated = "schema_outdated",
     // Who is asking.
     NotAuthenticated = "not_authenticated",
     InvalidCredentials = "invalid_credentials",
@@ -156,6 +159,7 @@ impl Code {
             Code::AccessDenied => "access_denied",
             Code::ExpiredToken => "expired_token",
             Code::DatabaseUnavailable | Code::StorageFull => "temporarily_unavailable",
+            Code::DatabaseUnavailable | Code::SchemaOutdated => "temporarily_unavailable",
             Code::InvalidRequest
             | Code::InvalidPath
             | Code::NotFound
@@ -307,6 +311,7 @@ impl Code {
             | Code::UploadBusy
             | Code::DatabaseUnavailable
             | Code::StorageFull
+            | Code::SchemaOutdated
             | Code::AuthorizationPending
             | Code::SlowDown
             | Code::AccessDenied

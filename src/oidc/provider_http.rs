@@ -85,8 +85,20 @@ impl ProviderHttp {
         Ok(Self { client })
     }
 
-    /// Sends one request (the openidconnect crate's HTTP interface).
+    /// Sends one request (the openidconnect crate's HTTP interface), timed
+    /// for the metrics (`romgate_idp_request_duration_seconds`).
     pub async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, ProviderHttpError> {
+        let started = std::time::Instant::now();
+        let result = self.send(request).await;
+        let answered = !matches!(
+            result,
+            Err(ProviderHttpError::Unreachable(_) | ProviderHttpError::Request(_))
+        );
+        crate::metrics::idp_request(started.elapsed(), answered);
+        result
+    }
+
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, ProviderHttpError> {
         let request = reqwest::Request::try_from(request).map_err(|e| ProviderHttpError::Request(e.to_string()))?;
         let mut response = self.client.execute(request).await.map_err(|e| unreachable_error(&e))?;
         let mut body = Vec::new();

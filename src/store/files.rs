@@ -80,7 +80,7 @@ pub(crate) fn prepare_database_file(db: &Path) {
 
 /// A new, empty file only romgate's user can read; `AlreadyExists` if there
 /// is one.
-fn create_private_file(path: &Path) -> io::Result<()> {
+pub(crate) fn create_private_file(path: &Path) -> io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -88,7 +88,7 @@ fn create_private_file(path: &Path) -> io::Result<()> {
     options.open(path).map(drop)
 }
 
-fn companion(db: &Path, suffix: &str) -> PathBuf {
+pub fn companion(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
@@ -121,3 +121,42 @@ pub fn tighten_file(path: &Path) {
 
 #[cfg(not(unix))]
 pub fn tighten_file(_path: &Path) {}
+
+/// Held by a running server on its SQLite database (a shared lock, so
+/// several servers on one file may run); `romgate restore` takes it
+/// exclusively, so it never swaps the file under a server, and a server
+/// does not start in the middle of a restore. The kernel drops the lock
+/// when the process ends, however it ends: no stale lock to clean up.
+#[derive(Debug)]
+pub struct DatabaseLock {
+    _file: std::fs::File,
+}
+
+/// Which lock a `DatabaseLock` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockKind {
+    /// A server using the database.
+    Serving,
+    /// A restore replacing it.
+    Replacing,
+}
+
+/// Takes the lock beside `db` (`<db>.lock`, created 0600) without waiting.
+/// `Ok(None)`: another process holds it in a way that excludes this one.
+pub fn lock_database(db: &Path, kind: LockKind) -> io::Result<Option<DatabaseLock>> {
+    let path = companion(db, ".lock");
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    options.mode(PRIVATE_FILE_MODE);
+    let file = options.open(&path)?;
+    let taken = match kind {
+        LockKind::Serving => file.try_lock_shared(),
+        LockKind::Replacing => file.try_lock(),
+    };
+    match taken {
+        Ok(()) => Ok(Some(DatabaseLock { _file: file })),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}

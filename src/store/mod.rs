@@ -21,6 +21,9 @@ mod devices;
 mod direct;
 mod download_links;
 pub mod files;
+mod health;
+pub use health::{PoolUsage, Schema};
+pub mod backup;
 mod library;
 mod oidc;
 mod rate_limits;
@@ -50,11 +53,16 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, PgPool, SqlitePool};
 
 use crate::config::DatabaseUrl;
+
+/// The schema, per engine, with matching version numbers.
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("src/store/migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("src/store/migrations/postgres");
 
 /// Runs `$body` with `$p` bound to the concrete pool, once per engine.
 macro_rules! on_pool {
@@ -252,10 +260,18 @@ impl Store {
 
     async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite(p) => sqlx::migrate!("src/store/migrations/sqlite").run(p).await?,
-            Pool::Postgres(p) => sqlx::migrate!("src/store/migrations/postgres").run(p).await?,
+            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
         }
         Ok(())
+    }
+
+    /// This binary's migrations for the engine in use.
+    fn migrator(&self) -> &'static Migrator {
+        match &self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
     }
 
     pub fn engine(&self) -> &'static str {

@@ -14,6 +14,7 @@ pub mod csrf;
 pub mod download;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod pages;
 pub mod scan;
 pub mod security_headers;
@@ -25,7 +26,7 @@ pub mod upload;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
     // for a request: the last added is outermost.
     let bounded = Router::new()
         .merge(api::heartbeat::routes())
+        .merge(api::health::routes())
         .merge(api::session::routes())
         .merge(api::token::routes())
         .merge(api::users::routes())
@@ -151,14 +153,22 @@ fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
 
 /// One log line per request: method, path (never the query, which may carry
 /// codes or tokens; never a secret segment, see `loggable_path`), status
-/// and duration. Around the CSRF cookie issuer.
+/// and duration. Around the CSRF cookie issuer. When the metrics are on,
+/// the request counts under its route template (an `Arc` clone and one
+/// atomic increment; nothing when they are off).
 async fn log_and_issue_csrf_cookie(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     // A cheap clone (shared bytes), kept for the log line.
     let uri = request.uri().clone();
+    let metrics = crate::metrics::get();
+    let route = metrics.and_then(|_| request.extensions().get::<MatchedPath>().cloned());
     let started = std::time::Instant::now();
     let response = csrf::issue_cookie(&state, request, next).await;
     let status = response.status();
+    if let Some(metrics) = metrics {
+        let route = route.as_ref().map_or(crate::metrics::UNMATCHED, MatchedPath::as_str);
+        metrics.requests.count(route, method.as_str(), status.as_u16());
+    }
     let path = loggable_path(uri.path());
     let path = path.as_ref();
     let ms = started.elapsed().as_millis();

@@ -1,7 +1,7 @@
 //! The layers stay as drawn (README, Layout): each module of `src/` may name
 //! only the layers below it,
 //!
-//!   leaves (secret, access, next_path, clock, logging) → config → store
+//!   leaves (secret, access, next_path, clock, logging, metrics) → config → store
 //!   → error → domain (auth → library, oidc) → services → web → cli,
 //!
 //! the web layer's two children (`web::api`, `web::pages`) never name each
@@ -22,6 +22,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("next_path", 0),
     ("clock", 0),
     ("logging", 0),
+    ("metrics", 0),
     ("config", 1),
     ("store", 2),
     ("error", 3),

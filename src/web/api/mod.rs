@@ -9,6 +9,7 @@ pub mod client_tokens;
 pub mod device;
 pub mod devices;
 pub mod download_links;
+pub mod health;
 pub mod heartbeat;
 pub mod library;
 pub mod oauth;
