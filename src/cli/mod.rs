@@ -10,6 +10,7 @@
 //! says so instead of working on a new, empty one.
 
 mod database;
+mod health;
 mod library;
 mod password;
 mod serve;
@@ -72,6 +73,9 @@ enum Command {
     /// Single sign-on tools: check.
     #[command(subcommand)]
     Oidc(OidcCommand),
+    /// Ask the server running with this configuration whether it is up
+    /// (exit 0 when it answers): a container's HEALTHCHECK.
+    Health,
 }
 
 #[derive(Subcommand)]
@@ -157,6 +161,7 @@ pub fn main() -> ExitCode {
             Command::User(command) => users::run(config, command).await,
             Command::Library(LibraryCommand::Scan) => library::scan(config).await,
             Command::Oidc(OidcCommand::Check) => check_oidc(&config).await,
+            Command::Health => health::check(&config).await,
         }
     });
     match result {
@@ -170,9 +175,11 @@ pub fn main() -> ExitCode {
 
 /// The configuration, or `None` after printing every problem. The server
 /// and the user commands also name the variables romgate does not read;
-/// `oidc check` reports those, and the fail-closed settings, as its own lines.
+/// `oidc check` reports those, and the fail-closed settings, as its own lines;
+/// `health`, run every half minute by a container, stays quiet about them.
 fn load_config(command: Option<&Command>) -> Option<Config> {
     let checking = matches!(command, Some(Command::Oidc(OidcCommand::Check)));
+    let quiet = checking || matches!(command, Some(Command::Health));
     let loaded = if checking {
         Config::from_env_for_check()
     } else {
@@ -180,7 +187,7 @@ fn load_config(command: Option<&Command>) -> Option<Config> {
     };
     match loaded {
         Ok(config) => {
-            if !checking {
+            if !quiet {
                 crate::config::log_unknown_variables(&config.unknown_variables);
             }
             Some(config)

@@ -10,6 +10,7 @@ mod bad_input;
 mod basic_auth;
 mod cli;
 mod cli_commands;
+mod cli_health;
 mod cli_support;
 mod client_addr;
 mod client_tokens;
