@@ -30,8 +30,8 @@ RUN if [ ! -s /etc/ssl/certs/ca-certificates.crt ]; then \
         && rm -rf /var/lib/apt/lists/*; \
     fi
 # A fixed uid/gid, so a host directory can be chowned to it: 10001:10001.
-RUN groupadd --system --gid 10001 romgate \
-    && useradd --system --uid 10001 --gid romgate --home-dir /data --no-create-home \
+RUN groupadd --gid 10001 romgate \
+    && useradd --uid 10001 --gid romgate --no-log-init --home-dir /data --no-create-home \
        --shell /usr/sbin/nologin romgate \
     && mkdir -p /data /library \
     && chown romgate:romgate /data /library

@@ -55,7 +55,9 @@ async fn health_fails_naming_the_url_when_nothing_listens() {
     assert!(!output.status.success());
     let text = stderr(&output);
     assert!(
-        text.contains(&format!("unhealthy: no answer from http://127.0.0.1:{port}/health/live")),
+        text.contains(&format!(
+            "unhealthy: no answer from http://127.0.0.1:{port}/health/live"
+        )),
         "{text}"
     );
 }
@@ -69,7 +71,8 @@ async fn health_fails_when_the_server_answers_an_error() {
         if let Ok((mut stream, _)) = listener.accept() {
             let mut request = [0u8; 1024];
             let _ = stream.read(&mut request);
-            let _ = stream.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ =
+                stream.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
         }
     });
     let output = health(port).await;
