@@ -36,6 +36,8 @@ cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
   [ -n "${tls_pid:-}" ] && kill "$tls_pid" 2>/dev/null || true
   for container in "${containers[@]}"; do "${buildah[@]}" rm "$container" >/dev/null 2>&1 || true; done
+  # The image (a few hundred MB in vfs storage) goes too; the base stays cached.
+  "${buildah[@]}" rmi "$image" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -174,4 +176,4 @@ grep '^✗ discovery answers with JSON' <<<"$without_ca" | grep -qi 'certificate
 printf '   with the CA file:    %s\n' "$(grep 'discovery answers' <<<"$with_ca")" >&2
 printf '   without the CA file: ✗ ... %s\n' "$(grep 'discovery answers' <<<"$without_ca" | grep -io 'invalid peer certificate.*' | cut -c1-80)" >&2
 
-log "container check passed (image $image)"
+log "container check passed (image built, run and removed)"
