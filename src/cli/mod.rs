@@ -11,6 +11,7 @@
 
 mod backup;
 mod database;
+mod health;
 mod library;
 mod password;
 mod serve;
@@ -89,6 +90,9 @@ enum Command {
     /// Put a backup made by `romgate backup` back, with the server stopped;
     /// the database it replaces is kept beside it as a .bak file.
     Restore { file: std::path::PathBuf },
+    /// Ask the server running with this configuration whether it is up
+    /// (exit 0 when it answers): a container's HEALTHCHECK.
+    Health,
 }
 
 #[derive(Subcommand)]
@@ -182,6 +186,7 @@ pub fn main() -> ExitCode {
             Command::Restore { file } => backup::restore(&config, &file).await,
             // Printed above, without a runtime.
             Command::Config => Ok(()),
+            Command::Health => health::check(&config).await,
         }
     });
     // Work still running in the background (a library scan hashing a large
@@ -198,9 +203,11 @@ pub fn main() -> ExitCode {
 
 /// The configuration, or `None` after printing every problem. The server
 /// and the user commands also name the variables romgate does not read;
-/// `oidc check` reports those, and the fail-closed settings, as its own lines.
+/// `oidc check` reports those, and the fail-closed settings, as its own lines;
+/// `health`, run every half minute by a container, stays quiet about them.
 fn load_config(command: Option<&Command>) -> Option<Config> {
     let checking = matches!(command, Some(Command::Oidc(OidcCommand::Check)));
+    let quiet = checking || matches!(command, Some(Command::Health));
     let loaded = if checking {
         Config::from_env_for_check()
     } else {
@@ -208,7 +215,7 @@ fn load_config(command: Option<&Command>) -> Option<Config> {
     };
     match loaded {
         Ok(config) => {
-            if !checking {
+            if !quiet {
                 crate::config::log_unknown_variables(&config.unknown_variables);
             }
             Some(config)

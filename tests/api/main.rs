@@ -11,6 +11,7 @@ mod basic_auth;
 mod chunked_support;
 mod cli;
 mod cli_commands;
+mod cli_health;
 mod cli_support;
 mod client_addr;
 mod client_tokens;
