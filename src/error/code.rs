@@ -158,8 +158,7 @@ impl Code {
             Code::AuthorizationPending => "authorization_pending",
             Code::AccessDenied => "access_denied",
             Code::ExpiredToken => "expired_token",
-            Code::DatabaseUnavailable | Code::StorageFull => "temporarily_unavailable",
-            Code::DatabaseUnavailable | Code::SchemaOutdated => "temporarily_unavailable",
+            Code::DatabaseUnavailable | Code::StorageFull | Code::SchemaOutdated => "temporarily_unavailable",
             Code::InvalidRequest
             | Code::InvalidPath
             | Code::NotFound

@@ -22,13 +22,13 @@ mod scan_status;
 mod scan_walk;
 mod upload;
 
-pub use listing::{DEFAULT_PAGE, MAX_PAGE, RomQuery, rom_order, split_extension};
 pub use chunk_files::{ChunkWriter, MAX_CHUNK_BYTES};
 pub use chunked::{ABANDONED_AFTER, ChunkReceipt, ChunkedStart};
+pub use listing::{DEFAULT_PAGE, MAX_PAGE, RomQuery, rom_order, split_extension};
 pub use paths::{check_name, check_new_slug};
 pub use scan::ScanReport;
-pub use scan_status::{ScanProgress, ScanStatus};
 pub use scan_runs::{RunState, ScanRun};
+pub use scan_status::{ScanProgress, ScanStatus};
 
 pub use upload::{Upload, too_large};
 

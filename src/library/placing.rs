@@ -75,7 +75,18 @@ pub fn name_taken() -> AppError {
     )
 }
 
+/// A full disk is the admin's to fix, not a bug: a clean 503 (the partial
+/// file goes with the dropped upload). Anything else is internal.
 pub fn io_error(what: &str, path: &Path, err: std::io::Error) -> AppError {
+    if matches!(
+        err.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    ) {
+        tracing::warn!(path = %path.display(), error = %err, "an upload was refused: the library's disk is full");
+        return AppError::storage_full().hint(
+            "The disk holding the library (ROMM_LIBRARY_PATH) is full: free some space; uploads work again at once.",
+        );
+    }
     AppError::internal_from(format!("{what} {}", path.display()), err)
 }
 

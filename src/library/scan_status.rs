@@ -104,6 +104,19 @@ impl ScanStatusCell {
 
     /// Also what the metrics show of the scan.
     pub(super) fn set(&self, status: ScanStatus) {
+        match &status {
+            ScanStatus::Idle => {}
+            ScanStatus::Running {
+                platforms_done,
+                platforms_total,
+                ..
+            } => crate::metrics::scan_progress(*platforms_done, *platforms_total),
+            ScanStatus::Finished(report) => {
+                crate::metrics::scan_progress(report.platforms, report.platforms);
+                crate::metrics::scan_ended(Some(report.roms));
+            }
+            ScanStatus::Failed(_) => crate::metrics::scan_ended(None),
+        }
         *self.lock() = status;
     }
 
@@ -136,19 +149,5 @@ mod tests {
             panic!("running");
         };
         assert_eq!(progress, ScanProgress::default());
-        match &status {
-            ScanStatus::Idle => {}
-            ScanStatus::Running {
-                platforms_done,
-                platforms_total,
-                ..
-            } => crate::metrics::scan_progress(*platforms_done, *platforms_total),
-            ScanStatus::Finished(report) => {
-                crate::metrics::scan_progress(report.platforms, report.platforms);
-                crate::metrics::scan_ended(Some(report.roms));
-            }
-            ScanStatus::Failed(_) => crate::metrics::scan_ended(None),
-        }
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = status;
     }
 }

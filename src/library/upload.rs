@@ -32,36 +32,6 @@ pub struct Upload {
     file_name: String,
 }
 
-fn platform_not_a_folder() -> AppError {
-    AppError::conflict(
-        Code::PlatformNotAFolder,
-        "This platform's place in the library is not a folder, so nothing can be uploaded to it.",
-    )
-    .hint("Under roms/ in the library, a file or a broken link has the platform's name; make it a folder.")
-}
-
-fn name_taken() -> AppError {
-    AppError::conflict(
-        Code::RomExists,
-        "A file of that name already exists on this platform; delete it first or rename yours.",
-    )
-}
-
-/// A full disk is the admin's to fix, not a bug: a clean 503 (the partial
-/// file goes with the dropped upload). Anything else is internal.
-fn io_error(what: &str, path: &std::path::Path, err: std::io::Error) -> AppError {
-    if matches!(
-        err.kind(),
-        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
-    ) {
-        tracing::warn!(path = %path.display(), error = %err, "an upload was refused: the library's disk is full");
-        return AppError::storage_full().hint(
-            "The disk holding the library (ROMM_LIBRARY_PATH) is full: free some space; uploads work again at once.",
-        );
-    }
-    AppError::internal_from(format!("{what} {}", path.display()), err)
-}
-
 impl Library {
     /// Starts an upload of `file_name` to platform `platform` (a slug; a new
     /// one is created when it is a plain lower-case name). Refuses a name

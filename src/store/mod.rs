@@ -42,9 +42,8 @@ pub use client_tokens::{ClientToken, ClientTokenAuth, ClientTokenWithOwner, NewC
 pub use credentials::{AccessTokenRow, EndedSession, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim};
 pub use device_flows::{ApprovedFlow, DeviceApprovalRow, DeviceFlow, IssuedDeviceToken, NewDeviceFlow};
 pub use devices::{Device, NewDevice};
-pub use library::{Platform, Rom, RomFingerprint, RomUpsert};
 pub use download_links::DownloadLinkRow;
-pub use library::{Platform, Rom, RomFilter, RomFingerprint, RomUpsert};
+pub use library::{Platform, Rom, RomFingerprint, RomUpsert};
 pub use oidc::{IdentityLink, LoginAttempt, NewLoginAttempt};
 pub use rom_listing::{LibraryTotals, RomFilter, RomOrder, RomSort};
 pub use users::{NewUser, User, UserChanges, UserWithHash, UserWithTrust, fold};

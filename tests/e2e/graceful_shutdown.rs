@@ -55,7 +55,7 @@ fn eventually(mut condition: impl FnMut() -> bool) -> bool {
 
 fn send_signal(server: &RomgateServer, signal: libc::c_int) {
     // SAFETY: kill(2) on our own child's pid; no memory is shared.
-    let sent = unsafe { libc::kill(server.pid(), signal) };
+    let sent = unsafe { libc::kill(i32::try_from(server.pid()).expect("a process id"), signal) };
     assert_eq!(sent, 0, "signal sent");
 }
 

@@ -129,11 +129,6 @@ impl RomgateServer {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// The process id (to send it a signal).
-    pub fn pid(&self) -> i32 {
-        i32::try_from(self.child.id()).expect("a process id")
-    }
-
     /// The exit status, once the process has exited within `bound`; `None`
     /// if it is still running then (a safety net, not a timing check).
     pub fn wait_exit(&mut self, bound: Duration) -> Option<std::process::ExitStatus> {

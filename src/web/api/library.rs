@@ -5,8 +5,6 @@ use axum::Json;
 use axum::Router;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -16,12 +14,8 @@ use crate::error::{AppError, AppResult, Code};
 use crate::library::{ScanReport, platform_names, split_extension};
 use crate::store::{Platform, Rom};
 use crate::web::api::roms_query::rom_query;
-use crate::web::download::{file_response, rom_download_path};
-use crate::web::extract::{ApiPath, Authorized, PlatformsRead, RomsRead, RomsWrite, TasksRun};
 use crate::web::download::{DownloadRequest, file_response, rom_download_path};
-use crate::web::extract::{
-    ApiPath, ApiQuery, Authorized, DownloadReader, PlatformsRead, RomsRead, RomsWrite, TasksRun,
-};
+use crate::web::extract::{ApiPath, Authorized, DownloadReader, PlatformsRead, RomsRead, RomsWrite, TasksRun};
 use crate::web::scan::{SCAN_WAIT, scan_waiting};
 use crate::web::state::AppState;
 use crate::web::upload::{not_multipart, receive_upload};
