@@ -14,6 +14,35 @@ use super::paths::{leads_nowhere, resolve_inside};
 use crate::error::{AppError, AppResult, Code};
 use crate::store::{Rom, RomUpsert};
 
+const TEMP_PREFIX: &str = ".romgate-upload-";
+const TEMP_SUFFIX: &str = ".tmp";
+/// A temporary file untouched this long was left by a process that died
+/// mid-upload (a live upload writes to it continuously; an idle body is
+/// cut off long before this).
+const LEFTOVER_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Removes `path` (named `name`) when it is an upload's temporary file
+/// left behind by a killed process: the scanner calls it for the hidden
+/// files it skips. Another instance's upload in progress is never touched.
+pub(super) fn remove_if_leftover(path: &Path, name: &str) {
+    if !(name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)) {
+        return;
+    }
+    let idle = std::fs::symlink_metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .and_then(|meta| meta.modified().ok())
+        .and_then(|modified| modified.elapsed().ok());
+    if idle.is_some_and(|idle| idle > LEFTOVER_AFTER) {
+        match std::fs::remove_file(path) {
+            Ok(()) => tracing::info!(path = %path.display(), "removed an upload's leftover temporary file"),
+            Err(err) => {
+                tracing::warn!(path = %path.display(), error = %err, "cannot remove an upload's leftover temporary file")
+            }
+        }
+    }
+}
+
 /// A hidden temporary file, removed when dropped (after a successful link
 /// the final name holds the data).
 pub struct TempFile {
@@ -25,7 +54,7 @@ impl TempFile {
     pub async fn create_in(dir: &Path) -> AppResult<(Self, tokio::fs::File)> {
         let mut random = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut random);
-        let path = dir.join(format!(".romgate-upload-{}.tmp", hex::encode(random)));
+        let path = dir.join(format!("{TEMP_PREFIX}{}{TEMP_SUFFIX}", hex::encode(random)));
         let file = tokio::fs::OpenOptions::new()
             .write(true)
             .create_new(true)

@@ -2,7 +2,8 @@
 //! (following a symbolic link only when it stays inside the library), the
 //! games of a platform folder with their sizes and modification times, and
 //! a cheap count of the games for a scan's progress. Reads metadata only,
-//! never a file's contents.
+//! never a file's contents; hidden files are skipped (an upload's leftover
+//! temporary file, a day old, is removed: see `placing::remove_if_leftover`).
 
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,7 @@ pub(super) fn list_dir(root: &Path, dir: &Path, want: Want) -> (Vec<(String, Met
             continue;
         };
         if name.starts_with('.') {
+            super::placing::remove_if_leftover(&entry.path(), &name);
             continue;
         }
         let path = entry.path();

@@ -109,10 +109,11 @@ pub struct NewAccessToken<'a> {
 
 pub type NewRefreshToken<'a> = NewAccessToken<'a>;
 
-/// What presenting a refresh token found.
+/// What presenting a refresh token finds (`Store::peek_refresh_token`;
+/// `Store::rotate_refresh_token` spends it).
 #[derive(Debug, PartialEq, Eq)]
 pub enum RefreshClaim {
-    /// Unused and unexpired: now marked used.
+    /// Unused and unexpired.
     Claimed {
         family_id: String,
         user_id: i64,
@@ -249,24 +250,6 @@ impl Store {
     pub async fn delete_access_token(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
         const SQL: &str = "DELETE FROM access_tokens WHERE token_hash = $1 RETURNING family_id";
         Ok(on_pool!(self, p => sqlx::query_scalar(SQL).bind(token_hash).fetch_optional(p).await)?)
-    }
-
-    /// Spends a refresh token: see `RefreshClaim`.
-    pub async fn claim_refresh_token(&self, token_hash: &str, now: i64) -> Result<RefreshClaim, StoreError> {
-        let claimed: Option<(String, i64, String)> = on_pool!(self, p => sqlx::query_as(CLAIM_REFRESH_TOKEN).bind(token_hash).bind(now).fetch_optional(p).await)?;
-        if let Some((family_id, user_id, scopes)) = claimed {
-            return Ok(RefreshClaim::Claimed {
-                family_id,
-                user_id,
-                scopes,
-            });
-        }
-        let spent: Option<String> =
-            on_pool!(self, p => sqlx::query_scalar(SPENT_REFRESH_FAMILY).bind(token_hash).fetch_optional(p).await)?;
-        Ok(match spent {
-            Some(family_id) => RefreshClaim::Reused { family_id },
-            None => RefreshClaim::Invalid,
-        })
     }
 
     /// Ends a whole token family: every refresh and access token issued from

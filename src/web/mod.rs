@@ -90,7 +90,6 @@ pub fn router(state: AppState) -> Router {
     // RomM's chunked upload: chunks of at most 64 MiB, and the completion
     // (a copy of the whole file), also without the deadline.
     let chunks = api::chunked_upload::body_routes();
-    let https = state.config.base_url.scheme() == "https";
     let app = Router::new()
         .merge(bounded)
         .merge(uploads)
@@ -98,19 +97,18 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Every answer, outermost first, in one `layer` call (measured in
-        // bench/README.md: nine calls cost a quarter of the heartbeat):
+        // bench/README.md: each call, and each layer, costs per request):
         .layer(
             ServiceBuilder::new()
-                // the security headers, on every answer (a panic's 500 too);
-                .layer(security_headers::layers(https))
+                // the log line, the CSRF cookie handed out before handlers
+                // run (pages embed it) and the security headers, on every
+                // answer (a panic's 500 too);
+                .layer(middleware::from_fn_with_state(state.clone(), every_answer))
                 // a panic anywhere becomes a generic 500, never a dropped
-                // connection or a stack trace;
+                // connection or a stack trace.
                 .layer(CatchPanicLayer::custom(|_| {
                     AppError::internal("a request handler panicked").into_response()
-                }))
-                // the log line, and the CSRF cookie handed out before
-                // handlers run (pages embed it).
-                .layer(middleware::from_fn_with_state(state.clone(), log_and_issue_csrf_cookie)),
+                })),
         );
     app.with_state(state)
 }
@@ -151,19 +149,22 @@ fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
     path.into()
 }
 
-/// One log line per request: method, path (never the query, which may carry
-/// codes or tokens; never a secret segment, see `loggable_path`), status
-/// and duration. Around the CSRF cookie issuer. When the metrics are on,
-/// the request counts under its route template (an `Arc` clone and one
-/// atomic increment; nothing when they are off).
-async fn log_and_issue_csrf_cookie(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// What every answer goes through, in one middleware (one layer costs
+/// less than several): the CSRF cookie issuer, the security headers
+/// (`security_headers::apply`), and one log line per request: method, path
+/// (never the query, which may carry codes or tokens; never a secret
+/// segment, see `loggable_path`), status and duration. When the metrics
+/// are on, the request counts under its route template (an `Arc` clone and
+/// one atomic increment; nothing when they are off).
+async fn every_answer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     // A cheap clone (shared bytes), kept for the log line.
     let uri = request.uri().clone();
     let metrics = crate::metrics::get();
     let route = metrics.and_then(|_| request.extensions().get::<MatchedPath>().cloned());
     let started = std::time::Instant::now();
-    let response = csrf::issue_cookie(&state, request, next).await;
+    let mut response = csrf::issue_cookie(&state, request, next).await;
+    security_headers::apply(response.headers_mut(), state.config.base_url.scheme() == "https");
     let status = response.status();
     if let Some(metrics) = metrics {
         let route = route.as_ref().map_or(crate::metrics::UNMATCHED, MatchedPath::as_str);

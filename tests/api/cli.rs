@@ -1,8 +1,6 @@
 //! The binary itself: the admin CLI on the server's database, startup
 //! validation, and `romgate` with no arguments serving.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,7 +10,7 @@ use romgate::auth::password::{PasswordPolicy, Passwords, Verdict};
 use romgate::clock::{Clock, ManualClock, SystemClock};
 use romgate::secret::Secret;
 
-use crate::cli_support::{romgate, stdout, store};
+use crate::cli_support::{free_port, http_get, romgate, stdout, store};
 use crate::login_support::{login_from, wrong_logins_from_many};
 use crate::util::{PASSWORD, TestApp};
 
@@ -226,27 +224,6 @@ fn the_data_directory_and_database_it_creates_are_private() {
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("romgate.db")), 0o600);
     assert_eq!(mode(&data.join("auth_secret_key")), 0o600);
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    Some(response)
 }
 
 #[test]

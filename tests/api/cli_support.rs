@@ -104,3 +104,28 @@ pub fn at_a_terminal(data: &Path, args: &[&str], answers: &[(&str, &str)]) -> Te
         shown: String::from_utf8_lossy(&shown).into_owned(),
     }
 }
+
+/// A port nobody listens on now (for a real server started by a test).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A plain HTTP/1.1 GET on loopback: the whole answer, or `None` when
+/// nothing answers (within 5 s).
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}

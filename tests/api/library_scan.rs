@@ -198,3 +198,21 @@ async fn a_large_library_is_written_in_batches_without_duplicates() {
     );
     assert_eq!(all_roms(&app).await.len(), 1_224);
 }
+
+on_both_engines!(
+    a_scan_removes_uploads_left_behind_by_a_killed_process_and_nothing_else,
+    |app: TestApp| async move {
+        put_file(&app, "n64", "game.z64", b"game");
+        let leftover = put_file(&app, "n64", ".romgate-upload-0a1b2c.tmp", b"half a game");
+        let live = put_file(&app, "n64", ".romgate-upload-3d4e5f.tmp", b"being written");
+        let own = put_file(&app, "n64", ".hidden-by-the-owner.tmp", b"mine");
+        let day_and_more = SystemTime::now() - Duration::from_secs(25 * 3600);
+        set_mtime(&leftover, day_and_more);
+        set_mtime(&own, day_and_more);
+        let report = scan(&app).await;
+        assert_eq!(report.roms, 1, "hidden files are never games");
+        assert!(!leftover.exists(), "a day-old upload temporary is removed");
+        assert!(live.exists(), "an upload in progress (recently written) stays");
+        assert!(own.exists(), "other hidden files are not romgate's to remove");
+    }
+);

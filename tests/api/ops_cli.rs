@@ -2,8 +2,6 @@
 //! masked), `backup` (while the server writes) and `restore` (round trip,
 //! and every refusal leaving the database as it was).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,7 +9,7 @@ use std::time::{Duration, Instant};
 use romgate::auth::Role;
 use romgate::clock::{Clock, ManualClock, SystemClock};
 
-use crate::cli_support::{romgate, stderr, stdout, store};
+use crate::cli_support::{free_port, http_get, romgate, stderr, stdout, store};
 use crate::util::TestApp;
 
 #[test]
@@ -222,27 +220,6 @@ fn postgres_is_pointed_to_pg_dump() {
         assert!(said.contains("pg_dump"), "{said}");
         assert!(!said.contains("pw-xyz"), "{said}");
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    Some(response)
 }
 
 /// The real server, with metrics on: restore refuses while it runs, and

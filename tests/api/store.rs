@@ -149,7 +149,7 @@ on_both_engines!(sessions_join_the_current_user_and_expire, |app: TestApp| async
     assert_eq!(store.count_sessions(user.id, START).await.expect("count"), 0);
 });
 
-on_both_engines!(refresh_tokens_are_claimed_once, |app: TestApp| async move {
+on_both_engines!(refresh_tokens_are_spent_once, |app: TestApp| async move {
     let store = app.store();
     let user = store
         .insert_user(&new_user("alice", Role::Viewer), START)
@@ -164,7 +164,7 @@ on_both_engines!(refresh_tokens_are_claimed_once, |app: TestApp| async move {
         expires_at: START + 60,
     };
     store.insert_refresh_token(&token).await.expect("insert");
-    let claimed = store.claim_refresh_token("r-1", START + 1).await.expect("claim");
+    let claimed = store.peek_refresh_token("r-1", START + 1).await.expect("peek");
     assert_eq!(
         claimed,
         RefreshClaim::Claimed {
@@ -173,14 +173,33 @@ on_both_engines!(refresh_tokens_are_claimed_once, |app: TestApp| async move {
             scopes: "me.read".into()
         }
     );
+    let successor = |hash| NewAccessToken {
+        token_hash: hash,
+        now: START + 1,
+        ..token
+    };
+    assert!(
+        store
+            .rotate_refresh_token("r-1", START + 1, &successor("a-2"), &successor("r-2"))
+            .await
+            .expect("rotate"),
+        "the first presentation spends it"
+    );
+    assert!(
+        !store
+            .rotate_refresh_token("r-1", START + 2, &successor("a-3"), &successor("r-3"))
+            .await
+            .expect("rotate"),
+        "a second presentation spends nothing"
+    );
     assert_eq!(
-        store.claim_refresh_token("r-1", START + 2).await.expect("claim"),
+        store.peek_refresh_token("r-1", START + 2).await.expect("peek"),
         RefreshClaim::Reused {
             family_id: "fam".into()
         }
     );
     assert_eq!(
-        store.claim_refresh_token("unknown", START).await.expect("claim"),
+        store.peek_refresh_token("unknown", START).await.expect("peek"),
         RefreshClaim::Invalid
     );
 });
