@@ -60,9 +60,8 @@ PY
 
 # Seconds and peak resident KiB of a command: "SECONDS KIB".
 measure() {
-  local out
-  out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1)
-  echo "$out"
+  /usr/bin/time -f '%e %M' -o "$WORK/time.txt" "$@" >/dev/null 2>&1
+  tail -n 1 "$WORK/time.txt"
 }
 
 openssl_all() {

@@ -4,20 +4,22 @@
 //!
 //! Guarantees: a file is hashed (SHA-256) only when its size or mtime
 //! changed, so a rescan of an unchanged library reads no file contents;
-//! hashing runs on blocking threads, as many at once as the machine has
-//! cores (see `scan_hash`), never on the async threads; memory is bounded by
-//! the largest platform folder's listing, not the library's size; the
-//! database is written in batches, one transaction each; a symbolic link is
+//! hashing runs on blocking threads, two files per core in flight, in one
+//! pipeline across platform folders (see `scan_hash`), never on the async
+//! threads; memory is bounded by the largest platform folder's listing, not
+//! the library's size; the database is written in batches, one transaction
+//! each, while hashing goes on; a symbolic link is
 //! followed only when it resolves inside the library; hidden entries (upload
 //! temporaries among them) and names that are not plain components are
 //! skipped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
+use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
 use super::scan_hash::{HashJob, hash_job, hashing_threads};
@@ -25,7 +27,7 @@ use super::scan_status::{Counters, ScanProgress};
 use super::scan_walk::{Found, Want, count_games, list_dir, list_roms};
 use super::{Library, ScanStatus};
 use crate::error::{AppError, AppResult};
-use crate::store::{RomFingerprint, RomUpsert};
+use crate::store::{RomFingerprint, RomUpsert, Store};
 
 /// Rows written per transaction.
 const BATCH: usize = 500;
@@ -113,20 +115,53 @@ impl Library {
             skipped,
             ..ScanReport::default()
         };
-        for (done, (slug, _)) in slugs.iter().enumerate() {
-            self.scan_status.set(ScanStatus::Running {
-                platforms_done: done,
-                platforms_total: slugs.len(),
-                so_far: report.clone(),
-                progress: ScanProgress {
-                    files_total,
-                    ..ScanProgress::default()
-                },
+        // One pipeline of hashing for the whole library: the next
+        // platform's files are queued while the last ones of the previous
+        // platform are still being hashed, so no core waits at a platform's
+        // end (a few large files would otherwise leave one idle).
+        let mut pipeline = Pipeline {
+            platforms_total: slugs.len(),
+            files_total,
+            ..Pipeline::default()
+        };
+        self.show_running(&pipeline, &report);
+        for (slug, _) in &slugs {
+            let dir = root.join("roms").join(slug);
+            let Compared {
+                platform_id,
+                games,
+                changed,
+            } = self
+                .compare_platform(&root, &dir, slug, now, &counters, &mut report)
+                .await?;
+            pipeline.unfinished.push_back(Unfinished {
+                platform_id,
+                slug: slug.clone(),
+                games,
+                left: changed.len(),
             });
-            self.scan_platform(&root, slug, now, &counters, &mut report).await?;
-            report.bytes_hashed = counters.bytes_hashed();
-            progress(slug, &report);
+            for (found, existed) in changed {
+                while pipeline.hashing.len() >= 2 * hashing_threads() {
+                    self.collect_one(&mut pipeline, now, &mut report).await?;
+                    self.finish_platforms(&mut pipeline, &mut report, &counters, progress);
+                }
+                let job = HashJob {
+                    platform_id,
+                    path: dir.join(&found.file_name),
+                    found,
+                    existed,
+                };
+                let counters = Arc::clone(&counters);
+                pipeline.hashing.spawn_blocking(move || hash_job(job, &counters));
+            }
+            self.finish_platforms(&mut pipeline, &mut report, &counters, progress);
         }
+        while !pipeline.hashing.is_empty() {
+            self.collect_one(&mut pipeline, now, &mut report).await?;
+            self.finish_platforms(&mut pipeline, &mut report, &counters, progress);
+        }
+        self.write_batch(&mut pipeline, now, &mut report).await?;
+        Pipeline::written(pipeline.writing.take(), &mut report).await?;
         let on_disk: HashSet<&String> = slugs.iter().map(|(name, _)| name).collect();
         let _writes = self.writes.lock().await;
         for platform in self.store.list_platforms().await? {
@@ -144,51 +179,77 @@ impl Library {
         Ok(report)
     }
 
-    /// Comparing the rows with the folder, and removing the rows of files
-    /// that are gone, happens under the write lock, so no upload or delete
-    /// falls in between. Hashing, the slow part, runs without it, on up to
-    /// one thread per core; each batch is written under it, leaving out
-    /// files deleted in the meantime.
-    async fn scan_platform(
+    /// Reports the platforms at the front whose files are all hashed: the
+    /// status (what the library page and the task API show) and `progress`
+    /// (what `romgate library scan` prints), in scan order.
+    fn finish_platforms(
         &self,
-        root: &Path,
-        slug: &str,
-        now: i64,
-        counters: &Arc<Counters>,
+        pipeline: &mut Pipeline,
         report: &mut ScanReport,
-    ) -> AppResult<()> {
-        let dir = root.join("roms").join(slug);
-        let (platform_id, changed) = self.compare_platform(root, &dir, slug, now, counters, report).await?;
-        let mut jobs = changed.into_iter();
-        let mut hashing = JoinSet::new();
-        let mut batch = Vec::with_capacity(BATCH);
-        loop {
-            while hashing.len() < hashing_threads() {
-                let Some((found, existed)) = jobs.next() else { break };
-                let job = HashJob {
-                    path: dir.join(&found.file_name),
-                    found,
-                    existed,
-                };
-                let counters = Arc::clone(counters);
-                hashing.spawn_blocking(move || hash_job(job, &counters));
+        counters: &Counters,
+        progress: &mut (impl FnMut(&str, &ScanReport) + Send),
+    ) {
+        while let Some(platform) = pipeline.unfinished.pop_front() {
+            if platform.left > 0 {
+                pipeline.unfinished.push_front(platform);
+                return;
             }
-            let Some(joined) = hashing.join_next().await else { break };
-            let (job, hashed) = joined.map_err(|e| AppError::internal_from("hashing a ROM", e))?;
-            let sha256 = match hashed {
-                Ok(sha256) => sha256,
-                Err(err) => {
-                    tracing::warn!(platform = %slug, file = %job.found.file_name, error = %err, "cannot read a ROM; skipped");
-                    report.skipped += 1;
-                    continue;
-                }
-            };
-            batch.push((upsert(job.found, sha256), job.existed));
-            if batch.len() >= BATCH {
-                self.write_batch(&dir, platform_id, &mut batch, now, report).await?;
+            pipeline.platforms_done += 1;
+            report.roms += platform.games;
+            report.bytes_hashed = counters.bytes_hashed();
+            self.show_running(pipeline, report);
+            progress(&platform.slug, report);
+        }
+    }
+
+    fn show_running(&self, pipeline: &Pipeline, report: &ScanReport) {
+        self.scan_status.set(ScanStatus::Running {
+            platforms_done: pipeline.platforms_done,
+            platforms_total: pipeline.platforms_total,
+            so_far: report.clone(),
+            progress: ScanProgress {
+                files_total: pipeline.files_total,
+                ..ScanProgress::default()
+            },
+        });
+    }
+
+    /// Waits for one hashed file and adds it to the batch, writing the
+    /// batch when full. Comparing the rows with a folder, and removing the
+    /// rows of files that are gone, happens under the write lock
+    /// (`compare_platform`), so no upload or delete falls in between.
+    /// Hashing, the slow part, runs without it, two files per core in
+    /// flight (each core has the next file queued while it hashes one);
+    /// each batch is written under it, leaving out files deleted in the
+    /// meantime.
+    async fn collect_one(&self, pipeline: &mut Pipeline, now: i64, report: &mut ScanReport) -> AppResult<()> {
+        let Some(joined) = pipeline.hashing.join_next().await else {
+            return Ok(());
+        };
+        let (job, hashed) = joined.map_err(|e| AppError::internal_from("hashing a ROM", e))?;
+        if let Some(platform) = pipeline
+            .unfinished
+            .iter_mut()
+            .find(|p| p.platform_id == job.platform_id)
+        {
+            platform.left -= 1;
+        }
+        match hashed {
+            Ok(sha256) => pipeline.batch.push(Hashed {
+                platform_id: job.platform_id,
+                path: job.path,
+                existed: job.existed,
+                row: upsert(job.found, sha256),
+            }),
+            Err(err) => {
+                tracing::warn!(path = %job.path.display(), error = %err, "cannot read a ROM; skipped");
+                report.skipped += 1;
             }
         }
-        self.write_batch(&dir, platform_id, &mut batch, now, report).await
+        if pipeline.batch.len() >= BATCH {
+            self.write_batch(pipeline, now, report).await?;
+        }
+        Ok(())
     }
 
     /// Under the write lock: the platform's row, the rows of files gone
@@ -201,7 +262,7 @@ impl Library {
         now: i64,
         counters: &Counters,
         report: &mut ScanReport,
-    ) -> AppResult<(i64, Vec<(Found, bool)>)> {
+    ) -> AppResult<Compared> {
         let _writes = self.writes.lock().await;
         let platform_id = self.store.upsert_platform(slug, now).await?;
         let mut known: HashMap<String, RomFingerprint> = self
@@ -214,7 +275,7 @@ impl Library {
         let (walk_root, walk_dir) = (root.to_path_buf(), dir.to_path_buf());
         let (found, skipped) = blocking(move || Ok(list_roms(&walk_root, &walk_dir))).await?;
         report.skipped += skipped;
-        report.roms += found.len();
+        let games = found.len();
         let changed: Vec<(Found, bool)> = found
             .into_iter()
             .filter_map(|entry| match known.remove(&entry.file_name) {
@@ -230,36 +291,121 @@ impl Library {
             self.store.delete_roms(ids).await?;
         }
         report.removed += gone.len();
-        Ok((platform_id, changed))
+        Ok(Compared {
+            platform_id,
+            games,
+            changed,
+        })
     }
 
-    async fn write_batch(
-        &self,
-        dir: &Path,
-        platform_id: i64,
-        batch: &mut Vec<(RomUpsert, bool)>,
-        now: i64,
-        report: &mut ScanReport,
-    ) -> AppResult<()> {
-        if batch.is_empty() {
+    /// Starts writing the batch, in a task of its own so that hashing goes
+    /// on meanwhile (a batch of 500 rows takes 5 to 45 ms, measured in
+    /// bench/README.md, "Scan"), after the previous batch's write has ended:
+    /// one write at a time, in order.
+    async fn write_batch(&self, pipeline: &mut Pipeline, now: i64, report: &mut ScanReport) -> AppResult<()> {
+        Pipeline::written(pipeline.writing.take(), report).await?;
+        if pipeline.batch.is_empty() {
             return Ok(());
         }
-        let _writes = self.writes.lock().await;
-        let mut rows = Vec::with_capacity(batch.len());
-        for (row, existed) in batch.drain(..) {
-            if tokio::fs::symlink_metadata(dir.join(&row.file_name)).await.is_err() {
-                continue;
-            }
-            if existed {
-                report.updated += 1;
-            } else {
-                report.added += 1;
-            }
-            rows.push(row);
-        }
-        self.store.upsert_roms(platform_id, &rows, now).await?;
+        let batch = std::mem::take(&mut pipeline.batch);
+        let (store, writes) = (self.store.clone(), Arc::clone(&self.writes));
+        pipeline.writing = Some(tokio::spawn(write_rows(store, writes, batch, now)));
         Ok(())
     }
+}
+
+/// The files being hashed, those hashed but not yet written, the write
+/// under way, and the platforms not finished yet.
+#[derive(Default)]
+struct Pipeline {
+    hashing: JoinSet<(HashJob, std::io::Result<Option<String>>)>,
+    batch: Vec<Hashed>,
+    writing: Option<tokio::task::JoinHandle<AppResult<Written>>>,
+    /// In scan order.
+    unfinished: VecDeque<Unfinished>,
+    platforms_done: usize,
+    platforms_total: usize,
+    files_total: u64,
+}
+
+/// A platform with files still being hashed: its games, and how many of
+/// them are still to hash.
+struct Unfinished {
+    platform_id: i64,
+    slug: String,
+    games: usize,
+    left: usize,
+}
+
+/// A platform folder compared with its rows: its games, and those new or
+/// changed (with whether a row existed).
+struct Compared {
+    platform_id: i64,
+    games: usize,
+    changed: Vec<(Found, bool)>,
+}
+
+impl Pipeline {
+    /// Waits for `writing`, if any, and counts what it wrote.
+    async fn written(
+        writing: Option<tokio::task::JoinHandle<AppResult<Written>>>,
+        report: &mut ScanReport,
+    ) -> AppResult<()> {
+        if let Some(writing) = writing {
+            let written = writing
+                .await
+                .map_err(|e| AppError::internal_from("writing scanned ROMs", e))??;
+            report.added += written.added;
+            report.updated += written.updated;
+        }
+        Ok(())
+    }
+}
+
+/// What a batch's write added and updated.
+struct Written {
+    added: usize,
+    updated: usize,
+}
+
+/// Writes the hashed files of `batch` still on disk (files deleted since
+/// they were hashed are left out: one blocking call looks for all of
+/// them), one platform after another, under the write lock.
+async fn write_rows(store: Store, writes: Arc<Mutex<()>>, batch: Vec<Hashed>, now: i64) -> AppResult<Written> {
+    let _writes = writes.lock().await;
+    let mut present = blocking(move || {
+        Ok(batch
+            .into_iter()
+            .filter(|hashed| std::fs::symlink_metadata(&hashed.path).is_ok())
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    present.sort_by_key(|hashed| hashed.platform_id);
+    let mut written = Written { added: 0, updated: 0 };
+    let mut platforms: Vec<(i64, Vec<RomUpsert>)> = Vec::new();
+    for hashed in present {
+        if hashed.existed {
+            written.updated += 1;
+        } else {
+            written.added += 1;
+        }
+        match platforms.last_mut() {
+            Some((id, rows)) if *id == hashed.platform_id => rows.push(hashed.row),
+            _ => platforms.push((hashed.platform_id, vec![hashed.row])),
+        }
+    }
+    for (platform_id, rows) in platforms {
+        store.upsert_roms(platform_id, &rows, now).await?;
+    }
+    Ok(written)
+}
+
+/// A hashed file, waiting for its batch to be written.
+struct Hashed {
+    platform_id: i64,
+    path: std::path::PathBuf,
+    existed: bool,
+    row: RomUpsert,
 }
 
 fn upsert(found: Found, sha256: Option<String>) -> RomUpsert {

@@ -1,9 +1,10 @@
 //! Hashing a scan's new and changed files: SHA-256 (the `sha2` crate, which
 //! uses the CPU's SHA instructions where it has them), one file per blocking
-//! thread, as many threads at once as the machine has cores, each streaming
-//! its file through one fixed buffer. The bytes are counted as they are
+//! task, two per core in flight (`scan`), each streaming its file through
+//! its thread's one buffer. The bytes are counted as they are
 //! read, so the scan's progress moves inside a large file too.
 
+use std::cell::RefCell;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -19,13 +20,14 @@ const HASH_BUFFER: usize = 1024 * 1024;
 
 /// One game to hash (a folder is not hashed: it is counted and passed on).
 pub(super) struct HashJob {
+    pub(super) platform_id: i64,
     pub(super) path: PathBuf,
     pub(super) found: Found,
     /// Whether the database already had a row for it.
     pub(super) existed: bool,
 }
 
-/// How many files are hashed at once: one per core.
+/// How many cores hash at once: all of them.
 pub(super) fn hashing_threads() -> usize {
     static THREADS: OnceLock<usize> = OnceLock::new();
     *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
@@ -42,23 +44,30 @@ pub(super) fn hash_job(job: HashJob, counters: &Counters) -> (HashJob, std::io::
     (job, hashed)
 }
 
-/// SHA-256 of a file in lowercase hex, read `HASH_BUFFER` bytes at a time.
+/// SHA-256 of a file in lowercase hex, read `HASH_BUFFER` bytes at a time
+/// into the hashing thread's own buffer: most ROMs are far smaller than it,
+/// and a new zeroed megabyte per file cost more than hashing them (measured
+/// in bench/README.md, "Scan").
 fn hash_file(path: &Path, counters: &Counters) -> std::io::Result<String> {
+    thread_local! {
+        static BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0u8; HASH_BUFFER]);
+    }
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; HASH_BUFFER];
-    loop {
-        let read = match file.read(&mut buffer) {
-            Ok(read) => read,
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        let Some(chunk) = buffer.get(..read).filter(|c| !c.is_empty()) else {
-            break;
-        };
-        hasher.update(chunk);
-        counters.hashed(read);
-    }
+    BUFFER.with_borrow_mut(|buffer| {
+        loop {
+            let read = match file.read(buffer) {
+                Ok(read) => read,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            };
+            let Some(chunk) = buffer.get(..read).filter(|c| !c.is_empty()) else {
+                return Ok(());
+            };
+            hasher.update(chunk);
+            counters.hashed(read);
+        }
+    })?;
     Ok(hex::encode(hasher.finalize()))
 }
 

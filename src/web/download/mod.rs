@@ -93,7 +93,7 @@ pub async fn file_response(rom: RomFile, request: &DownloadRequest<'_>) -> AppRe
     let body = if request.head {
         Body::empty()
     } else {
-        body::file_body(rom.file, start, length).await?
+        body::file_body(rom.file, start, length).await
     };
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
