@@ -26,6 +26,7 @@ mod multi_instance;
 mod multi_instance_sso;
 mod private_postgres;
 mod provider;
+mod proxy_upload;
 mod romgate;
 mod scenario;
 mod sigkill;
