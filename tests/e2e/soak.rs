@@ -106,6 +106,7 @@ async fn soak(engine: &str, database_url: Option<String>) {
         stats: stats.clone(),
         download: (format!("/api/roms/{rom_id}/content/soak.rom"), DOWNLOAD_BYTES),
         sso_every: 4,
+        next_sso: Mutex::new(started),
     });
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = tokio::spawn(sample_every_10s(

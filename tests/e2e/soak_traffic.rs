@@ -24,11 +24,30 @@ pub struct Soak {
     pub stats: Arc<Mutex<Stats>>,
     /// The ROM every download fetches: its API path and its length.
     pub download: (String, usize),
-    /// One SSO sign-in every this many visits (none when 0).
+    /// One SSO sign-in every this many visits (none when 0), and not
+    /// before this instant (see `SSO_GAP`).
     pub sso_every: u64,
+    pub next_sso: Mutex<Instant>,
 }
 
+/// At most one single sign-on this often, across workers: the soak comes
+/// from one address, and romgate allows 60 sign-on starts per address in 10
+/// minutes (`SSO_STARTS_PER_ADDRESS`); a release build's workers would
+/// otherwise start hundreds, and be refused, as they should be.
+const SSO_GAP: Duration = Duration::from_secs(11);
+
 impl Soak {
+    /// Whether a single sign-on may start now (and none for `SSO_GAP`).
+    async fn sso_due(&self) -> bool {
+        let mut next = self.next_sso.lock().await;
+        let now = Instant::now();
+        if now < *next {
+            return false;
+        }
+        *next = now + SSO_GAP;
+        true
+    }
+
     async fn record(&self, kind: Kind, began: Instant, outcome: Result<(), String>) {
         let bucket = began.duration_since(self.started).as_secs() / self.bucket_seconds;
         self.stats.lock().await.record(kind, bucket, began.elapsed(), outcome);
@@ -63,7 +82,7 @@ pub async fn worker(soak: Arc<Soak>, id: u64, admin: String) {
         session_visit(&soak, &client).await;
         token_visit(&soak, &client).await;
         account_visit(&soak, &client, &admin, id, visit).await;
-        if soak.sso_every > 0 && (visit + id).is_multiple_of(soak.sso_every) {
+        if soak.sso_every > 0 && (visit + id).is_multiple_of(soak.sso_every) && soak.sso_due().await {
             sso_visit(&soak).await;
         }
         visit += 1;
