@@ -17,6 +17,7 @@ mod placing;
 pub mod platform_names;
 mod scan;
 mod scan_hash;
+mod scan_pipeline;
 mod scan_runs;
 mod scan_status;
 mod scan_walk;

@@ -13,21 +13,20 @@
 //! temporaries among them) and names that are not plain components are
 //! skipped.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
-use tokio::sync::Mutex;
-use tokio::task::JoinSet;
 
 use super::scan_hash::{HashJob, hash_job, hashing_threads};
+use super::scan_pipeline::{Hashed, Pipeline, Unfinished, Written, upsert, write_rows};
 use super::scan_status::{Counters, ScanProgress};
-use super::scan_walk::{Found, Want, count_games, list_dir, list_roms};
+use super::scan_walk::{Found, Want, blocking, count_games, list_dir, list_roms};
 use super::{Library, ScanStatus};
 use crate::error::{AppError, AppResult};
-use crate::store::{RomFingerprint, RomUpsert, Store};
+use crate::store::RomFingerprint;
 
 /// Rows written per transaction.
 const BATCH: usize = 500;
@@ -45,6 +44,13 @@ pub struct ScanReport {
     pub skipped: usize,
     /// Bytes of file contents read and hashed (0 when nothing changed).
     pub bytes_hashed: u64,
+}
+
+impl ScanReport {
+    fn count(&mut self, written: Written) {
+        self.added += written.added;
+        self.updated += written.updated;
+    }
 }
 
 impl Library {
@@ -161,7 +167,7 @@ impl Library {
             self.finish_platforms(&mut pipeline, &mut report, &counters, progress);
         }
         self.write_batch(&mut pipeline, now, &mut report).await?;
-        Pipeline::written(pipeline.writing.take(), &mut report).await?;
+        report.count(pipeline.written().await?);
         let on_disk: HashSet<&String> = slugs.iter().map(|(name, _)| name).collect();
         let _writes = self.writes.lock().await;
         for platform in self.store.list_platforms().await? {
@@ -303,7 +309,7 @@ impl Library {
     /// bench/README.md, "Scan"), after the previous batch's write has ended:
     /// one write at a time, in order.
     async fn write_batch(&self, pipeline: &mut Pipeline, now: i64, report: &mut ScanReport) -> AppResult<()> {
-        Pipeline::written(pipeline.writing.take(), report).await?;
+        report.count(pipeline.written().await?);
         if pipeline.batch.is_empty() {
             return Ok(());
         }
@@ -314,113 +320,10 @@ impl Library {
     }
 }
 
-/// The files being hashed, those hashed but not yet written, the write
-/// under way, and the platforms not finished yet.
-#[derive(Default)]
-struct Pipeline {
-    hashing: JoinSet<(HashJob, std::io::Result<Option<String>>)>,
-    batch: Vec<Hashed>,
-    writing: Option<tokio::task::JoinHandle<AppResult<Written>>>,
-    /// In scan order.
-    unfinished: VecDeque<Unfinished>,
-    platforms_done: usize,
-    platforms_total: usize,
-    files_total: u64,
-}
-
-/// A platform with files still being hashed: its games, and how many of
-/// them are still to hash.
-struct Unfinished {
-    platform_id: i64,
-    slug: String,
-    games: usize,
-    left: usize,
-}
-
 /// A platform folder compared with its rows: its games, and those new or
 /// changed (with whether a row existed).
 struct Compared {
     platform_id: i64,
     games: usize,
     changed: Vec<(Found, bool)>,
-}
-
-impl Pipeline {
-    /// Waits for `writing`, if any, and counts what it wrote.
-    async fn written(
-        writing: Option<tokio::task::JoinHandle<AppResult<Written>>>,
-        report: &mut ScanReport,
-    ) -> AppResult<()> {
-        if let Some(writing) = writing {
-            let written = writing
-                .await
-                .map_err(|e| AppError::internal_from("writing scanned ROMs", e))??;
-            report.added += written.added;
-            report.updated += written.updated;
-        }
-        Ok(())
-    }
-}
-
-/// What a batch's write added and updated.
-struct Written {
-    added: usize,
-    updated: usize,
-}
-
-/// Writes the hashed files of `batch` still on disk (files deleted since
-/// they were hashed are left out: one blocking call looks for all of
-/// them), one platform after another, under the write lock.
-async fn write_rows(store: Store, writes: Arc<Mutex<()>>, batch: Vec<Hashed>, now: i64) -> AppResult<Written> {
-    let _writes = writes.lock().await;
-    let mut present = blocking(move || {
-        Ok(batch
-            .into_iter()
-            .filter(|hashed| std::fs::symlink_metadata(&hashed.path).is_ok())
-            .collect::<Vec<_>>())
-    })
-    .await?;
-    present.sort_by_key(|hashed| hashed.platform_id);
-    let mut written = Written { added: 0, updated: 0 };
-    let mut platforms: Vec<(i64, Vec<RomUpsert>)> = Vec::new();
-    for hashed in present {
-        if hashed.existed {
-            written.updated += 1;
-        } else {
-            written.added += 1;
-        }
-        match platforms.last_mut() {
-            Some((id, rows)) if *id == hashed.platform_id => rows.push(hashed.row),
-            _ => platforms.push((hashed.platform_id, vec![hashed.row])),
-        }
-    }
-    for (platform_id, rows) in platforms {
-        store.upsert_roms(platform_id, &rows, now).await?;
-    }
-    Ok(written)
-}
-
-/// A hashed file, waiting for its batch to be written.
-struct Hashed {
-    platform_id: i64,
-    path: std::path::PathBuf,
-    existed: bool,
-    row: RomUpsert,
-}
-
-fn upsert(found: Found, sha256: Option<String>) -> RomUpsert {
-    RomUpsert {
-        size: found.size_i64(),
-        file_name: found.file_name,
-        multi: found.multi,
-        sha256,
-        mtime_ns: found.mtime_ns,
-    }
-}
-
-/// Runs blocking file system work off the async threads.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| AppError::internal_from("library scan task", e))?
 }

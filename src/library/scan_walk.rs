@@ -4,12 +4,14 @@
 //! a cheap count of the games for a scan's progress. Reads metadata only,
 //! never a file's contents; hidden files are skipped (an upload's leftover
 //! temporary file, a day old, is removed: see `placing::remove_if_leftover`).
+//! `blocking` runs such work off the async threads.
 
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use super::paths::check_name;
+use crate::error::{AppError, AppResult};
 
 /// How deep the scanner looks inside a multi-file game's folder.
 const MAX_FOLDER_DEPTH: usize = 8;
@@ -150,6 +152,13 @@ pub(super) fn count_games(dir: &Path) -> u64 {
             .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."));
         u64::try_from(visible.count()).unwrap_or(u64::MAX)
     })
+}
+
+/// Runs blocking file system work off the async threads.
+pub(super) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::internal_from("library scan task", e))?
 }
 
 #[cfg(test)]
