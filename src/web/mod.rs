@@ -95,22 +95,25 @@ pub fn router(state: AppState) -> Router {
         .merge(uploads)
         .merge(chunks)
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        // Every answer, outermost first, in one `layer` call (measured in
-        // bench/README.md: each call, and each layer, costs per request):
-        .layer(
-            ServiceBuilder::new()
-                // the log line, the CSRF cookie handed out before handlers
-                // run (pages embed it) and the security headers, on every
-                // answer (a panic's 500 too);
-                .layer(middleware::from_fn_with_state(state.clone(), every_answer))
-                // a panic anywhere becomes a generic 500, never a dropped
-                // connection or a stack trace.
-                .layer(CatchPanicLayer::custom(|_| {
-                    AppError::internal("a request handler panicked").into_response()
-                })),
-        );
-    app.with_state(state)
+        .method_not_allowed_fallback(method_not_allowed);
+    around_every_answer(app, &state).with_state(state)
+}
+
+/// The layers every answer passes, outermost first, in one `layer` call
+/// (measured in bench/README.md: each call, and each layer, costs per
+/// request): the log line, the CSRF cookie handed out before handlers run
+/// (pages embed it) and the security headers, on every answer (a panic's
+/// 500 too); then a panic anywhere becomes a generic 500, never a dropped
+/// connection or a stack trace. Public so that a test can put a panicking
+/// route inside.
+pub fn around_every_answer(app: Router<AppState>, state: &AppState) -> Router<AppState> {
+    app.layer(
+        ServiceBuilder::new()
+            .layer(middleware::from_fn_with_state(state.clone(), every_answer))
+            .layer(CatchPanicLayer::custom(|_| {
+                AppError::internal("a request handler panicked").into_response()
+            })),
+    )
 }
 
 async fn not_found(request: Request) -> Response {

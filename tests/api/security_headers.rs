@@ -126,3 +126,55 @@ fn has_event_handler(html: &str) -> bool {
                 .is_some_and(|(name, _)| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphabetic()))
         })
 }
+
+/// A handler that panics: the answer is the generic 500 (JSON, no panic
+/// message), with the security headers, and the server keeps answering.
+#[tokio::test]
+async fn a_panics_answer_is_a_generic_500_with_the_headers() {
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    let app = TestApp::new().await;
+    let router = romgate::web::around_every_answer(
+        axum::Router::new().route(
+            "/api/boom",
+            axum::routing::get(|| async {
+                panic!("secret detail in a panic");
+                #[allow(unreachable_code)]
+                ""
+            }),
+        ),
+        &app.state,
+    )
+    .with_state(app.state.clone());
+    for _ in 0..2 {
+        let request = axum::http::Request::get("/api/boom")
+            .body(Body::empty())
+            .expect("request");
+        let response = router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("an answer, not a dropped connection");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers().clone();
+        assert_eq!(
+            headers.get("content-security-policy").and_then(|v| v.to_str().ok()),
+            Some(CONTENT_SECURITY_POLICY)
+        );
+        assert_eq!(
+            headers.get("x-content-type-options").and_then(|v| v.to_str().ok()),
+            Some("nosniff")
+        );
+        assert_eq!(
+            headers.get("cache-control").and_then(|v| v.to_str().ok()),
+            Some("no-store")
+        );
+        let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .expect("body");
+        let text = String::from_utf8_lossy(&body);
+        assert!(!text.contains("secret detail"), "{text}");
+        assert!(text.contains("\"error\""), "{text}");
+    }
+}
