@@ -39,6 +39,6 @@ pub mod web;
 pub use web::state::AppState;
 
 /// The whole application, ready to serve or to drive in tests.
-pub fn app(state: AppState) -> axum::Router {
+pub fn app(state: AppState) -> web::App {
     web::router(state)
 }

@@ -1,5 +1,6 @@
 //! Opaque tokens (sessions, bearer access tokens, refresh tokens, CSRF and
-//! login-attempt cookies): 32 bytes from the OS RNG with a per-kind prefix.
+//! login-attempt cookies): 32 random bytes with a per-kind prefix (see
+//! `PlainToken::generate` for which generator).
 //! The database only ever sees an HMAC-SHA256 of a token under the server's
 //! secret key, so a leaked database holds no live credential.
 
@@ -54,8 +55,20 @@ pub struct PlainToken(String);
 impl PlainToken {
     pub fn generate(kind: TokenKind) -> Self {
         let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        Self(format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(bytes)))
+        // CSRF tokens are minted for every request that comes without one
+        // (RomM's clients read theirs from the heartbeat): from the thread's
+        // CSPRNG (ChaCha12, seeded from the OS and reseeded as it goes), not
+        // one getrandom system call each, which was a quarter of the
+        // heartbeat's system calls (bench/README.md). Credentials, which are
+        // minted at sign-in, keep reading the OS RNG directly.
+        match kind {
+            TokenKind::Csrf => rand::thread_rng().fill_bytes(&mut bytes),
+            _ => rand::rngs::OsRng.fill_bytes(&mut bytes),
+        }
+        let mut token = String::with_capacity(kind.prefix().len() + 43);
+        token.push_str(kind.prefix());
+        URL_SAFE_NO_PAD.encode_string(bytes, &mut token);
+        Self(token)
     }
 
     /// A client API token (SPEC 8.2): `rmm_` and 64 lower-case hex
@@ -74,6 +87,11 @@ impl PlainToken {
 
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// The token's text, handed over without a copy.
+    pub fn into_exposed(self) -> String {
+        self.0
     }
 }
 

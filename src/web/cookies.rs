@@ -2,10 +2,18 @@
 //! browser's script must read), Secure from configuration, Path=/,
 //! SameSite=Lax (Strict would drop the session on the identity provider's
 //! redirect back).
+//!
+//! The `Set-Cookie` values are written here, attribute by attribute, in the
+//! order and form the `cookie` crate writes them (a test holds the two
+//! equal for every kind of cookie made here): the CSRF cookie goes out with
+//! every answer to a client without one, and the crate's `Display` (the
+//! formatting machinery, a copy of the value) was 8% of that answer's
+//! instructions (bench/README.md). Values are romgate's own tokens
+//! (base64url or hex), which need no quoting; `HeaderValue` checks them.
+
+use std::fmt::Write;
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use cookie::time::Duration;
-use cookie::{Cookie, SameSite};
 
 pub const SESSION_COOKIE: &str = "romm_session";
 pub const CSRF_COOKIE: &str = "romm_csrftoken";
@@ -40,17 +48,24 @@ impl CookieFactory {
     }
 
     fn build(&self, name: &'static str, value: &str, http_only: bool, max_age: Option<i64>) -> HeaderValue {
-        let mut cookie = Cookie::build((name, value.to_string()))
-            .http_only(http_only)
-            .secure(self.secure)
-            .same_site(SameSite::Lax)
-            .path("/")
-            .build();
-        if let Some(seconds) = max_age {
-            cookie.set_max_age(Duration::seconds(seconds));
+        let mut text = String::with_capacity(name.len() + value.len() + 64);
+        text.push_str(name);
+        text.push('=');
+        text.push_str(value);
+        if http_only {
+            text.push_str("; HttpOnly");
         }
-        // Cookie values here are our own base64url tokens: always valid.
-        HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+        text.push_str("; SameSite=Lax");
+        if self.secure {
+            text.push_str("; Secure");
+        }
+        text.push_str("; Path=/");
+        if let Some(seconds) = max_age {
+            // Writing to a String does not fail.
+            let _ = write!(text, "; Max-Age={seconds}");
+        }
+        // Cookie values here are our own tokens: always valid.
+        HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 }
 
@@ -87,7 +102,55 @@ fn cookie_in<'h>(mut header: &'h [u8], name: &[u8]) -> Option<&'h [u8]> {
 
 #[cfg(test)]
 mod tests {
+    use cookie::{Cookie, SameSite};
+
     use super::*;
+
+    /// What the `cookie` crate writes for a cookie with these attributes.
+    fn written_by_cookie_crate(name: &str, value: &str, http_only: bool, secure: bool, max_age: Option<i64>) -> String {
+        let mut cookie = Cookie::build((name.to_string(), value.to_string()))
+            .http_only(http_only)
+            .secure(secure)
+            .same_site(SameSite::Lax)
+            .path("/")
+            .build();
+        if let Some(seconds) = max_age {
+            cookie.set_max_age(cookie::time::Duration::seconds(seconds));
+        }
+        cookie.to_string()
+    }
+
+    #[test]
+    fn every_cookie_made_here_is_written_as_the_cookie_crate_writes_it() {
+        for secure in [false, true] {
+            let factory = CookieFactory::new(secure);
+            let token = "rgs_8OXvmR1bu_q3Sq9Zl6W3HiNrvqu3D8X2S-nnBKkI7HU";
+            let made = [
+                (
+                    factory.session(token, 2_592_000),
+                    SESSION_COOKIE,
+                    token,
+                    true,
+                    Some(2_592_000),
+                ),
+                (factory.clear_session(), SESSION_COOKIE, "", true, Some(0)),
+                (factory.csrf(token), CSRF_COOKIE, token, false, None),
+                (
+                    factory.short_lived("romm_oidc_attempt", token, 600),
+                    "romm_oidc_attempt",
+                    token,
+                    true,
+                    Some(600),
+                ),
+            ];
+            for (header, name, value, http_only, max_age) in made {
+                assert_eq!(
+                    header.to_str().expect("text"),
+                    written_by_cookie_crate(name, value, http_only, secure, max_age)
+                );
+            }
+        }
+    }
 
     /// The `cookie` crate's reading, which `read_cookie` replaces.
     fn by_cookie_crate(header: &str, name: &str) -> Option<String> {
@@ -180,6 +243,24 @@ mod tests {
                 if let Some(value) = read_cookie(&map, "romm_session") {
                     prop_assert!(!value.is_empty() && !value.contains(';'));
                 }
+            }
+
+            /// Any token and lifetime: written as the `cookie` crate writes it.
+            #[test]
+            fn any_cookie_is_written_as_the_cookie_crate_writes_it(
+                token in "[A-Za-z0-9_-]{0,64}", secure: bool, max_age in 0i64..=i64::from(u32::MAX)
+            ) {
+                let factory = CookieFactory::new(secure);
+                let session = factory.session(&token, max_age);
+                prop_assert_eq!(
+                    session.to_str().expect("text"),
+                    written_by_cookie_crate(SESSION_COOKIE, &token, true, secure, Some(max_age))
+                );
+                let csrf = factory.csrf(&token);
+                prop_assert_eq!(
+                    csrf.to_str().expect("text"),
+                    written_by_cookie_crate(CSRF_COOKIE, &token, false, secure, None)
+                );
             }
 
             /// What the factory writes, the reader reads back.

@@ -24,7 +24,6 @@ use std::convert::Infallible;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
 use subtle::ConstantTimeEq;
 
@@ -85,7 +84,7 @@ pub enum SessionChange {
 
 /// A new random token for a browser without a session.
 pub fn anonymous_token() -> String {
-    PlainToken::generate(TokenKind::Csrf).expose().to_string()
+    PlainToken::generate(TokenKind::Csrf).into_exposed()
 }
 
 /// How the response changes the session cookie, if it does.
@@ -129,31 +128,42 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
     }
 }
 
+/// What `before_handler` decided, for `after_handler`: nothing for a
+/// client exempt from CSRF, else the token the browser should hold and
+/// whether its cookie must be (re)set.
+pub struct CookieDue(Option<(String, bool)>);
+
 /// Gives each browser the `romm_csrftoken` cookie it must echo (see
-/// `csrf`): its session's bound token, or an anonymous one. A response that
-/// starts or ends a session carries the token of what follows. Clients that
+/// `csrf`): its session's bound token, or an anonymous one. Before the
+/// handler runs, this decides the token, and a newly handed-out one is put
+/// in the request for the pages that embed it (`CsrfToken`). Clients that
 /// send an Authorization header are exempt from CSRF and get none, unless
-/// the answer starts a browser session (HTTP Basic on `/api/login`).
-pub async fn issue_cookie(state: &AppState, mut request: Request, next: Next) -> Response {
-    let tokens = &state.auth.tokens;
+/// the answer starts a browser session (HTTP Basic on `/api/login`; see
+/// `after_handler`).
+pub fn before_handler(tokens: &TokenHasher, request: &mut Request) -> CookieDue {
     let exempt = request.headers().contains_key(header::AUTHORIZATION);
     let before = (!exempt).then(|| for_request(tokens, request.headers()));
     if let Some((token, true)) = &before {
         request.extensions_mut().insert(CsrfToken(token.clone()));
     }
-    let mut response = next.run(request).await;
-    let token = match (session_change(tokens, &response), before) {
+    CookieDue(before)
+}
+
+/// After the handler: sets the cookie `before_handler` found due, or, when
+/// the answer starts or ends a session, the token of what follows.
+pub fn after_handler(due: CookieDue, state: &AppState, response: &mut Response) {
+    let tokens = &state.auth.tokens;
+    let token = match (session_change(tokens, response), due.0) {
         // A new session brings its own token, whoever asked for it.
         (Some(SessionChange::Started(bound)), _) => bound,
         // A browser whose session ended starts over with a fresh token.
         (Some(SessionChange::Ended), Some(_)) => anonymous_token(),
         (None, Some((token, true))) => token,
-        _ => return response,
+        _ => return,
     };
     response
         .headers_mut()
         .append(header::SET_COOKIE, state.cookies.csrf(&token));
-    response
 }
 
 #[cfg(test)]

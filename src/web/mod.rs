@@ -13,6 +13,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod download;
 pub mod error;
+pub mod every_answer;
 pub mod extract;
 pub mod metrics;
 pub mod pages;
@@ -26,13 +27,13 @@ pub mod upload;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
+use tower::{Layer, ServiceBuilder};
 use tower_http::timeout::TimeoutLayer;
+
+use self::every_answer::{EveryAnswer, EveryAnswerLayer, RouteTemplateLayer};
 
 use crate::error::{AppError, Code, Kind};
 use crate::web::state::AppState;
@@ -44,9 +45,9 @@ const BODY_LIMIT_BYTES: usize = 64 * 1024;
 /// No request may take longer than this.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub fn router(state: AppState) -> Router {
-    // Ordinary requests: a small body and a deadline. Layers run bottom-up
-    // for a request: the last added is outermost.
+pub fn router(state: AppState) -> App {
+    // Ordinary requests: a small body and a deadline. In a `ServiceBuilder`
+    // the first layer is the outermost.
     let bounded = Router::new()
         .merge(api::heartbeat::routes())
         .merge(api::health::routes())
@@ -66,11 +67,13 @@ pub fn router(state: AppState) -> Router {
         .merge(api::oauth::routes())
         .merge(pages::sso::routes())
         .merge(pages::routes())
-        // A deadline, then (inside it) the body limit: bodies over it are
-        // refused by the extractors (413). One `layer` call for both: each
-        // call wraps every route once more, at a cost per request.
+        // The route's template for the metrics, a deadline, then (inside
+        // it) the body limit: bodies over it are refused by the extractors
+        // (413). One `layer` call for all three: each call wraps every
+        // route once more, at a cost per request.
         .layer(
             ServiceBuilder::new()
+                .layer(RouteTemplateLayer)
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,
                     REQUEST_TIMEOUT,
@@ -84,36 +87,32 @@ pub fn router(state: AppState) -> Router {
     let max_upload = usize::try_from(state.config.max_upload_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(BODY_LIMIT_BYTES);
-    let uploads = api::library::upload_routes()
-        .merge(pages::upload_routes())
-        .layer(DefaultBodyLimit::max(max_upload));
+    let uploads = api::library::upload_routes().merge(pages::upload_routes()).layer(
+        ServiceBuilder::new()
+            .layer(RouteTemplateLayer)
+            .layer(DefaultBodyLimit::max(max_upload)),
+    );
     // RomM's chunked upload: chunks of at most 64 MiB, and the completion
     // (a copy of the whole file), also without the deadline.
-    let chunks = api::chunked_upload::body_routes();
+    let chunks = api::chunked_upload::body_routes().layer(RouteTemplateLayer);
     let app = Router::new()
         .merge(bounded)
         .merge(uploads)
         .merge(chunks)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
-    around_every_answer(app, &state).with_state(state)
+    around_every_answer(app.with_state(state.clone()), &state)
 }
 
-/// The layers every answer passes, outermost first, in one `layer` call
-/// (measured in bench/README.md: each call, and each layer, costs per
-/// request): the log line, the CSRF cookie handed out before handlers run
-/// (pages embed it) and the security headers, on every answer (a panic's
-/// 500 too); then a panic anywhere becomes a generic 500, never a dropped
-/// connection or a stack trace. Public so that a test can put a panicking
-/// route inside.
-pub fn around_every_answer(app: Router<AppState>, state: &AppState) -> Router<AppState> {
-    app.layer(
-        ServiceBuilder::new()
-            .layer(middleware::from_fn_with_state(state.clone(), every_answer))
-            .layer(CatchPanicLayer::custom(|_| {
-                AppError::internal("a request handler panicked").into_response()
-            })),
-    )
+/// The whole application: the router inside what every answer passes (a
+/// panic's 500, the CSRF cookie, the security headers, the metrics and the
+/// log line; see `every_answer`).
+pub type App = EveryAnswer<Router>;
+
+/// `app` (its state given) inside `EveryAnswer`. Public so that a test can
+/// put a panicking route inside.
+pub fn around_every_answer(app: Router, state: &AppState) -> App {
+    EveryAnswerLayer::new(state.clone()).layer(app)
 }
 
 async fn not_found(request: Request) -> Response {
@@ -130,81 +129,4 @@ async fn method_not_allowed() -> AppError {
         Code::MethodNotAllowed,
         "This address does not accept that method.",
     )
-}
-
-/// Paths whose next segment is a secret: a pairing code, a device
-/// sign-in's user code, a download link's secret.
-const SECRET_SEGMENT_AFTER: &[&str] = &[
-    "/api/client-tokens/pair/",
-    "/api/auth/device/pending/",
-    api::download_links::LINK_PREFIX,
-];
-
-/// `path` as the request log writes it: a secret segment (see
-/// `SECRET_SEGMENT_AFTER`) becomes `***`.
-fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    for prefix in SECRET_SEGMENT_AFTER {
-        if let Some(rest) = path.strip_prefix(prefix) {
-            let tail = rest.find('/').and_then(|at| rest.get(at..)).unwrap_or_default();
-            return format!("{prefix}***{tail}").into();
-        }
-    }
-    path.into()
-}
-
-/// What every answer goes through, in one middleware (one layer costs
-/// less than several): the CSRF cookie issuer, the security headers
-/// (`security_headers::apply`), and one log line per request: method, path
-/// (never the query, which may carry codes or tokens; never a secret
-/// segment, see `loggable_path`), status and duration. When the metrics
-/// are on, the request counts under its route template (an `Arc` clone and
-/// one atomic increment; nothing when they are off).
-async fn every_answer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    // A cheap clone (shared bytes), kept for the log line.
-    let uri = request.uri().clone();
-    let metrics = crate::metrics::get();
-    let route = metrics.and_then(|_| request.extensions().get::<MatchedPath>().cloned());
-    let started = std::time::Instant::now();
-    let mut response = csrf::issue_cookie(&state, request, next).await;
-    security_headers::apply(response.headers_mut(), state.config.base_url.scheme() == "https");
-    let status = response.status();
-    if let Some(metrics) = metrics {
-        let route = route.as_ref().map_or(crate::metrics::UNMATCHED, MatchedPath::as_str);
-        metrics.requests.count(route, method.as_str(), status.as_u16());
-    }
-    let path = loggable_path(uri.path());
-    let path = path.as_ref();
-    let ms = started.elapsed().as_millis();
-    if status.is_server_error() {
-        tracing::warn!(%method, path, status = status.as_u16(), ms, "request failed");
-    } else if status == StatusCode::REQUEST_TIMEOUT {
-        tracing::info!(%method, path, ms, "request timed out");
-    } else {
-        tracing::debug!(%method, path, status = status.as_u16(), ms, "request");
-    }
-    response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::loggable_path;
-
-    #[test]
-    fn secret_path_segments_are_not_logged() {
-        assert_eq!(
-            loggable_path("/api/client-tokens/pair/ABCD-EFGH/status"),
-            "/api/client-tokens/pair/***/status"
-        );
-        assert_eq!(
-            loggable_path("/api/auth/device/pending/WXYZ2345"),
-            "/api/auth/device/pending/***"
-        );
-        assert_eq!(
-            loggable_path("/api/download/rgd_c2VjcmV0/12/Zelda%20(USA).z64"),
-            "/api/download/***/12/Zelda%20(USA).z64"
-        );
-        assert_eq!(loggable_path("/api/client-tokens/7/pair"), "/api/client-tokens/7/pair");
-        assert_eq!(loggable_path("/api/users/me"), "/api/users/me");
-    }
 }

@@ -18,13 +18,15 @@
 //!   up to `SHUTDOWN_GRACE`; what still runs then is cut off, so a client
 //!   that keeps a transfer going cannot hold the process up.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::ConnectInfo;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
+use axum::response::Response;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -32,7 +34,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 use super::send_timeout::SendTimeout;
 use crate::config::Config;
@@ -75,16 +77,15 @@ impl ConnectionLimits {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then waits for
-/// the open connections to finish their requests, for up to the shutdown
-/// grace (one whose client stopped reading is ended sooner by the send
-/// timeout).
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    limits: ConnectionLimits,
-    shutdown: impl Future<Output = ()>,
-) {
+/// Serves `router` (romgate's `App`, the metrics' `Router`, a test's) on
+/// `listener` until `shutdown` completes, then waits for the open
+/// connections to finish their requests, for up to the shutdown grace (one
+/// whose client stopped reading is ended sooner by the send timeout).
+pub async fn serve<S>(listener: TcpListener, router: S, limits: ConnectionLimits, shutdown: impl Future<Output = ()>)
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
     let slots = Arc::new(Semaphore::new(limits.max_connections.clamp(1, Semaphore::MAX_PERMITS)));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -106,7 +107,8 @@ pub async fn serve(
         // Each request goes to the router with the peer's address, as
         // `ConnectInfo` (see `client_addr`).
         let router = router.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let mut request = request.map(Body::new);
             request.extensions_mut().insert(ConnectInfo(remote));
             router.clone().oneshot(request)
         });

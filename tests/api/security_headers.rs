@@ -135,18 +135,15 @@ async fn a_panics_answer_is_a_generic_500_with_the_headers() {
     use tower::ServiceExt;
 
     let app = TestApp::new().await;
-    let router = romgate::web::around_every_answer(
-        axum::Router::new().route(
-            "/api/boom",
-            axum::routing::get(|| async {
-                panic!("secret detail in a panic");
-                #[allow(unreachable_code)]
-                ""
-            }),
-        ),
-        &app.state,
-    )
-    .with_state(app.state.clone());
+    let routes: axum::Router<romgate::AppState> = axum::Router::new().route(
+        "/api/boom",
+        axum::routing::get(|| async {
+            panic!("secret detail in a panic");
+            #[allow(unreachable_code)]
+            ""
+        }),
+    );
+    let router = romgate::web::around_every_answer(routes.with_state(app.state.clone()), &app.state);
     for _ in 0..2 {
         let request = axum::http::Request::get("/api/boom")
             .body(Body::empty())

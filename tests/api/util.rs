@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use base64::Engine;
@@ -149,7 +148,7 @@ pub fn hex_id() -> String {
 }
 
 pub struct TestApp {
-    pub router: Router,
+    pub router: romgate::web::App,
     pub state: AppState,
     pub clock: ManualClock,
     _dir: tempfile::TempDir,
@@ -402,18 +401,32 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    pub async fn start(router: Router, limits: romgate::web::server::ConnectionLimits) -> RunningServer {
+    pub async fn start<S>(router: S, limits: romgate::web::server::ConnectionLimits) -> RunningServer
+    where
+        S: tower::Service<Request<Body>, Response = axum::response::Response, Error = std::convert::Infallible>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
+    {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
         Self::start_on(listener, router, limits)
     }
 
     /// The same on a listener already bound (whose address the app's
     /// ROMM_BASE_URL names).
-    pub fn start_on(
+    pub fn start_on<S>(
         listener: tokio::net::TcpListener,
-        router: Router,
+        router: S,
         limits: romgate::web::server::ConnectionLimits,
-    ) -> RunningServer {
+    ) -> RunningServer
+    where
+        S: tower::Service<Request<Body>, Response = axum::response::Response, Error = std::convert::Infallible>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
+    {
         let addr = listener.local_addr().expect("local address");
         let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(romgate::web::server::serve(listener, router, limits, async move {
