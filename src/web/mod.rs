@@ -49,7 +49,7 @@ pub fn router(state: AppState) -> App {
     // Ordinary requests: a small body and a deadline. In a `ServiceBuilder`
     // the first layer is the outermost.
     let bounded = Router::new()
-        .merge(api::heartbeat::routes())
+        .merge(api::heartbeat::routes(&state.config))
         .merge(api::health::routes())
         .merge(api::session::routes())
         .merge(api::token::routes())
