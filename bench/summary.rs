@@ -1,5 +1,6 @@
 //! Everything one run measured: printed, checked against the targets of
-//! issue 7, and written as JSON.
+//! issue 7 (issue 12's for the heartbeat against bare axum), and written as
+//! JSON.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -101,12 +102,13 @@ impl Results {
             let r = ratio(key);
             targets.push(Target::new(name, ">= 0.80", format!("{r:.2}"), r >= 0.8));
         }
+        // Issue 12's target (issue 7 asked 0.50).
         let hb = rps("heartbeat") / rps("bare_axum").max(1.0);
         targets.push(Target::new(
             "heartbeat / bare axum",
-            ">= 0.50",
+            ">= 0.80",
             format!("{hb:.2}"),
-            hb >= 0.5,
+            hb >= 0.8,
         ));
         // Compared as the other rows are, each against the heartbeat of its
         // own repetition: the machine's drift between runs is larger than
