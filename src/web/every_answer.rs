@@ -34,18 +34,25 @@ use futures_util::future::Either;
 use tower::{Layer, Service};
 
 use crate::error::AppError;
+use crate::web::csrf;
+use crate::web::security_headers;
 use crate::web::state::AppState;
-use crate::web::{api, csrf, security_headers};
 
 /// Wraps a service in `EveryAnswer`.
 #[derive(Clone)]
 pub struct EveryAnswerLayer {
     state: AppState,
+    secret_segment_after: &'static [&'static str],
 }
 
 impl EveryAnswerLayer {
-    pub fn new(state: AppState) -> Self {
-        Self { state }
+    /// `secret_segment_after`: the paths whose next segment the log line
+    /// hides (see `loggable_path`).
+    pub fn new(state: AppState, secret_segment_after: &'static [&'static str]) -> Self {
+        Self {
+            state,
+            secret_segment_after,
+        }
     }
 }
 
@@ -56,6 +63,7 @@ impl<S> Layer<S> for EveryAnswerLayer {
         EveryAnswer {
             inner,
             state: self.state.clone(),
+            secret_segment_after: self.secret_segment_after,
         }
     }
 }
@@ -65,6 +73,7 @@ impl<S> Layer<S> for EveryAnswerLayer {
 pub struct EveryAnswer<S> {
     inner: S,
     state: AppState,
+    secret_segment_after: &'static [&'static str],
 }
 
 type Answer = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
@@ -92,6 +101,7 @@ where
         // its future runs.
         let answer = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)));
         let state = self.state.clone();
+        let secret_segment_after = self.secret_segment_after;
         Box::pin(async move {
             let answered = match answer {
                 Ok(answer) => AssertUnwindSafe(answer).catch_unwind().await,
@@ -110,7 +120,7 @@ where
                 let route = route.map_or(crate::metrics::UNMATCHED, MatchedPath::as_str);
                 metrics.requests.count(route, method.as_str(), status.as_u16());
             }
-            let path = loggable_path(uri.path());
+            let path = loggable_path(uri.path(), secret_segment_after);
             let path = path.as_ref();
             let ms = started.elapsed().as_millis();
             if status.is_server_error() {
@@ -173,45 +183,15 @@ where
     }
 }
 
-/// Paths whose next segment is a secret: a pairing code, a device
-/// sign-in's user code, a download link's secret.
-const SECRET_SEGMENT_AFTER: &[&str] = &[
-    "/api/client-tokens/pair/",
-    "/api/auth/device/pending/",
-    api::download_links::LINK_PREFIX,
-];
-
-/// `path` as the request log writes it: a secret segment (see
-/// `SECRET_SEGMENT_AFTER`) becomes `***`.
-fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    for prefix in SECRET_SEGMENT_AFTER {
+/// `path` as the request log writes it: the segment after any of
+/// `secret_segment_after` (a pairing code, a device sign-in's user code, a
+/// download link's secret; the router's list) becomes `***`.
+pub fn loggable_path<'p>(path: &'p str, secret_segment_after: &[&str]) -> std::borrow::Cow<'p, str> {
+    for prefix in secret_segment_after {
         if let Some(rest) = path.strip_prefix(prefix) {
             let tail = rest.find('/').and_then(|at| rest.get(at..)).unwrap_or_default();
             return format!("{prefix}***{tail}").into();
         }
     }
     path.into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::loggable_path;
-
-    #[test]
-    fn secret_path_segments_are_not_logged() {
-        assert_eq!(
-            loggable_path("/api/client-tokens/pair/ABCD-EFGH/status"),
-            "/api/client-tokens/pair/***/status"
-        );
-        assert_eq!(
-            loggable_path("/api/auth/device/pending/WXYZ2345"),
-            "/api/auth/device/pending/***"
-        );
-        assert_eq!(
-            loggable_path("/api/download/rgd_c2VjcmV0/12/Zelda%20(USA).z64"),
-            "/api/download/***/12/Zelda%20(USA).z64"
-        );
-        assert_eq!(loggable_path("/api/client-tokens/7/pair"), "/api/client-tokens/7/pair");
-        assert_eq!(loggable_path("/api/users/me"), "/api/users/me");
-    }
 }

@@ -112,8 +112,16 @@ pub type App = EveryAnswer<Router>;
 /// `app` (its state given) inside `EveryAnswer`. Public so that a test can
 /// put a panicking route inside.
 pub fn around_every_answer(app: Router, state: &AppState) -> App {
-    EveryAnswerLayer::new(state.clone()).layer(app)
+    EveryAnswerLayer::new(state.clone(), SECRET_SEGMENT_AFTER).layer(app)
 }
+
+/// Paths whose next segment is a secret, hidden in the log line: a pairing
+/// code, a device sign-in's user code, a download link's secret.
+const SECRET_SEGMENT_AFTER: &[&str] = &[
+    "/api/client-tokens/pair/",
+    "/api/auth/device/pending/",
+    api::download_links::LINK_PREFIX,
+];
 
 async fn not_found(request: Request) -> Response {
     if request.uri().path().starts_with("/api/") {
@@ -129,4 +137,29 @@ async fn method_not_allowed() -> AppError {
         Code::MethodNotAllowed,
         "This address does not accept that method.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SECRET_SEGMENT_AFTER;
+    use super::every_answer::loggable_path;
+
+    #[test]
+    fn secret_path_segments_are_not_logged() {
+        let logged = |path| loggable_path(path, SECRET_SEGMENT_AFTER);
+        assert_eq!(
+            logged("/api/client-tokens/pair/ABCD-EFGH/status"),
+            "/api/client-tokens/pair/***/status"
+        );
+        assert_eq!(
+            logged("/api/auth/device/pending/WXYZ2345"),
+            "/api/auth/device/pending/***"
+        );
+        assert_eq!(
+            logged("/api/download/rgd_c2VjcmV0/12/Zelda%20(USA).z64"),
+            "/api/download/***/12/Zelda%20(USA).z64"
+        );
+        assert_eq!(logged("/api/client-tokens/7/pair"), "/api/client-tokens/7/pair");
+        assert_eq!(logged("/api/users/me"), "/api/users/me");
+    }
 }

@@ -68,6 +68,10 @@ fn the_check_sees_each_kind_of_violation() {
         source("auth/login", "use axum::http::HeaderMap;"),
         source("web/pages/sso", "use crate::web::api::backchannel;"),
         source("web/csrf", "use crate::web::pages::PageError;"),
+        source(
+            "web/cookies",
+            "use crate::web::{state::AppState, api::{users, VERSION}};",
+        ),
         source("oidc/flow", "use super::identity::resolve;"),
         source("oidc/identity", "use super::flow::Verified;"),
         source("shiny", "use crate::store::Store;"),
@@ -81,6 +85,7 @@ fn the_check_sees_each_kind_of_violation() {
         "auth/login names axum",
         "web/pages/sso names web::api",
         "web/csrf names web::pages",
+        "web/cookies names web::api",
         "import cycle in oidc",
         "shiny has no layer",
         "web/api/users calls the store",
@@ -226,15 +231,24 @@ fn prefixed_paths(code: &str, prefix: &str) -> Vec<Vec<String>> {
         if before.is_some_and(|c| c == '$' || c == ':' || c.is_alphanumeric() || c == '_') {
             continue;
         }
-        let rest = &code[at + prefix.len()..];
-        if let Some(group) = rest.strip_prefix('{') {
-            paths.extend(split_group(group).into_iter().map(|item| path_of(&item)));
-        } else {
-            paths.push(path_of(rest));
-        }
+        paths.extend(paths_of(&code[at + prefix.len()..]));
     }
     paths.retain(|path| !path.is_empty());
     paths
+}
+
+/// The paths `text` starts with: one (`a::b::c`), or one per item of a
+/// `{...}` group wherever it opens (`a::{b, c::{d, e}}`).
+fn paths_of(text: &str) -> Vec<Vec<String>> {
+    let (path, rest) = path_of(text);
+    match rest.strip_prefix('{') {
+        Some(group) => split_group(group)
+            .iter()
+            .flat_map(|item| paths_of(item))
+            .map(|tail| path.iter().cloned().chain(tail).collect())
+            .collect(),
+        None => vec![path],
+    }
 }
 
 /// The items of a `{...}` group, up to its closing brace.
@@ -257,8 +271,9 @@ fn split_group(group: &str) -> Vec<String> {
     items
 }
 
-/// The leading `a::b::c` of `text` (segments of identifier characters).
-fn path_of(text: &str) -> Vec<String> {
+/// The leading `a::b::c` of `text` (segments of identifier characters),
+/// and what follows its last `::` (a group's `{`) or its last segment.
+fn path_of(text: &str) -> (Vec<String>, &str) {
     let mut path = Vec::new();
     let mut rest = text.trim_start();
     loop {
@@ -271,10 +286,13 @@ fn path_of(text: &str) -> Vec<String> {
         path.push(rest[..end].to_string());
         match rest[end..].strip_prefix("::") {
             Some(next) => rest = next,
-            None => break,
+            None => {
+                rest = &rest[end..];
+                break;
+            }
         }
     }
-    path
+    (path, rest)
 }
 
 fn read_sources(root: &Path) -> Vec<Source> {
