@@ -77,15 +77,27 @@ impl ConnectionLimits {
     }
 }
 
+/// What `serve` serves: romgate's `App`, the metrics' `Router`, a test's.
+pub trait Served:
+    Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + 'static
+{
+}
+
+impl<S> Served for S where
+    S: Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + 'static
+{
+}
+
 /// Serves `router` (romgate's `App`, the metrics' `Router`, a test's) on
 /// `listener` until `shutdown` completes, then waits for the open
 /// connections to finish their requests, for up to the shutdown grace (one
 /// whose client stopped reading is ended sooner by the send timeout).
-pub async fn serve<S>(listener: TcpListener, router: S, limits: ConnectionLimits, shutdown: impl Future<Output = ()>)
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
+pub async fn serve(
+    listener: TcpListener,
+    router: impl Served,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.clamp(1, Semaphore::MAX_PERMITS)));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())

@@ -403,11 +403,7 @@ pub struct RunningServer {
 impl RunningServer {
     pub async fn start<S>(router: S, limits: romgate::web::server::ConnectionLimits) -> RunningServer
     where
-        S: tower::Service<Request<Body>, Response = axum::response::Response, Error = std::convert::Infallible>
-            + Clone
-            + Send
-            + 'static,
-        S::Future: Send + 'static,
+        S: romgate::web::server::Served,
     {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
         Self::start_on(listener, router, limits)
@@ -421,11 +417,7 @@ impl RunningServer {
         limits: romgate::web::server::ConnectionLimits,
     ) -> RunningServer
     where
-        S: tower::Service<Request<Body>, Response = axum::response::Response, Error = std::convert::Infallible>
-            + Clone
-            + Send
-            + 'static,
-        S::Future: Send + 'static,
+        S: romgate::web::server::Served,
     {
         let addr = listener.local_addr().expect("local address");
         let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
