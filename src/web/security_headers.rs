@@ -16,8 +16,8 @@
 //!   ever stored by a browser or proxy;
 //! - `Strict-Transport-Security` for a year when ROMM_BASE_URL is https.
 //!
-//! Each header is a static value, set by `apply` in the one middleware
-//! every answer passes (`web::every_answer`): no allocation per request.
+//! Each header is a static value, set by `apply` in the one service every
+//! answer passes (`web::every_answer`): no allocation per request.
 //! Measured in bench/README.md: five tower-http `SetResponseHeader` layers
 //! cost more per request (their wrapping) than setting the headers does.
 
