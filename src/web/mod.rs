@@ -27,7 +27,7 @@ pub mod upload;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, ServiceBuilder};
@@ -131,12 +131,20 @@ async fn not_found(request: Request) -> Response {
     }
 }
 
-async fn method_not_allowed() -> AppError {
-    AppError::refuse(
+/// The route's template goes on the answer, as `RouteTemplateLayer` puts
+/// it on the routes' own: axum answers a method a route does not take with
+/// this handler outside the layers of the route's group.
+async fn method_not_allowed(route: Option<MatchedPath>) -> Response {
+    let mut answer = AppError::refuse(
         Kind::MethodNotAllowed,
         Code::MethodNotAllowed,
         "This address does not accept that method.",
     )
+    .into_response();
+    if let Some(route) = route {
+        answer.extensions_mut().insert(route);
+    }
+    answer
 }
 
 #[cfg(test)]

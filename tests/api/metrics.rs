@@ -81,6 +81,10 @@ async fn the_exposition_parses_and_counters_move() {
     }
     let pairing = app.get("/api/client-tokens/pair/SECRET-CODE1/status", &[]).await;
     assert_eq!(app.get("/no/such/page", &[]).await.status, StatusCode::NOT_FOUND);
+    let refused = app
+        .send(request(Method::DELETE, "/api/heartbeat", &[], Body::empty()))
+        .await;
+    assert_eq!(refused.status, StatusCode::METHOD_NOT_ALLOWED);
     let wrong = login_from(&app, "192.0.2.10", "alice", "wrong password").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     let right = login_from(&app, "192.0.2.10", "alice", PASSWORD).await;
@@ -92,6 +96,9 @@ async fn the_exposition_parses_and_counters_move() {
     assert!(grew("romgate_http_requests", HEARTBEAT) >= 3.0, "{text}");
     let unmatched = [("route", "unmatched"), ("method", "GET"), ("status", "4xx")];
     assert!(grew("romgate_http_requests", &unmatched) >= 1.0, "{text}");
+    // A method the route does not take counts under the route.
+    let not_allowed = [("route", "/api/heartbeat"), ("method", "DELETE"), ("status", "4xx")];
+    assert!(grew("romgate_http_requests", &not_allowed) >= 1.0, "{text}");
     let template = "/api/client-tokens/pair/{code}/status";
     let pairing_class = format!("{}xx", pairing.status.as_u16() / 100);
     let pairing_labels = [
