@@ -51,10 +51,11 @@ impl Proxy {
         let dir = tempfile::tempdir().expect("a folder for nginx");
         let port = free_port();
         let prefix = dir.path().display();
-        // Everything nginx writes stays in the folder; a root master runs
-        // its worker as root too (the folder is the test's).
+        // Everything nginx writes stays in the folder. One process, without
+        // a master: killing it on drop stops nginx entirely (a killed master
+        // leaves its worker running, holding the port).
         let config = format!(
-            "user root;\nworker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n\
+            "master_process off;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n\
              events {{ worker_connections 64; }}\n\
              http {{\n  access_log off;\n  client_body_temp_path {prefix}/body;\n  proxy_temp_path {prefix}/proxy;\n\
                fastcgi_temp_path {prefix}/f; uwsgi_temp_path {prefix}/u; scgi_temp_path {prefix}/s;\n\
