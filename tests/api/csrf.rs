@@ -6,7 +6,7 @@ use axum::http::{Method, StatusCode};
 use romgate::auth::Role;
 use serde_json::json;
 
-use crate::util::{PASSWORD, TestApp, request};
+use crate::util::{PASSWORD, TestApp, enc, request};
 
 #[tokio::test]
 async fn cookie_sessions_need_the_csrf_header_for_unsafe_methods() {
@@ -161,4 +161,50 @@ async fn each_login_hands_out_a_new_token_bound_to_its_session() {
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     let ok = logout_with(&app, &second.cookie_header(), &second.csrf).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+}
+
+/// Browsers arriving at once, on both worker threads, each get their own
+/// anonymous token (drawn from each thread's generator, see
+/// `PlainToken::generate`): full length, none repeated. One browser's token
+/// with another browser's cookie does not pass the sign-in form, and
+/// changes nothing; its own pair does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_tokens_handed_out_at_once_are_each_browsers_own() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    app.create_user("alice", Role::Viewer).await;
+    let visits: Vec<_> = (0..64)
+        .map(|_| {
+            let app = std::sync::Arc::clone(&app);
+            tokio::spawn(async move { app.get("/api/heartbeat", &[]).await.cookie_value("romm_csrftoken") })
+        })
+        .collect();
+    let mut tokens = std::collections::HashSet::new();
+    for visit in visits {
+        let token = visit.await.expect("task").expect("an anonymous token");
+        let random = token.strip_prefix("rgc_").expect("the CSRF prefix");
+        assert_eq!(random.len(), 43, "32 random bytes, base64url: {token}");
+        assert!(
+            random
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert!(tokens.insert(token.clone()), "handed out twice: {token}");
+    }
+    let mut pair = tokens.iter();
+    let (mine, theirs) = (pair.next().expect("one"), pair.next().expect("another"));
+    let sign_in = |cookie: &str, field: &str| {
+        let form = format!("csrf_token={}&username=alice&password={}", enc(field), enc(PASSWORD));
+        let cookie = format!("romm_csrftoken={cookie}");
+        let app = std::sync::Arc::clone(&app);
+        async move { app.post_form("/login", &[("cookie", &cookie)], &form).await }
+    };
+    let crossed = sign_in(theirs, mine).await;
+    assert_eq!(crossed.status, StatusCode::FORBIDDEN, "{}", crossed.text());
+    assert!(
+        crossed.cookie_value("romm_session").is_none(),
+        "no session from a crossed pair"
+    );
+    let own = sign_in(mine, mine).await;
+    assert_eq!(own.status, StatusCode::SEE_OTHER, "{}", own.text());
+    assert!(own.cookie_value("romm_session").is_some());
 }
