@@ -43,15 +43,19 @@ use crate::web::state::AppState;
 pub struct EveryAnswerLayer {
     state: AppState,
     secret_segment_after: &'static [&'static str],
+    /// Whether ROMM_BASE_URL is https (HSTS), read once.
+    https: bool,
 }
 
 impl EveryAnswerLayer {
     /// `secret_segment_after`: the paths whose next segment the log line
     /// hides (see `loggable_path`).
     pub fn new(state: AppState, secret_segment_after: &'static [&'static str]) -> Self {
+        let https = state.config.base_url.scheme() == "https";
         Self {
             state,
             secret_segment_after,
+            https,
         }
     }
 }
@@ -64,6 +68,7 @@ impl<S> Layer<S> for EveryAnswerLayer {
             inner,
             state: self.state.clone(),
             secret_segment_after: self.secret_segment_after,
+            https: self.https,
         }
     }
 }
@@ -74,6 +79,7 @@ pub struct EveryAnswer<S> {
     inner: S,
     state: AppState,
     secret_segment_after: &'static [&'static str],
+    https: bool,
 }
 
 type Answer = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
@@ -101,7 +107,7 @@ where
         // its future runs.
         let answer = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)));
         let state = self.state.clone();
-        let secret_segment_after = self.secret_segment_after;
+        let (secret_segment_after, https) = (self.secret_segment_after, self.https);
         Box::pin(async move {
             let answered = match answer {
                 Ok(answer) => AssertUnwindSafe(answer).catch_unwind().await,
@@ -112,7 +118,6 @@ where
                 Err(_panic) => AppError::internal("a request handler panicked").into_response(),
             };
             csrf::after_handler(cookie_due, &state, &mut response);
-            let https = state.config.base_url.scheme() == "https";
             security_headers::apply(response.headers_mut(), https);
             let status = response.status();
             if let Some(metrics) = crate::metrics::get() {
