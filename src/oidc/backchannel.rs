@@ -62,7 +62,7 @@ impl Oidc {
         })?;
         check_claims(&claims, now)?;
         let jti = claims.jti.as_deref().unwrap_or_default();
-        let forget_after = claims.exp.unwrap_or(now + MAX_AGE_SECONDS).max(now + MAX_AGE_SECONDS);
+        let forget_after = remember_until(&claims, now);
         if !self.store.remember_logout_token(&claims.iss, jti, forget_after).await? {
             return Err(invalid("this logout token was already used (jti seen before)"));
         }
@@ -115,6 +115,17 @@ fn verify(provider: &Discovered, client_id: &str, token: &str) -> Result<LogoutC
 
 fn serde_plain_name(alg: &openidconnect::core::CoreJwsSigningAlgorithm) -> Option<String> {
     serde_json::to_value(alg).ok()?.as_str().map(str::to_string)
+}
+
+/// Until when a logout token's jti must be remembered: past the last moment
+/// `check_claims` would still accept the token. Its `iat` may be up to the
+/// leeway ahead of now and is accepted for `MAX_AGE_SECONDS` after it, so
+/// a jti forgotten `MAX_AGE_SECONDS` after *now* could be replayed for up
+/// to a minute (cleanup deletes rows whose time is up).
+fn remember_until(claims: &LogoutClaims, now: i64) -> i64 {
+    let accepted_until = claims.iat.unwrap_or(now) + MAX_AGE_SECONDS;
+    let valid_until = claims.exp.map_or(i64::MIN, |exp| exp + LEEWAY_SECONDS);
+    (accepted_until + 1).max(valid_until).max(now + MAX_AGE_SECONDS)
 }
 
 fn check_claims(claims: &LogoutClaims, now: i64) -> AppResult<()> {

@@ -15,7 +15,7 @@ use super::verify::Verified;
 use crate::auth::Role;
 use crate::auth::accounts::validate_username;
 use crate::error::{AppError, AppResult, Code, Kind};
-use crate::store::{NewUser, Store, StoreError, Unique, User, UserChanges, fold};
+use crate::store::{NewUser, Store, StoreError, Unique, User, UserChanges};
 
 fn refuse(code: Code, message: String, hint: String) -> AppError {
     AppError::refuse(Kind::Forbidden, code, message).hint(hint)
@@ -120,10 +120,11 @@ async fn resolve_account(oidc: &Oidc, verified: &Verified, now: i64) -> AppResul
             None => register(oidc, verified, decision, now).await?,
         },
     };
-    let user = apply_role(store, user, decision, now).await?;
+    // Before anything is written: a refusal stores nothing.
     if !user.enabled {
         return Err(crate::auth::account_disabled());
     }
+    let user = apply_role(store, user, decision, now).await?;
     store.touch_link(issuer, subject, now).await?;
     prove_email(store, &user, verified).await?;
     Ok(user)
@@ -135,7 +136,7 @@ async fn prove_email(store: &Store, user: &User, verified: &Verified) -> AppResu
     let (Some(provider_email), Some(own)) = (verified.claims.email(), user.email.as_deref()) else {
         return Ok(());
     };
-    if fold(&provider_email) != fold(own) || !verified.claims.email_is_trusted(verified.email_verified_advertised) {
+    if !same_address(&provider_email, own) || !verified.claims.email_is_trusted(verified.email_verified_advertised) {
         return Ok(());
     }
     if store.trust_email(user.id, own).await? {
@@ -157,6 +158,15 @@ async fn link_by_email(store: &Store, verified: &Verified, now: i64) -> AppResul
         return Err(unverified_email());
     }
     let user = found.user;
+    if !user.email.as_deref().is_some_and(|own| same_address(own, &email)) {
+        // The stored key folds Unicode case, so a different address can
+        // share it (K and the Kelvin sign): never a reason to link.
+        tracing::warn!(
+            user_id = user.id,
+            "single sign-on not linked: an account's email matches only under Unicode case folding"
+        );
+        return Err(taken(Unique::Email, ""));
+    }
     if !found.email_trusted {
         // Registering instead would collide with this email; linking would
         // hand the account (and its role) to whoever holds the address.
@@ -165,6 +175,9 @@ async fn link_by_email(store: &Store, verified: &Verified, now: i64) -> AppResul
             "single sign-on not linked: an account has this email, but its email is not trusted"
         );
         return Err(untrusted_account_email());
+    }
+    if !user.enabled {
+        return Err(crate::auth::account_disabled());
     }
     match store
         .insert_link(&verified.issuer, &verified.subject, user.id, now)
@@ -178,6 +191,15 @@ async fn link_by_email(store: &Store, verified: &Verified, now: i64) -> AppResul
         "identity linked to an existing account by verified email"
     );
     Ok(Some(user))
+}
+
+/// Whether two email addresses are the same address: equal but for ASCII
+/// letter case (domains are case-insensitive, and providers and people
+/// vary the case). Unicode case folding is not used: it maps other
+/// characters onto ASCII letters (U+212A KELVIN SIGN onto `k`), so an
+/// address someone else controls could match.
+fn same_address(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
 }
 
 fn untrusted_account_email() -> AppError {

@@ -114,6 +114,25 @@ async fn a_replayed_logout_token_is_refused() {
     assert_eq!(me(&app, &later).await.status, StatusCode::OK);
 }
 
+/// A token dated ahead by the leeway is acceptable for its whole max age
+/// after that date: its jti is remembered at least as long, through a
+/// cleanup, so the token cannot end a later session.
+#[tokio::test]
+async fn a_logout_token_dated_ahead_is_not_replayable_after_a_cleanup() {
+    let (app, idp) = sso_app(&[]).await;
+    signed_in(&app, &idp, "alice", "sid-1").await;
+    let now = app.now();
+    let token = idp.logout_token(json!({"sub": "alice", "iat": now + 60, "exp": now + 580}));
+    assert_eq!(post_logout(&app, &token).await.status, StatusCode::OK);
+    app.clock.advance(610);
+    app.store().delete_expired(app.now()).await.expect("cleanup");
+    let later = signed_in(&app, &idp, "alice", "sid-2").await;
+    let replay = post_logout(&app, &token).await;
+    assert_eq!(replay.status, StatusCode::BAD_REQUEST, "{}", replay.text());
+    assert!(replay.text().contains("already used"), "{}", replay.text());
+    assert_eq!(me(&app, &later).await.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn password_sessions_are_not_touched() {
     let (app, idp) = sso_app(&[]).await;

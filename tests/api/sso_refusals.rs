@@ -163,6 +163,66 @@ async fn a_disabled_account_is_refused() {
     assert!(response.set_cookie("romm_session").is_none());
 }
 
+/// A disabled account found by its verified email is refused before
+/// anything is written: no link to it, and the provider's role not applied.
+#[tokio::test]
+async fn a_disabled_account_found_by_email_gets_no_link_and_no_role() {
+    let (app, idp) = sso_app(&[("OIDC_CLAIM_ROLES", "groups"), ("OIDC_ROLE_ADMIN", "admins")]).await;
+    app.create_user("root", romgate::auth::Role::Admin).await;
+    let alice = app.create_user("alice", romgate::auth::Role::Viewer).await;
+    let disable = romgate::auth::AccountChanges {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    app.state
+        .auth
+        .apply_changes(alice.id, disable, app.now())
+        .await
+        .expect("disable");
+    let mut claims = json!({"sub": "new-sub", "preferred_username": "someone", "email": "alice@example.com", "email_verified": true});
+    claims["groups"] = json!(["admins"]);
+    let response = sign_in(&app, &idp, claims).await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN, "{}", response.text());
+    assert!(response.text().contains("account_disabled"));
+    assert!(response.set_cookie("romm_session").is_none());
+    assert!(app.store().list_links(alice.id).await.expect("links").is_empty());
+    let stored = app
+        .store()
+        .find_user_by_username("alice")
+        .await
+        .expect("query")
+        .expect("alice");
+    assert_eq!(stored.role, romgate::auth::Role::Viewer);
+}
+
+/// An address that equals an account's trusted email only under Unicode
+/// case folding (U+212A KELVIN SIGN folds to `k`) is another address: it
+/// does not link to that account, and no account is made with it.
+#[tokio::test]
+async fn an_email_equal_only_under_unicode_case_folding_does_not_link() {
+    let (app, idp) = sso_app(&[]).await;
+    let kate = app.create_user("kate", romgate::auth::Role::Admin).await;
+    let claims = json!({"sub": "mallory-sub", "preferred_username": "mallory", "email": "\u{212A}ate@example.com", "email_verified": true});
+    let response = sign_in(&app, &idp, claims).await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN, "{}", response.text());
+    assert!(response.text().contains("email_taken"), "{}", response.text());
+    assert!(response.set_cookie("romm_session").is_none());
+    assert!(app.store().list_links(kate.id).await.expect("links").is_empty());
+    assert_eq!(app.store().list_users().await.expect("users").len(), 1);
+}
+
+/// The same address in other ASCII letter case still links.
+#[tokio::test]
+async fn an_email_in_other_letter_case_links_the_account() {
+    let (app, idp) = sso_app(&[]).await;
+    let kate = app.create_user("kate", romgate::auth::Role::Editor).await;
+    let claims =
+        json!({"sub": "kate-sub", "preferred_username": "kate2", "email": "Kate@EXAMPLE.com", "email_verified": true});
+    let session = session_of(&sign_in(&app, &idp, claims).await);
+    assert_eq!(crate::sso_support::me(&app, &session).await.json()["id"], kate.id);
+    assert_eq!(app.store().list_links(kate.id).await.expect("links").len(), 1);
+}
+
 #[tokio::test]
 async fn tampered_missing_replayed_and_foreign_callbacks_are_refused() {
     let (app, idp) = sso_app(&[]).await;
