@@ -15,6 +15,7 @@ pub mod download;
 pub mod error;
 pub mod every_answer;
 pub mod extract;
+pub mod fetch_site;
 pub mod metrics;
 pub mod pages;
 pub mod scan;

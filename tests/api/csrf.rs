@@ -208,3 +208,28 @@ async fn anonymous_tokens_handed_out_at_once_are_each_browsers_own() {
     assert_eq!(own.status, StatusCode::SEE_OTHER, "{}", own.text());
     assert!(own.cookie_value("romm_session").is_some());
 }
+
+/// While setup is open, the setup form must carry the token of the browser's
+/// own CSRF cookie: a page on another site that posts it (with a token of its
+/// own, or none) creates no administrator.
+#[tokio::test]
+async fn the_open_setup_form_is_refused_without_the_browsers_token() {
+    let app = TestApp::new().await;
+    let page = app.get("/setup", &[]).await;
+    let csrf = page
+        .cookie_value("romm_csrftoken")
+        .expect("the page sets a CSRF cookie");
+    let cookie = format!("romm_csrftoken={csrf}");
+    let fields = "username=root&email=root%40example.com&password=first-admin-pw";
+    for form in [
+        format!("csrf_token=rgc_not-the-cookies-token&{fields}"),
+        fields.to_string(),
+    ] {
+        let refused = app.post_form("/setup", &[("cookie", &cookie)], &form).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+        assert!(app.store().list_users().await.expect("users").is_empty());
+    }
+    let form = format!("csrf_token={}&{fields}", enc(&csrf));
+    let created = app.post_form("/setup", &[("cookie", &cookie)], &form).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text());
+}

@@ -21,6 +21,7 @@ mod client_tokens_devices;
 mod client_tokens_pairing;
 mod client_tokens_support;
 mod connections;
+mod cross_site;
 mod csrf;
 mod device_flow;
 mod device_instances;

@@ -18,6 +18,7 @@ use crate::auth::{Scope, StartedDeviceFlow, VERIFICATION_PATH};
 use crate::error::AppError;
 use crate::web::error::oauth_answer;
 use crate::web::extract::{ApiForm, ClientAddr};
+use crate::web::fetch_site::NotCrossSite;
 use crate::web::state::AppState;
 
 pub const DEVICE_AUTHORIZATION_PATH: &str = "/api/oauth/device_authorization";
@@ -66,6 +67,7 @@ fn answer(state: &AppState, started: StartedDeviceFlow) -> DeviceAuthorizationAn
 
 async fn post_device_authorization(
     State(state): State<AppState>,
+    _: NotCrossSite,
     ClientAddr(client): ClientAddr,
     form: Result<ApiForm<DeviceAuthorizationForm>, AppError>,
 ) -> Response {

@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult, Code};
 use crate::secret::Secret;
 use crate::web::error::oauth_answer;
 use crate::web::extract::{ApiForm, ClientAddr};
+use crate::web::fetch_site::NotCrossSite;
 use crate::web::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -43,6 +44,7 @@ enum Granted {
 
 async fn post_token(
     State(state): State<AppState>,
+    _: NotCrossSite,
     ClientAddr(client): ClientAddr,
     form: Result<ApiForm<TokenForm>, AppError>,
 ) -> Response {

@@ -16,6 +16,7 @@ use crate::oidc::{Callback, Oidc};
 use crate::web::cookies::read_cookie;
 use crate::web::error::PageError;
 use crate::web::extract::ClientAddr;
+use crate::web::fetch_site;
 use crate::web::state::AppState;
 
 /// Binds a sign-in in progress to the browser that started it.
@@ -49,8 +50,12 @@ async fn get_login_openid(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     Query(query): Query<LoginQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let oidc = enabled(&state)?;
+    if fetch_site::embedded_by_another_site(&headers) {
+        return Err(PageError(fetch_site::refusal()));
+    }
     let next = NextPath::or_home(query.next.as_deref());
     let now = state.now();
     state.auth.count_sso_start(&client, now).await.map_err(log_refusal)?;
