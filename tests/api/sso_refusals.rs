@@ -148,15 +148,7 @@ async fn a_disabled_account_is_refused() {
         .await
         .expect("query")
         .expect("alice");
-    let disable = romgate::auth::AccountChanges {
-        enabled: Some(false),
-        ..Default::default()
-    };
-    app.state
-        .auth
-        .apply_changes(user.id, disable, app.now())
-        .await
-        .expect("disable");
+    app.disable(user.id).await;
     let response = sign_in(&app, &idp, alice()).await;
     assert_eq!(response.status, StatusCode::FORBIDDEN);
     assert!(response.text().contains("account_disabled"));
@@ -170,15 +162,7 @@ async fn a_disabled_account_found_by_email_gets_no_link_and_no_role() {
     let (app, idp) = sso_app(&[("OIDC_CLAIM_ROLES", "groups"), ("OIDC_ROLE_ADMIN", "admins")]).await;
     app.create_user("root", romgate::auth::Role::Admin).await;
     let alice = app.create_user("alice", romgate::auth::Role::Viewer).await;
-    let disable = romgate::auth::AccountChanges {
-        enabled: Some(false),
-        ..Default::default()
-    };
-    app.state
-        .auth
-        .apply_changes(alice.id, disable, app.now())
-        .await
-        .expect("disable");
+    app.disable(alice.id).await;
     let mut claims = json!({"sub": "new-sub", "preferred_username": "someone", "email": "alice@example.com", "email_verified": true});
     claims["groups"] = json!(["admins"]);
     let response = sign_in(&app, &idp, claims).await;

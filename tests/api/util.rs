@@ -306,6 +306,19 @@ impl TestApp {
     }
 
     /// Creates a user directly through the auth service.
+    /// Disables user `user_id` as an administrator would.
+    pub async fn disable(&self, user_id: i64) {
+        let disable = romgate::auth::AccountChanges {
+            enabled: Some(false),
+            ..Default::default()
+        };
+        self.state
+            .auth
+            .apply_changes(user_id, disable, self.now())
+            .await
+            .expect("disable");
+    }
+
     pub async fn create_user(&self, username: &str, role: Role) -> User {
         let account = NewAccount {
             username: username.into(),
