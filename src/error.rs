@@ -167,6 +167,9 @@ impl From<StoreError> for AppError {
                     "The disk holding romgate's database is full (the SQLite file under ROMM_DATA_PATH, or the PostgreSQL server's data directory): free some space; romgate carries on by itself, no restart needed.",
                 )
             }
+            // The password checked is no longer the account's: as wrong as
+            // any other (the new one is what works now).
+            StoreError::PasswordChanged => AppError::invalid_credentials(),
             StoreError::LastAdmin => AppError::conflict(
                 Code::LastAdmin,
                 "This would leave no enabled administrator; promote another user first.",

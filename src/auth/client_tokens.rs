@@ -180,13 +180,7 @@ impl Auth {
             .store
             .insert_client_token(&new, MAX_CLIENT_TOKENS_PER_USER, now)
             .await?
-            .ok_or_else(|| {
-                AppError::bad_request(
-                    Code::TokenLimitReached,
-                    format!("Maximum of {MAX_CLIENT_TOKENS_PER_USER} tokens per user reached."),
-                )
-                .hint("Delete tokens that are no longer used (expired ones count too).")
-            })?;
+            .ok_or_else(token_limit_reached)?;
         Ok(IssuedClientToken { token, raw })
     }
 
@@ -262,4 +256,14 @@ impl Auth {
             .client_token_hash(raw.expose())
             .ok_or_else(|| AppError::internal("a generated client token did not have a client token's shape"))
     }
+}
+
+/// A person already holds `MAX_CLIENT_TOKENS_PER_USER` client tokens (made
+/// on the tokens page or by approving a device).
+pub(super) fn token_limit_reached() -> AppError {
+    AppError::bad_request(
+        Code::TokenLimitReached,
+        format!("Maximum of {MAX_CLIENT_TOKENS_PER_USER} tokens per user reached."),
+    )
+    .hint("Delete tokens that are no longer used (expired ones count too), on the devices or tokens page.")
 }

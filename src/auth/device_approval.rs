@@ -14,11 +14,12 @@
 //! - Unknown and expired codes look alike (404); each decision, and each
 //!   refused approval, writes one sign-in log line.
 
+use super::client_tokens::{MAX_CLIENT_TOKENS_PER_USER, token_limit_reached};
 use super::device_codes::{self, MAX_TYPED_USER_CODE};
 use super::sign_in_log::{self, Method};
 use super::{Auth, Principal, Scope, ScopeSet};
 use crate::error::{AppError, AppResult, Code, Kind};
-use crate::store::{DeviceApprovalRow, DeviceFlow};
+use crate::store::{Approval, DeviceApprovalRow, DeviceFlow};
 
 /// Longest device name a person may give (RomM's limit).
 const MAX_DEVICE_NAME: usize = 255;
@@ -174,8 +175,8 @@ impl Auth {
             token_expires_at,
             now,
         };
-        match self.store.approve_device_flow(&row).await? {
-            Some(approved) => {
+        match self.store.approve_device_flow(&row, MAX_CLIENT_TOKENS_PER_USER).await? {
+            Approval::Approved(approved) => {
                 tracing::info!(
                     user_id = person.user.id,
                     device_id = %approved.device_id,
@@ -188,7 +189,8 @@ impl Auth {
                     device_name,
                 })
             }
-            None => Err(self.why_undecidable(&hash, now).await),
+            Approval::NotPending => Err(self.why_undecidable(&hash, now).await),
+            Approval::TokenLimit => Err(token_limit_reached()),
         }
     }
 

@@ -54,13 +54,21 @@ impl Auth {
         client: &str,
         now: i64,
     ) -> AppResult<TokenPair> {
-        let user = self
-            .check_password(Method::TokenGrant, username, password, client, now)
+        let checked = self
+            .password_sign_in(Method::TokenGrant, username, password, client, now)
             .await?;
+        let user = &checked.user;
         let scopes = grant_scopes(scope, user.role.scopes())?;
         let family = PlainToken::generate(TokenKind::Family);
+        let pair = self.new_pair(user.id, family.expose(), scopes, now);
+        let rows = pair.rows();
+        // Only while the account still has the password checked (see
+        // `sign_in_with_password`).
+        self.store
+            .insert_token_pair(&rows.access, &rows.refresh, Some(&checked.hash))
+            .await?;
         self.store.record_login(user.id, now).await?;
-        self.issue_pair(user.id, family.expose(), scopes, now).await
+        Ok(pair.answer)
     }
 
     /// `grant_type=refresh_token`. The token is spent in the same
@@ -110,13 +118,6 @@ impl Auth {
         }
         tracing::warn!("a spent refresh token was presented again; its token family is revoked");
         invalid_grant("The refresh token was already used; sign in again.")
-    }
-
-    async fn issue_pair(&self, user_id: i64, family_id: &str, scopes: ScopeSet, now: i64) -> AppResult<TokenPair> {
-        let pair = self.new_pair(user_id, family_id, scopes, now);
-        let rows = pair.rows();
-        self.store.insert_token_pair(&rows.access, &rows.refresh).await?;
-        Ok(pair.answer)
     }
 
     fn new_pair<'a>(&self, user_id: i64, family_id: &'a str, scopes: ScopeSet, now: i64) -> NewPair<'a> {

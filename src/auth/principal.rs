@@ -25,7 +25,9 @@ pub enum Credential {
     /// `Authorization: Basic` on this request (see `basic`): nothing to
     /// end at logout, and no CSRF token needed: it is not a cookie, and
     /// romgate never answers with a `WWW-Authenticate: Basic` challenge, so
-    /// browsers neither prompt for it nor send it on their own.
+    /// browsers neither prompt for it nor send it on their own (behind a
+    /// proxy that asks for Basic they do: the web layer refuses unsafe
+    /// requests with it that another site made).
     Basic,
 }
 

@@ -5,8 +5,10 @@ use tracing::instrument;
 
 use super::Auth;
 use super::principal::{Credential, Principal};
+use super::sign_in_log::Method;
 use super::tokens::{PlainToken, TokenKind};
 use crate::error::AppResult;
+use crate::secret::Secret;
 use crate::store::NewSession;
 
 /// What an OIDC sign-in keeps with its session (for logout).
@@ -33,6 +35,35 @@ impl Auth {
         oidc: Option<&OidcSessionInfo>,
         now: i64,
     ) -> AppResult<StartedSession> {
+        self.write_session(user_id, oidc, None, now).await
+    }
+
+    /// Checks a username and password (`check_password`, as a sign-in by
+    /// `Method::Password`) and starts a session for them. The session is
+    /// written only while the account still has the password that was
+    /// checked: a sign-in whose check was running when the password changed
+    /// is refused, not left with a session the change should have ended.
+    pub async fn sign_in_with_password(
+        &self,
+        username: &str,
+        password: &Secret,
+        client: &str,
+        now: i64,
+    ) -> AppResult<StartedSession> {
+        let checked = self
+            .password_sign_in(Method::Password, username, password, client, now)
+            .await?;
+        self.write_session(checked.user.id, None, Some(&checked.hash), now)
+            .await
+    }
+
+    async fn write_session(
+        &self,
+        user_id: i64,
+        oidc: Option<&OidcSessionInfo>,
+        password_hash: Option<&str>,
+        now: i64,
+    ) -> AppResult<StartedSession> {
         let token = PlainToken::generate(TokenKind::Session);
         let token_hash = self.tokens.mac(token.expose().as_bytes());
         let max_age = self.settings.session_max_age_seconds;
@@ -55,6 +86,7 @@ impl Auth {
                 oidc_subject: subject.as_deref(),
                 oidc_sid: sid.as_deref(),
                 id_token: id_token.as_deref(),
+                password_hash,
             })
             .await?;
         self.store.record_login(user_id, now).await?;

@@ -125,6 +125,9 @@ pub struct Config {
     /// Set variables that look like romgate's but are not read (typos,
     /// RomM-only settings): named at start and by `oidc check`.
     pub unknown_variables: Vec<UnknownVariable>,
+    /// Those of them that misspell a switch meant to close something, one
+    /// problem each (see `fail_closed`).
+    misspelt_closing_switches: Vec<String>,
 }
 
 /// The OpenID Connect settings, present only when `OIDC_ENABLED` is true.
@@ -242,6 +245,7 @@ impl Config {
             errors: Vec::new(),
         };
         let mut config = env.read_config();
+        config.misspelt_closing_switches = fail_closed::misspelt_closing_switches(&unknown, &env.vars);
         config.unknown_variables = unknown;
         (config, env.errors)
     }
@@ -283,6 +287,7 @@ impl Env {
             trusted_proxies: self.addresses("ROMGATE_TRUSTED_PROXIES"),
             oidc: self.oidc(),
             unknown_variables: Vec::new(),
+            misspelt_closing_switches: Vec::new(),
             base_url,
             data_path,
             database,
@@ -476,10 +481,9 @@ impl Env {
         let Some(raw) = self.string(name) else {
             return default;
         };
-        match raw.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => true,
-            "false" | "0" | "no" => false,
-            _ => {
+        match parse_boolean(&raw) {
+            Some(value) => value,
+            None => {
                 self.errors
                     .push(format!("{name}: '{raw}' is not a boolean; use true or false"));
                 default
@@ -593,3 +597,12 @@ fn default_url(literal: &str) -> Url {
 
 #[cfg(test)]
 mod tests;
+
+/// true/false/1/0/yes/no, in any case (SPEC 2); anything else is `None`.
+fn parse_boolean(raw: &str) -> Option<bool> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}

@@ -244,6 +244,36 @@ fn a_role_mapping_with_its_claim_or_with_sso_off_is_accepted() {
 }
 
 #[test]
+fn a_misspelt_switch_meant_to_close_something_stops_the_start() {
+    for (name, value) in [
+        ("DISABLE_SETUP_WIZZARD", "true"),
+        ("disable_userpass_login", "yes"),
+        ("OIDC_ALLOW_REGISTRATON", "false"),
+    ] {
+        let lines = errors(&[(name, value)]);
+        assert!(
+            lines.len() == 1 && lines[0].starts_with(&format!("{name} is set to {value} but")),
+            "{name}: {lines:?}"
+        );
+    }
+    assert!(errors(&[("DISABLE_SETUP_WIZZARD", "true")])[0].ends_with("rename it to DISABLE_SETUP_WIZARD"));
+    // Its opening value, or the real name set beside it, closes nothing less
+    // than meant: a warning only.
+    for pairs in [
+        vec![("DISABLE_SETUP_WIZZARD", "false")],
+        vec![("OIDC_ALLOW_REGISTRATON", "true")],
+        vec![("DISABLE_SETUP_WIZZARD", "true"), ("DISABLE_SETUP_WIZARD", "true")],
+        vec![("DISABLE_CSRF_PROTECTON", "true")],
+    ] {
+        let config = Config::from_vars(vars(&pairs)).expect("starts");
+        assert_eq!(config.unknown_variables.len(), 1, "{pairs:?}");
+    }
+    // The check reports it instead of stopping.
+    let config = Config::from_vars_for_check(vars(&[("DISABLE_SETUP_WIZZARD", "1")])).expect("loads");
+    assert_eq!(config.fail_closed_problems().len(), 1);
+}
+
+#[test]
 fn the_check_loads_a_fail_closed_configuration_to_report_it() {
     let config = Config::from_vars_for_check(vars(&typo_vars())).expect("loads for the check");
     assert_eq!(config.fail_closed_problems().len(), 1);
@@ -269,6 +299,11 @@ fn unknown_variables_are_named_with_the_closest_known_name() {
         "PATH",
         "REDIS_HOST",
         "IGDB_CLIENT_ID",
+        "HOSTNAME",
+        "DISABLE_EMULATOR_JS",
+        "DISABLE_SETUP_WIZZARD",
+        "disable_userpass_login",
+        "OAUTH_ACCESS_TOKEN_EXPIRES_SECONDS",
     ];
     let found = unknown_variables(names);
     let misspelt = |name: &str, known: &'static str| UnknownVariable::Misspelt {
@@ -282,6 +317,11 @@ fn unknown_variables_are_named_with_the_closest_known_name() {
             UnknownVariable::RommOnly {
                 name: "DB_QUERY_JSON".into()
             },
+            misspelt("DISABLE_SETUP_WIZZARD", "DISABLE_SETUP_WIZARD"),
+            misspelt(
+                "OAUTH_ACCESS_TOKEN_EXPIRES_SECONDS",
+                "OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS"
+            ),
             misspelt("OIDC_CLAIM_ROLE", "OIDC_CLAIM_ROLES"),
             UnknownVariable::Unknown {
                 name: "ROMGATE_SOMETHING_ELSE".into()
@@ -291,6 +331,7 @@ fn unknown_variables_are_named_with_the_closest_known_name() {
                 name: "ROMM_BASE_PATH".into()
             },
             misspelt("ROMM_PROT", "ROMM_PORT"),
+            misspelt("disable_userpass_login", "DISABLE_USERPASS_LOGIN"),
             misspelt("oidc_enabled", "OIDC_ENABLED"),
         ]
     );

@@ -64,12 +64,20 @@ impl fmt::Display for UnknownVariable {
 }
 
 /// The set variables (names only) that have a romgate or RomM prefix but
-/// are not read, sorted by name.
+/// are not read, and the misspellings of the known names without such a
+/// prefix (`DISABLE_SETUP_WIZZARD`, `disable_userpass_login`), sorted by
+/// name. Other names belong to someone else and are left alone.
 pub fn unknown_variables<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<UnknownVariable> {
     let mut found: Vec<UnknownVariable> = names
         .into_iter()
-        .filter(|name| looks_like_ours(name) && !KNOWN_VARIABLES.contains(name))
-        .map(classify)
+        .filter(|name| !KNOWN_VARIABLES.contains(name))
+        .filter_map(|name| {
+            if looks_like_ours(name) {
+                Some(classify(name))
+            } else {
+                misspelt_unprefixed(name)
+            }
+        })
         .collect();
     found.sort_by(|a, b| a.name().cmp(b.name()));
     found.dedup();
@@ -94,6 +102,19 @@ fn classify(name: &str) -> UnknownVariable {
         },
         None => UnknownVariable::Unknown { name: name_owned },
     }
+}
+
+/// A name without a checked prefix is named only as a typo of a known name
+/// that has none either (`DISABLE_*`, `OAUTH_*`, `DATABASE_URL`,
+/// `SESSION_MAX_AGE_SECONDS`): a container's environment holds many
+/// variables of other programs (RomM's `IGDB_CLIENT_ID` is three edits from
+/// `OIDC_CLIENT_ID`), and a warning about them would be noise.
+fn misspelt_unprefixed(name: &str) -> Option<UnknownVariable> {
+    let known = closest_known(name)?;
+    (!looks_like_ours(known)).then(|| UnknownVariable::Misspelt {
+        name: name.to_string(),
+        known,
+    })
 }
 
 /// The known name fewest edits away, if it is near enough to be a typo.

@@ -22,6 +22,12 @@ pub enum Finding {
     /// DISABLE_DOWNLOAD_ENDPOINT_AUTH: every ROM can be downloaded by anyone
     /// who reaches the server.
     PublicDownloads,
+    /// DISABLE_CSRF_PROTECTION: any site a signed-in person visits can act
+    /// with their session.
+    NoCsrfProtection,
+    /// ROMM_SESSION_SECURE_COOKIE=false under an https ROMM_BASE_URL: the
+    /// session cookie also goes out over plain http.
+    InsecureCookies,
 }
 
 #[derive(Debug, Clone)]
@@ -90,6 +96,25 @@ impl Config {
                       clients that cannot send an Authorization header, prefer download links \
                       (POST /api/roms/{id}/download-link) and unset it"
                     .into(),
+            });
+        }
+        if self.disable_csrf_protection {
+            found.push(StartupWarning {
+                finding: Finding::NoCsrfProtection,
+                what: "DISABLE_CSRF_PROTECTION is true: any web page a signed-in person visits can change \
+                       things with their session (upload, delete, manage users)"
+                    .into(),
+                fix: "unset it; apps that send a token or a password are not subject to the check".into(),
+            });
+        }
+        if !self.secure_cookies && self.base_url.scheme() == "https" {
+            found.push(StartupWarning {
+                finding: Finding::InsecureCookies,
+                what: format!(
+                    "ROMM_SESSION_SECURE_COOKIE is false while ROMM_BASE_URL ({base}) is https: the session \
+                     cookie is also sent over plain http, where anyone on the network can read it"
+                ),
+                fix: "unset ROMM_SESSION_SECURE_COOKIE (it follows ROMM_BASE_URL's scheme)".into(),
             });
         }
         found
@@ -187,6 +212,31 @@ mod tests {
             public[0]
         );
         assert!(findings(&[("DISABLE_DOWNLOAD_ENDPOINT_AUTH", "false")]).is_empty());
+    }
+
+    #[test]
+    fn settings_that_weaken_the_browser_protections_are_warned_about() {
+        assert_eq!(
+            findings(&[("DISABLE_CSRF_PROTECTION", "yes")]),
+            [Finding::NoCsrfProtection]
+        );
+        let https = [
+            ("ROMM_BASE_URL", "https://romm.example.com"),
+            ("OIDC_REDIRECT_URI", "https://romm.example.com/api/oauth/openid"),
+            ("ROMM_PORT", "443"),
+        ];
+        let mut plain_cookies = https.to_vec();
+        plain_cookies.push(("ROMM_SESSION_SECURE_COOKIE", "false"));
+        let warnings = config(&plain_cookies).startup_warnings();
+        let kinds: Vec<Finding> = warnings.iter().map(|w| w.finding).collect();
+        assert_eq!(kinds, [Finding::InsecureCookies]);
+        assert!(
+            warnings[0].fix.contains("unset ROMM_SESSION_SECURE_COOKIE"),
+            "{}",
+            warnings[0]
+        );
+        // Over plain http the flag could not be kept anyway.
+        assert!(findings(&[("ROMM_SESSION_SECURE_COOKIE", "false")]).is_empty());
     }
 
     #[test]

@@ -138,6 +138,8 @@ codes! {
     SizeMismatch = "size_mismatch",
     /// A chunked upload is being completed by another request.
     UploadBusy = "upload_busy",
+    /// A person already has the most chunked uploads open at once.
+    TooManyUploads = "too_many_uploads",
 }
 
 impl fmt::Display for Code {
@@ -225,6 +227,7 @@ impl Code {
             | Code::MissingChunks
             | Code::SizeMismatch
             | Code::UploadBusy
+            | Code::TooManyUploads
             | Code::TokenLimitReached
             | Code::AlreadyDecided => "invalid_request",
         }
@@ -308,6 +311,7 @@ impl Code {
             | Code::MissingChunks
             | Code::SizeMismatch
             | Code::UploadBusy
+            | Code::TooManyUploads
             | Code::DatabaseUnavailable
             | Code::StorageFull
             | Code::SchemaOutdated

@@ -64,7 +64,7 @@ pub fn chunk_too_large() -> AppError {
 pub fn larger_than_announced() -> AppError {
     AppError::bad_request(
         Code::SizeMismatch,
-        "This chunk is larger than the whole file the upload announced.",
+        "This chunk would make the upload's chunks larger than the whole file it announced.",
     )
 }
 
@@ -107,9 +107,10 @@ pub struct ChunkWriter {
 }
 
 impl ChunkWriter {
-    /// A writer for chunk `index` in `folder`; the upload's whole size
-    /// bounds the chunk too. A folder that is gone is a 404.
-    pub async fn create(folder: &Path, index: u64, total_size: u64) -> AppResult<Self> {
+    /// A writer for chunk `index` in `folder`, of at most `room` bytes (the
+    /// upload's size less what its other chunks hold). A folder that is
+    /// gone is a 404.
+    pub async fn create(folder: &Path, index: u64, room: u64) -> AppResult<Self> {
         let (temp, file) = TempFile::create_in(folder)
             .await
             .map_err(|err| if folder_gone(folder) { upload_gone() } else { err })?;
@@ -118,7 +119,7 @@ impl ChunkWriter {
             dest: folder.join(index.to_string()),
             file: BufWriter::with_capacity(WRITE_BUFFER, file),
             written: 0,
-            limit: total_size,
+            limit: room,
         })
     }
 
@@ -157,6 +158,26 @@ impl ChunkWriter {
 /// upload from a real error).
 fn folder_gone(folder: &Path) -> bool {
     std::fs::symlink_metadata(folder).is_err_and(|e| leads_nowhere(&e))
+}
+
+/// What the chunks below `total` in `folder` hold together, but chunk
+/// `except` (which a new copy is about to replace).
+pub fn stored_bytes(folder: &Path, total: u64, except: u64) -> std::io::Result<u64> {
+    let mut bytes = 0u64;
+    for entry in std::fs::read_dir(folder)? {
+        let entry = entry?;
+        let index = entry.file_name().to_str().and_then(|n| n.parse::<u64>().ok());
+        if index.is_some_and(|i| i < total && i != except) {
+            // A chunk removed meanwhile (a cancel) holds nothing.
+            let len = match entry.metadata() {
+                Ok(metadata) => metadata.len(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+                Err(e) => return Err(e),
+            };
+            bytes = bytes.saturating_add(len);
+        }
+    }
+    Ok(bytes)
 }
 
 /// How many distinct chunks below `total` are in `folder`.

@@ -7,14 +7,17 @@
 //!   is there and their sizes add up to the announced size, through the
 //!   same placing as a one-request upload (no overwrite, one winner); of
 //!   two completions at once exactly one assembles (see the store's claim);
-//! - ROMGATE_MAX_UPLOAD_BYTES bounds the announced size, and every path rule
-//!   of the one-request upload applies to the file name;
+//! - ROMGATE_MAX_UPLOAD_BYTES bounds the announced size, the announced size
+//!   bounds what the chunks may hold together (a chunk gets the room the
+//!   others left), a person has at most `MAX_OPEN_UPLOADS` open, so the
+//!   disk one person can fill is bounded; every path rule of the
+//!   one-request upload applies to the file name;
 //! - an upload untouched for `ABANDONED_AFTER` is deleted with its chunks.
 
 use super::Library;
 use super::chunk_files::{
     self, ChunkWriter, MAX_CHUNK_BYTES, assemble, check_chunks, count_chunks, is_upload_id, new_upload_id,
-    remove_folder, upload_gone,
+    remove_folder, stored_bytes, upload_gone,
 };
 use super::paths::check_name;
 use super::placing::{Finished, TempFile, io_error, name_taken};
@@ -27,6 +30,8 @@ use crate::store::{ChunkedUpload, NewChunkedUpload, Rom};
 pub const ABANDONED_AFTER: i64 = 24 * 60 * 60;
 /// Most chunks one upload may have.
 pub const MAX_CHUNKS: u64 = 100_000;
+/// Most chunked uploads one person may have open at once.
+pub const MAX_OPEN_UPLOADS: i64 = 16;
 
 /// What `POST /api/roms/upload/start` announces.
 #[derive(Debug, Clone)]
@@ -78,6 +83,14 @@ fn check_sizes(start: &ChunkedStart, max_upload: u64) -> AppResult<()> {
     Ok(())
 }
 
+fn too_many_uploads() -> AppError {
+    AppError::conflict(
+        Code::TooManyUploads,
+        format!("You already have {MAX_OPEN_UPLOADS} uploads in progress; finish or cancel one first."),
+    )
+    .hint("An upload nobody sends to for 24 hours is removed with its chunks.")
+}
+
 fn as_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
@@ -100,6 +113,9 @@ impl Library {
             .await?
             .ok_or_else(|| AppError::bad_request(Code::InvalidPlatform, "No platform has that id."))?;
         check_name("platform", &slug)?;
+        if self.store.count_chunked_uploads_of(actor.user.id).await? >= MAX_OPEN_UPLOADS {
+            return Err(too_many_uploads());
+        }
         let dir = self.platform_dir(&slug).await?;
         if tokio::fs::symlink_metadata(dir.join(&start.file_name)).await.is_ok() {
             return Err(name_taken());
@@ -151,18 +167,32 @@ impl Library {
         if upload.completing_since.is_some() {
             return Err(busy());
         }
-        let total_size = as_u64(upload.total_size);
-        if index >= as_u64(upload.total_chunks) {
+        let (total_size, total_chunks) = (as_u64(upload.total_size), as_u64(upload.total_chunks));
+        if index >= total_chunks {
             return Err(invalid("x-chunk-index must be below the announced number of chunks."));
         }
+        let folder = self.uploads_dir().await?.join(id);
+        // The room the other chunks left (a chunk sent again replaces its
+        // earlier copy): what all chunks hold stays within the announced
+        // size, so an upload cannot fill the disk beyond what it announced.
+        let others = {
+            let folder = folder.clone();
+            tokio::task::spawn_blocking(move || stored_bytes(&folder, total_chunks, index))
+                .await
+                .map_err(|e| AppError::internal_from("measuring chunks", e))?
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => upload_gone(),
+                    _ => AppError::internal_from("measuring chunks", e),
+                })?
+        };
+        let room = total_size.saturating_sub(others);
         match announced {
             Some(length) if length > MAX_CHUNK_BYTES => return Err(chunk_files::chunk_too_large()),
-            Some(length) if length > total_size => return Err(chunk_files::larger_than_announced()),
+            Some(length) if length > room => return Err(chunk_files::larger_than_announced()),
             _ => {}
         }
         self.store.touch_chunked_upload(id, now).await?;
-        let folder = self.uploads_dir().await?.join(id);
-        ChunkWriter::create(&folder, index, total_size).await
+        ChunkWriter::create(&folder, index, room).await
     }
 
     /// Puts a whole chunk in place: how many of the upload's chunks are in.

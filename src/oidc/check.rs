@@ -126,7 +126,11 @@ fn check_startup_warnings(report: &mut Report, config: &Config) {
     for warning in &warnings {
         let outcome = match warning.finding {
             Finding::RedirectPath => Outcome::Fail,
-            Finding::RedirectOrigin | Finding::PortMismatch | Finding::PublicDownloads => Outcome::Warn,
+            Finding::RedirectOrigin
+            | Finding::PortMismatch
+            | Finding::PublicDownloads
+            | Finding::NoCsrfProtection
+            | Finding::InsecureCookies => Outcome::Warn,
         };
         report.add(outcome, warning.what.clone(), Some(warning.fix.clone()));
     }

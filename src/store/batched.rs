@@ -255,6 +255,7 @@ mod tests {
             oidc_subject: None,
             oidc_sid: None,
             id_token: None,
+            password_hash: None,
         };
         store.insert_session(&session).await.expect("session");
         assert!(store.find_session("s1", 500).await.expect("batched").is_some());

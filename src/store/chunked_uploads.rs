@@ -61,6 +61,12 @@ impl Store {
         .map_err(StoreError::from_write)
     }
 
+    /// How many chunked uploads user `user_id` has open.
+    pub async fn count_chunked_uploads_of(&self, user_id: i64) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM chunked_uploads WHERE user_id = $1";
+        Ok(on_pool!(self, p => sqlx::query_scalar(SQL).bind(user_id).fetch_one(p).await)?)
+    }
+
     pub async fn find_chunked_upload(&self, id: &str) -> Result<Option<ChunkedUpload>, StoreError> {
         Ok(on_pool!(self, p => sqlx::query_as(FIND).bind(id).fetch_optional(p).await)?)
     }

@@ -88,8 +88,8 @@ const TOUCH_DEVICE: &str = "UPDATE devices SET last_seen_at = $2 WHERE id = $1";
 /// (SQLite) without changing anything: token creates of one person queue
 /// behind it. A non-key column, so rows referring to the user (sessions,
 /// tokens) can still be written meanwhile on PostgreSQL.
-const LOCK_OWNER: &str = "UPDATE users SET enabled = enabled WHERE id = $1";
-const COUNT_OF_USER: &str = "SELECT COUNT(*) FROM client_tokens WHERE user_id = $1";
+pub(super) const LOCK_OWNER: &str = "UPDATE users SET enabled = enabled WHERE id = $1";
+pub(super) const COUNT_OF_USER: &str = "SELECT COUNT(*) FROM client_tokens WHERE user_id = $1";
 const INSERT: &str = concat!(
     "INSERT INTO client_tokens (user_id, device_id, name, token_hash, scopes, created_at, expires_at) ",
     "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",

@@ -88,6 +88,10 @@ pub struct NewSession<'a> {
     pub oidc_subject: Option<&'a str>,
     pub oidc_sid: Option<&'a str>,
     pub id_token: Option<&'a str>,
+    /// For a sign-in by password: the password hash it was checked
+    /// against. The session is written only while the account still has
+    /// it (`StoreError::PasswordChanged` otherwise).
+    pub password_hash: Option<&'a str>,
 }
 
 /// An access token row joined with its (current) user.
@@ -128,6 +132,33 @@ pub enum RefreshClaim {
 const INSERT_SESSION: &str = "INSERT INTO sessions \
     (token_hash, user_id, created_at, expires_at, oidc_issuer, oidc_subject, oidc_sid, id_token) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// Taken before a sign-in by password writes its credential, in the same
+/// transaction: it matches only while the account still has the password
+/// hash the sign-in checked, and it locks the account's row (PostgreSQL) or
+/// the database (SQLite) until the credential is written. A password change
+/// (`set_password_hash`, then `revoke_user_credentials`) therefore either
+/// comes first, and this matches nothing, or waits, and its revocation then
+/// sees the new credential: a sign-in already checking the old password
+/// when it changed gets nothing that outlives the change (SPEC 4.8).
+pub(super) const PASSWORD_UNCHANGED: &str =
+    "UPDATE users SET updated_at = updated_at WHERE id = $1 AND password_hash = $2";
+/// Returns `StoreError::PasswordChanged` from the enclosing function unless
+/// `PASSWORD_UNCHANGED` matches, inside transaction `$tx`.
+macro_rules! require_password_unchanged {
+    ($tx:ident, $user_id:expr, $hash:expr) => {
+        let matched = sqlx::query($crate::store::credentials::PASSWORD_UNCHANGED)
+            .bind($user_id)
+            .bind($hash)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+        if matched == 0 {
+            return Err(StoreError::PasswordChanged);
+        }
+    };
+}
+pub(super) use require_password_unchanged;
+
 pub(super) const INSERT_ACCESS_TOKEN: &str = "INSERT INTO access_tokens \
     (token_hash, family_id, user_id, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
 pub(super) const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens \
@@ -141,20 +172,26 @@ pub(super) const SPENT_REFRESH_FAMILY: &str =
 
 impl Store {
     pub async fn insert_session(&self, session: &NewSession<'_>) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(INSERT_SESSION)
-            .bind(session.token_hash)
-            .bind(session.user_id)
-            .bind(session.now)
-            .bind(session.expires_at)
-            .bind(session.oidc_issuer)
-            .bind(session.oidc_subject)
-            .bind(session.oidc_sid)
-            .bind(session.id_token)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(StoreError::from_write)?;
-        Ok(())
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            if let Some(hash) = session.password_hash {
+                require_password_unchanged!(tx, session.user_id, hash);
+            }
+            sqlx::query(INSERT_SESSION)
+                .bind(session.token_hash)
+                .bind(session.user_id)
+                .bind(session.now)
+                .bind(session.expires_at)
+                .bind(session.oidc_issuer)
+                .bind(session.oidc_subject)
+                .bind(session.oidc_sid)
+                .bind(session.id_token)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_write)?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// The user behind the unexpired session with this hash, as they are now.

@@ -9,6 +9,7 @@
 //! its (hashed) secret only in the transaction of the one poll that
 //! receives it. Codes arrive here as keyed hashes only.
 
+use super::client_tokens::{COUNT_OF_USER, LOCK_OWNER};
 use super::{Store, StoreError, on_pool};
 
 /// A flow as the person approving it and the polling device see it.
@@ -61,6 +62,17 @@ pub struct DeviceApprovalRow<'a> {
 pub struct ApprovedFlow {
     pub device_id: String,
     pub token_id: i64,
+}
+
+/// What approving a flow did.
+#[derive(Debug, Clone)]
+pub enum Approval {
+    Approved(ApprovedFlow),
+    /// The flow is no longer pending (decided, expired, gone).
+    NotPending,
+    /// The person already holds `max_tokens` client tokens: the flow stays
+    /// pending, nothing was written.
+    TokenLimit,
 }
 
 /// The client token one poll received.
@@ -162,14 +174,21 @@ impl Store {
 
     /// Approves the pending flow: marks it approved, creates or updates the
     /// person's device and creates its client token without a secret, in
-    /// one transaction. `None` when the flow is no longer pending (decided,
-    /// expired, gone): then nothing was written.
+    /// one transaction, unless the person already holds `max_tokens` client
+    /// tokens (counted under the same lock as `insert_client_token`, so the
+    /// cap holds against both at once).
     pub async fn approve_device_flow(
         &self,
         approval: &DeviceApprovalRow<'_>,
-    ) -> Result<Option<ApprovedFlow>, StoreError> {
+        max_tokens: i64,
+    ) -> Result<Approval, StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
+            sqlx::query(LOCK_OWNER).bind(approval.user_id).execute(&mut *tx).await?;
+            let held: i64 = sqlx::query_scalar(COUNT_OF_USER).bind(approval.user_id).fetch_one(&mut *tx).await?;
+            if held >= max_tokens {
+                return Ok(Approval::TokenLimit);
+            }
             let decided: Option<DecidedRow> = sqlx::query_as(DECIDE_APPROVED)
                 .bind(approval.user_code_hash)
                 .bind(approval.user_id)
@@ -177,7 +196,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some((device_code_hash, identifier, client, platform, version)) = decided else {
-                return Ok(None);
+                return Ok(Approval::NotPending);
             };
             let device_id: String = sqlx::query_scalar(UPSERT_DEVICE)
                 .bind(approval.new_device_id)
@@ -206,7 +225,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok(Some(ApprovedFlow { device_id, token_id }))
+            Ok(Approval::Approved(ApprovedFlow { device_id, token_id }))
         })
     }
 

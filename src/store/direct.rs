@@ -247,6 +247,7 @@ mod tests {
             oidc_subject: Some("sub"),
             oidc_sid: None,
             id_token: Some("id.token.here"),
+            password_hash: None,
         };
         store.insert_session(&session).await.expect("session");
         let token = NewAccessToken {

@@ -40,7 +40,7 @@ pub use chunked_uploads::{ChunkedUpload, NewChunkedUpload};
 pub use client_pairing::PairingClaim;
 pub use client_tokens::{ClientToken, ClientTokenAuth, ClientTokenWithOwner, NewClientToken};
 pub use credentials::{AccessTokenRow, EndedSession, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim};
-pub use device_flows::{ApprovedFlow, DeviceApprovalRow, DeviceFlow, IssuedDeviceToken, NewDeviceFlow};
+pub use device_flows::{Approval, ApprovedFlow, DeviceApprovalRow, DeviceFlow, IssuedDeviceToken, NewDeviceFlow};
 pub use devices::{Device, NewDevice};
 pub use download_links::DownloadLinkRow;
 pub use library::{Platform, Rom, RomFingerprint, RomUpsert};
@@ -99,6 +99,11 @@ pub enum StoreError {
     /// caller can act on it.
     #[error("a row with the same unique value already exists ({0:?})")]
     Conflict(Unique),
+    /// A sign-in by password was about to write its session or tokens, but
+    /// the account's password changed after it was checked: nothing was
+    /// written.
+    #[error("the password changed while the sign-in was checking it")]
+    PasswordChanged,
     /// The change would leave no enabled administrator.
     #[error("the change would leave no enabled administrator")]
     LastAdmin,

@@ -5,7 +5,9 @@
 //! successor (the client's retry would then look like a replay and cost it
 //! the whole family) nor an access token nobody was given.
 
-use super::credentials::{CLAIM_REFRESH_TOKEN, INSERT_ACCESS_TOKEN, INSERT_REFRESH_TOKEN, SPENT_REFRESH_FAMILY};
+use super::credentials::{
+    CLAIM_REFRESH_TOKEN, INSERT_ACCESS_TOKEN, INSERT_REFRESH_TOKEN, SPENT_REFRESH_FAMILY, require_password_unchanged,
+};
 use super::{NewAccessToken, NewRefreshToken, RefreshClaim, Store, StoreError, on_pool};
 
 /// The refresh token, if usable: unspent and unexpired. Nothing is marked.
@@ -49,19 +51,26 @@ impl Store {
         })
     }
 
-    /// Stores a new access and refresh token together.
+    /// Stores a new access and refresh token together. `password_hash`: for
+    /// a grant by password, the hash it was checked against; the pair is
+    /// written only while the account still has it
+    /// (`StoreError::PasswordChanged` otherwise).
     pub async fn insert_token_pair(
         &self,
         access: &NewAccessToken<'_>,
         refresh: &NewRefreshToken<'_>,
+        password_hash: Option<&str>,
     ) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            bind_token!(INSERT_ACCESS_TOKEN, access).execute(&mut *tx).await?;
-            bind_token!(INSERT_REFRESH_TOKEN, refresh).execute(&mut *tx).await?;
-            tx.commit().await
+            if let Some(hash) = password_hash {
+                require_password_unchanged!(tx, access.user_id, hash);
+            }
+            bind_token!(INSERT_ACCESS_TOKEN, access).execute(&mut *tx).await.map_err(StoreError::from_write)?;
+            bind_token!(INSERT_REFRESH_TOKEN, refresh).execute(&mut *tx).await.map_err(StoreError::from_write)?;
+            tx.commit().await?;
+            Ok(())
         })
-        .map_err(StoreError::from_write)
     }
 
     /// Spends the refresh token `spent_hash` and stores its successors, in

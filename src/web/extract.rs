@@ -145,11 +145,22 @@ async fn basic(parts: &mut Parts, state: &AppState, encoded: &str, now: i64) -> 
 
 /// The CSRF check for unsafe requests authenticated by the session cookie:
 /// header `x-csrftoken` must be the session's bound token (see `csrf`).
+/// Basic credentials are not sent by a browser on its own, except where a
+/// reverse proxy in front asks for Basic itself (nginx's `auth_basic`) with
+/// the same username and password: then the browser adds them to every
+/// request, another site's form posts included. So an unsafe request with
+/// Basic that the browser marks as another site's is refused too.
 fn check_csrf(parts: &Parts, state: &AppState, principal: &Principal) -> Result<(), AppError> {
     let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-    let by_cookie = matches!(principal.credential, Credential::Session { .. });
-    if safe || !by_cookie {
+    if safe || state.config.disable_csrf_protection {
         return Ok(());
+    }
+    match principal.credential {
+        Credential::Session { .. } => {}
+        Credential::Basic if super::fetch_site::from_another_site(&parts.headers) => {
+            return Err(super::fetch_site::refusal());
+        }
+        _ => return Ok(()),
     }
     let header = parts
         .headers

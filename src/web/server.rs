@@ -12,6 +12,11 @@
 //! - a write to a client that stops reading fails after the send timeout
 //!   without progress (see `send_timeout`), so pipelining requests or
 //!   starting a download and never reading holds no slot for long either;
+//! - a request body that stops arriving fails after the body read timeout
+//!   without a byte (as nginx's `client_body_timeout`), so an upload whose
+//!   client stalls or vanishes mid-body (a laptop closed) frees its slot and
+//!   its temporary file; uploads run without the 30 s deadline of other
+//!   requests, so nothing else would end them;
 //! - on shutdown (SIGTERM or SIGINT, see `cli::serve`), romgate stops
 //!   accepting at once (new connections are refused), closes idle
 //!   connections and lets requests in flight (downloads, uploads) finish for
@@ -35,6 +40,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tower::{Service, ServiceExt};
+use tower_http::timeout::TimeoutBody;
 
 use super::send_timeout::SendTimeout;
 use crate::config::Config;
@@ -44,6 +50,8 @@ use crate::config::Config;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a write to the client may wait without sending a byte.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long reading a request body may wait without receiving a byte.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long requests in flight may take to finish after the shutdown
 /// signal. Long enough for a sign-in or a page, and for most transfers on
 /// a local network; a service manager's stop timeout should be longer
@@ -60,6 +68,8 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// See `SEND_TIMEOUT`.
     pub send_timeout: Duration,
+    /// See `BODY_READ_TIMEOUT`.
+    pub body_read_timeout: Duration,
     /// Connections served at once (ROMGATE_MAX_CONNECTIONS).
     pub max_connections: usize,
     /// See `SHUTDOWN_GRACE`.
@@ -71,6 +81,7 @@ impl ConnectionLimits {
         Self {
             header_read_timeout: HEADER_READ_TIMEOUT,
             send_timeout: SEND_TIMEOUT,
+            body_read_timeout: BODY_READ_TIMEOUT,
             max_connections: config.max_connections,
             shutdown_grace: SHUTDOWN_GRACE,
         }
@@ -119,8 +130,9 @@ pub async fn serve(
         // Each request goes to the router with the peer's address, as
         // `ConnectInfo` (see `client_addr`).
         let router = router.clone();
+        let body_read_timeout = limits.body_read_timeout;
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-            let mut request = request.map(Body::new);
+            let mut request = request.map(|body| Body::new(TimeoutBody::new(body_read_timeout, body)));
             request.extensions_mut().insert(ConnectInfo(remote));
             router.clone().oneshot(request)
         });

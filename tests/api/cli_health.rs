@@ -13,6 +13,7 @@ fn limits() -> ConnectionLimits {
     ConnectionLimits {
         header_read_timeout: Duration::from_secs(10),
         send_timeout: Duration::from_secs(10),
+        body_read_timeout: Duration::from_secs(10),
         max_connections: 16,
         shutdown_grace: Duration::from_secs(5),
     }

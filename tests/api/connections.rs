@@ -23,6 +23,7 @@ fn limits(header_read_timeout: Duration, max_connections: usize) -> ConnectionLi
     ConnectionLimits {
         header_read_timeout,
         send_timeout: Duration::from_secs(30),
+        body_read_timeout: Duration::from_secs(30),
         max_connections,
         shutdown_grace: Duration::from_secs(30),
     }
@@ -163,6 +164,40 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
     drop(first);
     let answer = read_response(&mut second).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    server.shut_down().await;
+}
+
+/// A route that reads its whole body, as an upload does (without the
+/// deadline of romgate's other routes).
+fn body_reading_route() -> Router {
+    Router::new().route(
+        "/upload",
+        axum::routing::put(|body: axum::body::Bytes| async move { body.len().to_string() }),
+    )
+}
+
+#[tokio::test]
+async fn a_request_body_that_stops_arriving_frees_the_connection() {
+    let limits = ConnectionLimits {
+        body_read_timeout: Duration::from_millis(300),
+        ..limits(Duration::from_secs(30), 1)
+    };
+    let server = RunningServer::start(body_reading_route(), limits).await;
+    // Announces a megabyte, sends one byte, then nothing: the only slot.
+    let mut stalled = server.connect().await;
+    stalled
+        .write_all(b"PUT /upload HTTP/1.1\r\nHost: romgate.test\r\nContent-Length: 1048576\r\n\r\nx")
+        .await
+        .expect("request sent");
+    let ended = read_until_closed(&mut stalled).await;
+    assert!(ended.is_some(), "the stalled upload kept its connection");
+    // The slot is free: the next client is served.
+    let mut next = server.connect().await;
+    next.write_all(b"PUT /upload HTTP/1.1\r\nHost: romgate.test\r\nContent-Length: 3\r\n\r\nabc")
+        .await
+        .expect("request sent");
+    let answer = read_response(&mut next).await;
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with('3'), "{answer}");
     server.shut_down().await;
 }
 

@@ -75,3 +75,33 @@ async fn single_sign_on_starts_embedded_by_another_site_are_refused() {
     assert_eq!(app.get("/api/login/openid", &link).await.status, StatusCode::FOUND);
     assert_eq!(app.get("/api/login/openid", &[]).await.status, StatusCode::FOUND);
 }
+
+/// Behind a reverse proxy that asks for Basic itself with the same username
+/// and password, the browser adds them to every request to the server,
+/// another site's form posts included: such an unsafe request is refused;
+/// reading, and the same request from an app, still work.
+#[tokio::test]
+async fn unsafe_requests_with_basic_from_another_site_are_refused() {
+    let app = TestApp::new().await;
+    app.create_user("alice", Role::Viewer).await;
+    let authorization = crate::util::basic("alice", PASSWORD);
+    let body = serde_json::json!({"name": "planted", "scopes": ["me.read"]});
+    let refused = app
+        .post_json(
+            "/api/client-tokens",
+            &[("authorization", &authorization), CROSS_SITE],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    assert_eq!(refused.error_code(), "csrf_failed");
+    let list = app
+        .get("/api/client-tokens", &[("authorization", &authorization), CROSS_SITE])
+        .await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text());
+    assert_eq!(list.json().as_array().map(Vec::len), Some(0), "nothing was made");
+    let from_app = app
+        .post_json("/api/client-tokens", &[("authorization", &authorization)], body)
+        .await;
+    assert!(from_app.status.is_success(), "{}", from_app.text());
+}

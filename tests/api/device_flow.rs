@@ -5,6 +5,7 @@ use axum::http::{Method, StatusCode};
 use romgate::auth::Role;
 use serde_json::json;
 
+use crate::client_tokens_support::token_with;
 use crate::device_support::{
     approve, approve_with, deny, init_body, pending, poll, refusal, signed_in_device, start, start_as,
 };
@@ -161,6 +162,34 @@ on_both_engines!(
         let (_, editor) = app.signed_in("eddie", Role::Editor).await;
         let granted = approve(&app, &editor, &started.user_code, &["roms.write"]).await;
         assert_eq!(granted.status, StatusCode::OK, "{}", granted.text());
+    }
+);
+
+on_both_engines!(
+    /// Approving a device makes a client token: it counts against the same
+    /// 25 per person as the tokens page, and a refused approval leaves the
+    /// flow pending.
+    approvals_respect_the_token_limit,
+    |app: TestApp| async move {
+        let (_, alice) = app.signed_in("alice", Role::Viewer).await;
+        let mut first = None;
+        for n in 0..25 {
+            let (id, _) = token_with(&app, &alice, &format!("t{n}"), &["me.read"]).await;
+            first.get_or_insert(id);
+        }
+        let started = start(&app, &["me.read"]).await;
+        let over = approve(&app, &alice, &started.user_code, &["me.read"]).await;
+        assert_eq!(over.status, StatusCode::BAD_REQUEST, "{}", over.text());
+        assert_eq!(over.error_code(), "token_limit_reached");
+        assert_eq!(
+            refusal(&poll(&app, &started.device_code).await),
+            "authorization_pending"
+        );
+        let path = format!("/api/client-tokens/{}", first.expect("a token"));
+        let deleted = app.as_browser(&alice, Method::DELETE, &path, None).await;
+        assert!(deleted.status.is_success(), "{}", deleted.text());
+        let approved = approve(&app, &alice, &started.user_code, &["me.read"]).await;
+        assert_eq!(approved.status, StatusCode::OK, "{}", approved.text());
     }
 );
 

@@ -175,6 +175,7 @@ async fn served_app() -> (Arc<TestApp>, RunningServer) {
     let limits = ConnectionLimits {
         header_read_timeout: Duration::from_secs(10),
         send_timeout: Duration::from_secs(30),
+        body_read_timeout: Duration::from_secs(30),
         max_connections: 64,
         shutdown_grace: Duration::from_secs(30),
     };

@@ -5,7 +5,7 @@
 
 use axum::http::StatusCode;
 use romgate::auth::Role;
-use romgate::library::ABANDONED_AFTER;
+use romgate::library::{ABANDONED_AFTER, MAX_OPEN_UPLOADS};
 
 use crate::chunked_support::{MIB, cancel, chunk_folder, complete, platform, put_chunk, repeated, start, started};
 use crate::library_support::{files_under, library_dir, listed, pattern, sha256_hex};
@@ -125,6 +125,59 @@ async fn sizes_that_do_not_add_up_are_400_and_write_nothing() {
     // Corrected, it completes.
     assert_eq!(put_chunk(&app, &editor, &id, 1, "666666").await.status, StatusCode::OK);
     assert_eq!(complete(&app, &editor, &id).await.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn the_chunks_together_hold_no_more_than_the_announced_size() {
+    let app = TestApp::new().await;
+    let (_, editor) = app.signed_in("eddie", Role::Editor).await;
+    let gb = platform(&app, "gb").await;
+    let id = started(&app, &editor, gb, "Tetris.gb", 10, 10).await;
+    assert_eq!(
+        put_chunk(&app, &editor, &id, 0, "x".repeat(10)).await.status,
+        StatusCode::OK
+    );
+    for index in [1, 9] {
+        let over = put_chunk(&app, &editor, &id, index, "x").await;
+        assert_eq!(
+            (over.status, over.error_code().as_str()),
+            (StatusCode::BAD_REQUEST, "size_mismatch"),
+            "chunk {index}: the other chunks already hold the whole size"
+        );
+    }
+    let held: u64 = std::fs::read_dir(chunk_folder(&app, &id))
+        .expect("the chunk folder")
+        .map(|entry| entry.expect("entry").metadata().expect("metadata").len())
+        .sum();
+    assert_eq!(held, 10, "nothing but the first chunk is stored");
+    // A chunk sent again replaces its copy: its own bytes are room again.
+    assert_eq!(put_chunk(&app, &editor, &id, 0, "x").await.status, StatusCode::OK);
+    for index in 1..10 {
+        assert_eq!(put_chunk(&app, &editor, &id, index, "x").await.status, StatusCode::OK);
+    }
+    assert_eq!(complete(&app, &editor, &id).await.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_person_has_a_bounded_number_of_uploads_open() {
+    let app = TestApp::new().await;
+    let (_, editor) = app.signed_in("eddie", Role::Editor).await;
+    let (_, other) = app.signed_in("olga", Role::Editor).await;
+    let gb = platform(&app, "gb").await;
+    let mut first = None;
+    for n in 0..MAX_OPEN_UPLOADS {
+        let id = started(&app, &editor, gb, &format!("Game {n}.gb"), 4, 1).await;
+        first.get_or_insert(id);
+    }
+    let over = start(&app, &editor, gb, "One more.gb", 4, 1).await;
+    assert_eq!(
+        (over.status, over.error_code().as_str()),
+        (StatusCode::CONFLICT, "too_many_uploads")
+    );
+    started(&app, &other, gb, "Hers.gb", 4, 1).await;
+    let first = first.expect("an upload");
+    assert_eq!(cancel(&app, &editor, &first).await.status, StatusCode::NO_CONTENT);
+    started(&app, &editor, gb, "One more.gb", 4, 1).await;
 }
 
 #[tokio::test]

@@ -111,6 +111,7 @@ on_both_engines!(sessions_join_the_current_user_and_expire, |app: TestApp| async
         oidc_subject: Some("sub-1"),
         oidc_sid: None,
         id_token: Some("id-token"),
+        password_hash: None,
     };
     store.insert_session(&session).await.expect("insert session");
     let found = store
@@ -131,6 +132,7 @@ on_both_engines!(sessions_join_the_current_user_and_expire, |app: TestApp| async
         oidc_issuer: None,
         oidc_subject: None,
         id_token: None,
+        password_hash: None,
         ..session
     };
     store.insert_session(&password_session).await.expect("insert session");
@@ -340,6 +342,7 @@ on_both_engines!(expired_rows_are_cleaned_up, |app: TestApp| async move {
         oidc_subject: None,
         oidc_sid: None,
         id_token: None,
+        password_hash: None,
     };
     store.insert_session(&session("old", START + 10)).await.expect("insert");
     store
@@ -374,6 +377,7 @@ on_both_engines!(
                 oidc_subject: None,
                 oidc_sid: None,
                 id_token: None,
+                password_hash: None,
             };
             store.insert_session(&session).await.expect("session");
             let scopes = format!("me.read roms.read-{i}");

@@ -1,10 +1,12 @@
 //! A refresh rotation is one transaction: when storing the successors
 //! fails, the presented refresh token is not spent (a client's retry then
 //! works instead of looking like a replay), and nothing of the new pair is
-//! left behind. On SQLite and PostgreSQL.
+//! left behind. A sign-in by password writes its session or token pair
+//! only while the account has the password hash it checked. On SQLite and
+//! PostgreSQL.
 
 use romgate::auth::Role;
-use romgate::store::{NewAccessToken, NewUser, RefreshClaim};
+use romgate::store::{NewAccessToken, NewSession, NewUser, RefreshClaim, StoreError};
 
 use crate::util::{START, TestApp, on_both_engines};
 
@@ -33,7 +35,7 @@ on_both_engines!(
         };
         let user = store.insert_user(&user, START).await.expect("insert");
         store
-            .insert_token_pair(&token("a-1", user.id), &token("r-1", user.id))
+            .insert_token_pair(&token("a-1", user.id), &token("r-1", user.id), None)
             .await
             .expect("a pair");
         // The new refresh token collides (an existing hash): the last write of
@@ -89,5 +91,65 @@ on_both_engines!(
                 .expect("lookup")
                 .is_none()
         );
+    }
+);
+
+on_both_engines!(
+    a_password_sign_in_writes_nothing_once_the_password_changed,
+    |app: TestApp| async move {
+        let store = app.store();
+        let user = NewUser {
+            username: "alice".into(),
+            email: None,
+            email_trusted: false,
+            password_hash: Some("old-hash".into()),
+            role: Role::Viewer,
+            enabled: true,
+        };
+        let user = store.insert_user(&user, START).await.expect("insert");
+        let session = |hash| NewSession {
+            token_hash: hash,
+            user_id: user.id,
+            now: START,
+            expires_at: START + 600,
+            oidc_issuer: None,
+            oidc_subject: None,
+            oidc_sid: None,
+            id_token: None,
+            password_hash: Some("old-hash"),
+        };
+        store.insert_session(&session("s-1")).await.expect("unchanged: written");
+        store
+            .insert_token_pair(&token("a-1", user.id), &token("r-1", user.id), Some("old-hash"))
+            .await
+            .expect("unchanged: written");
+
+        store
+            .set_password_hash(user.id, "new-hash", START + 1)
+            .await
+            .expect("change");
+        let late_session = store.insert_session(&session("s-2")).await;
+        assert!(
+            matches!(late_session, Err(StoreError::PasswordChanged)),
+            "{late_session:?}"
+        );
+        let late_pair = store
+            .insert_token_pair(&token("a-2", user.id), &token("r-2", user.id), Some("old-hash"))
+            .await;
+        assert!(matches!(late_pair, Err(StoreError::PasswordChanged)), "{late_pair:?}");
+        assert!(store.find_session("s-2", START + 2).await.expect("lookup").is_none());
+        assert!(
+            store
+                .find_access_token("a-2", START + 2)
+                .await
+                .expect("lookup")
+                .is_none()
+        );
+        assert_eq!(
+            store.peek_refresh_token("r-2", START + 2).await.expect("peek"),
+            RefreshClaim::Invalid
+        );
+        // The sessions and tokens written before are the revocation's to end.
+        assert!(store.find_session("s-1", START + 2).await.expect("lookup").is_some());
     }
 );

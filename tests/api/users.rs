@@ -175,6 +175,72 @@ async fn changing_a_password_ends_sessions_and_tokens() {
     app.login("alice", "a-brand-new-password").await;
 }
 
+on_both_engines!(
+    /// A sign-in whose password check is still running when the password
+    /// changes gets nothing that outlives the change (SPEC 4.8): sign-ins
+    /// by `POST /api/login` and password grants run in loops while the
+    /// owner changes the password, and nothing any of them got works after.
+    sign_ins_running_when_the_password_changes_do_not_outlive_it,
+    |app: TestApp| async move {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+
+        let (alice, browser) = app.signed_in("alice", Role::Viewer).await;
+        let (changed, signed_in) = (AtomicBool::new(false), AtomicUsize::new(0));
+        // Each loop: what it got, as (session cookie or access token, refresh token).
+        let sign_in_loop = |grant: bool| {
+            let (app, changed, signed_in) = (&app, &changed, &signed_in);
+            async move {
+                let mut got: Vec<(String, Option<String>)> = Vec::new();
+                while !changed.load(SeqCst) {
+                    if grant {
+                        let answer = app.token("alice", PASSWORD, "").await;
+                        if answer.status == StatusCode::OK {
+                            let json = answer.json();
+                            let text = |key: &str| json[key].as_str().expect("token").to_string();
+                            got.push((text("access_token"), Some(text("refresh_token"))));
+                        }
+                    } else {
+                        let answer = app.basic_login("alice", PASSWORD).await;
+                        if let Some(session) = answer.cookie_value("romm_session") {
+                            got.push((session, None));
+                        }
+                    }
+                    signed_in.fetch_add(1, SeqCst);
+                }
+                got
+            }
+        };
+        let change = async {
+            while signed_in.load(SeqCst) < 12 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            let change = json!({"password": "a-brand-new-password", "current_password": PASSWORD});
+            let response = app
+                .as_browser(&browser, Method::PUT, &format!("/api/users/{}", alice.id), Some(change))
+                .await;
+            assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+            changed.store(true, SeqCst);
+        };
+        let loops = futures_util::future::join_all([false, true, false, true, false, true].map(sign_in_loop));
+        let (got, ()) = tokio::join!(loops, change);
+
+        let got: Vec<_> = got.into_iter().flatten().collect();
+        assert!(got.len() >= 12, "the loops signed in before the change");
+        for (credential, refresh) in got {
+            let me = match &refresh {
+                Some(_) => app.with_bearer(Method::GET, "/api/users/me", &credential, None).await,
+                None => app.get("/api/users/me", &[("cookie", &format!("romm_session={credential}"))]).await,
+            };
+            assert_eq!(me.status, StatusCode::UNAUTHORIZED, "a credential outlived the change");
+            if let Some(refresh) = refresh {
+                let form = format!("grant_type=refresh_token&refresh_token={refresh}");
+                let renewed = app.post_form("/api/token", &[], &form).await;
+                assert_eq!(renewed.status, StatusCode::BAD_REQUEST, "a refresh token outlived the change");
+            }
+        }
+    }
+);
+
 #[tokio::test]
 async fn disabling_a_user_ends_their_sessions_and_demotion_is_immediate() {
     let app = TestApp::new().await;

@@ -37,11 +37,10 @@ async fn post_login(
         }
     };
     let now = state.now();
-    let user = state
+    let session = state
         .auth
-        .check_password(Method::Password, &username, &password, &client, now)
+        .sign_in_with_password(&username, &password, &client, now)
         .await?;
-    let session = state.auth.start_session(user.id, None, now).await?;
     let cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);
     Ok((
         AppendHeaders([(header::SET_COOKIE, cookie)]),

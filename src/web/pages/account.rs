@@ -7,7 +7,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::auth::sign_in_log::Method;
 use crate::auth::{NewAccount, Role};
 use crate::error::{AppError, AppResult, Code};
 use crate::next_path::NextPath;
@@ -187,11 +186,10 @@ pub async fn post_login(
     let password = Secret::new(form.password);
     match state
         .auth
-        .check_password(Method::Password, &form.username, &password, &client, now)
+        .sign_in_with_password(&form.username, &password, &client, now)
         .await
     {
-        Ok(user) => {
-            let session = state.auth.start_session(user.id, None, now).await?;
+        Ok(session) => {
             let cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);
             Ok((
                 AppendHeaders([(header::SET_COOKIE, cookie)]),
