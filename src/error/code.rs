@@ -91,6 +91,9 @@ codes! {
     AdminOnly = "admin_only",
     SetupDisabled = "setup_disabled",
     SetupDone = "setup_done",
+    /// The open setup was asked for under a host name that is not this
+    /// server's (DNS rebinding; see `web::setup_host`).
+    SetupHostNotAllowed = "setup_host_not_allowed",
     EmailRequired = "email_required",
     // Single sign-on.
     OidcDisabled = "oidc_disabled",
@@ -189,6 +192,7 @@ impl Code {
             | Code::AdminOnly
             | Code::SetupDisabled
             | Code::SetupDone
+            | Code::SetupHostNotAllowed
             | Code::EmailRequired
             | Code::OidcDisabled
             | Code::OidcCheckFailed
@@ -273,6 +277,7 @@ impl Code {
             | Code::AdminOnly
             | Code::SetupDisabled
             | Code::SetupDone
+            | Code::SetupHostNotAllowed
             | Code::EmailRequired
             | Code::OidcDisabled
             | Code::OidcCheckFailed

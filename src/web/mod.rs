@@ -22,6 +22,7 @@ pub mod scan;
 pub mod security_headers;
 mod send_timeout;
 pub mod server;
+pub mod setup_host;
 pub mod state;
 pub mod upload;
 

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use romgate::auth::Role;
 use serde_json::json;
 
-use crate::util::{TestApp, basic, on_both_engines};
+use crate::util::{TestApp, basic, enc, on_both_engines};
 
 fn admin_body(name: &str) -> serde_json::Value {
     json!({"username": name, "password": "first-admin-pw", "email": format!("{name}@example.com")})
@@ -24,6 +24,44 @@ async fn heartbeat_reports_setup_needed_until_an_admin_exists() {
         .post("/api/login", &[("authorization", &basic("root", "first-admin-pw"))], "")
         .await;
     assert_eq!(login.status, StatusCode::OK);
+}
+
+/// DNS rebinding: a page under the attacker's own name, resolved to the
+/// server, is same-origin with it, and its requests say `Host: <that
+/// name>`. The open setup answers only under the server's own names.
+#[tokio::test]
+async fn the_open_setup_answers_only_under_the_servers_own_names() {
+    let app = TestApp::new().await;
+    let rebound = [("host", "rebind.attacker.example")];
+    let refused = app.post_json("/api/users", &rebound, admin_body("mallory")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    assert_eq!(refused.error_code(), "setup_host_not_allowed");
+    let page = app.get("/setup", &rebound).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.text().contains("ROMM_BASE_URL"), "{}", page.text());
+    // The form, with a valid CSRF token read under the rebound name.
+    let csrf = page.cookie_value("romm_csrftoken").expect("a CSRF cookie");
+    let cookie = format!("romm_csrftoken={csrf}");
+    let form = format!(
+        "csrf_token={}&username=mallory&email=m%40example.com&password=first-admin-pw",
+        enc(&csrf)
+    );
+    let posted = app.post_form("/setup", &[("cookie", &cookie), rebound[0]], &form).await;
+    assert_eq!(posted.status, StatusCode::FORBIDDEN, "{}", posted.text());
+    assert!(app.store().list_users().await.expect("users").is_empty());
+
+    // The machine's address and its local names work.
+    for host in ["nas.local", "romgate:8080"] {
+        assert_eq!(
+            app.get("/setup", &[("host", host)]).await.status,
+            StatusCode::OK,
+            "{host}"
+        );
+    }
+    let created = app
+        .post_json("/api/users", &[("host", "192.168.1.10:8080")], admin_body("root"))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
 }
 
 #[tokio::test]

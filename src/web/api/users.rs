@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -158,8 +158,12 @@ async fn list_users(
 async fn create_user(
     State(state): State<AppState>,
     MaybePrincipal(actor): MaybePrincipal,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<CreateUserBody>,
 ) -> AppResult<(StatusCode, Json<UserView>)> {
+    if actor.is_none() {
+        crate::web::setup_host::check(&state.config.base_url, &headers)?;
+    }
     let account = NewAccount {
         username: body.username,
         email: body.email,

@@ -207,10 +207,15 @@ pub async fn post_login(
     }
 }
 
-pub async fn get_setup(State(state): State<AppState>, csrf: CsrfToken) -> Result<Response, PageError> {
+pub async fn get_setup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    csrf: CsrfToken,
+) -> Result<Response, PageError> {
     if !state.auth.setup_needed().await? {
         return Ok(Redirect::to("/login").into_response());
     }
+    crate::web::setup_host::check(&state.config.base_url, &headers)?;
     Ok(render(
         &setup_page(&state, &csrf, String::new(), String::new(), None),
         StatusCode::OK,
@@ -236,6 +241,7 @@ pub async fn post_setup(
     csrf: CsrfToken,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, PageError> {
+    crate::web::setup_host::check(&state.config.base_url, &headers)?;
     check_form_csrf(&state, &headers, &form.csrf_token)?;
     let now = state.now();
     let email = Some(form.email.clone()).filter(|e| !e.trim().is_empty());
