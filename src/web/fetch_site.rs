@@ -1,5 +1,7 @@
 //! Requests a browser says another site made (`Sec-Fetch-Site:
-//! cross-site`), refused where counting them would hurt the owner.
+//! cross-site`, or `same-site`: another host under the same registrable
+//! domain, such as a neighbouring self-hosted app), refused where counting
+//! them would hurt the owner.
 //!
 //! A form post needs no CORS preflight, and an image needs no click. So any
 //! page the owner visits could send wrong password grants to `/api/token`
@@ -20,11 +22,15 @@ use crate::error::{AppError, Code, Kind};
 
 const SEC_FETCH_SITE: &str = "sec-fetch-site";
 
-/// Whether the browser says another site made this request.
+/// Whether the browser says a page of another origin made this request:
+/// another site, or a sibling host (`same-site`: `other.home.example` for
+/// `romm.home.example`), which is no more trusted and which romgate's
+/// answers (no CORS) are never meant for.
 pub fn from_another_site(headers: &HeaderMap) -> bool {
-    headers
-        .get(SEC_FETCH_SITE)
-        .is_some_and(|site| site.as_bytes().eq_ignore_ascii_case(b"cross-site"))
+    headers.get(SEC_FETCH_SITE).is_some_and(|site| {
+        let site = site.as_bytes();
+        site.eq_ignore_ascii_case(b"cross-site") || site.eq_ignore_ascii_case(b"same-site")
+    })
 }
 
 /// Another site made this request, and not as a top-level navigation (an

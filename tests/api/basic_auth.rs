@@ -256,3 +256,36 @@ async fn a_change_made_on_another_instance_counts_at_once() {
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.error_code(), "account_disabled");
 }
+
+/// A request with a session cookie and an `Authorization` header is the
+/// header's: an invalid bearer is refused although the cookie is valid, and
+/// Basic is checked as Basic (the cookie's CSRF rule does not apply to it).
+#[tokio::test]
+async fn the_authorization_header_wins_over_the_session_cookie() {
+    let app = TestApp::new().await;
+    let (_, alice) = app.signed_in("alice", Role::Viewer).await;
+    app.create_user("bob", Role::Viewer).await;
+    let cookie = alice.cookie_header();
+    let bad_bearer = app
+        .get(
+            "/api/users/me",
+            &[("cookie", &cookie), ("authorization", "Bearer not-a-token")],
+        )
+        .await;
+    assert_eq!(bad_bearer.status, StatusCode::UNAUTHORIZED, "{}", bad_bearer.text());
+    let as_bob = app
+        .get(
+            "/api/users/me",
+            &[("cookie", &cookie), ("authorization", &basic("bob", PASSWORD))],
+        )
+        .await;
+    assert_eq!(as_bob.status, StatusCode::OK, "{}", as_bob.text());
+    assert_eq!(as_bob.json()["username"], "bob");
+    let wrong = app
+        .get(
+            "/api/users/me",
+            &[("cookie", &cookie), ("authorization", &basic("bob", "wrong"))],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.text());
+}

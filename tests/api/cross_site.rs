@@ -10,6 +10,8 @@ use crate::sso_support::sso_app;
 use crate::util::{PASSWORD, TestApp, enc};
 
 const CROSS_SITE: (&str, &str) = ("sec-fetch-site", "cross-site");
+/// Another host under the same registrable domain (a neighbouring app).
+const SIBLING_SITE: (&str, &str) = ("sec-fetch-site", "same-site");
 
 fn password_grant(password: &str) -> String {
     format!(
@@ -23,10 +25,9 @@ async fn password_grants_from_another_site_are_refused_and_not_counted() {
     let app = TestApp::new().await;
     app.create_user("alice", Role::Viewer).await;
     // More than the 10 failures per username and address.
-    for _ in 0..12 {
-        let refused = app
-            .post_form("/api/token", &[CROSS_SITE], &password_grant("wrong"))
-            .await;
+    for n in 0..12 {
+        let site = if n % 2 == 0 { CROSS_SITE } else { SIBLING_SITE };
+        let refused = app.post_form("/api/token", &[site], &password_grant("wrong")).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
         assert_eq!(refused.error_code(), "csrf_failed", "{}", refused.text());
     }
@@ -47,10 +48,10 @@ async fn password_grants_from_another_site_are_refused_and_not_counted() {
 async fn device_sign_ins_started_from_another_site_are_refused() {
     let app = TestApp::new().await;
     let form = "client_id=kodi&scope=me.read";
-    let refused = app
-        .post_form("/api/oauth/device_authorization", &[CROSS_SITE], form)
-        .await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    for site in [CROSS_SITE, SIBLING_SITE] {
+        let refused = app.post_form("/api/oauth/device_authorization", &[site], form).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    }
     let started = app.post_form("/api/oauth/device_authorization", &[], form).await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.text());
 }

@@ -54,6 +54,30 @@ on_both_engines!(
     }
 );
 
+/// Anyone can start a device sign-in asking for every scope and send an
+/// administrator the link: the administration's scopes are offered but not
+/// ticked, so approving at once grants none of them.
+#[tokio::test]
+async fn an_administrators_page_does_not_tick_the_administration_scopes() {
+    let app = TestApp::new().await;
+    let (_, admin) = app.signed_in("root", Role::Admin).await;
+    let started = start(&app, &["me.read", "roms.write", "users.write", "tasks.run"]).await;
+    let shown = page(&app, &admin, &format!("/pair/device?user_code={}", started.user_code)).await;
+    let html = shown.text();
+    for ticked in ["me.read", "roms.write"] {
+        assert!(
+            html.contains(&format!(r#"name="scope" value="{ticked}" checked>"#)),
+            "{ticked}: {html}"
+        );
+    }
+    for offered in ["users.write", "tasks.run"] {
+        assert!(
+            html.contains(&format!(r#"name="scope" value="{offered}">"#)),
+            "{offered}: {html}"
+        );
+    }
+}
+
 on_both_engines!(
     codes_that_cannot_be_decided_get_a_clear_page,
     |app: TestApp| async move {

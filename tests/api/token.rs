@@ -198,3 +198,29 @@ async fn a_demoted_users_token_loses_the_scopes_at_once() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// A refresh grant gets the earlier scopes as the role allows them now: a
+/// demotion narrows the new tokens, and a disabled account gets nothing.
+#[tokio::test]
+async fn a_refresh_after_a_demotion_or_a_disable_follows_the_account() {
+    let app = TestApp::new().await;
+    let user = app.create_user("ed", Role::Editor).await;
+    let first = app.token("ed", PASSWORD, "me.read roms.read roms.write").await;
+    let demote = romgate::auth::AccountChanges {
+        role: Some(Role::Viewer),
+        ..Default::default()
+    };
+    app.state
+        .auth
+        .apply_changes(user.id, demote, app.now())
+        .await
+        .expect("demote");
+    let renewed = refresh(&app, &field(&first, "refresh_token")).await;
+    assert_eq!(renewed.status, StatusCode::OK, "{}", renewed.text());
+    assert_eq!(field(&renewed, "scope"), "me.read roms.read");
+
+    app.disable(user.id).await;
+    let refused = refresh(&app, &field(&renewed, "refresh_token")).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text());
+    assert_eq!(refused.json()["error"], "invalid_grant");
+}

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::account::check_form_csrf;
 use super::guard::{PageResult, page_error, require_page};
-use crate::auth::{DeviceApproval, PendingDevice, Principal, Scope, grouped, normalise_user_code};
+use crate::auth::{DeviceApproval, PendingDevice, Principal, Role, Scope, grouped, normalise_user_code};
 use crate::clock::format_time_readable;
 use crate::error::{AppError, Kind, Refusal};
 use crate::web::csrf::CsrfToken;
@@ -140,15 +140,22 @@ pub(super) fn describe(scope: Scope) -> &'static str {
     }
 }
 
-/// The approval form for a pending code; `checked` are the scopes ticked
-/// (all the allowed ones on a first visit).
+/// The approval form for a pending code; `checked` are the scopes ticked.
+/// On a first visit: the allowed ones but those only administrators hold
+/// (users, tasks, logs). Anyone can start a device sign-in asking for every
+/// scope and send an administrator the link; one hasty click must not hand
+/// that device the administration.
 fn device_view(person: &Principal, code: &str, pending: PendingDevice, form: Option<&ApproveForm>) -> DeviceView {
     let scopes = pending
         .requested
         .iter()
         .map(|scope| {
             let allowed = pending.allowed.contains(scope);
-            let checked = allowed && form.is_none_or(|f| f.scopes.iter().any(|s| s == scope.as_str()));
+            let checked = allowed
+                && match form {
+                    None => Role::Editor.scopes().contains(scope),
+                    Some(f) => f.scopes.iter().any(|s| s == scope.as_str()),
+                };
             ScopeRow {
                 name: scope.as_str(),
                 description: describe(scope),
