@@ -275,6 +275,15 @@ impl Auth {
         Ok(user)
     }
 
+    /// Removes the single sign-on identities linked to user `id` (the
+    /// command line's `user unlink`): the next sign-in through the provider
+    /// links the account again, by its verified email. How many there were.
+    pub async fn unlink_identities(&self, id: i64) -> AppResult<u64> {
+        let removed = self.store.delete_links(id).await?;
+        tracing::info!(user_id = id, removed, "single sign-on identities unlinked");
+        Ok(removed)
+    }
+
     /// Deletes user `id` (needs users.write); their sessions, tokens and
     /// identity links go with them.
     pub async fn delete_account(&self, actor: &Principal, id: i64) -> AppResult<()> {

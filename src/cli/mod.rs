@@ -148,6 +148,9 @@ enum UserCommand {
     Enable { username: String },
     /// Clear the limits failed passwords put on a username's sign-in.
     Unlock { username: String },
+    /// Remove an account's single sign-on links; the next sign-in through
+    /// the provider links it again by its verified email.
+    Unlink { username: String },
     /// List accounts.
     List,
 }

@@ -128,6 +128,11 @@ async fn run_on(auth: &Auth, command: UserCommand, now: i64) -> Result<(), AppEr
             auth.clear_login_limits(&user.username).await?;
             println!("sign-in limits cleared for {}", user.username);
         }
+        UserCommand::Unlink { username } => {
+            let user = find(auth, &username).await?;
+            let removed = auth.unlink_identities(user.id).await?;
+            println!("{removed} single sign-on link(s) removed from {}", user.username);
+        }
         UserCommand::List => list(auth, now).await?,
     }
     Ok(())

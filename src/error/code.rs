@@ -119,6 +119,9 @@ codes! {
     UserinfoInvalid = "userinfo_invalid",
     NoRole = "no_role",
     EmailNotTrusted = "email_not_trusted",
+    /// The account with this email is linked to another identity at the
+    /// same provider (a reassigned address, or a person made anew there).
+    LinkedToAnotherIdentity = "linked_to_another_identity",
     EmailUnverified = "email_unverified",
     RegistrationDisabled = "registration_disabled",
     UsernameMissing = "username_missing",
@@ -213,6 +216,7 @@ impl Code {
             | Code::UserinfoInvalid
             | Code::NoRole
             | Code::EmailNotTrusted
+            | Code::LinkedToAnotherIdentity
             | Code::EmailUnverified
             | Code::RegistrationDisabled
             | Code::UsernameMissing
@@ -298,6 +302,7 @@ impl Code {
             | Code::UserinfoInvalid
             | Code::NoRole
             | Code::EmailNotTrusted
+            | Code::LinkedToAnotherIdentity
             | Code::EmailUnverified
             | Code::RegistrationDisabled
             | Code::UsernameMissing

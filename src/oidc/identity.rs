@@ -179,6 +179,16 @@ async fn link_by_email(store: &Store, verified: &Verified, now: i64) -> AppResul
     if !user.enabled {
         return Err(crate::auth::account_disabled());
     }
+    let links = store.list_links(user.id).await?;
+    if links.iter().any(|link| link.issuer == verified.issuer) {
+        // Another subject at this provider holds the account: an address
+        // given to someone new must not hand them the old owner's account.
+        tracing::warn!(
+            user_id = user.id,
+            "single sign-on not linked: the account with this email is linked to another subject at this provider"
+        );
+        return Err(linked_to_another_identity());
+    }
     match store
         .insert_link(&verified.issuer, &verified.subject, user.id, now)
         .await
@@ -207,6 +217,14 @@ fn untrusted_account_email() -> AppError {
         Code::EmailNotTrusted,
         "An account here already uses your email address, but it was not confirmed, so you were not signed in to it. Ask an administrator to link the account to you.".into(),
         "The account's email was set by its owner (or before romgate kept email trust), so it cannot link a single sign-on. If the account belongs to this person, set its email again as an administrator (PUT /api/users/{id} with users.write, or `romgate user set-email NAME EMAIL`); the next sign-in links it. Otherwise change that account's email.".into(),
+    )
+}
+
+fn linked_to_another_identity() -> AppError {
+    refuse(
+        Code::LinkedToAnotherIdentity,
+        "An account here has your email address, but it belongs to another account at your identity provider, so you were not signed in to it.".into(),
+        "The provider gave this email to a different subject (sub) than the one linked to the account: the address may have passed to someone else. If it is the same person (made anew at the provider), remove the old link with `romgate user unlink NAME`; the next sign-in links the account by its email.".into(),
     )
 }
 

@@ -147,6 +147,12 @@ impl Store {
         })
     }
 
+    /// Removes every identity link of user `user_id`: how many there were.
+    pub async fn delete_links(&self, user_id: i64) -> Result<u64, StoreError> {
+        const SQL: &str = "DELETE FROM identity_links WHERE user_id = $1";
+        Ok(on_pool!(self, p => sqlx::query(SQL).bind(user_id).execute(p).await.map(|r| r.rows_affected()))?)
+    }
+
     pub async fn list_links(&self, user_id: i64) -> Result<Vec<IdentityLink>, StoreError> {
         const SQL: &str = "SELECT issuer, subject, user_id, created_at, last_login_at FROM identity_links \
             WHERE user_id = $1 ORDER BY created_at";

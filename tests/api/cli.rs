@@ -90,7 +90,7 @@ async fn user_unlock_and_set_password_clear_the_sign_in_limits() {
         .clock(ManualClock::new(SystemClock.now()))
         .build()
         .await;
-    app.create_user("bob", Role::Viewer).await;
+    let bob = app.create_user("bob", Role::Viewer).await;
     let away = "192.0.2.80";
 
     wrong_logins_from_many(&app, "bob", 3, 10).await;
@@ -112,6 +112,18 @@ async fn user_unlock_and_set_password_clear_the_sign_in_limits() {
     assert!(reset.status.success(), "{reset:?}");
     let fresh = login_from(&app, "192.0.2.81", "bob", "bobs second password").await;
     assert_eq!(fresh.status, StatusCode::OK, "a new password lifts the limits");
+
+    app.store()
+        .insert_link("https://idp.example.com", "bob-sub", bob.id, app.now())
+        .await
+        .expect("a link");
+    let unlink = romgate(data, &["user", "unlink", "bob"], "", &[]);
+    assert!(unlink.status.success(), "{unlink:?}");
+    assert!(
+        stdout(&unlink).contains("1 single sign-on link(s) removed from bob"),
+        "{unlink:?}"
+    );
+    assert!(app.store().list_links(bob.id).await.expect("links").is_empty());
 
     let unknown = romgate(data, &["user", "unlock", "nobody"], "", &[]);
     assert!(!unknown.status.success());

@@ -195,6 +195,37 @@ async fn an_email_equal_only_under_unicode_case_folding_does_not_link() {
     assert_eq!(app.store().list_users().await.expect("users").len(), 1);
 }
 
+/// A verified email whose account is already linked to another subject at
+/// the same provider does not link: the address may have been given to
+/// someone new. After `unlink` (the same person, made anew at the provider)
+/// it links again; a link to another provider never stood in the way.
+#[tokio::test]
+async fn an_email_whose_account_has_another_subject_at_this_provider_does_not_link() {
+    let (app, idp) = sso_app(&[]).await;
+    let kate = app.create_user("kate", romgate::auth::Role::Admin).await;
+    let claims = |sub: &str| json!({"sub": sub, "preferred_username": "kate", "email": "kate@example.com", "email_verified": true});
+    app.store()
+        .insert_link("https://earlier-provider.example", "kate-there", kate.id, START)
+        .await
+        .expect("a link elsewhere");
+    let first = session_of(&sign_in(&app, &idp, claims("kate-sub")).await);
+    assert_eq!(crate::sso_support::me(&app, &first).await.json()["id"], kate.id);
+
+    let newcomer = sign_in(&app, &idp, claims("newcomer-sub")).await;
+    assert_eq!(newcomer.status, StatusCode::FORBIDDEN, "{}", newcomer.text());
+    assert!(
+        newcomer.text().contains("linked_to_another_identity"),
+        "{}",
+        newcomer.text()
+    );
+    assert!(newcomer.set_cookie("romm_session").is_none());
+    assert_eq!(app.store().list_links(kate.id).await.expect("links").len(), 2);
+
+    assert_eq!(app.state.auth.unlink_identities(kate.id).await.expect("unlink"), 2);
+    let relinked = session_of(&sign_in(&app, &idp, claims("newcomer-sub")).await);
+    assert_eq!(crate::sso_support::me(&app, &relinked).await.json()["id"], kate.id);
+}
+
 /// The same address in other ASCII letter case still links.
 #[tokio::test]
 async fn an_email_in_other_letter_case_links_the_account() {
