@@ -15,7 +15,7 @@ use super::verify::Verified;
 use crate::auth::Role;
 use crate::auth::accounts::validate_username;
 use crate::error::{AppError, AppResult, Code, Kind};
-use crate::store::{NewUser, Store, StoreError, Unique, User, UserChanges};
+use crate::store::{IdentityLink, NewUser, Store, StoreError, Unique, User, UserChanges};
 
 fn refuse(code: Code, message: String, hint: String) -> AppError {
     AppError::refuse(Kind::Forbidden, code, message).hint(hint)
@@ -180,7 +180,8 @@ async fn link_by_email(store: &Store, verified: &Verified, now: i64) -> AppResul
         return Err(crate::auth::account_disabled());
     }
     let links = store.list_links(user.id).await?;
-    if links.iter().any(|link| link.issuer == verified.issuer) {
+    let other_subject = |link: &IdentityLink| link.issuer == verified.issuer && link.subject != verified.subject;
+    if links.iter().any(other_subject) {
         // Another subject at this provider holds the account: an address
         // given to someone new must not hand them the old owner's account.
         tracing::warn!(
