@@ -175,6 +175,7 @@ impl Auth {
             token_hash: Some(self.client_hash(&raw)?),
             scopes: scopes.to_string(),
             expires_at,
+            minted_by: actor.credential.client_token_id(),
         };
         let token = self
             .store

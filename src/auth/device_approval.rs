@@ -174,6 +174,7 @@ impl Auth {
             scopes: &scopes.to_string(),
             token_expires_at,
             now,
+            minted_by: person.credential.client_token_id(),
         };
         match self.store.approve_device_flow(&row, MAX_CLIENT_TOKENS_PER_USER).await? {
             Approval::Approved(approved) => {

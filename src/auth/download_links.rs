@@ -44,7 +44,14 @@ impl Auth {
             .ok_or_else(|| AppError::internal("a new download link has no hash"))?;
         let expires_at = now.saturating_add(self.settings.download_link_seconds);
         self.store
-            .insert_download_link(&hash, actor.user.id, rom_id, now, expires_at)
+            .insert_download_link(
+                &hash,
+                actor.user.id,
+                rom_id,
+                now,
+                expires_at,
+                actor.credential.client_token_id(),
+            )
             .await?;
         tracing::info!(user_id = actor.user.id, rom_id, expires_at, "download link issued");
         Ok(IssuedDownloadLink { token, expires_at })

@@ -31,6 +31,17 @@ pub enum Credential {
     Basic,
 }
 
+impl Credential {
+    /// The client token behind this request, if it is one: what the
+    /// request makes (tokens, approvals, download links) goes with it.
+    pub fn client_token_id(&self) -> Option<i64> {
+        match self {
+            Credential::ClientToken { token_id, .. } => Some(*token_id),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub user: User,

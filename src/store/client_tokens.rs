@@ -55,6 +55,9 @@ pub struct NewClientToken {
     pub token_hash: Option<String>,
     pub scopes: String,
     pub expires_at: Option<i64>,
+    /// The client token whose request made this one, if any: this one is
+    /// deleted with it (see the credential lineage migration).
+    pub minted_by: Option<i64>,
 }
 
 /// The token columns, for single-table queries and `RETURNING`.
@@ -91,8 +94,8 @@ const TOUCH_DEVICE: &str = "UPDATE devices SET last_seen_at = $2 WHERE id = $1";
 pub(super) const LOCK_OWNER: &str = "UPDATE users SET enabled = enabled WHERE id = $1";
 pub(super) const COUNT_OF_USER: &str = "SELECT COUNT(*) FROM client_tokens WHERE user_id = $1";
 const INSERT: &str = concat!(
-    "INSERT INTO client_tokens (user_id, device_id, name, token_hash, scopes, created_at, expires_at) ",
-    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
+    "INSERT INTO client_tokens (user_id, device_id, name, token_hash, scopes, created_at, expires_at, minted_by) ",
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
     token_columns!()
 );
 const SELECT_OF_USER: &str = concat!(
@@ -114,6 +117,9 @@ const SELECT_ONE: &str = concat!(
     " FROM client_tokens WHERE id = $1 AND ($2 IS NULL OR user_id = $2)"
 );
 const DELETE_ONE: &str = "DELETE FROM client_tokens WHERE id = $1 AND ($2 IS NULL OR user_id = $2)";
+/// What the old secret made (client tokens, download links): ended with it.
+const DELETE_MINTED_TOKENS: &str = "DELETE FROM client_tokens WHERE minted_by = $1";
+const DELETE_MINTED_LINKS: &str = "DELETE FROM download_links WHERE client_token_id = $1";
 /// A new secret: the old one stops matching at once. The last use is
 /// cleared, as it was the old secret's.
 const SET_HASH: &str = concat!(
@@ -179,6 +185,7 @@ impl Store {
                 .bind(&token.scopes)
                 .bind(now)
                 .bind(token.expires_at)
+                .bind(token.minted_by)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(StoreError::from_write)?;
@@ -214,19 +221,31 @@ impl Store {
     }
 
     /// Gives token `id` (only `owner`'s, when given) the secret whose hash
-    /// is `token_hash`; `None` when there is no such token.
+    /// is `token_hash`, and ends the client tokens and download links that
+    /// requests with the old secret made, in one transaction (a new secret
+    /// is what one asks for when the old one leaked); `None` when there is
+    /// no such token.
     pub async fn set_client_token_hash(
         &self,
         id: i64,
         owner: Option<i64>,
         token_hash: &str,
     ) -> Result<Option<ClientToken>, StoreError> {
-        on_pool!(self, p => sqlx::query_as(SET_HASH)
-            .bind(id)
-            .bind(owner)
-            .bind(token_hash)
-            .fetch_optional(p)
-            .await)
-        .map_err(StoreError::from_write)
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let token: Option<ClientToken> = sqlx::query_as(SET_HASH)
+                .bind(id)
+                .bind(owner)
+                .bind(token_hash)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::from_write)?;
+            if token.is_some() {
+                sqlx::query(DELETE_MINTED_TOKENS).bind(id).execute(&mut *tx).await?;
+                sqlx::query(DELETE_MINTED_LINKS).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(token)
+        })
     }
 }

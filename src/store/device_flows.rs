@@ -55,6 +55,9 @@ pub struct DeviceApprovalRow<'a> {
     pub scopes: &'a str,
     pub token_expires_at: Option<i64>,
     pub now: i64,
+    /// The client token whose request approved, if any (see
+    /// `NewClientToken::minted_by`).
+    pub minted_by: Option<i64>,
 }
 
 /// What an approval created or updated.
@@ -114,7 +117,7 @@ const UPSERT_DEVICE: &str = "INSERT INTO devices (id, user_id, name, client, pla
     updated_at = excluded.updated_at, last_seen_at = excluded.last_seen_at \
     RETURNING id";
 const INSERT_TOKEN: &str = "INSERT INTO client_tokens (user_id, device_id, name, token_hash, scopes, created_at, \
-    expires_at) VALUES ($1, $2, $3, NULL, $4, $5, $6) RETURNING id";
+    expires_at, minted_by) VALUES ($1, $2, $3, NULL, $4, $5, $6, $7) RETURNING id";
 const LINK_FLOW: &str = "UPDATE device_flows SET device_id = $2, token_id = $3 WHERE device_code_hash = $1";
 const DECIDE_DENIED: &str = "UPDATE device_flows SET status = 'denied', user_id = $2 \
     WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $3";
@@ -216,6 +219,7 @@ impl Store {
                 .bind(approval.scopes)
                 .bind(approval.now)
                 .bind(approval.token_expires_at)
+                .bind(approval.minted_by)
                 .fetch_one(&mut *tx)
                 .await?;
             sqlx::query(LINK_FLOW)

@@ -15,8 +15,8 @@ pub struct DownloadLinkRow {
     pub rom_id: i64,
 }
 
-const INSERT: &str =
-    "INSERT INTO download_links (token_hash, user_id, rom_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+const INSERT: &str = "INSERT INTO download_links (token_hash, user_id, rom_id, created_at, expires_at, client_token_id) \
+    VALUES ($1, $2, $3, $4, $5, $6)";
 const SELECT_LIVE: &str = concat!(
     "SELECT ",
     user_columns_u!(),
@@ -35,6 +35,7 @@ impl Store {
         rom_id: i64,
         now: i64,
         expires_at: i64,
+        client_token_id: Option<i64>,
     ) -> Result<(), StoreError> {
         on_pool!(self, p => sqlx::query(INSERT)
             .bind(token_hash)
@@ -42,6 +43,7 @@ impl Store {
             .bind(rom_id)
             .bind(now)
             .bind(expires_at)
+            .bind(client_token_id)
             .execute(p)
             .await
             .map(|_| ()))

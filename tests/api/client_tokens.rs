@@ -275,6 +275,29 @@ on_both_engines!(one_lists_and_deletes_only_ones_own_tokens, |app: TestApp| asyn
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 });
 
+on_both_engines!(
+    /// A new secret is what one asks for when the old one leaked: the
+    /// tokens that requests with the old secret made end with it.
+    regenerating_ends_the_tokens_the_old_secret_made,
+    |app: TestApp| async move {
+        let (_, alice) = app.signed_in("alice", Role::Viewer).await;
+        let (id, parent) = token_with(&app, &alice, "tv", &["me.read", "me.write"]).await;
+        let (_, unrelated) = token_with(&app, &alice, "phone", &["me.read"]).await;
+        let body = json!({"name": "planted", "scopes": ["me.read"]});
+        let minted = app.with_bearer(Method::POST, "/api/client-tokens", &parent, Some(body)).await;
+        assert_eq!(minted.status, StatusCode::CREATED, "{}", minted.text());
+        let minted = minted.json()["raw_token"].as_str().expect("raw_token").to_string();
+        assert_eq!(me_status(&app, &minted).await, StatusCode::OK);
+
+        let path = format!("/api/client-tokens/{id}/regenerate");
+        let response = app.as_browser(&alice, Method::PUT, &path, None).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        assert_eq!(me_status(&app, &minted).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(me_status(&app, &unrelated).await, StatusCode::OK);
+        assert_eq!(listed(&app, &alice).await.len(), 2, "the planted token is gone from the list");
+    }
+);
+
 on_both_engines!(regenerating_replaces_the_secret_at_once, |app: TestApp| async move {
     let (_, alice) = app.signed_in("alice", Role::Viewer).await;
     let (_, bob) = app.signed_in("bob", Role::Viewer).await;

@@ -110,6 +110,7 @@ pub async fn device_token(app: &TestApp, user_id: i64, device_id: &str, scopes: 
         token_hash: app.state.auth.tokens.client_token_hash(raw.expose()),
         scopes: scopes.into(),
         expires_at: None,
+        minted_by: None,
     };
     let token = app
         .store()

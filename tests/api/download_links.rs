@@ -7,6 +7,7 @@ use romgate::auth::Role;
 use romgate::library::RomQuery;
 use serde_json::json;
 
+use crate::client_tokens_support::{device, device_token};
 use crate::library_support::{get_as, library_dir, listed, pattern, put_file, scan};
 use crate::log_capture::LogCapture;
 use crate::util::{Browser, PASSWORD, TestApp, TestResponse, on_both_engines, post_page_form, request};
@@ -294,3 +295,40 @@ async fn link_secrets_never_reach_the_log() {
     assert!(text.contains("/api/download/***/"), "{text}");
     assert!(!text.contains(&secret[4..]), "{text}");
 }
+
+on_both_engines!(
+    /// What a device's token makes (a sibling token, a download link, a
+    /// device it approves) ends when the device is revoked: a stolen
+    /// handheld token leaves nothing behind it.
+    revoking_a_device_ends_what_its_token_made,
+    |app: TestApp| async move {
+        let (id, _) = one_rom(&app, "Mario (USA).z64").await;
+        let (alice, browser) = app.signed_in("alice", Role::Viewer).await;
+        let handheld = device(&app, alice.id, "Retroid").await;
+        let (_, token) = device_token(&app, alice.id, &handheld.id, "me.read me.write roms.read").await;
+
+        let body = json!({"name": "sibling", "scopes": ["me.read"]});
+        let sibling = app.with_bearer(Method::POST, "/api/client-tokens", &token, Some(body)).await;
+        assert_eq!(sibling.status, StatusCode::CREATED, "{}", sibling.text());
+        let sibling = sibling.json()["raw_token"].as_str().expect("raw_token").to_string();
+        let link = app
+            .with_bearer(Method::POST, &format!("/api/roms/{id}/download-link"), &token, None)
+            .await;
+        assert_eq!(link.status, StatusCode::CREATED, "{}", link.text());
+        let url = link.json()["url"].as_str().expect("a url").to_string();
+        let path = url.strip_prefix("http://localhost:8080").expect("on ROMM_BASE_URL").to_string();
+        assert_eq!(fetch(&app, &path, &[]).await.status, StatusCode::OK);
+        // What the person made in the browser is theirs, not the device's.
+        let own_link = link_path(&app, &browser, id).await;
+
+        let path_of_device = format!("/api/devices/{}", handheld.id);
+        let revoked = app.as_browser(&browser, Method::DELETE, &path_of_device, None).await;
+        assert!(revoked.status.is_success(), "{}", revoked.text());
+        for raw in [&token, &sibling] {
+            let me = app.with_bearer(Method::GET, "/api/users/me", raw, None).await;
+            assert_eq!(me.status, StatusCode::UNAUTHORIZED, "{}", me.text());
+        }
+        assert_refused(&fetch(&app, &path, &[]).await, "the device's link");
+        assert_eq!(fetch(&app, &own_link, &[]).await.status, StatusCode::OK);
+    }
+);
