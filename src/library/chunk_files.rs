@@ -6,6 +6,7 @@
 //! assembly reads the chunks in index order into a new file and never
 //! changes them.
 
+use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -234,11 +235,20 @@ pub fn check_chunks(folder: &Path, total: u64, total_size: u64) -> AppResult<Vec
 
 /// Copies the chunks, in order, into `out` (the kernel copies file to
 /// file) while another thread hashes them: the bytes written and their
-/// SHA-256. `out` is synced before this returns.
+/// SHA-256. `out` is synced before this returns. Both read the same files:
+/// each chunk is opened twice before anything is read, and a chunk sent
+/// again meanwhile (renamed over its path) is opened again, so the hash is
+/// always of the bytes written.
 pub fn assemble(chunks: &[PathBuf], out: &mut std::fs::File) -> std::io::Result<(u64, String)> {
+    let (to_copy, to_hash): (Vec<File>, Vec<File>) = chunks
+        .iter()
+        .map(|path| open_twice(path))
+        .collect::<std::io::Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
     std::thread::scope(|scope| {
-        let hashing = scope.spawn(|| hash_files(chunks));
-        let copied = copy_files(chunks, out);
+        let hashing = scope.spawn(|| hash_files(to_hash));
+        let copied = copy_files(to_copy, out);
         let hashed = hashing
             .join()
             .map_err(|_| std::io::Error::other("the hashing thread panicked"))?;
@@ -248,20 +258,32 @@ pub fn assemble(chunks: &[PathBuf], out: &mut std::fs::File) -> std::io::Result<
     })
 }
 
-fn copy_files(chunks: &[PathBuf], out: &mut std::fs::File) -> std::io::Result<u64> {
+/// Two handles on the same file at `path` (the same inode, however often
+/// it is replaced meanwhile).
+fn open_twice(path: &Path) -> std::io::Result<(File, File)> {
+    use std::os::unix::fs::MetadataExt;
+    for _ in 0..10 {
+        let (first, second) = (File::open(path)?, File::open(path)?);
+        let (a, b) = (first.metadata()?, second.metadata()?);
+        if (a.dev(), a.ino()) == (b.dev(), b.ino()) {
+            return Ok((first, second));
+        }
+    }
+    Err(std::io::Error::other("a chunk kept being replaced while it was opened"))
+}
+
+fn copy_files(chunks: Vec<File>, out: &mut File) -> std::io::Result<u64> {
     let mut copied = 0;
-    for path in chunks {
-        let mut chunk = std::fs::File::open(path)?;
+    for mut chunk in chunks {
         copied += std::io::copy(&mut chunk, out)?;
     }
     Ok(copied)
 }
 
-fn hash_files(chunks: &[PathBuf]) -> std::io::Result<String> {
+fn hash_files(chunks: Vec<File>) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; HASH_BUFFER];
-    for path in chunks {
-        let mut chunk = std::fs::File::open(path)?;
+    for mut chunk in chunks {
         loop {
             let read = match chunk.read(&mut buffer) {
                 Ok(read) => read,

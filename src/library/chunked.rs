@@ -30,6 +30,10 @@ use crate::store::{ChunkedUpload, NewChunkedUpload, Rom};
 pub const ABANDONED_AFTER: i64 = 24 * 60 * 60;
 /// Most chunks one upload may have.
 pub const MAX_CHUNKS: u64 = 100_000;
+/// A completion claimed longer ago than this was cut off (the process
+/// stopped mid-copy): the upload can be completed or cancelled again. A
+/// copy of the largest upload takes far less, even on a slow disk.
+pub const COMPLETION_STALE_AFTER: i64 = 15 * 60;
 /// Most chunked uploads one person may have open at once.
 pub const MAX_OPEN_UPLOADS: i64 = 16;
 
@@ -164,7 +168,10 @@ impl Library {
         now: i64,
     ) -> AppResult<ChunkWriter> {
         let upload = self.own_upload(actor, id).await?;
-        if upload.completing_since.is_some() {
+        if upload
+            .completing_since
+            .is_some_and(|since| since >= now - COMPLETION_STALE_AFTER)
+        {
             return Err(busy());
         }
         let (total_size, total_chunks) = (as_u64(upload.total_size), as_u64(upload.total_chunks));
@@ -214,7 +221,11 @@ impl Library {
     /// the chunks, so the client can send what is missing.
     pub async fn complete_chunked_upload(&self, actor: &Principal, id: &str, now: i64) -> AppResult<Rom> {
         let upload = self.own_upload(actor, id).await?;
-        if !self.store.claim_chunked_upload(id, now).await? {
+        if !self
+            .store
+            .claim_chunked_upload(id, now, now - COMPLETION_STALE_AFTER)
+            .await?
+        {
             return Err(busy());
         }
         match self.assemble_claimed(&upload, now).await {
@@ -255,10 +266,15 @@ impl Library {
             .map_err(|e| AppError::internal_from("assembling chunks", e))?
             .map_err(|e| io_error("assembling", temp.path(), e))?;
         if size != total_size {
-            // A chunk changed while it was copied.
-            return Err(AppError::internal(format!(
-                "assembled {size} bytes where {total_size} were checked"
-            )));
+            // A chunk was sent again, with another size, while this
+            // completion was checking and copying: the client's doing.
+            return Err(AppError::bad_request(
+                Code::SizeMismatch,
+                format!(
+                    "A chunk changed while the upload was being completed: {size} bytes were copied, \
+                     not {total_size}. Send the chunks that are wrong again, then complete it."
+                ),
+            ));
         }
         let done = Finished {
             temp: &temp,
@@ -273,9 +289,13 @@ impl Library {
 
     /// Cancels upload `id` and deletes its chunks; 409 while it is being
     /// completed.
-    pub async fn cancel_chunked_upload(&self, actor: &Principal, id: &str) -> AppResult<()> {
+    pub async fn cancel_chunked_upload(&self, actor: &Principal, id: &str, now: i64) -> AppResult<()> {
         self.own_upload(actor, id).await?;
-        if !self.store.delete_unclaimed_chunked_upload(id).await? {
+        if !self
+            .store
+            .delete_unclaimed_chunked_upload(id, now - COMPLETION_STALE_AFTER)
+            .await?
+        {
             return Err(busy());
         }
         remove_folder(&self.uploads_dir().await?.join(id)).await;

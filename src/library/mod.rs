@@ -24,7 +24,7 @@ mod scan_walk;
 mod upload;
 
 pub use chunk_files::{ChunkWriter, MAX_CHUNK_BYTES};
-pub use chunked::{ABANDONED_AFTER, ChunkReceipt, ChunkedStart, MAX_OPEN_UPLOADS};
+pub use chunked::{ABANDONED_AFTER, COMPLETION_STALE_AFTER, ChunkReceipt, ChunkedStart, MAX_OPEN_UPLOADS};
 pub use listing::{DEFAULT_PAGE, MAX_PAGE, RomQuery, rom_order, split_extension};
 pub use paths::{check_name, check_new_slug};
 pub use scan::ScanReport;

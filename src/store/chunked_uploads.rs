@@ -37,11 +37,13 @@ const FIND: &str = "SELECT u.id, u.user_id, u.platform_id, p.slug AS platform_sl
     u.total_size, u.total_chunks, u.completing_since \
     FROM chunked_uploads u JOIN platforms p ON p.id = u.platform_id WHERE u.id = $1";
 const TOUCH: &str = "UPDATE chunked_uploads SET touched_at = $2 WHERE id = $1";
+/// `$3`: a claim taken before it is stale (its completion was cut off).
 const CLAIM: &str = "UPDATE chunked_uploads SET completing_since = $2, touched_at = $2 \
-    WHERE id = $1 AND completing_since IS NULL";
+    WHERE id = $1 AND (completing_since IS NULL OR completing_since < $3)";
 const RELEASE: &str = "UPDATE chunked_uploads SET completing_since = NULL, touched_at = $2 WHERE id = $1";
 const DELETE: &str = "DELETE FROM chunked_uploads WHERE id = $1";
-const DELETE_UNCLAIMED: &str = "DELETE FROM chunked_uploads WHERE id = $1 AND completing_since IS NULL";
+const DELETE_UNCLAIMED: &str =
+    "DELETE FROM chunked_uploads WHERE id = $1 AND (completing_since IS NULL OR completing_since < $2)";
 const DELETE_UNTOUCHED: &str = "DELETE FROM chunked_uploads WHERE touched_at < $1 RETURNING id";
 const PLATFORM_SLUG: &str = "SELECT slug FROM platforms WHERE id = $1";
 
@@ -79,10 +81,15 @@ impl Store {
     }
 
     /// Takes the upload for assembling: `false` when it is gone or another
-    /// request (on any instance) already took it.
-    pub async fn claim_chunked_upload(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-        let claimed =
-            on_pool!(self, p => sqlx::query(CLAIM).bind(id).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+    /// request (on any instance) took it since `stale_before`.
+    pub async fn claim_chunked_upload(&self, id: &str, now: i64, stale_before: i64) -> Result<bool, StoreError> {
+        let claimed = on_pool!(self, p => sqlx::query(CLAIM)
+            .bind(id)
+            .bind(now)
+            .bind(stale_before)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(claimed == 1)
     }
 
@@ -97,11 +104,15 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes the upload unless it is being assembled: `false` when it was
-    /// (or is gone).
-    pub async fn delete_unclaimed_chunked_upload(&self, id: &str) -> Result<bool, StoreError> {
-        let deleted =
-            on_pool!(self, p => sqlx::query(DELETE_UNCLAIMED).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+    /// Deletes the upload unless it is being assembled (claimed since
+    /// `stale_before`): `false` when it was (or is gone).
+    pub async fn delete_unclaimed_chunked_upload(&self, id: &str, stale_before: i64) -> Result<bool, StoreError> {
+        let deleted = on_pool!(self, p => sqlx::query(DELETE_UNCLAIMED)
+            .bind(id)
+            .bind(stale_before)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(deleted == 1)
     }
 

@@ -5,7 +5,7 @@
 
 use axum::http::StatusCode;
 use romgate::auth::Role;
-use romgate::library::{ABANDONED_AFTER, MAX_OPEN_UPLOADS};
+use romgate::library::{ABANDONED_AFTER, COMPLETION_STALE_AFTER, MAX_OPEN_UPLOADS};
 
 use crate::chunked_support::{MIB, cancel, chunk_folder, complete, platform, put_chunk, repeated, start, started};
 use crate::library_support::{files_under, library_dir, listed, pattern, sha256_hex};
@@ -178,6 +178,32 @@ async fn a_person_has_a_bounded_number_of_uploads_open() {
     let first = first.expect("an upload");
     assert_eq!(cancel(&app, &editor, &first).await.status, StatusCode::NO_CONTENT);
     started(&app, &editor, gb, "One more.gb", 4, 1).await;
+}
+
+/// A completion cut off mid-copy (the process stopped) keeps its claim: the
+/// upload answers 409 for a while, then can be completed (or cancelled)
+/// again instead of waiting a day for the sweep.
+#[tokio::test]
+async fn a_completion_cut_off_midway_does_not_hold_the_upload_for_long() {
+    let app = TestApp::new().await;
+    let (_, editor) = app.signed_in("eddie", Role::Editor).await;
+    let gb = platform(&app, "gb").await;
+    let id = started(&app, &editor, gb, "Tetris.gb", 4, 1).await;
+    assert_eq!(put_chunk(&app, &editor, &id, 0, "abcd").await.status, StatusCode::OK);
+    // What the cut-off completion left: its claim.
+    let now = app.now();
+    assert!(
+        app.store()
+            .claim_chunked_upload(&id, now, now - COMPLETION_STALE_AFTER)
+            .await
+            .expect("claim")
+    );
+    for response in [complete(&app, &editor, &id).await, cancel(&app, &editor, &id).await] {
+        assert_eq!(response.status, StatusCode::CONFLICT, "{}", response.text());
+    }
+    app.clock.advance(COMPLETION_STALE_AFTER + 1);
+    assert_eq!(put_chunk(&app, &editor, &id, 0, "abcd").await.status, StatusCode::OK);
+    assert_eq!(complete(&app, &editor, &id).await.status, StatusCode::CREATED);
 }
 
 #[tokio::test]

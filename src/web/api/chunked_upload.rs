@@ -147,6 +147,9 @@ async fn cancel_upload(
     Authorized(actor, ..): Authorized<RomsWrite>,
     ApiPath(upload_id): ApiPath<String>,
 ) -> AppResult<StatusCode> {
-    state.library.cancel_chunked_upload(&actor, &upload_id).await?;
+    state
+        .library
+        .cancel_chunked_upload(&actor, &upload_id, state.now())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
