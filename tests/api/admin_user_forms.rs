@@ -135,3 +135,48 @@ async fn an_admin_sets_another_users_password_which_ends_their_sessions() {
     );
     assert_eq!(app.basic_login("root", PASSWORD).await.status, StatusCode::OK);
 }
+
+/// Every form of the users page refuses a viewer and an editor (403) and
+/// changes nothing: no account made, no password, state, account or limit
+/// of another touched.
+#[tokio::test]
+async fn the_users_page_forms_refuse_everyone_but_administrators() {
+    let app = TestApp::new().await;
+    let root = app.create_user("root", Role::Admin).await;
+    for role in [Role::Viewer, Role::Editor] {
+        let name = format!("{role}-person");
+        let (_, browser) = app.signed_in(&name, role).await;
+        let id = root.id;
+        let forms = [
+            (
+                "/admin/users".to_string(),
+                create_fields("sneaky", "sneaky-password", "admin"),
+            ),
+            (
+                format!("/admin/users/{id}/password"),
+                "password=taken-over-password".to_string(),
+            ),
+            (format!("/admin/users/{id}/enabled"), "enabled=false".to_string()),
+            (format!("/admin/users/{id}/delete"), String::new()),
+            (format!("/admin/users/{id}/unlock"), String::new()),
+        ];
+        for (path, fields) in forms {
+            let refused = post_page_form(&app, &browser, &path, &browser.csrf, &fields).await;
+            assert_eq!(
+                refused.status,
+                StatusCode::FORBIDDEN,
+                "{role} {path}: {}",
+                refused.text()
+            );
+        }
+    }
+    assert!(app.store().find_user_by_username("sneaky").await.unwrap().is_none());
+    let still = app
+        .store()
+        .find_user(root.id)
+        .await
+        .unwrap()
+        .expect("root is still there");
+    assert!(still.enabled);
+    app.login("root", PASSWORD).await;
+}

@@ -411,3 +411,34 @@ async fn decisions_write_sign_in_log_lines() {
         assert!(!logs.text().contains(code.as_str()), "no code is logged");
     }
 }
+
+/// Polls from one address are limited (RomM's 60 a minute), whatever code
+/// they name; another address, and the same one a minute later, poll on.
+#[tokio::test]
+async fn polls_are_limited_per_address() {
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+
+    let app = TestApp::new().await;
+    let poll_from = |peer: &str| {
+        let mut req = crate::util::request(
+            Method::POST,
+            "/api/auth/device/token",
+            &[("content-type", "application/json")],
+            axum::body::Body::from(json!({"device_code": "not-a-code"}).to_string()),
+        );
+        let addr = SocketAddr::new(peer.parse().expect("address"), 40000);
+        req.extensions_mut().insert(ConnectInfo(addr));
+        app.send(req)
+    };
+    for _ in 0..60 {
+        assert_eq!(refusal(&poll_from("192.0.2.7").await), "expired_token");
+    }
+    let limited = poll_from("192.0.2.7").await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "{}", limited.text());
+    assert!(limited.header("retry-after").is_some());
+    assert_eq!(refusal(&poll_from("198.51.100.9").await), "expired_token");
+    app.clock.advance(61);
+    assert_eq!(refusal(&poll_from("192.0.2.7").await), "expired_token");
+}
