@@ -184,15 +184,7 @@ async fn a_demoted_users_token_loses_the_scopes_at_once() {
         app.with_bearer(Method::GET, "/api/users", &token, None).await.status,
         StatusCode::OK
     );
-    let demote = romgate::auth::AccountChanges {
-        role: Some(Role::Viewer),
-        ..Default::default()
-    };
-    app.state
-        .auth
-        .apply_changes(user.id, demote, app.now())
-        .await
-        .expect("demote");
+    app.set_role(user.id, Role::Viewer).await;
     assert_eq!(
         app.with_bearer(Method::GET, "/api/users", &token, None).await.status,
         StatusCode::FORBIDDEN
@@ -206,15 +198,7 @@ async fn a_refresh_after_a_demotion_or_a_disable_follows_the_account() {
     let app = TestApp::new().await;
     let user = app.create_user("ed", Role::Editor).await;
     let first = app.token("ed", PASSWORD, "me.read roms.read roms.write").await;
-    let demote = romgate::auth::AccountChanges {
-        role: Some(Role::Viewer),
-        ..Default::default()
-    };
-    app.state
-        .auth
-        .apply_changes(user.id, demote, app.now())
-        .await
-        .expect("demote");
+    app.set_role(user.id, Role::Viewer).await;
     let renewed = refresh(&app, &field(&first, "refresh_token")).await;
     assert_eq!(renewed.status, StatusCode::OK, "{}", renewed.text());
     assert_eq!(field(&renewed, "scope"), "me.read roms.read");

@@ -305,20 +305,39 @@ impl TestApp {
         .await
     }
 
-    /// Creates a user directly through the auth service.
     /// Disables user `user_id` as an administrator would.
     pub async fn disable(&self, user_id: i64) {
-        let disable = romgate::auth::AccountChanges {
-            enabled: Some(false),
-            ..Default::default()
-        };
-        self.state
-            .auth
-            .apply_changes(user_id, disable, self.now())
-            .await
-            .expect("disable");
+        self.change_user(
+            user_id,
+            romgate::auth::AccountChanges {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await;
     }
 
+    /// Gives user `user_id` `role`, as an administrator would.
+    pub async fn set_role(&self, user_id: i64, role: Role) {
+        self.change_user(
+            user_id,
+            romgate::auth::AccountChanges {
+                role: Some(role),
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+
+    async fn change_user(&self, user_id: i64, changes: romgate::auth::AccountChanges) {
+        self.state
+            .auth
+            .apply_changes(user_id, changes, self.now())
+            .await
+            .expect("an administrator's change");
+    }
+
+    /// Creates a user directly through the auth service.
     pub async fn create_user(&self, username: &str, role: Role) -> User {
         let account = NewAccount {
             username: username.into(),
