@@ -8,7 +8,9 @@
 //! (the database keeps its HMAC); nobody gets a token wider than what they
 //! hold now: not at creation (scopes beyond the caller's are refused), and
 //! not by taking over a wider token of theirs through regenerate or
-//! pairing with a narrower credential.
+//! pairing with a narrower credential. What a client token makes (tokens,
+//! device approvals, download links) is deleted with it, and it cannot
+//! renew any token but itself, so a revoked token leaves nothing behind.
 
 use super::principal::{Credential, Principal};
 use super::tokens::PlainToken;
@@ -233,9 +235,17 @@ impl Auth {
 
     /// `actor`'s token `id`, checked for handing out a new secret of it:
     /// me.write, live, and no wider (as it works now, within the owner's
-    /// role) than the credential asking.
+    /// role) than the credential asking. A client token may renew only
+    /// itself: a stolen one must not take over the owner's other tokens,
+    /// which would then not end when it is revoked.
     pub(super) async fn own_token_to_hand_out(&self, actor: &Principal, id: i64, now: i64) -> AppResult<ClientToken> {
         actor.require(&[Scope::MeWrite])?;
+        if actor.credential.client_token_id().is_some_and(|own| own != id) {
+            return Err(AppError::forbidden(
+                Code::InsufficientScope,
+                "An app's token can give a new secret only to itself. Sign in to manage your other tokens.",
+            ));
+        }
         let token = self
             .store
             .find_client_token_by_id(id, Some(actor.user.id))

@@ -101,16 +101,54 @@ impl Auth {
         if !found.user.enabled {
             return Err(account_disabled());
         }
-        let mut hash = found.password_hash.unwrap_or_default();
-        if rehash {
-            hash = self.passwords.hash(password).await?;
-            self.store.set_password_hash(found.user.id, &hash, now).await?;
+        let hash = found.password_hash.unwrap_or_default();
+        let hash = if rehash {
+            self.upgrade_hash(&found.user, username, password, hash, now).await?
+        } else {
+            hash
+        };
+        Ok(PasswordChecked { user: found.user, hash })
+    }
+
+    /// Replaces `old`, an imported or outdated hash the password matched,
+    /// with a current argon2id one: the hash stored afterwards. Only while
+    /// `old` is still stored: a password changed meanwhile is never
+    /// written back. When another sign-in upgraded it first, the password
+    /// is checked against the hash stored now instead.
+    async fn upgrade_hash(
+        &self,
+        user: &User,
+        username: &str,
+        password: &Secret,
+        old: String,
+        now: i64,
+    ) -> AppResult<String> {
+        let new = self.passwords.hash(password).await?;
+        if self.store.replace_password_hash(user.id, &old, &new, now).await? {
             tracing::info!(
-                user_id = found.user.id,
+                user_id = user.id,
                 "password hash upgraded to current argon2id parameters"
             );
+            return Ok(new);
         }
-        Ok(PasswordChecked { user: found.user, hash })
+        let stored = self.store.find_user_with_hash(username).await?;
+        let stored = stored.filter(|f| f.user.id == user.id).and_then(|f| f.password_hash);
+        match self.passwords.verify(password, stored.as_deref()).await? {
+            Verdict::Match { .. } => Ok(stored.unwrap_or_default()),
+            Verdict::Mismatch => Err(AppError::invalid_credentials()),
+        }
+    }
+}
+
+/// Writes the failure of a sign-in whose password passed but whose session
+/// or tokens were not written because the password changed (or the account
+/// was disabled) meanwhile: the sign-in log then ends with what the client
+/// got, a refusal.
+pub(super) fn log_if_stale<T>(method: Method, username: &str, client: &str, result: &AppResult<T>) {
+    if let Err(err) = result
+        && err.code() == Some(Code::InvalidCredentials)
+    {
+        sign_in_log::failed(method, username, client, Code::InvalidCredentials);
     }
 }
 

@@ -64,9 +64,13 @@ impl Auth {
         let rows = pair.rows();
         // Only while the account still has the password checked (see
         // `sign_in_with_password`).
-        self.store
+        let written = self
+            .store
             .insert_token_pair(&rows.access, &rows.refresh, Some(&checked.hash))
-            .await?;
+            .await
+            .map_err(AppError::from);
+        super::login::log_if_stale(Method::TokenGrant, username, client, &written);
+        written?;
         self.store.record_login(user.id, now).await?;
         Ok(pair.answer)
     }

@@ -53,8 +53,11 @@ impl Auth {
         let checked = self
             .password_sign_in(Method::Password, username, password, client, now)
             .await?;
-        self.write_session(checked.user.id, None, Some(&checked.hash), now)
-            .await
+        let written = self
+            .write_session(checked.user.id, None, Some(&checked.hash), now)
+            .await;
+        super::login::log_if_stale(Method::Password, username, client, &written);
+        written
     }
 
     async fn write_session(

@@ -9,6 +9,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -236,19 +237,16 @@ pub fn check_chunks(folder: &Path, total: u64, total_size: u64) -> AppResult<Vec
 /// Copies the chunks, in order, into `out` (the kernel copies file to
 /// file) while another thread hashes them: the bytes written and their
 /// SHA-256. `out` is synced before this returns. Both read the same files:
-/// each chunk is opened twice before anything is read, and a chunk sent
-/// again meanwhile (renamed over its path) is opened again, so the hash is
-/// always of the bytes written.
-pub fn assemble(chunks: &[PathBuf], out: &mut std::fs::File) -> std::io::Result<(u64, String)> {
-    let (to_copy, to_hash): (Vec<File>, Vec<File>) = chunks
-        .iter()
-        .map(|path| open_twice(path))
-        .collect::<std::io::Result<Vec<_>>>()?
-        .into_iter()
-        .unzip();
+/// each chunk is opened twice just before it is copied (a chunk sent again
+/// meanwhile, renamed over its path, is opened again) and the second handle
+/// goes to the hashing thread, so the hash is always of the bytes written.
+/// A few chunks are open at a time, however many the upload has.
+pub fn assemble(chunks: &[PathBuf], out: &mut File) -> std::io::Result<(u64, String)> {
     std::thread::scope(|scope| {
-        let hashing = scope.spawn(|| hash_files(to_hash));
-        let copied = copy_files(to_copy, out);
+        // Bounded: the copy runs at most this many chunks ahead of the hash.
+        let (to_hash, hashed_files) = std::sync::mpsc::sync_channel::<File>(HASH_QUEUE);
+        let hashing = scope.spawn(move || hash_files(hashed_files));
+        let copied = copy_files(chunks, out, to_hash);
         let hashed = hashing
             .join()
             .map_err(|_| std::io::Error::other("the hashing thread panicked"))?;
@@ -257,6 +255,10 @@ pub fn assemble(chunks: &[PathBuf], out: &mut std::fs::File) -> std::io::Result<
         Ok((copied, hashed?))
     })
 }
+
+/// How many chunks the copy may run ahead of the hash (each holds one open
+/// file until it is hashed).
+const HASH_QUEUE: usize = 4;
 
 /// Two handles on the same file at `path` (the same inode, however often
 /// it is replaced meanwhile).
@@ -272,15 +274,22 @@ fn open_twice(path: &Path) -> std::io::Result<(File, File)> {
     Err(std::io::Error::other("a chunk kept being replaced while it was opened"))
 }
 
-fn copy_files(chunks: Vec<File>, out: &mut File) -> std::io::Result<u64> {
+/// Copies each chunk into `out`, handing a second handle on the same file
+/// to the hash. Dropping `to_hash` (at the end, or on an error) ends the
+/// hash.
+fn copy_files(chunks: &[PathBuf], out: &mut File, to_hash: SyncSender<File>) -> std::io::Result<u64> {
     let mut copied = 0;
-    for mut chunk in chunks {
+    for path in chunks {
+        let (mut chunk, for_hash) = open_twice(path)?;
+        to_hash
+            .send(for_hash)
+            .map_err(|_| std::io::Error::other("the hashing thread stopped"))?;
         copied += std::io::copy(&mut chunk, out)?;
     }
     Ok(copied)
 }
 
-fn hash_files(chunks: Vec<File>) -> std::io::Result<String> {
+fn hash_files(chunks: Receiver<File>) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; HASH_BUFFER];
     for mut chunk in chunks {

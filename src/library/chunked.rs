@@ -30,10 +30,12 @@ use crate::store::{ChunkedUpload, NewChunkedUpload, Rom};
 pub const ABANDONED_AFTER: i64 = 24 * 60 * 60;
 /// Most chunks one upload may have.
 pub const MAX_CHUNKS: u64 = 100_000;
-/// A completion claimed longer ago than this was cut off (the process
-/// stopped mid-copy): the upload can be completed or cancelled again. A
-/// copy of the largest upload takes far less, even on a slow disk.
-pub const COMPLETION_STALE_AFTER: i64 = 15 * 60;
+/// A completion whose claim was not renewed for this long was cut off (the
+/// process stopped mid-copy): the upload can be completed or cancelled
+/// again. A running completion renews its claim every
+/// `COMPLETION_RENEW_EVERY`, however long a large file on a slow disk takes.
+pub const COMPLETION_STALE_AFTER: i64 = 5 * 60;
+const COMPLETION_RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 /// Most chunked uploads one person may have open at once.
 pub const MAX_OPEN_UPLOADS: i64 = 16;
 
@@ -117,9 +119,6 @@ impl Library {
             .await?
             .ok_or_else(|| AppError::bad_request(Code::InvalidPlatform, "No platform has that id."))?;
         check_name("platform", &slug)?;
-        if self.store.count_chunked_uploads_of(actor.user.id).await? >= MAX_OPEN_UPLOADS {
-            return Err(too_many_uploads());
-        }
         let dir = self.platform_dir(&slug).await?;
         if tokio::fs::symlink_metadata(dir.join(&start.file_name)).await.is_ok() {
             return Err(name_taken());
@@ -136,7 +135,9 @@ impl Library {
             total_size: as_i64(start.total_size),
             total_chunks: as_i64(start.total_chunks),
         };
-        self.store.insert_chunked_upload(&row, now).await?;
+        if !self.store.insert_chunked_upload(&row, now, MAX_OPEN_UPLOADS).await? {
+            return Err(too_many_uploads());
+        }
         let folder = self.uploads_dir().await?.join(&id);
         tokio::fs::create_dir(&folder)
             .await
@@ -228,7 +229,11 @@ impl Library {
         {
             return Err(busy());
         }
-        match self.assemble_claimed(&upload, now).await {
+        let assembled = tokio::select! {
+            assembled = self.assemble_claimed(&upload, now) => assembled,
+            never = self.keep_claim(id, now) => match never {},
+        };
+        match assembled {
             Ok(rom) => {
                 remove_folder(&self.uploads_dir().await?.join(id)).await;
                 self.store.delete_chunked_upload(id).await?;
@@ -285,6 +290,23 @@ impl Library {
             sha256,
         };
         self.place(done, now).await
+    }
+
+    /// Renews the completion's claim on upload `id` while it runs (see
+    /// `COMPLETION_STALE_AFTER`); never returns.
+    async fn keep_claim(&self, id: &str, claimed_at: i64) -> std::convert::Infallible {
+        let started = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(COMPLETION_RENEW_EVERY).await;
+            let elapsed = i64::try_from(started.elapsed().as_secs()).unwrap_or(i64::MAX);
+            if let Err(err) = self
+                .store
+                .renew_chunked_upload_claim(id, claimed_at.saturating_add(elapsed))
+                .await
+            {
+                tracing::warn!(upload_id = %id, error = %err, "could not renew a chunked upload's completion claim");
+            }
+        }
     }
 
     /// Cancels upload `id` and deletes its chunks; 409 while it is being

@@ -4,6 +4,7 @@
 //! by one conditional `UPDATE`, so of two instances completing one upload
 //! exactly one goes on.
 
+use super::users::LOCK_OWNER;
 use super::{Store, StoreError, on_pool};
 
 /// A chunked upload as stored, with its platform's slug.
@@ -48,25 +49,37 @@ const DELETE_UNTOUCHED: &str = "DELETE FROM chunked_uploads WHERE touched_at < $
 const PLATFORM_SLUG: &str = "SELECT slug FROM platforms WHERE id = $1";
 
 impl Store {
-    pub async fn insert_chunked_upload(&self, upload: &NewChunkedUpload<'_>, now: i64) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(INSERT)
-            .bind(upload.id)
-            .bind(upload.user_id)
-            .bind(upload.platform_id)
-            .bind(upload.file_name)
-            .bind(upload.total_size)
-            .bind(upload.total_chunks)
-            .bind(now)
-            .execute(p)
-            .await
-            .map(|_| ()))
-        .map_err(StoreError::from_write)
-    }
-
-    /// How many chunked uploads user `user_id` has open.
-    pub async fn count_chunked_uploads_of(&self, user_id: i64) -> Result<i64, StoreError> {
-        const SQL: &str = "SELECT COUNT(*) FROM chunked_uploads WHERE user_id = $1";
-        Ok(on_pool!(self, p => sqlx::query_scalar(SQL).bind(user_id).fetch_one(p).await)?)
+    /// Records a new upload unless its starter already has `max_open`
+    /// (counted under the owner's lock, so concurrent starts cannot pass
+    /// the cap together): `false` then, and nothing is written.
+    pub async fn insert_chunked_upload(
+        &self,
+        upload: &NewChunkedUpload<'_>,
+        now: i64,
+        max_open: i64,
+    ) -> Result<bool, StoreError> {
+        const COUNT_OF_USER: &str = "SELECT COUNT(*) FROM chunked_uploads WHERE user_id = $1";
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(LOCK_OWNER).bind(upload.user_id).execute(&mut *tx).await?;
+            let open: i64 = sqlx::query_scalar(COUNT_OF_USER).bind(upload.user_id).fetch_one(&mut *tx).await?;
+            if open >= max_open {
+                return Ok(false);
+            }
+            sqlx::query(INSERT)
+                .bind(upload.id)
+                .bind(upload.user_id)
+                .bind(upload.platform_id)
+                .bind(upload.file_name)
+                .bind(upload.total_size)
+                .bind(upload.total_chunks)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_write)?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     pub async fn find_chunked_upload(&self, id: &str) -> Result<Option<ChunkedUpload>, StoreError> {
@@ -91,6 +104,14 @@ impl Store {
             .await
             .map(|r| r.rows_affected()))?;
         Ok(claimed == 1)
+    }
+
+    /// Marks a claimed upload's completion as still running at `now`.
+    pub async fn renew_chunked_upload_claim(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE chunked_uploads SET completing_since = $2, touched_at = $2 \
+            WHERE id = $1 AND completing_since IS NOT NULL";
+        on_pool!(self, p => sqlx::query(SQL).bind(id).bind(now).execute(p).await.map(|_| ()))?;
+        Ok(())
     }
 
     /// Gives a claimed upload back (its chunks did not add up).

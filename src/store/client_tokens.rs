@@ -7,6 +7,7 @@
 //! run in one transaction that first locks the owner's row (see
 //! `insert_client_token`).
 
+use super::users::LOCK_OWNER;
 use super::users::user_columns_u;
 use super::{Store, StoreError, User, on_pool};
 
@@ -87,11 +88,6 @@ const SELECT_FOR_AUTH: &str = concat!(
 const TOUCH_TOKEN: &str = "UPDATE client_tokens SET last_used_at = $2 \
     WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)";
 const TOUCH_DEVICE: &str = "UPDATE devices SET last_seen_at = $2 WHERE id = $1";
-/// Takes the owner's row lock (PostgreSQL) or the database's write lock
-/// (SQLite) without changing anything: token creates of one person queue
-/// behind it. A non-key column, so rows referring to the user (sessions,
-/// tokens) can still be written meanwhile on PostgreSQL.
-pub(super) const LOCK_OWNER: &str = "UPDATE users SET enabled = enabled WHERE id = $1";
 pub(super) const COUNT_OF_USER: &str = "SELECT COUNT(*) FROM client_tokens WHERE user_id = $1";
 const INSERT: &str = concat!(
     "INSERT INTO client_tokens (user_id, device_id, name, token_hash, scopes, created_at, expires_at, minted_by) ",

@@ -139,9 +139,11 @@ const INSERT_SESSION: &str = "INSERT INTO sessions \
 /// (`set_password_hash`, then `revoke_user_credentials`) therefore either
 /// comes first, and this matches nothing, or waits, and its revocation then
 /// sees the new credential: a sign-in already checking the old password
-/// when it changed gets nothing that outlives the change (SPEC 4.8).
+/// when it changed gets nothing that outlives the change (SPEC 4.8). The
+/// same holds for a disable (which revokes too): a session written after
+/// it would come back to life if the account were enabled again.
 pub(super) const PASSWORD_UNCHANGED: &str =
-    "UPDATE users SET updated_at = updated_at WHERE id = $1 AND password_hash = $2";
+    "UPDATE users SET updated_at = updated_at WHERE id = $1 AND password_hash = $2 AND enabled = TRUE";
 /// Returns `StoreError::PasswordChanged` from the enclosing function unless
 /// `PASSWORD_UNCHANGED` matches, inside transaction `$tx`.
 macro_rules! require_password_unchanged {

@@ -9,7 +9,8 @@
 //! its (hashed) secret only in the transaction of the one poll that
 //! receives it. Codes arrive here as keyed hashes only.
 
-use super::client_tokens::{COUNT_OF_USER, LOCK_OWNER};
+use super::client_tokens::COUNT_OF_USER;
+use super::users::LOCK_OWNER;
 use super::{Store, StoreError, on_pool};
 
 /// A flow as the person approving it and the polling device see it.
@@ -187,11 +188,6 @@ impl Store {
     ) -> Result<Approval, StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query(LOCK_OWNER).bind(approval.user_id).execute(&mut *tx).await?;
-            let held: i64 = sqlx::query_scalar(COUNT_OF_USER).bind(approval.user_id).fetch_one(&mut *tx).await?;
-            if held >= max_tokens {
-                return Ok(Approval::TokenLimit);
-            }
             let decided: Option<DecidedRow> = sqlx::query_as(DECIDE_APPROVED)
                 .bind(approval.user_code_hash)
                 .bind(approval.user_id)
@@ -201,6 +197,13 @@ impl Store {
             let Some((device_code_hash, identifier, client, platform, version)) = decided else {
                 return Ok(Approval::NotPending);
             };
+            // Over the cap, the transaction is dropped: the decision above
+            // is rolled back and the flow stays pending.
+            sqlx::query(LOCK_OWNER).bind(approval.user_id).execute(&mut *tx).await?;
+            let held: i64 = sqlx::query_scalar(COUNT_OF_USER).bind(approval.user_id).fetch_one(&mut *tx).await?;
+            if held >= max_tokens {
+                return Ok(Approval::TokenLimit);
+            }
             let device_id: String = sqlx::query_scalar(UPSERT_DEVICE)
                 .bind(approval.new_device_id)
                 .bind(approval.user_id)

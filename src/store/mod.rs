@@ -305,6 +305,10 @@ impl Store {
             // still counts towards the 25) instead of the token vanishing.
             // Nothing can sign in with one (the lookup checks expiry);
             // 30 days after expiry it goes, so the table stays bounded.
+            // What it made stays: housekeeping is not a revocation (the
+            // lineage's cascade would otherwise take live tokens along).
+            "UPDATE client_tokens SET minted_by = NULL WHERE minted_by IN \
+             (SELECT id FROM client_tokens WHERE expires_at <= $1 - 2592000)",
             "DELETE FROM client_tokens WHERE expires_at <= $1 - 2592000",
             // An approved device sign-in whose device never came for its
             // token leaves a token without a secret: nothing can use it.

@@ -123,6 +123,12 @@ const UPDATE_USER: &str = concat!(
     "WHERE id = $1 RETURNING ",
     user_columns!()
 );
+/// Takes the user's row lock (PostgreSQL) or the database's write lock
+/// (SQLite) without changing anything: what counts one person's rows
+/// against a cap (client tokens, device approvals, chunked uploads) queues
+/// behind it. A non-key column, so rows referring to the user (sessions,
+/// tokens) can still be written meanwhile on PostgreSQL.
+pub(super) const LOCK_OWNER: &str = "UPDATE users SET enabled = enabled WHERE id = $1";
 /// Serialises administrator-changing transactions on both engines: on
 /// PostgreSQL the row lock makes the next one wait; on SQLite the write takes
 /// the database lock.
@@ -277,6 +283,21 @@ impl Store {
             tx.commit().await?;
             Ok(deleted.rows_affected() > 0)
         })
+    }
+
+    /// Sets the password hash to `new` only while it is `old`: `false` when
+    /// it changed meanwhile (nothing was written).
+    pub async fn replace_password_hash(&self, id: i64, old: &str, new: &str, now: i64) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE users SET password_hash = $3, updated_at = $4 WHERE id = $1 AND password_hash = $2";
+        let replaced = on_pool!(self, p => sqlx::query(SQL)
+            .bind(id)
+            .bind(old)
+            .bind(new)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(replaced == 1)
     }
 
     pub async fn set_password_hash(&self, id: i64, hash: &str, now: i64) -> Result<(), StoreError> {

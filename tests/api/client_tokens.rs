@@ -298,6 +298,30 @@ on_both_engines!(
     }
 );
 
+on_both_engines!(
+    /// Removing a token 30 days after it expired is housekeeping, not a
+    /// revocation: a token it made (set never to expire) keeps working.
+    tokens_made_by_an_expired_token_outlive_its_removal,
+    |app: TestApp| async move {
+        let (alice_user, alice) = app.signed_in("alice", Role::Viewer).await;
+        let body = json!({"name": "phone", "scopes": ["me.read", "me.write"], "expires_in": "30d"});
+        let parent = create(&app, &alice, body).await;
+        assert_eq!(parent.status, StatusCode::CREATED, "{}", parent.text());
+        let parent = parent.json()["raw_token"].as_str().expect("raw_token").to_string();
+        let body = json!({"name": "tv", "scopes": ["me.read"]});
+        let child = app.with_bearer(Method::POST, "/api/client-tokens", &parent, Some(body)).await;
+        assert_eq!(child.status, StatusCode::CREATED, "{}", child.text());
+        let child = child.json()["raw_token"].as_str().expect("raw_token").to_string();
+
+        app.clock.advance(61 * 24 * 3600);
+        app.store().delete_expired(app.now()).await.expect("cleanup");
+        assert_eq!(me_status(&app, &parent).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(me_status(&app, &child).await, StatusCode::OK);
+        let left = app.store().client_tokens_of(alice_user.id).await.expect("tokens");
+        assert_eq!(left.len(), 1, "the expired token is gone, its child stays");
+    }
+);
+
 on_both_engines!(regenerating_replaces_the_secret_at_once, |app: TestApp| async move {
     let (_, alice) = app.signed_in("alice", Role::Viewer).await;
     let (_, bob) = app.signed_in("bob", Role::Viewer).await;

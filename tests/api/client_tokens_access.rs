@@ -91,6 +91,27 @@ on_both_engines!(
             "the wide token kept its secret"
         );
 
+        // Nor another token no wider than itself: a client token renews
+        // only itself (a stolen one must not take over the others).
+        let (other, other_raw) = token_with(&app, &root, "other", &["me.read"]).await;
+        for (method, path) in [
+            (Method::PUT, format!("/api/client-tokens/{other}/regenerate")),
+            (Method::POST, format!("/api/client-tokens/{other}/pair")),
+        ] {
+            let refused = app.with_bearer(method.clone(), &path, &narrow, None).await;
+            assert_eq!(
+                refused.status,
+                StatusCode::FORBIDDEN,
+                "{method} {path}: {}",
+                refused.text()
+            );
+        }
+        assert_eq!(
+            me_status(&app, &other_raw).await,
+            StatusCode::OK,
+            "the other token kept its secret"
+        );
+
         // Within its own scopes the narrow token manages tokens as RomM's
         // apps expect.
         let body = json!({"name": "sibling", "scopes": ["me.read"]});

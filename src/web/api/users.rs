@@ -161,7 +161,7 @@ async fn create_user(
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreateUserBody>,
 ) -> AppResult<(StatusCode, Json<UserView>)> {
-    if actor.is_none() {
+    if actor.is_none() && state.auth.setup_needed().await? {
         crate::web::setup_host::check(&state.config.base_url, &headers)?;
     }
     let account = NewAccount {
