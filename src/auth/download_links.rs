@@ -11,12 +11,24 @@
 //! same transaction as the sessions) and with the owner; and each use checks
 //! the owner as stored now: enabled, and a role that still reads ROMs.
 //! Every refusal is the same answer, so a link cannot be probed for why.
+//! Each person asks for at most `LINKS_PER_PERSON` links a minute: every
+//! link is a row until it expires, and a script must not fill the table.
 
 use std::fmt;
 
+use super::rate_limit::RateLimitPolicy;
 use super::tokens::{PlainToken, TokenKind};
 use super::{Auth, Principal, Scope};
 use crate::error::{AppError, AppResult, Code, Kind};
+
+/// Links one person may ask for in a minute: far more than anyone clicks,
+/// far fewer than a loop makes.
+pub const LINKS_PER_PERSON: RateLimitPolicy = RateLimitPolicy {
+    name: "download-links-person",
+    max_events: 120,
+    window_seconds: 60,
+    message: "Too many download links were asked for in a minute. Wait a minute and try again.",
+};
 
 /// A link just made. Its `Debug` is redacted.
 pub struct IssuedDownloadLink {
@@ -37,6 +49,9 @@ impl Auth {
     /// checks that the ROM exists and is one file.
     pub async fn issue_download_link(&self, actor: &Principal, rom_id: i64, now: i64) -> AppResult<IssuedDownloadLink> {
         actor.require(&[Scope::RomsRead])?;
+        LINKS_PER_PERSON
+            .count(&self.store, &format!("user:{}", actor.user.id), now)
+            .await?;
         let token = PlainToken::generate(TokenKind::DownloadLink);
         let hash = self
             .tokens

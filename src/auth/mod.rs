@@ -39,7 +39,7 @@ pub use device_flow::{
     StartedDeviceFlow, VERIFICATION_PATH,
 };
 pub use directory::AccountOverview;
-pub use download_links::IssuedDownloadLink;
+pub use download_links::{IssuedDownloadLink, LINKS_PER_PERSON};
 pub use login::account_disabled;
 pub use oauth::TokenPair;
 pub use own_sessions::{EndedOwnSession, OwnSession};

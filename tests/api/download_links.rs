@@ -332,3 +332,24 @@ on_both_engines!(
         assert_eq!(fetch(&app, &own_link, &[]).await.status, StatusCode::OK);
     }
 );
+
+/// Every link is a row until it expires: one person asks for a bounded
+/// number a minute (429 with Retry-After beyond), another is not affected,
+/// and a minute later it works again.
+#[tokio::test]
+async fn links_are_limited_per_person_and_minute() {
+    let app = TestApp::new().await;
+    let (id, _) = one_rom(&app, "Kirby (USA).z64").await;
+    let (_, vera) = app.signed_in("vera", Role::Viewer).await;
+    let (_, walt) = app.signed_in("walt", Role::Viewer).await;
+    let max = romgate::auth::LINKS_PER_PERSON.max_events;
+    for _ in 0..max {
+        assert_eq!(ask_link(&app, &vera, id).await.status, StatusCode::CREATED);
+    }
+    let refused = ask_link(&app, &vera, id).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.text());
+    assert!(refused.header("retry-after").is_some());
+    assert_eq!(ask_link(&app, &walt, id).await.status, StatusCode::CREATED);
+    app.clock.advance(61);
+    assert_eq!(ask_link(&app, &vera, id).await.status, StatusCode::CREATED);
+}
