@@ -73,44 +73,25 @@ on_both_engines!(
                 .contains("users.write")
         );
 
-        for (method, path) in [
-            (Method::PUT, format!("/api/client-tokens/{wide}/regenerate")),
-            (Method::POST, format!("/api/client-tokens/{wide}/pair")),
-        ] {
-            let refused = app.with_bearer(method.clone(), &path, &narrow, None).await;
-            assert_eq!(
-                refused.status,
-                StatusCode::FORBIDDEN,
-                "{method} {path}: {}",
-                refused.text()
-            );
-        }
-        assert_eq!(
-            me_status(&app, &wide_raw).await,
-            StatusCode::OK,
-            "the wide token kept its secret"
-        );
-
-        // Nor another token no wider than itself: a client token renews
-        // only itself (a stolen one must not take over the others).
+        // Neither a wider token nor one no wider than itself: a client
+        // token renews only itself (a stolen one must not take over the
+        // others, which would then not end with it).
         let (other, other_raw) = token_with(&app, &root, "other", &["me.read"]).await;
-        for (method, path) in [
-            (Method::PUT, format!("/api/client-tokens/{other}/regenerate")),
-            (Method::POST, format!("/api/client-tokens/{other}/pair")),
-        ] {
-            let refused = app.with_bearer(method.clone(), &path, &narrow, None).await;
-            assert_eq!(
-                refused.status,
-                StatusCode::FORBIDDEN,
-                "{method} {path}: {}",
-                refused.text()
-            );
+        for (id, raw) in [(wide, &wide_raw), (other, &other_raw)] {
+            for (method, path) in [
+                (Method::PUT, format!("/api/client-tokens/{id}/regenerate")),
+                (Method::POST, format!("/api/client-tokens/{id}/pair")),
+            ] {
+                let refused = app.with_bearer(method.clone(), &path, &narrow, None).await;
+                assert_eq!(
+                    refused.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {path}: {}",
+                    refused.text()
+                );
+            }
+            assert_eq!(me_status(&app, raw).await, StatusCode::OK, "token {id} kept its secret");
         }
-        assert_eq!(
-            me_status(&app, &other_raw).await,
-            StatusCode::OK,
-            "the other token kept its secret"
-        );
 
         // Within its own scopes the narrow token manages tokens as RomM's
         // apps expect.
