@@ -15,7 +15,7 @@ use super::verify::Verified;
 use crate::auth::Role;
 use crate::auth::accounts::validate_username;
 use crate::error::{AppError, AppResult, Code, Kind};
-use crate::store::{IdentityLink, NewUser, Store, StoreError, Unique, User, UserChanges};
+use crate::store::{LinkOutcome, NewUser, Store, StoreError, Unique, User, UserChanges};
 
 fn refuse(code: Code, message: String, hint: String) -> AppError {
     AppError::refuse(Kind::Forbidden, code, message).hint(hint)
@@ -179,9 +179,10 @@ async fn link_by_email(store: &Store, verified: &Verified, now: i64) -> AppResul
     if !user.enabled {
         return Err(crate::auth::account_disabled());
     }
-    let links = store.list_links(user.id).await?;
-    let other_subject = |link: &IdentityLink| link.issuer == verified.issuer && link.subject != verified.subject;
-    if links.iter().any(other_subject) {
+    let linked = store
+        .link_by_email(&verified.issuer, &verified.subject, user.id, now)
+        .await?;
+    if linked == LinkOutcome::OtherSubject {
         // Another subject at this provider holds the account: an address
         // given to someone new must not hand them the old owner's account.
         tracing::warn!(
@@ -189,13 +190,6 @@ async fn link_by_email(store: &Store, verified: &Verified, now: i64) -> AppResul
             "single sign-on not linked: the account with this email is linked to another subject at this provider"
         );
         return Err(linked_to_another_identity());
-    }
-    match store
-        .insert_link(&verified.issuer, &verified.subject, user.id, now)
-        .await
-    {
-        Ok(()) | Err(StoreError::Conflict(_)) => {}
-        Err(other) => return Err(other.into()),
     }
     tracing::info!(
         user_id = user.id,

@@ -44,7 +44,7 @@ pub use device_flows::{Approval, ApprovedFlow, DeviceApprovalRow, DeviceFlow, Is
 pub use devices::{Device, NewDevice};
 pub use download_links::DownloadLinkRow;
 pub use library::{Platform, Rom, RomFingerprint, RomUpsert};
-pub use oidc::{IdentityLink, LoginAttempt, NewLoginAttempt};
+pub use oidc::{IdentityLink, LinkOutcome, LoginAttempt, NewLoginAttempt};
 pub use rom_listing::{LibraryTotals, RomFilter, RomOrder, RomSort};
 pub use users::{NewUser, User, UserChanges, UserWithHash, UserWithTrust, fold};
 

@@ -1,6 +1,7 @@
 //! OpenID Connect state: login attempts (so a sign-in started on one
 //! instance can finish on another), identity links, back-channel logout.
 
+use super::users::LOCK_OWNER;
 use super::users::user_columns_u;
 use super::{NewUser, Store, StoreError, User, on_pool};
 
@@ -29,6 +30,16 @@ pub struct NewLoginAttempt<'a> {
     pub next_path: Option<&'a str>,
     pub now: i64,
     pub expires_at: i64,
+}
+
+/// What `link_by_email` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkOutcome {
+    /// The identity is linked to the account (now, or already).
+    Linked,
+    /// The account is linked to another subject at this issuer: nothing
+    /// was written.
+    OtherSubject,
 }
 
 /// One identity (issuer, subject) linked to a user.
@@ -111,6 +122,47 @@ impl Store {
             .map(|r| r.rows_affected()))
         .map_err(StoreError::from_write)?;
         Ok(())
+    }
+
+    /// Links (issuer, subject) to user `user_id`, unless the user already
+    /// has another subject at this issuer. Under the user's lock, so of two
+    /// first sign-ins of different subjects at once only one links.
+    pub async fn link_by_email(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user_id: i64,
+        now: i64,
+    ) -> Result<LinkOutcome, StoreError> {
+        const SUBJECTS_AT_ISSUER: &str = "SELECT subject FROM identity_links WHERE user_id = $1 AND issuer = $2";
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(LOCK_OWNER).bind(user_id).execute(&mut *tx).await?;
+            let subjects: Vec<String> =
+                sqlx::query_scalar(SUBJECTS_AT_ISSUER).bind(user_id).bind(issuer).fetch_all(&mut *tx).await?;
+            if subjects.iter().any(|linked| linked != subject) {
+                return Ok(LinkOutcome::OtherSubject);
+            }
+            if subjects.is_empty() {
+                let inserted = sqlx::query(INSERT_LINK)
+                    .bind(issuer)
+                    .bind(subject)
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from_write);
+                match inserted {
+                    Ok(_) => {}
+                    // The same subject linked meanwhile (a concurrent first
+                    // sign-in of the same person): linked all the same.
+                    Err(StoreError::Conflict(_)) => return Ok(LinkOutcome::Linked),
+                    Err(other) => return Err(other),
+                }
+            }
+            tx.commit().await?;
+            Ok(LinkOutcome::Linked)
+        })
     }
 
     pub async fn touch_link(&self, issuer: &str, subject: &str, now: i64) -> Result<(), StoreError> {

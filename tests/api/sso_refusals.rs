@@ -226,6 +226,46 @@ async fn an_email_whose_account_has_another_subject_at_this_provider_does_not_li
     assert_eq!(crate::sso_support::me(&app, &relinked).await.json()["id"], kate.id);
 }
 
+/// Several different subjects with the account's verified email signing
+/// in for the first time at once: exactly one is linked, the others are
+/// refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_concurrent_subjects_with_one_email_exactly_one_links() {
+    concurrent_subjects_with_one_email(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL suite: needs TEST_DATABASE_URL, run with --include-ignored"]
+async fn of_concurrent_subjects_with_one_email_exactly_one_links_postgres() {
+    concurrent_subjects_with_one_email(true).await;
+}
+
+async fn concurrent_subjects_with_one_email(postgres: bool) {
+    let (app, idp) = crate::sso_support::sso_app_on(postgres, &[]).await;
+    let kate = app.create_user("kate", romgate::auth::Role::Viewer).await;
+    let app = std::sync::Arc::new(app);
+    let tasks: Vec<_> = (0..6)
+        .map(|n| {
+            let (app, idp) = (app.clone(), idp.clone());
+            let claims = json!({"sub": format!("sub-{n}"), "preferred_username": "kate", "email": "kate@example.com", "email_verified": true});
+            tokio::spawn(async move { sign_in(&app, &idp, claims).await.status })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.expect("task"));
+    }
+    let linked = statuses.iter().filter(|s| **s == StatusCode::SEE_OTHER).count();
+    assert_eq!(linked, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::SEE_OTHER || *s == StatusCode::FORBIDDEN),
+        "{statuses:?}"
+    );
+    assert_eq!(app.store().list_links(kate.id).await.expect("links").len(), 1);
+}
+
 /// The same address in other ASCII letter case still links.
 #[tokio::test]
 async fn an_email_in_other_letter_case_links_the_account() {
