@@ -206,6 +206,33 @@ async fn a_completion_cut_off_midway_does_not_hold_the_upload_for_long() {
     assert_eq!(complete(&app, &editor, &id).await.status, StatusCode::CREATED);
 }
 
+/// A completion that is still running renews its claim (every minute):
+/// a renewed claim is not taken over, however long ago it was first taken.
+#[tokio::test]
+async fn a_renewed_completion_claim_is_not_taken_over() {
+    let app = TestApp::new().await;
+    let (_, editor) = app.signed_in("eddie", Role::Editor).await;
+    let gb = platform(&app, "gb").await;
+    let id = started(&app, &editor, gb, "Tetris.gb", 4, 1).await;
+    assert_eq!(put_chunk(&app, &editor, &id, 0, "abcd").await.status, StatusCode::OK);
+    let now = app.now();
+    assert!(
+        app.store()
+            .claim_chunked_upload(&id, now, now - COMPLETION_STALE_AFTER)
+            .await
+            .expect("claim")
+    );
+    app.clock.advance(COMPLETION_STALE_AFTER + 1);
+    app.store()
+        .renew_chunked_upload_claim(&id, app.now())
+        .await
+        .expect("renew");
+    app.clock.advance(COMPLETION_STALE_AFTER - 1);
+    assert_eq!(complete(&app, &editor, &id).await.status, StatusCode::CONFLICT);
+    app.clock.advance(2);
+    assert_eq!(complete(&app, &editor, &id).await.status, StatusCode::CREATED);
+}
+
 #[tokio::test]
 async fn what_start_announces_is_checked_before_anything_is_stored() {
     let app = TestApp::builder()

@@ -153,3 +153,35 @@ on_both_engines!(
         assert!(store.find_session("s-1", START + 2).await.expect("lookup").is_some());
     }
 );
+
+on_both_engines!(
+    /// A sign-in that upgrades an old hash replaces it only while it is
+    /// still stored: a password changed meanwhile is never written back.
+    a_hash_upgrade_never_writes_over_a_changed_password,
+    |app: TestApp| async move {
+        let store = app.store();
+        let user = NewUser {
+            username: "alice".into(),
+            email: None,
+            email_trusted: false,
+            password_hash: Some("old-hash".into()),
+            role: Role::Viewer,
+            enabled: true,
+        };
+        let user = store.insert_user(&user, START).await.expect("insert");
+        store.set_password_hash(user.id, "changed-hash", START + 1).await.expect("change");
+        let replaced = store
+            .replace_password_hash(user.id, "old-hash", "upgraded-old-hash", START + 2)
+            .await
+            .expect("no error");
+        assert!(!replaced);
+        let stored = store.find_user_with_hash("alice").await.expect("lookup").expect("alice");
+        assert_eq!(stored.password_hash.as_deref(), Some("changed-hash"));
+        assert!(
+            store
+                .replace_password_hash(user.id, "changed-hash", "upgraded", START + 3)
+                .await
+                .expect("no error")
+        );
+    }
+);
