@@ -4,7 +4,7 @@
 //! by one conditional `UPDATE`, so of two instances completing one upload
 //! exactly one goes on.
 
-use super::users::LOCK_OWNER;
+use super::users::count_under_owner_lock;
 use super::{Store, StoreError, on_pool};
 
 /// A chunked upload as stored, with its platform's slug.
@@ -61,8 +61,7 @@ impl Store {
         const COUNT_OF_USER: &str = "SELECT COUNT(*) FROM chunked_uploads WHERE user_id = $1";
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query(LOCK_OWNER).bind(upload.user_id).execute(&mut *tx).await?;
-            let open: i64 = sqlx::query_scalar(COUNT_OF_USER).bind(upload.user_id).fetch_one(&mut *tx).await?;
+            let open = count_under_owner_lock!(tx, upload.user_id, COUNT_OF_USER);
             if open >= max_open {
                 return Ok(false);
             }

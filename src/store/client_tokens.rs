@@ -7,7 +7,7 @@
 //! run in one transaction that first locks the owner's row (see
 //! `insert_client_token`).
 
-use super::users::LOCK_OWNER;
+use super::users::count_under_owner_lock;
 use super::users::user_columns_u;
 use super::{Store, StoreError, User, on_pool};
 
@@ -168,8 +168,7 @@ impl Store {
     ) -> Result<Option<ClientToken>, StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query(LOCK_OWNER).bind(token.user_id).execute(&mut *tx).await?;
-            let held: i64 = sqlx::query_scalar(COUNT_OF_USER).bind(token.user_id).fetch_one(&mut *tx).await?;
+            let held = count_under_owner_lock!(tx, token.user_id, COUNT_OF_USER);
             if held >= max_per_user {
                 return Ok(None);
             }

@@ -10,7 +10,7 @@
 //! receives it. Codes arrive here as keyed hashes only.
 
 use super::client_tokens::COUNT_OF_USER;
-use super::users::LOCK_OWNER;
+use super::users::count_under_owner_lock;
 use super::{Store, StoreError, on_pool};
 
 /// A flow as the person approving it and the polling device see it.
@@ -199,8 +199,7 @@ impl Store {
             };
             // Over the cap, the transaction is dropped: the decision above
             // is rolled back and the flow stays pending.
-            sqlx::query(LOCK_OWNER).bind(approval.user_id).execute(&mut *tx).await?;
-            let held: i64 = sqlx::query_scalar(COUNT_OF_USER).bind(approval.user_id).fetch_one(&mut *tx).await?;
+            let held = count_under_owner_lock!(tx, approval.user_id, COUNT_OF_USER);
             if held >= max_tokens {
                 return Ok(Approval::TokenLimit);
             }

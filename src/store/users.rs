@@ -129,6 +129,25 @@ const UPDATE_USER: &str = concat!(
 /// behind it. A non-key column, so rows referring to the user (sessions,
 /// tokens) can still be written meanwhile on PostgreSQL.
 pub(super) const LOCK_OWNER: &str = "UPDATE users SET enabled = enabled WHERE id = $1";
+
+/// Inside transaction `$tx`: takes user `$user_id`'s lock (`LOCK_OWNER`),
+/// then evaluates to what `$count_sql` (its one parameter: the user)
+/// counts. A per-person cap checked on this count holds against concurrent
+/// writers, which queue behind the lock.
+macro_rules! count_under_owner_lock {
+    ($tx:ident, $user_id:expr, $count_sql:expr) => {{
+        sqlx::query($crate::store::users::LOCK_OWNER)
+            .bind($user_id)
+            .execute(&mut *$tx)
+            .await?;
+        let count: i64 = sqlx::query_scalar($count_sql)
+            .bind($user_id)
+            .fetch_one(&mut *$tx)
+            .await?;
+        count
+    }};
+}
+pub(super) use count_under_owner_lock;
 /// Serialises administrator-changing transactions on both engines: on
 /// PostgreSQL the row lock makes the next one wait; on SQLite the write takes
 /// the database lock.
