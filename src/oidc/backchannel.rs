@@ -101,8 +101,12 @@ fn verify(provider: &Discovered, client_id: &str, token: &str) -> Result<LogoutC
         None => return Err(Refusal::Invalid("the logout token names no key id".into())),
     };
     let key = DecodingKey::from_jwk(jwk).map_err(|e| Refusal::Invalid(format!("provider key: {e}")))?;
+    // The token's own algorithm only (checked above against the
+    // provider's list): jsonwebtoken refuses every token when any listed
+    // algorithm is of another family than the key, and providers advertise
+    // several (Keycloak: RSA, EC and EdDSA).
     let mut validation = Validation::new(header.alg);
-    validation.algorithms = algorithms;
+    validation.algorithms = vec![header.alg];
     validation.set_issuer(&[provider.metadata.issuer().as_str()]);
     validation.set_audience(&[client_id]);
     validation.set_required_spec_claims(&["iss", "aud"]);
@@ -123,8 +127,8 @@ fn serde_plain_name(alg: &openidconnect::core::CoreJwsSigningAlgorithm) -> Optio
 /// a jti forgotten `MAX_AGE_SECONDS` after *now* could be replayed for up
 /// to a minute (cleanup deletes rows whose time is up).
 fn remember_until(claims: &LogoutClaims, now: i64) -> i64 {
-    let accepted_until = claims.iat.unwrap_or(now) + MAX_AGE_SECONDS;
-    let valid_until = claims.exp.map_or(i64::MIN, |exp| exp + LEEWAY_SECONDS);
+    let accepted_until = claims.iat.unwrap_or(now).saturating_add(MAX_AGE_SECONDS);
+    let valid_until = claims.exp.map_or(i64::MIN, |exp| exp.saturating_add(LEEWAY_SECONDS));
     (accepted_until + 1).max(valid_until).max(now + MAX_AGE_SECONDS)
 }
 
@@ -149,7 +153,7 @@ fn check_claims(claims: &LogoutClaims, now: i64) -> AppResult<()> {
     if iat > now + LEEWAY_SECONDS || iat < now - MAX_AGE_SECONDS {
         return Err(invalid("the logout token's iat is too far from now"));
     }
-    if claims.exp.is_some_and(|exp| exp + LEEWAY_SECONDS <= now) {
+    if claims.exp.is_some_and(|exp| exp.saturating_add(LEEWAY_SECONDS) <= now) {
         return Err(invalid("the logout token has expired"));
     }
     Ok(())

@@ -34,6 +34,20 @@ async fn a_logout_token_with_sid_ends_that_session_only() {
     assert_eq!(me(&app, &phone).await.status, StatusCode::OK);
 }
 
+/// Keycloak advertises RSA, RSA-PSS, EC and EdDSA algorithms at once; a
+/// token signed with one of them is verified with that one alone.
+#[tokio::test]
+async fn a_provider_advertising_several_algorithm_families_is_heard() {
+    let (app, idp) = sso_app(&[]).await;
+    idp.override_discovery(json!({
+        "id_token_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA", "HS256"]
+    }));
+    let session = signed_in(&app, &idp, "alice", "sid-1").await;
+    let response = post_logout(&app, &idp.logout_token(json!({"sub": "alice"}))).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(me(&app, &session).await.status, StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn a_logout_token_with_only_sub_ends_all_that_subjects_sessions() {
     let (app, idp) = sso_app(&[]).await;
