@@ -79,7 +79,7 @@ async fn the_stylesheet_and_downloads_keep_their_own_cache_policy() {
     let download = get_as(&app, &viewer, &format!("/api/roms/{id}/content/game.z64"), &[]).await;
     assert_eq!(download.status, StatusCode::OK);
     assert_secured(&download, "download");
-    assert_eq!(download.header("cache-control"), Some("private"));
+    assert_eq!(download.header("cache-control"), Some("no-store"));
 }
 
 #[tokio::test]

@@ -119,7 +119,9 @@ pub async fn file_response(rom: RomFile, request: &DownloadRequest<'_>) -> AppRe
 /// ETag, Last-Modified and the caching headers every answer about the
 /// file carries (a 304 must repeat them).
 fn insert_validators(headers: &mut HeaderMap, validators: &Validators) {
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
+    // Signed-in content (SPEC 9): no copy in the browser's cache. The
+    // validators stay for clients that resume (If-Range) or check first.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if let Ok(value) = HeaderValue::from_str(&validators.etag) {
         headers.insert(header::ETAG, value);
