@@ -174,6 +174,13 @@ impl From<StoreError> for AppError {
                 Code::LastAdmin,
                 "This would leave no enabled administrator; promote another user first.",
             ),
+            StoreError::Unstorable(cause) => {
+                tracing::info!(%cause, "a request was refused: the database cannot store one of its values");
+                AppError::bad_request(
+                    Code::InvalidRequest,
+                    "Something in the request cannot be stored: a NUL or other unusable character, or a value far too long.",
+                )
+            }
             other => AppError::internal_from("a database call failed", other),
         }
     }

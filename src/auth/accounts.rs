@@ -113,8 +113,28 @@ fn changes_sign_in_details(changes: &AccountChanges, user: &User) -> bool {
     let email = changes
         .email
         .as_ref()
-        .is_some_and(|email| email.as_deref().map(fold) != user.email.as_deref().map(fold));
+        .is_some_and(|email| !same_email(email.as_deref(), user.email.as_deref()));
     changes.password.is_some() || username || email
+}
+
+/// The same address, or both none: equal but for ASCII letter case, as
+/// single sign-on compares them (`oidc::identity`).
+fn same_email(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        (a, b) => a == b,
+    }
+}
+
+/// A person's own new email that only looks like the current one: equal
+/// under Unicode case folding (the unique key), not under ASCII case (U+212A
+/// KELVIN SIGN for `k`). The database would keep the old address's trust
+/// for it, so it is refused; an administrator can set it.
+fn look_alike_email(changes: &AccountChanges, user: &User) -> bool {
+    match (changes.email.as_ref(), user.email.as_deref()) {
+        (Some(Some(new)), Some(old)) => fold(new) == fold(old) && !new.eq_ignore_ascii_case(old),
+        _ => false,
+    }
 }
 
 impl Auth {
@@ -233,6 +253,12 @@ impl Auth {
             }
         }
         let changes = checked(changes)?;
+        if is_self && look_alike_email(&changes, &actor.user) {
+            return Err(AppError::bad_request(
+                Code::InvalidEmail,
+                "That address only looks like your current one: some of its letters are other characters. Type it with plain letters.",
+            ));
+        }
         if is_self && changes_sign_in_details(&changes, &actor.user) {
             self.check_proof(actor, proof, now).await?;
         }

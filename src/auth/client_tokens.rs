@@ -72,6 +72,12 @@ fn checked_name(name: &str) -> AppResult<String> {
     if name.is_empty() {
         return Err(AppError::bad_request(Code::InvalidRequest, "The token needs a name."));
     }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::bad_request(
+            Code::InvalidRequest,
+            "The token name holds a control character.",
+        ));
+    }
     if name.chars().count() > MAX_TOKEN_NAME_CHARS {
         return Err(AppError::bad_request(
             Code::InvalidRequest,

@@ -129,6 +129,12 @@ impl Auth {
                 "The device name is longer than 255 characters.",
             ));
         }
+        if device_name.is_some_and(|n| n.chars().any(char::is_control)) {
+            return Err(AppError::bad_request(
+                Code::InvalidRequest,
+                "The device name holds a control character.",
+            ));
+        }
         let expires_at = device_codes::token_expiry(approval.expires_in.as_deref(), now)?;
         let result = self
             .decide_approval(

@@ -103,13 +103,20 @@ pub struct DeviceToken {
     pub expires_at: Option<i64>,
 }
 
-fn too_long(field: &str, value: &str, max: usize) -> Option<AppError> {
-    (value.chars().count() > max).then(|| {
-        AppError::bad_request(
+/// Why `value` cannot be stored as `field`: too long, or holding a control
+/// character (a NUL, which PostgreSQL refuses in text; a line break, which
+/// a device list would show).
+fn unfit(field: &str, value: &str, max: usize) -> Option<AppError> {
+    if value.chars().count() > max {
+        return Some(AppError::bad_request(
             Code::InvalidRequest,
             format!("{field} is longer than {max} characters."),
-        )
-    })
+        ));
+    }
+    value
+        .chars()
+        .any(char::is_control)
+        .then(|| AppError::bad_request(Code::InvalidRequest, format!("{field} holds a control character.")))
 }
 
 fn required(field: &str, value: &str, max: usize) -> AppResult<()> {
@@ -119,12 +126,12 @@ fn required(field: &str, value: &str, max: usize) -> AppResult<()> {
             format!("{field} is required."),
         ));
     }
-    too_long(field, value, max).map_or(Ok(()), Err)
+    unfit(field, value, max).map_or(Ok(()), Err)
 }
 
 fn optional(field: &str, value: Option<String>, max: usize) -> AppResult<Option<String>> {
     let value = value.filter(|v| !v.trim().is_empty());
-    match value.as_deref().and_then(|v| too_long(field, v, max)) {
+    match value.as_deref().and_then(|v| unfit(field, v, max)) {
         Some(err) => Err(err),
         None => Ok(value),
     }

@@ -81,7 +81,10 @@ impl Auth {
         let attempt = LoginAttempt::new(username, client);
         let slots = self.take_login_slots(&attempt, now).await?;
 
-        let plausible = !username.is_empty() && username.len() <= MAX_CREDENTIAL_BYTES;
+        // No username holds a control character; a NUL would be an error
+        // on PostgreSQL, not a wrong password.
+        let plausible =
+            !username.is_empty() && username.len() <= MAX_CREDENTIAL_BYTES && !username.chars().any(char::is_control);
         let found = if plausible {
             self.store.find_user_with_hash(username).await?
         } else {
@@ -97,10 +100,13 @@ impl Auth {
         let (Verdict::Match { rehash }, Some(found)) = (verdict, found) else {
             return Err(AppError::invalid_credentials());
         };
-        self.settle_login_success(&attempt, slots, now).await?;
+        // A disabled account's password keeps its slots taken: it signs
+        // nobody in, so an app retrying it (HTTP Basic on every call) meets
+        // the limits like any wrong guess instead of a hash per request.
         if !found.user.enabled {
             return Err(account_disabled());
         }
+        self.settle_login_success(&attempt, slots, now).await?;
         let hash = found.password_hash.unwrap_or_default();
         let hash = if rehash {
             self.upgrade_hash(&found.user, username, password, hash, now).await?

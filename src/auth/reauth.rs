@@ -8,8 +8,13 @@
 //!   per-address and per-username limits, and answer 429 once they are hit.
 //! - An account without one (single sign-on only), and any account while
 //!   password login is disabled, proves a fresh single sign-on: the request
-//!   comes with a session the provider opened at most
-//!   `FRESH_SIGN_IN_SECONDS` ago. A bearer token is never fresh.
+//!   comes with a session whose ID token says (`auth_time`) the provider
+//!   authenticated the person at most `FRESH_SIGN_IN_SECONDS` ago. Not when
+//!   the session was made: a provider still signed in signs a forgotten
+//!   browser in again without asking anything, which is why the account
+//!   page's link asks it for a new authentication (`prompt=login`,
+//!   `max_age=0`, which also make it report `auth_time`). A bearer token is
+//!   never fresh.
 //!
 //! A refused proof changes nothing.
 
@@ -77,7 +82,7 @@ impl Auth {
 
     async fn check_fresh_sign_in(&self, actor: &Principal, now: i64) -> AppResult<()> {
         let started = if let Credential::Session { token_hash } = &actor.credential {
-            self.store.sso_session_started_at(token_hash, now).await?
+            self.store.sso_authenticated_at(token_hash, now).await?
         } else {
             None
         };

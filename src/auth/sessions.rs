@@ -18,6 +18,9 @@ pub struct OidcSessionInfo {
     pub subject: String,
     pub sid: Option<String>,
     pub id_token: Option<String>,
+    /// When the provider authenticated the person (the ID token's
+    /// `auth_time`), if it said; only a new sign-in carries it.
+    pub authenticated_at: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -89,6 +92,7 @@ impl Auth {
                 oidc_subject: subject.as_deref(),
                 oidc_sid: sid.as_deref(),
                 id_token: id_token.as_deref(),
+                authenticated_at: oidc.and_then(|info| info.authenticated_at),
                 password_hash,
             })
             .await?;
@@ -136,6 +140,7 @@ impl Auth {
                         subject,
                         sid: ended.oidc_sid,
                         id_token: ended.id_token,
+                        authenticated_at: None,
                     }),
                     _ => None,
                 })

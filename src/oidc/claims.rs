@@ -9,6 +9,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::auth::accounts::validate_email;
+
 /// ID token claims, completed by userinfo claims the ID token lacks.
 #[derive(Debug, Clone, Default)]
 pub struct Claims(pub Map<String, Value>);
@@ -16,18 +18,27 @@ pub struct Claims(pub Map<String, Value>);
 impl Claims {
     /// Top-level claims: a claim the ID token carries (not null) is kept as
     /// it is; userinfo adds only the names the ID token has no value for.
+    /// Except `email_verified`, which speaks of one address: it is taken
+    /// from the answer the `email` came from, never one source's verdict
+    /// on the other's address.
     pub fn merge(id_token: Value, userinfo: Option<Value>) -> Self {
         let mut merged = match id_token {
             Value::Object(map) => map,
             _ => Map::new(),
         };
         merged.retain(|_, value| !value.is_null());
-        if let Some(Value::Object(extra)) = userinfo {
-            for (name, value) in extra {
-                if !value.is_null() {
-                    merged.entry(name).or_insert(value);
-                }
-            }
+        let mut extra = match userinfo {
+            Some(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        extra.retain(|_, value| !value.is_null());
+        let verdict = email_verdict(&merged, &extra);
+        for (name, value) in extra {
+            merged.entry(name).or_insert(value);
+        }
+        merged.remove(EMAIL_VERIFIED);
+        if let Some(verdict) = verdict {
+            merged.insert(EMAIL_VERIFIED.into(), verdict);
         }
         Claims(merged)
     }
@@ -55,8 +66,10 @@ impl Claims {
         }
     }
 
+    /// The email, when it is a usable address (`validate_email`); a
+    /// provider's malformed or oversized one counts as none.
     pub fn email(&self) -> Option<String> {
-        self.text("email")
+        self.text("email").filter(|email| validate_email(email).is_ok())
     }
 
     /// `email_verified` as the provider sent it (some send "true" strings).
@@ -81,6 +94,25 @@ impl Claims {
             Some(verified) => verified,
             None => !provider_advertises_email_verified,
         }
+    }
+}
+
+const EMAIL_VERIFIED: &str = "email_verified";
+
+/// The `email_verified` that goes with the merged `email`: the ID token's
+/// when it has the email; userinfo's when userinfo alone has it, or has the
+/// very same address and the ID token says nothing of it.
+fn email_verdict(id_token: &Map<String, Value>, userinfo: &Map<String, Value>) -> Option<Value> {
+    match (id_token.get("email"), userinfo.get("email")) {
+        (Some(own), other) => id_token
+            .get(EMAIL_VERIFIED)
+            .or_else(|| userinfo.get(EMAIL_VERIFIED).filter(|_| other == Some(own)))
+            .cloned(),
+        (None, Some(_)) => userinfo.get(EMAIL_VERIFIED).cloned(),
+        (None, None) => id_token
+            .get(EMAIL_VERIFIED)
+            .or_else(|| userinfo.get(EMAIL_VERIFIED))
+            .cloned(),
     }
 }
 
@@ -110,6 +142,44 @@ mod tests {
             "null in the token is no value"
         );
         assert_eq!(claims.text("picture").as_deref(), Some("https://example.com/p.png"));
+    }
+
+    #[test]
+    fn email_verified_comes_with_the_email_it_speaks_of() {
+        let cases = [
+            // The ID token vouches, userinfo brings another address.
+            (
+                json!({"email_verified": true}),
+                json!({"email": "ui@example.com"}),
+                None,
+            ),
+            (
+                json!({"email_verified": true}),
+                json!({"email": "ui@example.com", "email_verified": false}),
+                Some(false),
+            ),
+            // Userinfo vouches for an address the ID token does not carry.
+            (
+                json!({"email": "t@example.com"}),
+                json!({"email": "ui@example.com", "email_verified": true}),
+                None,
+            ),
+            (
+                json!({"email": "t@example.com"}),
+                json!({"email": "t@example.com", "email_verified": true}),
+                Some(true),
+            ),
+            (
+                json!({"email": "t@example.com", "email_verified": false}),
+                json!({"email": "t@example.com", "email_verified": true}),
+                Some(false),
+            ),
+            (json!({"email_verified": true}), json!({}), Some(true)),
+        ];
+        for (id_token, userinfo, expected) in cases {
+            let claims = Claims::merge(id_token.clone(), Some(userinfo.clone()));
+            assert_eq!(claims.email_verified(), expected, "{id_token} + {userinfo}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! else is refused and changes nothing), then exchanges the code, verifies
 //! the tokens and resolves the person to an account.
 
-use openidconnect::core::CoreResponseType;
+use openidconnect::core::{CoreAuthPrompt, CoreResponseType};
 use openidconnect::{AuthenticationFlow, CsrfToken, Nonce, PkceCodeChallenge, Scope};
 use url::Url;
 
@@ -56,11 +56,14 @@ impl Oidc {
     /// browser binding. A binding the browser already holds is never reused:
     /// one planted by someone else (a cookie set on a sibling subdomain, a
     /// shared machine) would let them finish this sign-in in their browser.
-    pub async fn begin(&self, auth: &Auth, next: &NextPath, now: i64) -> AppResult<StartedLogin> {
+    /// `fresh` asks the provider to authenticate the person anew
+    /// (`prompt=login`, `max_age=0`) and to say when it did (`auth_time`):
+    /// the proof a password-less person gives for changing their account.
+    pub async fn begin(&self, auth: &Auth, next: &NextPath, fresh: bool, now: i64) -> AppResult<StartedLogin> {
         let provider = self.provider(now, AfterFailure::Retry).await?;
         let client = build_client(&self.config, &provider.metadata);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let request = client
+        let mut request = client
             .authorize_url(
                 AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
                 CsrfToken::new_random,
@@ -74,6 +77,11 @@ impl Oidc {
                     .map(Scope::new),
             )
             .set_pkce_challenge(challenge);
+        if fresh {
+            request = request
+                .add_prompt(CoreAuthPrompt::Login)
+                .set_max_age(std::time::Duration::ZERO);
+        }
         let (authorize_url, state, nonce) = request.url();
 
         let browser_token = PlainToken::generate(TokenKind::LoginAttempt).expose().to_string();
@@ -132,6 +140,7 @@ impl Oidc {
             subject: verified.subject.clone(),
             sid: verified.claims.sid(),
             id_token: Some(verified.id_token.clone()),
+            authenticated_at: verified.auth_time,
         };
         Ok(CompletedLogin { user, session, next })
     }

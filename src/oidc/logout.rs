@@ -33,26 +33,35 @@ impl Oidc {
         if !self.config.rp_initiated_logout {
             return None;
         }
-        let endpoint = match &self.config.end_session_endpoint {
-            Some(url) => url.clone(),
-            None => match self.provider(now, AfterFailure::Remember).await {
-                Ok(provider) => provider
-                    .metadata
-                    .additional_metadata()
-                    .end_session_endpoint
-                    .as_ref()?
-                    .url()
-                    .clone(),
-                Err(_) => {
-                    tracing::warn!(
-                        "RP-initiated logout skipped: the provider's end-session endpoint is unknown right now"
-                    );
-                    return None;
-                }
-            },
+        let provider = self.provider(now, AfterFailure::Remember).await.ok();
+        let issuer = provider.as_ref().map(|p| p.metadata.issuer().as_str());
+        // A session from a provider configured before this one: the current
+        // provider has no session of it to end, and must not be handed its
+        // ID token (the person's claims) as a hint.
+        if issuer.is_some_and(|issuer| issuer != session.issuer) {
+            tracing::info!(
+                "RP-initiated logout skipped: the session came from another provider than the configured one"
+            );
+            return None;
+        }
+        let endpoint = match (&self.config.end_session_endpoint, &provider) {
+            (Some(url), _) => url.clone(),
+            (None, Some(provider)) => provider
+                .metadata
+                .additional_metadata()
+                .end_session_endpoint
+                .as_ref()?
+                .url()
+                .clone(),
+            (None, None) => {
+                tracing::warn!("RP-initiated logout skipped: the provider's end-session endpoint is unknown right now");
+                return None;
+            }
         };
         let mut request = LogoutRequest::from(EndSessionUrl::from_url(endpoint));
-        if let Some(id_token) = session.id_token.as_deref().and_then(|t| RgIdToken::from_str(t).ok()) {
+        // The hint only to the provider known to have issued it.
+        let hint = session.id_token.as_deref().filter(|_| issuer.is_some());
+        if let Some(id_token) = hint.and_then(|t| RgIdToken::from_str(t).ok()) {
             request = request.set_id_token_hint(&id_token);
         }
         if let Some(post_logout) = &self.config.post_logout_redirect_uri {

@@ -57,6 +57,9 @@ fn client_refused(error: &str, method: &str) -> AppError {
     ))
 }
 
+/// The longest subject OpenID Connect allows.
+const MAX_SUBJECT_BYTES: usize = 255;
+
 impl Oidc {
     pub(super) async fn exchange_and_verify(
         &self,
@@ -106,9 +109,11 @@ impl Oidc {
             .metadata
             .claims_supported()
             .is_some_and(|claims| claims.contains(&CoreClaimName::new("email_verified".into())));
+        let auth_time = claims_json.get("auth_time").and_then(serde_json::Value::as_i64);
         Ok(Verified {
             issuer: provider.metadata.issuer().as_str().to_string(),
             subject,
+            auth_time,
             claims: Claims::merge(claims_json, userinfo),
             id_token: id_token.to_string(),
             email_verified_advertised: advertised,
@@ -167,8 +172,16 @@ impl Oidc {
                 "several audiences: azp must be our client id".to_string(),
             ));
         }
+        let subject = claims.subject().as_str();
+        // OpenID Connect Core 2: "It MUST NOT exceed 255 ASCII characters".
+        // A longer one would not fit the identity link's index.
+        if subject.len() > MAX_SUBJECT_BYTES {
+            return Err(ClaimsVerificationError::Other(format!(
+                "the subject (sub) is longer than {MAX_SUBJECT_BYTES} characters"
+            )));
+        }
         let json = serde_json::to_value(claims).map_err(|e| ClaimsVerificationError::Other(e.to_string()))?;
-        Ok((json, claims.subject().as_str().to_string()))
+        Ok((json, subject.to_string()))
     }
 
     async fn fetch_userinfo(
@@ -206,4 +219,7 @@ pub struct Verified {
     pub claims: Claims,
     pub id_token: String,
     pub email_verified_advertised: bool,
+    /// When the provider authenticated the person, from the signed ID
+    /// token only (`auth_time`), never from userinfo.
+    pub auth_time: Option<i64>,
 }

@@ -255,6 +255,7 @@ mod tests {
             oidc_subject: None,
             oidc_sid: None,
             id_token: None,
+            authenticated_at: None,
             password_hash: None,
         };
         store.insert_session(&session).await.expect("session");

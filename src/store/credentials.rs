@@ -12,6 +12,7 @@ use super::credential_queries::{
 };
 use super::direct::DirectReads;
 use super::download_links::DELETE_DOWNLOAD_LINKS_OF;
+use super::users::LOCK_OWNER;
 use super::{Store, StoreError, User, on_pool};
 
 /// A user's sign-ins by password or single sign-on (not their apps), and
@@ -88,6 +89,9 @@ pub struct NewSession<'a> {
     pub oidc_subject: Option<&'a str>,
     pub oidc_sid: Option<&'a str>,
     pub id_token: Option<&'a str>,
+    /// For a single sign-on: when the provider authenticated the person
+    /// (the ID token's `auth_time`), if it said.
+    pub authenticated_at: Option<i64>,
     /// For a sign-in by password: the password hash it was checked
     /// against. The session is written only while the account still has
     /// it (`StoreError::PasswordChanged` otherwise).
@@ -130,8 +134,8 @@ pub enum RefreshClaim {
 }
 
 const INSERT_SESSION: &str = "INSERT INTO sessions \
-    (token_hash, user_id, created_at, expires_at, oidc_issuer, oidc_subject, oidc_sid, id_token) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    (token_hash, user_id, created_at, expires_at, oidc_issuer, oidc_subject, oidc_sid, id_token, authenticated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 /// Taken before a sign-in by password writes its credential, in the same
 /// transaction: it matches only while the account still has the password
 /// hash the sign-in checked, and it locks the account's row (PostgreSQL) or
@@ -188,6 +192,7 @@ impl Store {
                 .bind(session.oidc_subject)
                 .bind(session.oidc_sid)
                 .bind(session.id_token)
+                .bind(session.authenticated_at)
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::from_write)?;
@@ -292,10 +297,17 @@ impl Store {
     }
 
     /// Ends a whole token family: every refresh and access token issued from
-    /// one password grant.
+    /// one password grant. Under the owner's lock, like a rotation
+    /// (`rotate_refresh_token` says why).
     pub async fn revoke_token_family(&self, family_id: &str) -> Result<(), StoreError> {
+        // A write first, as SQLite needs: a transaction that read before
+        // its first write fails at once when another wrote meanwhile.
+        const LOCK_FAMILY_OWNER: &str = "UPDATE users SET enabled = enabled WHERE id IN \
+            (SELECT user_id FROM refresh_tokens WHERE family_id = $1 \
+             UNION SELECT user_id FROM access_tokens WHERE family_id = $1)";
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
+            sqlx::query(LOCK_FAMILY_OWNER).bind(family_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM access_tokens WHERE family_id = $1").bind(family_id).execute(&mut *tx).await?;
             // Spent rows are kept (marked) until expiry so later replays are
             // still recognised; unspent ones can never be used again.
@@ -336,10 +348,13 @@ impl Store {
     }
 
     /// Runs each `DELETE … WHERE user_id = $1` of `statements` in one
-    /// transaction.
+    /// transaction, under the user's lock: a refresh rotation or a sign-in
+    /// running meanwhile either finishes first (and its rows are deleted
+    /// here) or waits and finds its ground gone.
     async fn delete_of_user(&self, user_id: i64, statements: &[&str]) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
+            sqlx::query(LOCK_OWNER).bind(user_id).execute(&mut *tx).await?;
             for sql in statements {
                 sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
             }

@@ -247,6 +247,7 @@ mod tests {
             oidc_subject: Some("sub"),
             oidc_sid: None,
             id_token: Some("id.token.here"),
+            authenticated_at: None,
             password_hash: None,
         };
         store.insert_session(&session).await.expect("session");

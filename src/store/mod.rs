@@ -116,6 +116,11 @@ pub enum StoreError {
     /// work again once space is freed (503, not 500).
     #[error("the database's storage is full: {0}")]
     Full(String),
+    /// The database refused a value itself, not the query: text with a NUL
+    /// (PostgreSQL), or a value too long for an index. Whoever sent it sent
+    /// bad input (400, not 500); nothing was written.
+    #[error("the database cannot store a value: {0}")]
+    Unstorable(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
     #[error("migration error: {0}")]
@@ -129,6 +134,8 @@ impl From<sqlx::Error> for StoreError {
             StoreError::Unavailable(err.to_string())
         } else if storage_full(&err) {
             StoreError::Full(err.to_string())
+        } else if unstorable(&err) {
+            StoreError::Unstorable(err.to_string())
         } else {
             StoreError::Database(err)
         }
@@ -164,6 +171,19 @@ pub(crate) fn storage_full(err: &sqlx::Error) -> bool {
             code.as_ref() == PG_DISK_FULL || code.parse::<i64>().is_ok_and(|n| n & 0xff == SQLITE_FULL)
         }),
         sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::StorageFull,
+        _ => false,
+    }
+}
+
+/// PostgreSQL's SQLSTATEs for a value it cannot hold: a NUL or a character
+/// the encoding lacks (`22021`, `22P05`), a string longer than its column
+/// (`22001`), an index entry over its limit of about 2.7 kB (`54000`).
+const PG_UNSTORABLE: [&str; 4] = ["22021", "22P05", "22001", "54000"];
+
+/// Whether `err` refuses a value rather than the query or the database.
+pub(crate) fn unstorable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| PG_UNSTORABLE.contains(&code.as_ref())),
         _ => false,
     }
 }
@@ -291,35 +311,40 @@ impl Store {
 
     /// Deletes expired sessions, tokens, login attempts and rate-limit windows.
     pub async fn delete_expired(&self, now: i64) -> Result<(), StoreError> {
-        for sql in [
-            "DELETE FROM sessions WHERE expires_at <= $1",
-            "DELETE FROM access_tokens WHERE expires_at <= $1",
-            "DELETE FROM refresh_tokens WHERE expires_at <= $1",
-            "DELETE FROM oidc_login_attempts WHERE expires_at <= $1",
-            "DELETE FROM oidc_seen_logout_tokens WHERE expires_at <= $1",
-            "DELETE FROM client_pairing_codes WHERE expires_at <= $1",
-            "DELETE FROM device_flows WHERE expires_at <= $1",
-            "DELETE FROM download_links WHERE expires_at <= $1",
-            // Expired client tokens stay listed for a while, as RomM lists
-            // them: the owner sees why an app stopped working (and that it
-            // still counts towards the 25) instead of the token vanishing.
-            // Nothing can sign in with one (the lookup checks expiry);
-            // 30 days after expiry it goes, so the table stays bounded.
-            // What it made stays: housekeeping is not a revocation (the
-            // lineage's cascade would otherwise take live tokens along).
-            "UPDATE client_tokens SET minted_by = NULL WHERE minted_by IN \
-             (SELECT id FROM client_tokens WHERE expires_at <= $1 - 2592000)",
-            "DELETE FROM client_tokens WHERE expires_at <= $1 - 2592000",
-            // An approved device sign-in whose device never came for its
-            // token leaves a token without a secret: nothing can use it.
-            "DELETE FROM client_tokens WHERE token_hash IS NULL AND created_at <= $1 \
-             AND NOT EXISTS (SELECT 1 FROM device_flows f WHERE f.token_id = client_tokens.id)",
-        ] {
+        for sql in EXPIRY_CLEANUP {
             on_pool!(self, p => sqlx::query(sql).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
         }
         rate_limits::delete_stale(self, now).await
     }
 }
+
+/// What `delete_expired` runs, in order, each with the time as `$1`. Every
+/// one finds its rows through an index (the tests check), so the cleanup
+/// costs what it deletes.
+const EXPIRY_CLEANUP: [&str; 11] = [
+    "DELETE FROM sessions WHERE expires_at <= $1",
+    "DELETE FROM access_tokens WHERE expires_at <= $1",
+    "DELETE FROM refresh_tokens WHERE expires_at <= $1",
+    "DELETE FROM oidc_login_attempts WHERE expires_at <= $1",
+    "DELETE FROM oidc_seen_logout_tokens WHERE expires_at <= $1",
+    "DELETE FROM client_pairing_codes WHERE expires_at <= $1",
+    "DELETE FROM device_flows WHERE expires_at <= $1",
+    "DELETE FROM download_links WHERE expires_at <= $1",
+    // Expired client tokens stay listed for a while, as RomM lists
+    // them: the owner sees why an app stopped working (and that it
+    // still counts towards the 25) instead of the token vanishing.
+    // Nothing can sign in with one (the lookup checks expiry);
+    // 30 days after expiry it goes, so the table stays bounded.
+    // What it made stays: housekeeping is not a revocation (the
+    // lineage's cascade would otherwise take live tokens along).
+    "UPDATE client_tokens SET minted_by = NULL WHERE minted_by IN \
+         (SELECT id FROM client_tokens WHERE expires_at <= $1 - 2592000)",
+    "DELETE FROM client_tokens WHERE expires_at <= $1 - 2592000",
+    // An approved device sign-in whose device never came for its
+    // token leaves a token without a secret: nothing can use it.
+    "DELETE FROM client_tokens WHERE token_hash IS NULL AND created_at <= $1 \
+         AND NOT EXISTS (SELECT 1 FROM device_flows f WHERE f.token_id = client_tokens.id)",
+];
 
 /// A pooled PostgreSQL connection idle for longer than this is pinged before
 /// it is used, so one the server dropped (a restart, an idle timeout) is
@@ -378,6 +403,71 @@ mod tests {
             .expect("migration folder exists")
             .map(|entry| entry.expect("readable").file_name().to_string_lossy().into_owned())
             .collect()
+    }
+
+    /// SQLite's plan for `sql` (with `$1` bound), one line per step.
+    async fn plan(pool: &sqlx::SqlitePool, sql: &str) -> Vec<String> {
+        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .bind(0_i64)
+            .fetch_all(pool)
+            .await
+            .expect("explainable");
+        rows.into_iter().map(|(_, _, _, detail)| detail).collect()
+    }
+
+    async fn migrated_sqlite() -> sqlx::SqlitePool {
+        let url = crate::config::DatabaseUrl::new("sqlite::memory:".to_string());
+        let store = super::Store::open(&url).await.expect("in-memory store");
+        match store.pool {
+            super::Pool::Sqlite(pool) => pool,
+            super::Pool::Postgres(_) => unreachable!("a SQLite URL"),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_cleanup_statement_finds_its_rows_through_an_index() {
+        let pool = migrated_sqlite().await;
+        let rate_limits = [
+            super::rate_limits::DELETE_STALE_WINDOWS,
+            super::rate_limits::DELETE_STALE_KNOWN,
+        ];
+        for sql in super::EXPIRY_CLEANUP.into_iter().chain(rate_limits) {
+            let steps = plan(&pool, sql).await;
+            assert!(!steps.is_empty(), "{sql}");
+            let scans: Vec<_> = steps.iter().filter(|step| step.starts_with("SCAN ")).collect();
+            assert!(scans.is_empty(), "{sql} reads a whole table: {steps:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn every_cascading_foreign_key_has_an_index_on_its_column() {
+        let pool = migrated_sqlite().await;
+        let tables: Vec<(String,)> =
+            sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'")
+                .fetch_all(&pool)
+                .await
+                .expect("tables");
+        let mut checked = 0;
+        for (table,) in tables {
+            let keys: Vec<(String,)> = sqlx::query_as("SELECT \"from\" FROM pragma_foreign_key_list($1)")
+                .bind(&table)
+                .fetch_all(&pool)
+                .await
+                .expect("foreign keys");
+            let leading: Vec<(String,)> = sqlx::query_as(
+                "SELECT i.name FROM pragma_index_list($1) l JOIN pragma_index_info(l.name) i WHERE i.seqno = 0",
+            )
+            .bind(&table)
+            .fetch_all(&pool)
+            .await
+            .expect("indexes");
+            for (column,) in keys {
+                let indexed = leading.iter().any(|(first,)| *first == column);
+                assert!(indexed, "{table}.{column} references another table but leads no index");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 19, "only {checked} foreign keys found");
     }
 
     #[test]

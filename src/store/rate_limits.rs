@@ -138,12 +138,12 @@ impl Store {
 /// Drops windows that ended more than a day ago, and known addresses past
 /// their time.
 pub(super) async fn delete_stale(store: &Store, now: i64) -> Result<(), StoreError> {
-    const SQL: &str = "DELETE FROM rate_limits WHERE window_start < $1";
-    on_pool!(store, p => sqlx::query(SQL).bind(now - 86_400).execute(p).await.map(|r| r.rows_affected()))?;
-    const KNOWN_SQL: &str = "DELETE FROM login_known_addresses WHERE expires_at <= $1";
-    on_pool!(store, p => sqlx::query(KNOWN_SQL).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+    on_pool!(store, p => sqlx::query(DELETE_STALE_WINDOWS).bind(now - 86_400).execute(p).await.map(|r| r.rows_affected()))?;
+    on_pool!(store, p => sqlx::query(DELETE_STALE_KNOWN).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
+pub(super) const DELETE_STALE_WINDOWS: &str = "DELETE FROM rate_limits WHERE window_start < $1";
+pub(super) const DELETE_STALE_KNOWN: &str = "DELETE FROM login_known_addresses WHERE expires_at <= $1";
 
 #[cfg(test)]
 mod tests {

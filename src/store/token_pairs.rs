@@ -8,6 +8,7 @@
 use super::credentials::{
     CLAIM_REFRESH_TOKEN, INSERT_ACCESS_TOKEN, INSERT_REFRESH_TOKEN, SPENT_REFRESH_FAMILY, require_password_unchanged,
 };
+use super::users::LOCK_OWNER;
 use super::{NewAccessToken, NewRefreshToken, RefreshClaim, Store, StoreError, on_pool};
 
 /// The refresh token, if usable: unspent and unexpired. Nothing is marked.
@@ -75,7 +76,16 @@ impl Store {
 
     /// Spends the refresh token `spent_hash` and stores its successors, in
     /// one transaction. `false` when it was no longer usable (spent by a
-    /// concurrent presentation, or expired meanwhile): nothing is written.
+    /// concurrent presentation, expired meanwhile, or revoked): nothing is
+    /// written.
+    ///
+    /// The owner's lock comes first, as in every revocation: on PostgreSQL a
+    /// revocation's `DELETE … WHERE user_id` (or `family_id`) sees only rows
+    /// committed when it started, so a rotation running beside it would
+    /// leave a successor the revocation never saw, and the chain would live
+    /// on after a password change or a replay. Under the lock the two take
+    /// turns: the revocation deletes the successor, or the rotation finds
+    /// its token gone.
     pub async fn rotate_refresh_token(
         &self,
         spent_hash: &str,
@@ -85,6 +95,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
+            sqlx::query(LOCK_OWNER).bind(access.user_id).execute(&mut *tx).await?;
             let claimed = sqlx::query(CLAIM_REFRESH_TOKEN)
                 .bind(spent_hash)
                 .bind(now)

@@ -230,13 +230,16 @@ impl Store {
         Ok(found.unwrap_or(false))
     }
 
-    /// When the live session `token_hash` was opened by a single sign-on
-    /// (`None` for a password session, or an unknown or expired one): the
-    /// proof a password-less person gives for changing their own account.
-    pub async fn sso_session_started_at(&self, token_hash: &str, now: i64) -> Result<Option<i64>, StoreError> {
-        const SQL: &str = "SELECT created_at FROM sessions \
+    /// When the provider authenticated the person behind the live single
+    /// sign-on session `token_hash` (`None` for a password session, an
+    /// unknown or expired one, or a provider that did not say): the proof
+    /// a password-less person gives for changing their own account.
+    pub async fn sso_authenticated_at(&self, token_hash: &str, now: i64) -> Result<Option<i64>, StoreError> {
+        const SQL: &str = "SELECT authenticated_at FROM sessions \
             WHERE token_hash = $1 AND expires_at > $2 AND oidc_issuer IS NOT NULL";
-        Ok(on_pool!(self, p => sqlx::query_scalar(SQL).bind(token_hash).bind(now).fetch_optional(p).await)?)
+        let found: Option<Option<i64>> =
+            on_pool!(self, p => sqlx::query_scalar(SQL).bind(token_hash).bind(now).fetch_optional(p).await)?;
+        Ok(found.flatten())
     }
 
     pub async fn find_user_with_hash(&self, username: &str) -> Result<Option<UserWithHash>, StoreError> {

@@ -17,6 +17,10 @@ use axum::http::{HeaderMap, HeaderValue, header};
 
 pub const SESSION_COOKIE: &str = "romm_session";
 pub const CSRF_COOKIE: &str = "romm_csrftoken";
+/// Binds a single sign-on in progress to the browser that started it
+/// (`CookieFactory::attempt_name`).
+pub const ATTEMPT_COOKIE: &str = "romgate_oidc";
+const ATTEMPT_COOKIE_SECURE: &str = "__Host-romgate_oidc";
 
 #[derive(Debug, Clone, Copy)]
 pub struct CookieFactory {
@@ -45,6 +49,20 @@ impl CookieFactory {
     /// A short-lived HttpOnly cookie (the OIDC login attempt binding).
     pub fn short_lived(&self, name: &'static str, value: &str, max_age_seconds: i64) -> HeaderValue {
         self.build(name, value, true, Some(max_age_seconds))
+    }
+
+    /// The sign-in attempt's binding cookie's name: with `__Host-` when
+    /// cookies are Secure, which browsers accept only from this very host
+    /// over https, with Path=/ and no Domain. A neighbouring subdomain (or
+    /// plain http) cannot plant one, so nobody can bind a browser to a
+    /// sign-in they started (and sign its owner in as themselves). RomM's
+    /// own cookie names are kept as they are; this one is romgate's.
+    pub fn attempt_name(&self) -> &'static str {
+        if self.secure {
+            ATTEMPT_COOKIE_SECURE
+        } else {
+            ATTEMPT_COOKIE
+        }
     }
 
     fn build(&self, name: &'static str, value: &str, http_only: bool, max_age: Option<i64>) -> HeaderValue {

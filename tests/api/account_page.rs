@@ -87,7 +87,11 @@ async fn a_passwordless_account_is_sent_to_sign_in_again() {
     let cookie = browser.cookie_header();
     let page = app.get("/account", &[("cookie", &cookie)]).await;
     assert!(!page.text().contains(r#"name="current_password""#), "{}", page.text());
-    assert!(page.text().contains("/api/login/openid?next=%2Faccount"));
+    assert!(
+        page.text().contains("/api/login/openid?next=%2Faccount&#38;fresh=1"),
+        "{}",
+        page.text()
+    );
 
     app.clock.advance(romgate::auth::FRESH_SIGN_IN_SECONDS + 1);
     let refused = post_account(&app, &browser, &[("username", "renamed"), ("email", "sso@example.com")]).await;

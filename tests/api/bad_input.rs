@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use romgate::auth::Role;
 use serde_json::json;
 
-use crate::util::{Browser, PASSWORD, TestApp, TestResponse, basic, enc, request};
+use crate::util::{Browser, PASSWORD, TestApp, TestResponse, basic, enc, on_both_engines, request};
 
 const GOOD_NEW_PASSWORD: &str = "a perfectly fine password";
 
@@ -393,3 +393,38 @@ async fn no_answer_echoes_a_password_or_token_that_was_sent() {
     }
     assert_eq!(user_count(&app).await, 1);
 }
+
+on_both_engines!(
+    /// A NUL (or another control character) where text is stored is a 4xx
+    /// on both engines: PostgreSQL cannot store one, and answered 500 for
+    /// it before; SQLite would store it in a device list.
+    control_characters_in_stored_text_are_refused,
+    |app: TestApp| async move {
+        app.create_user("alice", Role::Viewer).await;
+        let nul_username = app.basic_login("ali\0ce", PASSWORD).await;
+        assert_eq!(nul_username.status, StatusCode::UNAUTHORIZED, "{}", nul_username.text());
+        assert_eq!(nul_username.error_code(), "invalid_credentials");
+
+        let mut device = crate::device_support::init_body("tv-1", &["roms.read"]);
+        device["name"] = json!("Living\u{0}room");
+        let started = app.post_json("/api/auth/device/init", &[], device).await;
+        assert_eq!(started.status, StatusCode::BAD_REQUEST, "{}", started.text());
+
+        let (_, bob) = app.signed_in("bob", Role::Viewer).await;
+        let named = json!({"name": "phone\u{0}", "scopes": ["me.read"]});
+        let created = app.as_browser(&bob, Method::POST, "/api/client-tokens", Some(named)).await;
+        assert_eq!(created.status, StatusCode::BAD_REQUEST, "{}", created.text());
+
+        // Whatever still reaches the database with one is bad input, not a
+        // server error: SQLite looks it up, PostgreSQL refuses the value.
+        match app.store().find_user_by_username("ali\0ce").await {
+            Ok(None) => {}
+            Err(err @ romgate::store::StoreError::Unstorable(_)) => {
+                let answer = romgate::error::AppError::from(err);
+                let kind = answer.refusal().map(|refusal| refusal.kind);
+                assert_eq!(kind, Some(romgate::error::Kind::BadRequest), "{answer:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+);

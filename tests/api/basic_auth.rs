@@ -102,6 +102,27 @@ on_both_engines!(
     }
 );
 
+on_both_engines!(
+    /// A disabled account's right password keeps counting against the
+    /// limits: an app retrying it on every call meets 429 instead of
+    /// costing a password hash per request for ever.
+    a_disabled_accounts_password_meets_the_limits,
+    |app: TestApp| async move {
+        let alice = app.create_user("alice", Role::Viewer).await;
+        app.disable(alice.id).await;
+        let mut limited_after = None;
+        for attempt in 1..=50 {
+            let refused = me(&app, "alice", PASSWORD).await;
+            if refused.status == StatusCode::TOO_MANY_REQUESTS {
+                limited_after = Some(attempt);
+                break;
+            }
+            assert_eq!(refused.error_code(), "account_disabled", "{}", refused.text());
+        }
+        assert!(limited_after.is_some(), "never limited");
+    }
+);
+
 on_both_engines!(a_new_password_replaces_the_old_one_at_once, |app: TestApp| async move {
     let alice = app.create_user("alice", Role::Viewer).await;
     assert_eq!(me(&app, "alice", PASSWORD).await.status, StatusCode::OK);

@@ -273,7 +273,8 @@ fn rand_hex() -> String {
     hex::encode(bytes)
 }
 
-fn merge(target: &mut Value, extra: Value) {
+/// Sets `extra`'s members in `target`; a null removes the member.
+pub fn merge(target: &mut Value, extra: Value) {
     if let (Some(target), Value::Object(extra)) = (target.as_object_mut(), extra) {
         for (k, v) in extra {
             if v.is_null() {
@@ -403,6 +404,8 @@ async fn token(State(idp): State<FakeIdp>, headers: HeaderMap, Form(form): Form<
     let now = idp.clock.now();
     let mut payload = json!({
         "iss": idp.base, "aud": CLIENT_ID, "iat": now, "exp": now + 300, "nonce": grant.nonce, "sub": "subject-1",
+        // As a provider that has just asked for the password.
+        "auth_time": now,
     });
     merge(&mut payload, grant.claims.clone());
     let mut userinfo = grant.claims.clone();

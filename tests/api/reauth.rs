@@ -113,6 +113,36 @@ async fn wrong_current_passwords_count_as_failed_logins() {
     assert_eq!(basic.status, StatusCode::TOO_MANY_REQUESTS, "the same counters");
 }
 
+/// A person's own new email that equals the current one only under Unicode
+/// case folding (the Kelvin sign for `k`) would keep the current address's
+/// trust, and with it the single sign-on linking: refused, even with the
+/// right password.
+#[tokio::test]
+async fn a_look_alike_of_ones_own_email_is_refused() {
+    let app = TestApp::new().await;
+    let kate = app.create_user("kate", Role::Viewer).await;
+    let browser = app.login("kate", PASSWORD).await;
+    let look_alike = "\u{212A}ate@example.com";
+    let refused = put(
+        &app,
+        &browser,
+        kate.id,
+        json!({"email": look_alike, "current_password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text());
+    assert_eq!(refused.error_code(), "invalid_email");
+    let user = app.store().find_user(kate.id).await.expect("query").expect("kate");
+    assert_eq!(user.email.as_deref(), Some("kate@example.com"));
+    let recased = put(&app, &browser, kate.id, json!({"email": "Kate@Example.com"})).await;
+    assert_eq!(
+        recased.status,
+        StatusCode::OK,
+        "ASCII case is the same address: {}",
+        recased.text()
+    );
+}
+
 /// A password-less account (single sign-on only) proves a fresh sign-in.
 async fn a_fresh_sign_in_proves_a_passwordless_account(app: TestApp, idp: crate::fake_idp::FakeIdp) {
     let claims =
@@ -158,6 +188,70 @@ async fn a_passwordless_account_proves_a_fresh_sign_in_sqlite() {
 async fn a_passwordless_account_proves_a_fresh_sign_in_postgres() {
     let (app, idp) = sso_app_on(true, &[]).await;
     a_fresh_sign_in_proves_a_passwordless_account(app, idp).await;
+}
+
+/// A provider that signs a forgotten browser in again without asking
+/// anything reports its old authentication (`auth_time`): the new session
+/// proves nothing. Nor does an `auth_time` only userinfo reports, or none.
+#[tokio::test]
+async fn a_silent_sign_in_again_is_no_fresh_sign_in() {
+    let (app, idp) = sso_app_on(false, &[]).await;
+    let person =
+        json!({"sub": "sso-sub", "preferred_username": "sso", "email": "sso@example.com", "email_verified": true});
+    let first = session_of(&sign_in(&app, &idp, person.clone()).await);
+    let id = app
+        .store()
+        .find_user_by_username("sso")
+        .await
+        .expect("query")
+        .expect("registered")
+        .id;
+    app.clock.advance(3600);
+    idp.override_userinfo(json!({"auth_time": app.now()}));
+    let authenticated_an_hour_ago = json!({"auth_time": app.now() - 3600});
+    // A null takes the fake provider's own auth_time out of the ID token.
+    let unsaid = json!({"auth_time": null});
+    for (case, auth_time) in [("old auth_time", authenticated_an_hour_ago), ("no auth_time", unsaid)] {
+        let mut claims_now = person.clone();
+        if let (Some(claims), Some(extra)) = (claims_now.as_object_mut(), auth_time.as_object()) {
+            claims.extend(extra.clone());
+        }
+        let session = session_of(&sign_in(&app, &idp, claims_now).await);
+        let browser = app.browser_for(&session).await;
+        let refused = put(&app, &browser, id, json!({"username": "taken-over"})).await;
+        assert_eq!(
+            refused.error_code(),
+            "fresh_sign_in_required",
+            "{case}: {}",
+            refused.text()
+        );
+    }
+    let browser = app.browser_for(&first).await;
+    let stale = put(&app, &browser, id, json!({"username": "taken-over"})).await;
+    assert_eq!(stale.error_code(), "fresh_sign_in_required");
+    let user = app.store().find_user(id).await.expect("query").expect("user");
+    assert_eq!(user.username, "sso");
+}
+
+/// The account page's "sign in again" asks the provider for a new
+/// authentication; the sign-in button does not.
+#[tokio::test]
+async fn signing_in_again_asks_the_provider_to_authenticate_anew() {
+    let (app, _idp) = sso_app_on(false, &[]).await;
+    let asked = |response: &TestResponse| {
+        let location = url::Url::parse(response.header("location").expect("Location")).expect("URL");
+        let param = |name: &str| {
+            location
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        (param("prompt"), param("max_age"))
+    };
+    let fresh = app.get("/api/login/openid?next=%2Faccount&fresh=1", &[]).await;
+    assert_eq!(asked(&fresh), (Some("login".into()), Some("0".into())));
+    let plain = app.get("/api/login/openid?next=%2Faccount", &[]).await;
+    assert_eq!(asked(&plain), (None, None));
 }
 
 #[tokio::test]

@@ -256,6 +256,44 @@ async fn rp_initiated_logout_returns_the_end_session_url() {
     assert_eq!(me(&app, &session).await.status, StatusCode::UNAUTHORIZED);
 }
 
+/// A session from the provider configured before this one: the current
+/// provider has no session of it to end and is never handed its ID token.
+#[tokio::test]
+async fn a_session_from_another_provider_is_not_sent_to_this_ones_logout() {
+    let (app, idp) = sso_app(&[("OIDC_RP_INITIATED_LOGOUT", "true")]).await;
+    let user = app.create_user("alice", Role::Viewer).await;
+    let token = "rgs_a-session-from-the-provider-before";
+    let hash = app.state.auth.tokens.mac(token.as_bytes());
+    app.store()
+        .insert_session(&romgate::store::NewSession {
+            token_hash: &hash,
+            user_id: user.id,
+            now: app.now(),
+            expires_at: app.now() + 600,
+            oidc_issuer: Some("https://old-provider.example.com"),
+            oidc_subject: Some("alice-at-old"),
+            oidc_sid: None,
+            id_token: Some("eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.sig"),
+            authenticated_at: None,
+            password_hash: None,
+        })
+        .await
+        .expect("session");
+    // The provider is known (discovered) when the session ends.
+    sign_in(&app, &idp, alice()).await;
+    let browser = app.browser_for(token).await;
+    let response = app
+        .as_browser(&browser, axum::http::Method::POST, "/api/logout", None)
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(
+        response.json(),
+        serde_json::Value::Null,
+        "no logout URL for another provider's session"
+    );
+    assert_eq!(me(&app, token).await.status, StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn the_end_session_override_wins_and_the_logout_form_redirects_there() {
     let env = [

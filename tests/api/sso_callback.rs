@@ -62,6 +62,40 @@ async fn every_sign_on_start_mints_a_fresh_binding_cookie() {
     session_of(&callback(&app, &query, Some(&fresh)).await);
 }
 
+/// Under an https base URL the binding is a `__Host-` cookie, which a
+/// neighbouring subdomain or plain http cannot plant: a binding offered
+/// under the bare name (all such a planter can set) finishes nothing.
+#[tokio::test]
+async fn under_https_the_binding_is_a_host_only_cookie() {
+    let (app, idp) = sso_app(&[("ROMM_BASE_URL", "https://romgate.example.com")]).await;
+    let started = app.get("/api/login/openid", &[]).await;
+    assert_eq!(started.status, StatusCode::FOUND, "{}", started.text());
+    let set = started.set_cookie("__Host-romgate_oidc").expect("a __Host- binding");
+    assert!(set.contains("; Secure") && set.contains("; Path=/"), "{set}");
+    assert!(!set.contains("Domain"), "{set}");
+    assert!(started.set_cookie("romgate_oidc").is_none());
+    let binding = started.cookie_value("__Host-romgate_oidc").expect("value");
+    let location = url::Url::parse(started.header("location").expect("Location")).expect("URL");
+    let param = |name: &str| {
+        location
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .expect(name)
+    };
+    let code = idp.grant(&param("nonce"), &param("code_challenge"), alice());
+    let query = format!("code={code}&state={}", param("state"));
+    let bare = callback(&app, &query, Some(&binding)).await;
+    assert_refused_with(&bare, StatusCode::BAD_REQUEST, "state_mismatch");
+    let host_only = app
+        .get(
+            &format!("/api/oauth/openid?{query}"),
+            &[("cookie", &format!("__Host-romgate_oidc={binding}"))],
+        )
+        .await;
+    session_of(&host_only);
+}
+
 /// A callback with the right state opened in another browser (no binding
 /// cookie, or another sign-in's) is refused and leaves the sign-in in
 /// progress alone: the person's own browser then finishes it, once.

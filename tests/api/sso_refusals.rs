@@ -477,3 +477,44 @@ async fn an_identity_refusal_is_logged_with_its_subject_username_and_roles() {
         "{accepted}"
     );
 }
+
+/// What the provider sends that cannot be stored: a subject over OpenID
+/// Connect's 255 characters is refused (a page, no account); an email
+/// that is no usable address counts as none. PostgreSQL answered 500 for
+/// both before (an index entry over its size limit).
+async fn oversized_claims_are_refused_or_ignored(postgres: bool) {
+    let (app, idp) = crate::sso_support::sso_app_on(postgres, &[]).await;
+    let long_subject = json!({"sub": "s".repeat(256), "preferred_username": "longsub"});
+    let refused = sign_in(&app, &idp, long_subject).await;
+    assert!(
+        refused.status.is_client_error(),
+        "{}: {}",
+        refused.status,
+        refused.text()
+    );
+    let found = app.store().find_user_by_username("longsub").await.expect("query");
+    assert!(found.is_none(), "no account for a refused sign-in");
+
+    let long_email = format!("{}@example.com", "e".repeat(3000));
+    let claims =
+        json!({"sub": "mailer-sub", "preferred_username": "mailer", "email": long_email, "email_verified": true});
+    session_of(&sign_in(&app, &idp, claims).await);
+    let mailer = app
+        .store()
+        .find_user_by_username("mailer")
+        .await
+        .expect("query")
+        .expect("registered");
+    assert_eq!(mailer.email, None);
+}
+
+#[tokio::test]
+async fn oversized_claims_are_refused_or_ignored_sqlite() {
+    oversized_claims_are_refused_or_ignored(false).await;
+}
+
+#[tokio::test]
+#[ignore = "PostgreSQL suite: needs TEST_DATABASE_URL, run with --include-ignored"]
+async fn oversized_claims_are_refused_or_ignored_postgres() {
+    oversized_claims_are_refused_or_ignored(true).await;
+}

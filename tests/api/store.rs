@@ -111,6 +111,7 @@ on_both_engines!(sessions_join_the_current_user_and_expire, |app: TestApp| async
         oidc_subject: Some("sub-1"),
         oidc_sid: None,
         id_token: Some("id-token"),
+        authenticated_at: None,
         password_hash: None,
     };
     store.insert_session(&session).await.expect("insert session");
@@ -132,6 +133,7 @@ on_both_engines!(sessions_join_the_current_user_and_expire, |app: TestApp| async
         oidc_issuer: None,
         oidc_subject: None,
         id_token: None,
+        authenticated_at: None,
         password_hash: None,
         ..session
     };
@@ -342,6 +344,7 @@ on_both_engines!(expired_rows_are_cleaned_up, |app: TestApp| async move {
         oidc_subject: None,
         oidc_sid: None,
         id_token: None,
+        authenticated_at: None,
         password_hash: None,
     };
     store.insert_session(&session("old", START + 10)).await.expect("insert");
@@ -377,6 +380,7 @@ on_both_engines!(
                 oidc_subject: None,
                 oidc_sid: None,
                 id_token: None,
+                authenticated_at: None,
                 password_hash: None,
             };
             store.insert_session(&session).await.expect("session");

@@ -116,6 +116,7 @@ on_both_engines!(
             oidc_subject: None,
             oidc_sid: None,
             id_token: None,
+            authenticated_at: None,
             password_hash: Some("old-hash"),
         };
         store.insert_session(&session("s-1")).await.expect("unchanged: written");
@@ -185,3 +186,133 @@ on_both_engines!(
         );
     }
 );
+
+/// Which revocation races the rotation.
+#[derive(Debug, Clone, Copy)]
+enum Revocation {
+    /// A password change, a disable, a deletion.
+    OfUser,
+    /// A spent refresh token presented again.
+    OfFamily,
+}
+
+/// Backends that `pid` holds up, on the test's database.
+async fn blocked_by(pool: &sqlx::PgPool, pid: i32) -> Vec<i32> {
+    sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))")
+        .bind(pid)
+        .fetch_all(pool)
+        .await
+        .expect("pg_stat_activity")
+}
+
+/// Waits (up to 30 s) until `pid` holds up exactly one backend: its pid.
+async fn one_waiting_on(pool: &sqlx::PgPool, pid: i32) -> i32 {
+    for _ in 0..3000 {
+        if let [waiting] = blocked_by(pool, pid).await[..] {
+            return waiting;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("nothing came to wait on backend {pid}");
+}
+
+/// On PostgreSQL a revocation used to see only rows committed when its
+/// DELETE started: a rotation in flight beside it left a successor that
+/// nobody revoked, so a thief refreshing in a loop outlived a password
+/// change or a replay. The interleaving is forced: another transaction
+/// holds the successor's hash, so the rotation stops between spending the
+/// old token and committing the new one; the revocation starts then.
+async fn a_revocation_beside_a_rotation_also_ends_the_successor(revocation: Revocation) {
+    let schema = format!("t_{}", crate::util::hex_id());
+    let app = TestApp::builder().postgres_schema(&schema).build().await;
+    let url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let options: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
+    let raw = sqlx::PgPool::connect_with(options.options([("search_path", schema.as_str())]))
+        .await
+        .expect("a second connection");
+    let store = app.store().clone();
+    let user = NewUser {
+        username: "alice".into(),
+        email: None,
+        email_trusted: false,
+        password_hash: None,
+        role: Role::Viewer,
+        enabled: true,
+    };
+    let user = store.insert_user(&user, START).await.expect("insert");
+    store
+        .insert_token_pair(&token("a-1", user.id), &token("r-1", user.id), None)
+        .await
+        .expect("a pair");
+
+    let mut holder = raw.begin().await.expect("begin");
+    let holder_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *holder)
+        .await
+        .expect("pid");
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, family_id, user_id, scopes, created_at, expires_at) \
+         VALUES ('r-2', 'other', $1, 'me.read', $2, $3)",
+    )
+    .bind(user.id)
+    .bind(START)
+    .bind(START + 600)
+    .execute(&mut *holder)
+    .await
+    .expect("the successor's hash, held");
+
+    let rotating = {
+        let store = store.clone();
+        let user_id = user.id;
+        tokio::spawn(async move {
+            store
+                .rotate_refresh_token("r-1", START + 1, &token("a-2", user_id), &token("r-2", user_id))
+                .await
+        })
+    };
+    let rotation_pid = one_waiting_on(&raw, holder_pid).await;
+    let revoking = {
+        let store = store.clone();
+        let user_id = user.id;
+        tokio::spawn(async move {
+            match revocation {
+                Revocation::OfUser => store.revoke_user_credentials(user_id).await,
+                Revocation::OfFamily => store.revoke_token_family("fam").await,
+            }
+        })
+    };
+    one_waiting_on(&raw, rotation_pid).await;
+    holder.rollback().await.expect("let the rotation go on");
+
+    let rotated = rotating.await.expect("task").expect("rotation");
+    assert!(rotated, "the rotation went first");
+    revoking.await.expect("task").expect("revocation");
+    // Deleted (a user's revocation) or marked spent (a family's): either
+    // way no longer usable.
+    let successor = store.peek_refresh_token("r-2", START + 2).await.expect("peek");
+    assert!(
+        !matches!(successor, RefreshClaim::Claimed { .. }),
+        "{revocation:?}: the successor is revoked too ({successor:?})"
+    );
+    assert!(
+        store
+            .find_access_token("a-2", START + 2)
+            .await
+            .expect("lookup")
+            .is_none(),
+        "{revocation:?}: and its access token"
+    );
+    raw.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL suite: needs TEST_DATABASE_URL, run with --include-ignored"]
+async fn a_user_revocation_beside_a_rotation_also_ends_the_successor() {
+    a_revocation_beside_a_rotation_also_ends_the_successor(Revocation::OfUser).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL suite: needs TEST_DATABASE_URL, run with --include-ignored"]
+async fn a_family_revocation_beside_a_rotation_also_ends_the_successor() {
+    a_revocation_beside_a_rotation_also_ends_the_successor(Revocation::OfFamily).await;
+}

@@ -83,7 +83,7 @@ async fn account_page(
         sso_href: state
             .oidc
             .as_ref()
-            .map(|_| "/api/login/openid?next=%2Faccount".to_string()),
+            .map(|_| "/api/login/openid?next=%2Faccount&fresh=1".to_string()),
         fresh_minutes: FRESH_SIGN_IN_SECONDS / 60,
         saved: false,
         error: None,

@@ -19,9 +19,6 @@ use crate::web::extract::ClientAddr;
 use crate::web::fetch_site;
 use crate::web::state::AppState;
 
-/// Binds a sign-in in progress to the browser that started it.
-pub const ATTEMPT_COOKIE: &str = "romgate_oidc";
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/login/openid", get(get_login_openid))
@@ -44,6 +41,9 @@ fn enabled(state: &AppState) -> Result<&Oidc, PageError> {
 #[derive(Deserialize)]
 struct LoginQuery {
     next: Option<String>,
+    /// `1`: ask the provider for a new authentication (the account page's
+    /// "sign in again", see `Oidc::begin`).
+    fresh: Option<String>,
 }
 
 async fn get_login_openid(
@@ -60,10 +60,13 @@ async fn get_login_openid(
     let now = state.now();
     state.auth.count_sso_start(&client, now).await.map_err(log_refusal)?;
     // A binding cookie the browser brings is ignored: every start mints one.
-    let started = oidc.begin(&state.auth, &next, now).await.map_err(log_refusal)?;
-    let cookie = state
-        .cookies
-        .short_lived(ATTEMPT_COOKIE, &started.browser_token, crate::oidc::ATTEMPT_SECONDS);
+    let fresh = query.fresh.as_deref() == Some("1");
+    let started = oidc.begin(&state.auth, &next, fresh, now).await.map_err(log_refusal)?;
+    let cookie = state.cookies.short_lived(
+        state.cookies.attempt_name(),
+        &started.browser_token,
+        crate::oidc::ATTEMPT_SECONDS,
+    );
     Ok((
         StatusCode::FOUND,
         [(header::LOCATION, started.authorize_url.as_str().to_string())],
@@ -86,7 +89,7 @@ async fn get_oauth_callback(
             "The sign-in answer from the identity provider is malformed.",
         ))
     })?;
-    let browser = read_cookie(&headers, ATTEMPT_COOKIE);
+    let browser = read_cookie(&headers, state.cookies.attempt_name());
     let now = state.now();
     // `finish` writes the sign-in log line, passed or refused.
     let completed = oidc.finish(&state.auth, callback, browser, &client, now).await?;
@@ -96,7 +99,7 @@ async fn get_oauth_callback(
         .start_session(completed.user.id, Some(&oidc_session), now)
         .await?;
     let session_cookie = state.cookies.session(session.token.expose(), session.max_age_seconds);
-    let clear_attempt = state.cookies.short_lived(ATTEMPT_COOKIE, "", 0);
+    let clear_attempt = state.cookies.short_lived(state.cookies.attempt_name(), "", 0);
     Ok((
         AppendHeaders([
             (header::SET_COOKIE, session_cookie),
