@@ -32,7 +32,21 @@ async fn a_viewer_claiming_the_provider_admins_email_is_not_linked() {
     let viewer = sso.me().await.expect("mallory signed in");
     assert_eq!(viewer["role"], "viewer");
 
-    // A password-less account, just signed in: the fresh sign-in is its proof.
+    // A password-less account proves a fresh sign-in: just signing in is
+    // not one (this provider reports no auth_time then), signing in again
+    // from the account page's link is.
+    let csrf = cookie(&sso.browser, &sso.romgate, "romm_csrftoken").expect("csrf cookie");
+    let unproven = sso
+        .browser
+        .client()
+        .put(sso.url(&format!("/api/users/{}", viewer["id"])))
+        .header("x-csrftoken", csrf)
+        .json(&json!({"email": "alice@example.test"}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(unproven.status(), StatusCode::FORBIDDEN);
+    assert_signed_in(&sso.sign_in_afresh("mallory", "mallory-pw").await);
     let csrf = cookie(&sso.browser, &sso.romgate, "romm_csrftoken").expect("csrf cookie");
     let claimed = sso
         .browser

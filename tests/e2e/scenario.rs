@@ -89,6 +89,19 @@ impl Sso {
         sign_in_with(&self.browser, &self.romgate, login, password).await
     }
 
+    /// "Sign in again" from the account page: the provider is asked to
+    /// authenticate anew (`prompt=login`, `max_age=0`) and to say when.
+    pub async fn sign_in_afresh(&self, login: &str, password: &str) -> Page {
+        sign_in_from(
+            &self.browser,
+            &self.romgate,
+            "/api/login/openid?fresh=1",
+            login,
+            password,
+        )
+        .await
+    }
+
     /// The signed-in user (`/api/users/me`), or the status.
     pub async fn me(&self) -> Result<Value, StatusCode> {
         me(&self.browser, &self.romgate).await
@@ -96,7 +109,11 @@ impl Sso {
 }
 
 pub async fn sign_in_with(browser: &Browser, romgate: &RomgateServer, login: &str, password: &str) -> Page {
-    let start = browser.get(&romgate.url("/api/login/openid")).await;
+    sign_in_from(browser, romgate, "/api/login/openid", login, password).await
+}
+
+async fn sign_in_from(browser: &Browser, romgate: &RomgateServer, start: &str, login: &str, password: &str) -> Page {
+    let start = browser.get(&romgate.url(start)).await;
     assert_eq!(start.status, StatusCode::FOUND, "start: {}", start.body);
     let authorize = start.location.expect("redirect to the provider");
     let callback = browser
