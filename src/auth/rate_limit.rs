@@ -85,6 +85,25 @@ pub fn address_subject(client: &str) -> String {
     }
 }
 
+/// How many times a policy's limit an IPv6 /48 network may use, counted
+/// besides each of its /64s (`RateLimitPolicy::count_address`).
+pub const NETWORK_FACTOR: i64 = 8;
+
+/// The /48 network an IPv6 address belongs to, `None` for anything else. A
+/// site's allocation is a /48 (or smaller), so one holder of a /48 (a free
+/// tunnel broker's) has 65,536 /64s: counted per /64 only, each limit on
+/// anonymous work (sign-ins and device sign-ins started, each one a row
+/// for ten minutes) would be 65,536 times as wide for them.
+pub fn network_subject(client: &str) -> Option<String> {
+    match client.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(IpAddr::V6(v6)) => {
+            let [a, b, c, ..] = v6.segments();
+            Some(format!("{a:x}:{b:x}:{c:x}::/48"))
+        }
+        _ => None,
+    }
+}
+
 /// One counted event: the window's state right after it was counted.
 #[derive(Debug, Clone)]
 pub struct Hit {
@@ -170,9 +189,19 @@ impl RateLimitPolicy {
         Ok(())
     }
 
-    /// `count` for the client address `client` (see `address_subject`).
+    /// `count` for the client address `client` (see `address_subject`),
+    /// and for an IPv6 address its /48 too, at `NETWORK_FACTOR` times the
+    /// limit (see `network_subject`).
     pub async fn count_address(&self, store: &Store, client: &str, now: i64) -> AppResult<()> {
-        self.count(store, &address_subject(client), now).await
+        self.count(store, &address_subject(client), now).await?;
+        if let Some(network) = network_subject(client) {
+            let whole_network = RateLimitPolicy {
+                max_events: self.max_events.saturating_mul(NETWORK_FACTOR),
+                ..*self
+            };
+            whole_network.count(store, &network, now).await?;
+        }
+        Ok(())
     }
 
     /// Refuses with 429 when the window for `subject` is full. A look only:
@@ -226,7 +255,22 @@ impl Auth {
 
 #[cfg(test)]
 mod tests {
-    use super::address_subject;
+    use super::{address_subject, network_subject};
+
+    #[test]
+    fn ipv6_networks_are_their_48() {
+        assert_eq!(
+            network_subject("2001:db8:1:2:aaaa::1").as_deref(),
+            Some("2001:db8:1::/48")
+        );
+        assert_eq!(network_subject("2001:db8:1:ffff::1"), network_subject("2001:db8:1::9"));
+        assert_eq!(network_subject("203.0.113.5"), None);
+        assert_eq!(network_subject("::ffff:203.0.113.5"), None);
+        assert_ne!(
+            address_subject("2001:db8:1::1"),
+            network_subject("2001:db8:1::1").unwrap_or_default()
+        );
+    }
 
     #[test]
     fn ipv6_addresses_count_by_their_64_network() {

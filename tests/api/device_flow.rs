@@ -412,6 +412,44 @@ async fn decisions_write_sign_in_log_lines() {
     }
 }
 
+/// Device sign-ins started from one IPv6 /48 are limited as a whole too:
+/// its 65,536 /64s, each counted on its own, would otherwise start that
+/// many times as many (each a row for ten minutes).
+#[tokio::test]
+async fn starts_from_one_ipv6_network_are_limited_as_a_whole() {
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+
+    let app = TestApp::new().await;
+    let start_from = |peer: String| {
+        let mut req = crate::util::request(
+            Method::POST,
+            "/api/auth/device/init",
+            &[("content-type", "application/json")],
+            axum::body::Body::from(init_body(&peer, &["me.read"]).to_string()),
+        );
+        let addr = SocketAddr::new(peer.parse().expect("address"), 40000);
+        req.extensions_mut().insert(ConnectInfo(addr));
+        app.send(req)
+    };
+    let network_limit = 10 * romgate::auth::rate_limit::NETWORK_FACTOR;
+    for subnet in 0..network_limit {
+        // A /64 of its own each time, all in 2001:db8:7::/48.
+        let started = start_from(format!("2001:db8:7:{subnet:x}::1")).await;
+        assert_eq!(started.status, StatusCode::CREATED, "{subnet}: {}", started.text());
+    }
+    let limited = start_from("2001:db8:7:ffff::1".to_string()).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "{}", limited.text());
+    let elsewhere = start_from("2001:db8:8::1".to_string()).await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::CREATED,
+        "another /48: {}",
+        elsewhere.text()
+    );
+}
+
 /// Polls from one address are limited (RomM's 60 a minute), whatever code
 /// they name; another address, and the same one a minute later, poll on.
 #[tokio::test]
