@@ -170,6 +170,10 @@ impl From<StoreError> for AppError {
             // The password checked is no longer the account's: as wrong as
             // any other (the new one is what works now).
             StoreError::PasswordChanged => AppError::invalid_credentials(),
+            StoreError::AccountDisabled => AppError::forbidden(
+                Code::AccountDisabled,
+                "This account is disabled. Ask an administrator to enable it.",
+            ),
             StoreError::LastAdmin => AppError::conflict(
                 Code::LastAdmin,
                 "This would leave no enabled administrator; promote another user first.",

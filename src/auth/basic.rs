@@ -130,7 +130,7 @@ impl Auth {
             }
             None => {
                 let checked = self
-                    .password_sign_in(Method::Basic, username, password, client, now)
+                    .password_check_any_account(Method::Basic, username, password, client, now)
                     .await?;
                 let entry = Verified {
                     user_id: checked.user.id,
@@ -138,6 +138,11 @@ impl Auth {
                     expires_at: now.saturating_add(VERIFIED_SECONDS),
                 };
                 self.verified_basic.remember(key, entry, now);
+                // A disabled account's right password is remembered too, so
+                // its app's next calls are refused without a hash (above).
+                if !checked.user.enabled {
+                    return Err(account_disabled());
+                }
                 // A password checked is a sign-in (last login, as a session's).
                 self.store.record_login(checked.user.id, now).await?;
                 checked.user

@@ -57,9 +57,32 @@ impl Auth {
         client: &str,
         now: i64,
     ) -> AppResult<PasswordChecked> {
+        let checked = self
+            .password_check_any_account(method, username, password, client, now)
+            .await?;
+        if !checked.user.enabled {
+            return Err(account_disabled());
+        }
+        Ok(checked)
+    }
+
+    /// `password_sign_in`, but a disabled account's right password comes
+    /// back too (`user.enabled` false; logged as refused): HTTP Basic
+    /// remembers it, so an app retrying it on every call costs no hash and
+    /// uses up no limit (a right password is no guess; counting it would
+    /// lock everyone behind that address out). The caller refuses it.
+    pub(super) async fn password_check_any_account(
+        &self,
+        method: Method,
+        username: &str,
+        password: &Secret,
+        client: &str,
+        now: i64,
+    ) -> AppResult<PasswordChecked> {
         let result = self.verify_password(username, password, client, now).await;
         match &result {
-            Ok(checked) => sign_in_log::succeeded(method, &checked.user.username, client),
+            Ok(checked) if checked.user.enabled => sign_in_log::succeeded(method, &checked.user.username, client),
+            Ok(_) => sign_in_log::failed(method, username, client, Code::AccountDisabled),
             Err(err) => {
                 if let Some(code) = err.code() {
                     sign_in_log::failed(method, username, client, code);
@@ -100,15 +123,9 @@ impl Auth {
         let (Verdict::Match { rehash }, Some(found)) = (verdict, found) else {
             return Err(AppError::invalid_credentials());
         };
-        // A disabled account's password keeps its slots taken: it signs
-        // nobody in, so an app retrying it (HTTP Basic on every call) meets
-        // the limits like any wrong guess instead of a hash per request.
-        if !found.user.enabled {
-            return Err(account_disabled());
-        }
         self.settle_login_success(&attempt, slots, now).await?;
         let hash = found.password_hash.unwrap_or_default();
-        let hash = if rehash {
+        let hash = if rehash && found.user.enabled {
             self.upgrade_hash(&found.user, username, password, hash, now).await?
         } else {
             hash

@@ -29,6 +29,9 @@ use crate::secret::Secret;
 /// forgotten browser).
 pub const FRESH_SIGN_IN_SECONDS: i64 = 300;
 
+/// How far ahead of this server's clock a provider's `auth_time` may be.
+const CLOCK_SKEW_SECONDS: i64 = 60;
+
 /// What a person offers to show it is them.
 #[derive(Debug, Default)]
 pub struct Proof {
@@ -87,7 +90,14 @@ impl Auth {
             None
         };
         match started {
-            Some(at) if now.saturating_sub(at) <= FRESH_SIGN_IN_SECONDS => Ok(()),
+            // Not ahead of this clock by more than a minute: a provider's
+            // clock running fast (or milliseconds for seconds) would
+            // otherwise make a session fresh for its whole life.
+            Some(at)
+                if at <= now.saturating_add(CLOCK_SKEW_SECONDS) && now.saturating_sub(at) <= FRESH_SIGN_IN_SECONDS =>
+            {
+                Ok(())
+            }
             _ => {
                 tracing::info!(
                     user_id = actor.user.id,
@@ -125,6 +135,8 @@ fn fresh_sign_in_required() -> AppError {
     )
     .hint(
         "Accounts without a password (and every account while DISABLE_USERPASS_LOGIN is set) prove themselves with a \
-         single sign-on at most 5 minutes old, in a browser session. An administrator can make the change for them.",
+         single sign-on the provider says (auth_time) is at most 5 minutes old, in a browser session: sign in through \
+         /api/login/openid?fresh=1 (the account page's link), which asks the provider for a new authentication. \
+         An administrator can make the change for them.",
     )
 }

@@ -43,6 +43,23 @@ pub struct ExtraMetadata {
     pub end_session_endpoint: Option<EndSessionUrl>,
     /// RFC 8414 (PKCE methods).
     pub code_challenge_methods_supported: Option<Vec<String>>,
+    /// Initiating User Registration via OpenID Connect 1.0: the `prompt`
+    /// values the provider knows. Any JSON, read leniently
+    /// (`ExtraMetadata::supports_prompt`): a provider writing it oddly must
+    /// not fail discovery.
+    pub prompt_values_supported: Option<serde_json::Value>,
+}
+
+impl ExtraMetadata {
+    /// Whether the provider lists `value` among its `prompt` values. Not
+    /// all providers know `prompt=login` (Google answers it with an error),
+    /// so it is sent only to those that say so.
+    pub fn supports_prompt(&self, value: &str) -> bool {
+        self.prompt_values_supported
+            .as_ref()
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|values| values.iter().any(|v| v.as_str() == Some(value)))
+    }
 }
 impl AdditionalProviderMetadata for ExtraMetadata {}
 

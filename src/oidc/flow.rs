@@ -57,7 +57,8 @@ impl Oidc {
     /// one planted by someone else (a cookie set on a sibling subdomain, a
     /// shared machine) would let them finish this sign-in in their browser.
     /// `fresh` asks the provider to authenticate the person anew
-    /// (`prompt=login`, `max_age=0`) and to say when it did (`auth_time`):
+    /// (`max_age=0`, and `prompt=login` where the provider lists it) and to
+    /// say when it did (`auth_time`):
     /// the proof a password-less person gives for changing their account.
     pub async fn begin(&self, auth: &Auth, next: &NextPath, fresh: bool, now: i64) -> AppResult<StartedLogin> {
         let provider = self.provider(now, AfterFailure::Retry).await?;
@@ -78,9 +79,13 @@ impl Oidc {
             )
             .set_pkce_challenge(challenge);
         if fresh {
-            request = request
-                .add_prompt(CoreAuthPrompt::Login)
-                .set_max_age(std::time::Duration::ZERO);
+            // Every provider must honour max_age (OpenID Connect Core 15.1)
+            // and then report auth_time; prompt=login is the same wish in
+            // words some login pages show, sent where it is known.
+            request = request.set_max_age(std::time::Duration::ZERO);
+            if provider.metadata.additional_metadata().supports_prompt("login") {
+                request = request.add_prompt(CoreAuthPrompt::Login);
+            }
         }
         let (authorize_url, state, nonce) = request.url();
 

@@ -226,8 +226,15 @@ impl Store {
         owner: Option<i64>,
         token_hash: &str,
     ) -> Result<Option<ClientToken>, StoreError> {
+        // The owner's lock first, as every revocation takes it
+        // (`delete_of_user`): the token row and the rows it minted are then
+        // always locked in one order, and a write comes first, as SQLite
+        // needs.
+        const LOCK_TOKEN_OWNER: &str =
+            "UPDATE users SET enabled = enabled WHERE id = (SELECT user_id FROM client_tokens WHERE id = $1)";
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
+            sqlx::query(LOCK_TOKEN_OWNER).bind(id).execute(&mut *tx).await?;
             let token: Option<ClientToken> = sqlx::query_as(SET_HASH)
                 .bind(id)
                 .bind(owner)

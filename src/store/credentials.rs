@@ -176,12 +176,28 @@ pub(super) const CLAIM_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at 
 pub(super) const SPENT_REFRESH_FAMILY: &str =
     "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL";
 
+/// `LOCK_OWNER`, matching only an enabled account.
+const LOCK_ENABLED_OWNER: &str = "UPDATE users SET enabled = enabled WHERE id = $1 AND enabled = TRUE";
+
 impl Store {
     pub async fn insert_session(&self, session: &NewSession<'_>) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             if let Some(hash) = session.password_hash {
                 require_password_unchanged!(tx, session.user_id, hash);
+            } else {
+                // A single sign-on's session: under the owner's lock and
+                // only while the account is enabled, so a disable (whose
+                // revocation takes the same lock) cannot miss it on
+                // PostgreSQL and have it come back with a re-enable.
+                let enabled = sqlx::query(LOCK_ENABLED_OWNER)
+                    .bind(session.user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if enabled == 0 {
+                    return Err(StoreError::AccountDisabled);
+                }
             }
             sqlx::query(INSERT_SESSION)
                 .bind(session.token_hash)

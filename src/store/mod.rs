@@ -104,6 +104,10 @@ pub enum StoreError {
     /// written.
     #[error("the password changed while the sign-in was checking it")]
     PasswordChanged,
+    /// A single sign-on was about to write its session, but the account
+    /// was disabled (or deleted) after it was checked: nothing was written.
+    #[error("the account was disabled while the sign-in was checking it")]
+    AccountDisabled,
     /// The change would leave no enabled administrator.
     #[error("the change would leave no enabled administrator")]
     LastAdmin,

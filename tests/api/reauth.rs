@@ -211,7 +211,13 @@ async fn a_silent_sign_in_again_is_no_fresh_sign_in() {
     let authenticated_an_hour_ago = json!({"auth_time": app.now() - 3600});
     // A null takes the fake provider's own auth_time out of the ID token.
     let unsaid = json!({"auth_time": null});
-    for (case, auth_time) in [("old auth_time", authenticated_an_hour_ago), ("no auth_time", unsaid)] {
+    let ahead = json!({"auth_time": app.now() + 3600});
+    let cases = [
+        ("old auth_time", authenticated_an_hour_ago),
+        ("no auth_time", unsaid),
+        ("auth_time an hour ahead", ahead),
+    ];
+    for (case, auth_time) in cases {
         let mut claims_now = person.clone();
         if let (Some(claims), Some(extra)) = (claims_now.as_object_mut(), auth_time.as_object()) {
             claims.extend(extra.clone());
@@ -234,11 +240,12 @@ async fn a_silent_sign_in_again_is_no_fresh_sign_in() {
 }
 
 /// The account page's "sign in again" asks the provider for a new
-/// authentication; the sign-in button does not.
+/// authentication (`max_age=0`, and `prompt=login` where the provider lists
+/// it: Google refuses it); the sign-in button does not.
 #[tokio::test]
 async fn signing_in_again_asks_the_provider_to_authenticate_anew() {
-    let (app, _idp) = sso_app_on(false, &[]).await;
     let asked = |response: &TestResponse| {
+        assert_eq!(response.status, StatusCode::FOUND, "{}", response.text());
         let location = url::Url::parse(response.header("location").expect("Location")).expect("URL");
         let param = |name: &str| {
             location
@@ -248,10 +255,27 @@ async fn signing_in_again_asks_the_provider_to_authenticate_anew() {
         };
         (param("prompt"), param("max_age"))
     };
-    let fresh = app.get("/api/login/openid?next=%2Faccount&fresh=1", &[]).await;
-    assert_eq!(asked(&fresh), (Some("login".into()), Some("0".into())));
-    let plain = app.get("/api/login/openid?next=%2Faccount", &[]).await;
-    assert_eq!(asked(&plain), (None, None));
+    let cases = [
+        (Value::Null, (None, Some("0".to_string()))),
+        (
+            json!(["none", "login", "consent"]),
+            (Some("login".to_string()), Some("0".to_string())),
+        ),
+        (
+            json!(["none", "consent", "select_account"]),
+            (None, Some("0".to_string())),
+        ),
+        // Written oddly: discovery still works, nothing but max_age is sent.
+        (json!("login"), (None, Some("0".to_string()))),
+    ];
+    for (listed, expected) in cases {
+        let (app, idp) = sso_app_on(false, &[]).await;
+        idp.override_discovery(json!({ "prompt_values_supported": listed }));
+        let fresh = app.get("/api/login/openid?next=%2Faccount&fresh=1", &[]).await;
+        assert_eq!(asked(&fresh), expected, "prompt_values_supported: {listed}");
+        let plain = app.get("/api/login/openid?next=%2Faccount", &[]).await;
+        assert_eq!(asked(&plain), (None, None));
+    }
 }
 
 #[tokio::test]

@@ -316,3 +316,43 @@ async fn a_user_revocation_beside_a_rotation_also_ends_the_successor() {
 async fn a_family_revocation_beside_a_rotation_also_ends_the_successor() {
     a_revocation_beside_a_rotation_also_ends_the_successor(Revocation::OfFamily).await;
 }
+
+on_both_engines!(
+    /// A single sign-on's session is written only while the account is
+    /// enabled (under the lock a disable's revocation takes), so one racing
+    /// a disable cannot outlive it and come back with a re-enable.
+    a_single_sign_on_session_is_not_written_for_a_disabled_account,
+    |app: TestApp| async move {
+        let store = app.store();
+        let user = NewUser {
+            username: "alice".into(),
+            email: None,
+            email_trusted: false,
+            password_hash: None,
+            role: Role::Viewer,
+            enabled: false,
+        };
+        let user = store.insert_user(&user, START).await.expect("insert");
+        let session = NewSession {
+            token_hash: "s-sso",
+            user_id: user.id,
+            now: START,
+            expires_at: START + 600,
+            oidc_issuer: Some("https://idp.example.com"),
+            oidc_subject: Some("alice-sub"),
+            oidc_sid: None,
+            id_token: None,
+            authenticated_at: Some(START),
+            password_hash: None,
+        };
+        let written = store.insert_session(&session).await;
+        assert!(matches!(written, Err(StoreError::AccountDisabled)), "{written:?}");
+        let enable = romgate::store::UserChanges {
+            enabled: Some(true),
+            ..Default::default()
+        };
+        store.update_user(user.id, &enable, START + 1).await.expect("enable");
+        assert!(store.find_session("s-sso", START + 2).await.expect("lookup").is_none());
+        store.insert_session(&session).await.expect("enabled: written");
+    }
+);
