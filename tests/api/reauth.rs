@@ -7,7 +7,7 @@ use axum::http::{Method, StatusCode};
 use romgate::auth::{FRESH_SIGN_IN_SECONDS, Role};
 use serde_json::{Value, json};
 
-use crate::sso_support::{session_of, sign_in, sso_app_on};
+use crate::sso_support::{location_param, session_of, sign_in, sso_app_on};
 use crate::util::{Browser, PASSWORD, TestApp, TestResponse};
 
 async fn put(app: &TestApp, browser: &Browser, id: i64, body: Value) -> TestResponse {
@@ -143,19 +143,23 @@ async fn a_look_alike_of_ones_own_email_is_refused() {
     );
 }
 
+/// The password-less person of these tests, as the provider describes them.
+fn sso_person() -> Value {
+    json!({"sub": "sso-sub", "preferred_username": "sso", "email": "sso@example.com", "email_verified": true})
+}
+
+/// Signs `claims` in: the session and the account's id.
+async fn signed_in_sso(app: &TestApp, idp: &crate::fake_idp::FakeIdp, claims: Value) -> (String, i64) {
+    let session = session_of(&sign_in(app, idp, claims).await);
+    let user = app.store().find_user_by_username("sso").await.expect("query");
+    (session, user.expect("registered").id)
+}
+
 /// A password-less account (single sign-on only) proves a fresh sign-in.
 async fn a_fresh_sign_in_proves_a_passwordless_account(app: TestApp, idp: crate::fake_idp::FakeIdp) {
-    let claims =
-        json!({"sub": "sso-sub", "preferred_username": "sso", "email": "sso@example.com", "email_verified": true});
-    let session = session_of(&sign_in(&app, &idp, claims.clone()).await);
+    let claims = sso_person();
+    let (session, id) = signed_in_sso(&app, &idp, claims.clone()).await;
     let browser = app.browser_for(&session).await;
-    let id = app
-        .store()
-        .find_user_by_username("sso")
-        .await
-        .expect("query")
-        .expect("registered")
-        .id;
     let rename = put(&app, &browser, id, json!({"username": "sso-renamed"})).await;
     assert_eq!(rename.status, StatusCode::OK, "fresh: {}", rename.text());
 
@@ -196,16 +200,8 @@ async fn a_passwordless_account_proves_a_fresh_sign_in_postgres() {
 #[tokio::test]
 async fn a_silent_sign_in_again_is_no_fresh_sign_in() {
     let (app, idp) = sso_app_on(false, &[]).await;
-    let person =
-        json!({"sub": "sso-sub", "preferred_username": "sso", "email": "sso@example.com", "email_verified": true});
-    let first = session_of(&sign_in(&app, &idp, person.clone()).await);
-    let id = app
-        .store()
-        .find_user_by_username("sso")
-        .await
-        .expect("query")
-        .expect("registered")
-        .id;
+    let person = sso_person();
+    let (first, id) = signed_in_sso(&app, &idp, person.clone()).await;
     app.clock.advance(3600);
     idp.override_userinfo(json!({"auth_time": app.now()}));
     let authenticated_an_hour_ago = json!({"auth_time": app.now() - 3600});
@@ -246,14 +242,7 @@ async fn a_silent_sign_in_again_is_no_fresh_sign_in() {
 async fn signing_in_again_asks_the_provider_to_authenticate_anew() {
     let asked = |response: &TestResponse| {
         assert_eq!(response.status, StatusCode::FOUND, "{}", response.text());
-        let location = url::Url::parse(response.header("location").expect("Location")).expect("URL");
-        let param = |name: &str| {
-            location
-                .query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-        };
-        (param("prompt"), param("max_age"))
+        (location_param(response, "prompt"), location_param(response, "max_age"))
     };
     let cases = [
         (Value::Null, (None, Some("0".to_string()))),

@@ -8,7 +8,7 @@ use romgate::auth::Role;
 use serde_json::json;
 
 use crate::fake_idp::FakeIdp;
-use crate::sso_support::{callback, me, session_of, sign_in, sso_app, sso_app_on, start};
+use crate::sso_support::{callback, granted_query, me, session_of, sign_in, sso_app, sso_app_on, start};
 use crate::util::{TestApp, TestResponse, enc};
 
 fn alice() -> serde_json::Value {
@@ -46,16 +46,7 @@ async fn every_sign_on_start_mints_a_fresh_binding_cookie() {
     let started = app
         .get("/api/login/openid", &[("cookie", &format!("romgate_oidc={planted}"))])
         .await;
-    let location = url::Url::parse(started.header("location").expect("Location")).expect("URL");
-    let param = |name: &str| {
-        location
-            .query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-            .expect(name)
-    };
-    let code = idp.grant(&param("nonce"), &param("code_challenge"), alice());
-    let query = format!("code={code}&state={}", param("state"));
+    let query = granted_query(&idp, &started, alice());
     let by_planter = callback(&app, &query, Some(planted)).await;
     assert_refused_with(&by_planter, StatusCode::BAD_REQUEST, "state_mismatch");
     let fresh = started.cookie_value("romgate_oidc").expect("binding");
@@ -75,16 +66,7 @@ async fn under_https_the_binding_is_a_host_only_cookie() {
     assert!(!set.contains("Domain"), "{set}");
     assert!(started.set_cookie("romgate_oidc").is_none());
     let binding = started.cookie_value("__Host-romgate_oidc").expect("value");
-    let location = url::Url::parse(started.header("location").expect("Location")).expect("URL");
-    let param = |name: &str| {
-        location
-            .query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-            .expect(name)
-    };
-    let code = idp.grant(&param("nonce"), &param("code_challenge"), alice());
-    let query = format!("code={code}&state={}", param("state"));
+    let query = granted_query(&idp, &started, alice());
     let bare = callback(&app, &query, Some(&binding)).await;
     assert_refused_with(&bare, StatusCode::BAD_REQUEST, "state_mismatch");
     let host_only = app

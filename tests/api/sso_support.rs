@@ -82,6 +82,23 @@ pub async fn start(app: &TestApp, next: &str) -> Started {
     }
 }
 
+/// Parameter `name` of the provider URL a sign-in start redirected to.
+pub fn location_param(started: &TestResponse, name: &str) -> Option<String> {
+    let location = Url::parse(started.header("location")?).ok()?;
+    location
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The callback query (`code=…&state=…`) the provider answers `started`
+/// with, granting `claims`.
+pub fn granted_query(idp: &FakeIdp, started: &TestResponse, claims: Value) -> String {
+    let param = |name: &str| location_param(started, name).unwrap_or_else(|| panic!("{name}"));
+    let code = idp.grant(&param("nonce"), &param("code_challenge"), claims);
+    format!("code={code}&state={}", param("state"))
+}
+
 pub async fn callback(app: &TestApp, query: &str, browser_cookie: Option<&str>) -> TestResponse {
     let cookie = browser_cookie.map(|c| format!("romgate_oidc={c}")).unwrap_or_default();
     let headers: Vec<(&str, &str)> = if cookie.is_empty() {

@@ -10,6 +10,18 @@ use romgate::store::{NewAccessToken, NewSession, NewUser, RefreshClaim, StoreErr
 
 use crate::util::{START, TestApp, on_both_engines};
 
+/// Viewer alice, with `password_hash` (or none).
+fn alice(password_hash: Option<&str>, enabled: bool) -> NewUser {
+    NewUser {
+        username: "alice".into(),
+        email: None,
+        email_trusted: false,
+        password_hash: password_hash.map(str::to_string),
+        role: Role::Viewer,
+        enabled,
+    }
+}
+
 fn token<'a>(hash: &'a str, user_id: i64) -> NewAccessToken<'a> {
     NewAccessToken {
         token_hash: hash,
@@ -25,15 +37,7 @@ on_both_engines!(
     a_failed_rotation_spends_nothing_and_writes_nothing,
     |app: TestApp| async move {
         let store = app.store();
-        let user = NewUser {
-            username: "alice".into(),
-            email: None,
-            email_trusted: false,
-            password_hash: None,
-            role: Role::Viewer,
-            enabled: true,
-        };
-        let user = store.insert_user(&user, START).await.expect("insert");
+        let user = store.insert_user(&alice(None, true), START).await.expect("insert");
         store
             .insert_token_pair(&token("a-1", user.id), &token("r-1", user.id), None)
             .await
@@ -98,15 +102,10 @@ on_both_engines!(
     a_password_sign_in_writes_nothing_once_the_password_changed,
     |app: TestApp| async move {
         let store = app.store();
-        let user = NewUser {
-            username: "alice".into(),
-            email: None,
-            email_trusted: false,
-            password_hash: Some("old-hash".into()),
-            role: Role::Viewer,
-            enabled: true,
-        };
-        let user = store.insert_user(&user, START).await.expect("insert");
+        let user = store
+            .insert_user(&alice(Some("old-hash"), true), START)
+            .await
+            .expect("insert");
         let session = |hash| NewSession {
             token_hash: hash,
             user_id: user.id,
@@ -161,15 +160,7 @@ on_both_engines!(
     a_hash_upgrade_never_writes_over_a_changed_password,
     |app: TestApp| async move {
         let store = app.store();
-        let user = NewUser {
-            username: "alice".into(),
-            email: None,
-            email_trusted: false,
-            password_hash: Some("old-hash".into()),
-            role: Role::Viewer,
-            enabled: true,
-        };
-        let user = store.insert_user(&user, START).await.expect("insert");
+        let user = store.insert_user(&alice(Some("old-hash"), true), START).await.expect("insert");
         store.set_password_hash(user.id, "changed-hash", START + 1).await.expect("change");
         let replaced = store
             .replace_password_hash(user.id, "old-hash", "upgraded-old-hash", START + 2)
@@ -231,15 +222,7 @@ async fn a_revocation_beside_a_rotation_also_ends_the_successor(revocation: Revo
         .await
         .expect("a second connection");
     let store = app.store().clone();
-    let user = NewUser {
-        username: "alice".into(),
-        email: None,
-        email_trusted: false,
-        password_hash: None,
-        role: Role::Viewer,
-        enabled: true,
-    };
-    let user = store.insert_user(&user, START).await.expect("insert");
+    let user = store.insert_user(&alice(None, true), START).await.expect("insert");
     store
         .insert_token_pair(&token("a-1", user.id), &token("r-1", user.id), None)
         .await
@@ -324,15 +307,7 @@ on_both_engines!(
     a_single_sign_on_session_is_not_written_for_a_disabled_account,
     |app: TestApp| async move {
         let store = app.store();
-        let user = NewUser {
-            username: "alice".into(),
-            email: None,
-            email_trusted: false,
-            password_hash: None,
-            role: Role::Viewer,
-            enabled: false,
-        };
-        let user = store.insert_user(&user, START).await.expect("insert");
+        let user = store.insert_user(&alice(None, false), START).await.expect("insert");
         let session = NewSession {
             token_hash: "s-sso",
             user_id: user.id,

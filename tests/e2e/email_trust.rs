@@ -35,28 +35,20 @@ async fn a_viewer_claiming_the_provider_admins_email_is_not_linked() {
     // A password-less account proves a fresh sign-in: just signing in is
     // not one (this provider reports no auth_time then), signing in again
     // from the account page's link is.
-    let csrf = cookie(&sso.browser, &sso.romgate, "romm_csrftoken").expect("csrf cookie");
-    let unproven = sso
-        .browser
-        .client()
-        .put(sso.url(&format!("/api/users/{}", viewer["id"])))
-        .header("x-csrftoken", csrf)
-        .json(&json!({"email": "alice@example.test"}))
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(unproven.status(), StatusCode::FORBIDDEN);
+    let claim_alices_email = || async {
+        let csrf = cookie(&sso.browser, &sso.romgate, "romm_csrftoken").expect("csrf cookie");
+        sso.browser
+            .client()
+            .put(sso.url(&format!("/api/users/{}", viewer["id"])))
+            .header("x-csrftoken", csrf)
+            .json(&json!({"email": "alice@example.test"}))
+            .send()
+            .await
+            .expect("answer")
+    };
+    assert_eq!(claim_alices_email().await.status(), StatusCode::FORBIDDEN);
     assert_signed_in(&sso.sign_in_afresh("mallory", "mallory-pw").await);
-    let csrf = cookie(&sso.browser, &sso.romgate, "romm_csrftoken").expect("csrf cookie");
-    let claimed = sso
-        .browser
-        .client()
-        .put(sso.url(&format!("/api/users/{}", viewer["id"])))
-        .header("x-csrftoken", csrf)
-        .json(&json!({"email": "alice@example.test"}))
-        .send()
-        .await
-        .expect("answer");
+    let claimed = claim_alices_email().await;
     assert_eq!(claimed.status(), StatusCode::OK);
 
     // The provider's administrator (alice, group romm-admins) signs in for
