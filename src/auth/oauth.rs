@@ -109,8 +109,13 @@ impl Auth {
             .rotate_refresh_token(&token_hash, now, &rows.access, &rows.refresh)
             .await?
         {
-            // Spent by a concurrent presentation of the same token.
-            return Err(self.replayed(&family_id).await);
+            // Spent by a concurrent presentation of the same token (a
+            // replay), or revoked meanwhile (a password change, a disable,
+            // a sign-out: deleted, nothing to revoke or warn about).
+            return Err(match self.store.peek_refresh_token(&token_hash, now).await? {
+                RefreshClaim::Invalid => invalid_grant("The refresh token is no longer valid; sign in again."),
+                _ => self.replayed(&family_id).await,
+            });
         }
         Ok(pair.answer)
     }
