@@ -7,8 +7,8 @@
 //! run in one transaction that first locks the owner's row (see
 //! `insert_client_token`).
 
-use super::users::count_under_owner_lock;
 use super::users::user_columns_u;
+use super::users::{LOCK_CLIENT_TOKEN_OWNER, count_under_owner_lock};
 use super::{Store, StoreError, User, on_pool};
 
 /// A client token joined with its (current) owner.
@@ -226,15 +226,10 @@ impl Store {
         owner: Option<i64>,
         token_hash: &str,
     ) -> Result<Option<ClientToken>, StoreError> {
-        // The owner's lock first, as every revocation takes it
-        // (`delete_of_user`): the token row and the rows it minted are then
-        // always locked in one order, and a write comes first, as SQLite
-        // needs.
-        const LOCK_TOKEN_OWNER: &str =
-            "UPDATE users SET enabled = enabled WHERE id = (SELECT user_id FROM client_tokens WHERE id = $1)";
+        // The owner's lock first, as every revocation takes it.
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query(LOCK_TOKEN_OWNER).bind(id).execute(&mut *tx).await?;
+            sqlx::query(LOCK_CLIENT_TOKEN_OWNER).bind(id).execute(&mut *tx).await?;
             let token: Option<ClientToken> = sqlx::query_as(SET_HASH)
                 .bind(id)
                 .bind(owner)

@@ -12,7 +12,7 @@ use super::credential_queries::{
 };
 use super::direct::DirectReads;
 use super::download_links::DELETE_DOWNLOAD_LINKS_OF;
-use super::users::LOCK_OWNER;
+use super::users::{LOCK_ENABLED_OWNER, LOCK_FAMILY_OWNER, LOCK_OWNER};
 use super::{Store, StoreError, User, on_pool};
 
 /// A user's sign-ins by password or single sign-on (not their apps), and
@@ -176,9 +176,6 @@ pub(super) const CLAIM_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at 
 pub(super) const SPENT_REFRESH_FAMILY: &str =
     "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL";
 
-/// `LOCK_OWNER`, matching only an enabled account.
-const LOCK_ENABLED_OWNER: &str = "UPDATE users SET enabled = enabled WHERE id = $1 AND enabled = TRUE";
-
 impl Store {
     pub async fn insert_session(&self, session: &NewSession<'_>) -> Result<(), StoreError> {
         on_pool!(self, p => {
@@ -316,11 +313,6 @@ impl Store {
     /// one password grant. Under the owner's lock, like a rotation
     /// (`rotate_refresh_token` says why).
     pub async fn revoke_token_family(&self, family_id: &str) -> Result<(), StoreError> {
-        // A write first, as SQLite needs: a transaction that read before
-        // its first write fails at once when another wrote meanwhile.
-        const LOCK_FAMILY_OWNER: &str = "UPDATE users SET enabled = enabled WHERE id IN \
-            (SELECT user_id FROM refresh_tokens WHERE family_id = $1 \
-             UNION SELECT user_id FROM access_tokens WHERE family_id = $1)";
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query(LOCK_FAMILY_OWNER).bind(family_id).execute(&mut *tx).await?;

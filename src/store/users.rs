@@ -126,9 +126,24 @@ const UPDATE_USER: &str = concat!(
 /// Takes the user's row lock (PostgreSQL) or the database's write lock
 /// (SQLite) without changing anything: what counts one person's rows
 /// against a cap (client tokens, device approvals, chunked uploads) queues
-/// behind it. A non-key column, so rows referring to the user (sessions,
-/// tokens) can still be written meanwhile on PostgreSQL.
+/// behind it, and every write or revocation of their credentials takes it
+/// first, so the two take turns (a revocation's DELETE on PostgreSQL sees
+/// only rows committed when it began) and rows are always locked owner
+/// first. A non-key column, so rows referring to the user (sessions,
+/// tokens) can still be written meanwhile on PostgreSQL. Being a write, it
+/// also opens a SQLite transaction as SQLite needs (one that read first
+/// fails when another wrote meanwhile). The variants below find the owner
+/// another way.
 pub(super) const LOCK_OWNER: &str = "UPDATE users SET enabled = enabled WHERE id = $1";
+/// `LOCK_OWNER`, matching only an enabled account (no row: disabled or gone).
+pub(super) const LOCK_ENABLED_OWNER: &str = "UPDATE users SET enabled = enabled WHERE id = $1 AND enabled = TRUE";
+/// `LOCK_OWNER` for the owner of token family `$1`.
+pub(super) const LOCK_FAMILY_OWNER: &str = "UPDATE users SET enabled = enabled WHERE id IN \
+    (SELECT user_id FROM refresh_tokens WHERE family_id = $1 \
+     UNION SELECT user_id FROM access_tokens WHERE family_id = $1)";
+/// `LOCK_OWNER` for the owner of client token `$1`.
+pub(super) const LOCK_CLIENT_TOKEN_OWNER: &str =
+    "UPDATE users SET enabled = enabled WHERE id = (SELECT user_id FROM client_tokens WHERE id = $1)";
 
 /// Inside transaction `$tx`: takes user `$user_id`'s lock (`LOCK_OWNER`),
 /// then evaluates to what `$count_sql` (its one parameter: the user)
