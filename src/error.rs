@@ -174,6 +174,8 @@ impl From<StoreError> for AppError {
                 Code::AccountDisabled,
                 "This account is disabled. Ask an administrator to enable it.",
             ),
+            // As the request's next attempt would be answered.
+            StoreError::MinterEnded => AppError::unauthenticated(),
             StoreError::LastAdmin => AppError::conflict(
                 Code::LastAdmin,
                 "This would leave no enabled administrator; promote another user first.",

@@ -183,7 +183,7 @@ impl Auth {
             token_hash: Some(self.client_hash(&raw)?),
             scopes: scopes.to_string(),
             expires_at,
-            minted_by: actor.credential.client_token_id(),
+            minted_by: actor.credential.minter(),
         };
         let token = self
             .store

@@ -172,6 +172,7 @@ impl Auth {
         let scopes = approved_within(approved, allowed)?;
         let device_name = device_name.unwrap_or(&flow.name).to_string();
         let new_device_id = device_codes::new_device_id();
+        let minter = person.credential.minter();
         let row = DeviceApprovalRow {
             user_code_hash: &hash,
             user_id: person.user.id,
@@ -180,7 +181,7 @@ impl Auth {
             scopes: &scopes.to_string(),
             token_expires_at,
             now,
-            minted_by: person.credential.client_token_id(),
+            minted_by: &minter,
         };
         match self.store.approve_device_flow(&row, MAX_CLIENT_TOKENS_PER_USER).await? {
             Approval::Approved(approved) => {

@@ -6,7 +6,7 @@ use super::Auth;
 use super::tokens::{CLIENT_TOKEN_PREFIX, TokenKind};
 use super::{Scope, ScopeSet};
 use crate::error::{AppError, AppResult, Code};
-use crate::store::User;
+use crate::store::{Minter, User};
 
 /// How the request proved who it is.
 #[derive(Debug, Clone)]
@@ -38,6 +38,17 @@ impl Credential {
         match self {
             Credential::ClientToken { token_id, .. } => Some(*token_id),
             _ => None,
+        }
+    }
+
+    /// What a client token this request makes is ended with: the client
+    /// token or the access token's family behind the request, nothing for
+    /// a person at their own account.
+    pub fn minter(&self) -> Minter {
+        match self {
+            Credential::Session { .. } | Credential::Basic => Minter::Person,
+            Credential::Bearer { token_hash } => Minter::AccessToken(token_hash.clone()),
+            Credential::ClientToken { token_id, .. } => Minter::ClientToken(*token_id),
         }
     }
 }

@@ -56,9 +56,66 @@ pub struct NewClientToken {
     pub token_hash: Option<String>,
     pub scopes: String,
     pub expires_at: Option<i64>,
-    /// The client token whose request made this one, if any: this one is
-    /// deleted with it (see the credential lineage migration).
-    pub minted_by: Option<i64>,
+    /// The credential whose request makes this token: the token is ended
+    /// with it.
+    pub minted_by: Minter,
+}
+
+/// The credential behind a request that makes a client token (creating
+/// one, approving a device): what a credential makes is ended with it (the
+/// two lineage migrations say how).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Minter {
+    /// A person at their own account (a browser session, HTTP Basic): the
+    /// token lives on its own, as making tokens for one's apps is what the
+    /// tokens and devices pages are for.
+    Person,
+    /// A client token, by id: recorded as `minted_by`.
+    ClientToken(i64),
+    /// An access token of `/api/token`, by its hash: its family is
+    /// recorded as `minted_by_family`.
+    AccessToken(String),
+}
+
+/// A token's lineage columns: `minted_by`, `minted_by_family`.
+pub(super) type Lineage = (Option<i64>, Option<String>);
+
+pub(super) const MINTER_FAMILY: &str = "SELECT family_id FROM access_tokens WHERE token_hash = $1";
+
+/// Inside transaction `$tx`, after the owner's lock: the lineage columns
+/// for a token that `$minter` (a `&Minter`) makes, or
+/// `StoreError::MinterEnded` when that access token has been ended since it
+/// authenticated the request. Revoking a family or a user's sign-ins takes
+/// the same lock, so it either ended the access token before this reads it,
+/// or waits and then deletes what this writes. A client token is deleted
+/// without the lock: the insert's foreign key catches that (`minting_write`).
+macro_rules! lineage_of {
+    ($tx:ident, $minter:expr) => {{
+        use $crate::store::client_tokens::{Lineage, MINTER_FAMILY, Minter};
+        let lineage: Result<Lineage, StoreError> = match $minter {
+            Minter::Person => Ok((None, None)),
+            Minter::ClientToken(id) => Ok((Some(*id), None)),
+            Minter::AccessToken(hash) => sqlx::query_scalar::<_, String>(MINTER_FAMILY)
+                .bind(hash.as_str())
+                .fetch_optional(&mut *$tx)
+                .await?
+                .map(|family| (None, Some(family)))
+                .ok_or(StoreError::MinterEnded),
+        };
+        lineage
+    }};
+}
+pub(super) use lineage_of;
+
+impl StoreError {
+    /// A refused insert of a client token: a foreign key that no longer
+    /// holds means its minter (or owner) was deleted meanwhile.
+    pub(super) fn minting_write(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::MinterEnded,
+            _ => StoreError::from_write(err),
+        }
+    }
 }
 
 /// The token columns, for single-table queries and `RETURNING`.
@@ -90,8 +147,8 @@ const TOUCH_TOKEN: &str = "UPDATE client_tokens SET last_used_at = $2 \
 const TOUCH_DEVICE: &str = "UPDATE devices SET last_seen_at = $2 WHERE id = $1";
 pub(super) const COUNT_OF_USER: &str = "SELECT COUNT(*) FROM client_tokens WHERE user_id = $1";
 const INSERT: &str = concat!(
-    "INSERT INTO client_tokens (user_id, device_id, name, token_hash, scopes, created_at, expires_at, minted_by) ",
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+    "INSERT INTO client_tokens (user_id, device_id, name, token_hash, scopes, created_at, expires_at, minted_by, ",
+    "minted_by_family) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
     token_columns!()
 );
 const SELECT_OF_USER: &str = concat!(
@@ -157,9 +214,10 @@ impl Store {
     }
 
     /// Stores `token` unless its owner already holds `max_per_user` tokens
-    /// (`Ok(None)`). Atomic per owner on both engines: the owner's row is
-    /// locked before counting, so concurrent creates are counted one after
-    /// the other.
+    /// (`Ok(None)`), or its minter was ended meanwhile
+    /// (`StoreError::MinterEnded`). Atomic per owner on both engines: the
+    /// owner's row is locked before counting, so concurrent creates are
+    /// counted one after the other.
     pub async fn insert_client_token(
         &self,
         token: &NewClientToken,
@@ -172,6 +230,7 @@ impl Store {
             if held >= max_per_user {
                 return Ok(None);
             }
+            let (minted_by, minted_by_family) = lineage_of!(tx, &token.minted_by)?;
             let created: ClientToken = sqlx::query_as(INSERT)
                 .bind(token.user_id)
                 .bind(token.device_id.as_deref())
@@ -180,10 +239,11 @@ impl Store {
                 .bind(&token.scopes)
                 .bind(now)
                 .bind(token.expires_at)
-                .bind(token.minted_by)
+                .bind(minted_by)
+                .bind(minted_by_family)
                 .fetch_one(&mut *tx)
                 .await
-                .map_err(StoreError::from_write)?;
+                .map_err(StoreError::minting_write)?;
             tx.commit().await?;
             Ok(Some(created))
         })

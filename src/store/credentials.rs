@@ -16,13 +16,15 @@ use super::users::{LOCK_ENABLED_OWNER, LOCK_FAMILY_OWNER, LOCK_OWNER};
 use super::{Store, StoreError, User, on_pool};
 
 /// A user's sign-ins by password or single sign-on (not their apps), and
-/// the download links they made: a link must not outlive the sessions
-/// (a password change, a disable, "sign out everywhere").
-const SIGN_INS: [&str; 4] = [
+/// what they made: download links, and client tokens that an access token
+/// made (`Minter`). None may outlive the sign-ins (a password change, a
+/// disable, "sign out everywhere").
+const SIGN_INS: [&str; 5] = [
     "DELETE FROM sessions WHERE user_id = $1",
     "DELETE FROM access_tokens WHERE user_id = $1",
     "DELETE FROM refresh_tokens WHERE user_id = $1",
     DELETE_DOWNLOAD_LINKS_OF,
+    "DELETE FROM client_tokens WHERE user_id = $1 AND minted_by_family IS NOT NULL",
 ];
 /// A user's devices; their tokens go with them (the schema's cascade).
 const DELETE_DEVICES_OF: &str = "DELETE FROM devices WHERE user_id = $1";
@@ -310,13 +312,19 @@ impl Store {
     }
 
     /// Ends a whole token family: every refresh and access token issued from
-    /// one password grant. Under the owner's lock, like a rotation
-    /// (`rotate_refresh_token` says why).
+    /// one password grant, and the client tokens its access tokens made
+    /// (with what those made, by the schema's cascades). Under the owner's
+    /// lock, like a rotation (`rotate_refresh_token` says why) and like
+    /// the making of a client token (`lineage_of`).
     pub async fn revoke_token_family(&self, family_id: &str) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query(LOCK_FAMILY_OWNER).bind(family_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM access_tokens WHERE family_id = $1").bind(family_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM client_tokens WHERE minted_by_family = $1")
+                .bind(family_id)
+                .execute(&mut *tx)
+                .await?;
             // Spent rows are kept (marked) until expiry so later replays are
             // still recognised; unspent ones can never be used again.
             sqlx::query("UPDATE refresh_tokens SET used_at = COALESCE(used_at, created_at) WHERE family_id = $1")
@@ -340,7 +348,7 @@ impl Store {
     /// in one transaction. Pairing codes and approved device sign-ins still
     /// waiting for their poll go with their tokens (the schema's cascade).
     pub async fn revoke_user_everything(&self, user_id: i64) -> Result<(), StoreError> {
-        let [sessions, access, refresh, links] = SIGN_INS;
+        let [sessions, access, refresh, links, made_by_apps] = SIGN_INS;
         self.delete_of_user(
             user_id,
             &[
@@ -348,6 +356,7 @@ impl Store {
                 access,
                 refresh,
                 links,
+                made_by_apps,
                 DELETE_DEVICES_OF,
                 DELETE_CLIENT_TOKENS_OF,
             ],

@@ -9,7 +9,7 @@
 //! its (hashed) secret only in the transaction of the one poll that
 //! receives it. Codes arrive here as keyed hashes only.
 
-use super::client_tokens::COUNT_OF_USER;
+use super::client_tokens::{COUNT_OF_USER, Minter, lineage_of};
 use super::users::count_under_owner_lock;
 use super::{Store, StoreError, on_pool};
 
@@ -56,9 +56,8 @@ pub struct DeviceApprovalRow<'a> {
     pub scopes: &'a str,
     pub token_expires_at: Option<i64>,
     pub now: i64,
-    /// The client token whose request approved, if any (see
-    /// `NewClientToken::minted_by`).
-    pub minted_by: Option<i64>,
+    /// The credential whose request approved (see `Minter`).
+    pub minted_by: &'a Minter,
 }
 
 /// What an approval created or updated.
@@ -118,7 +117,7 @@ const UPSERT_DEVICE: &str = "INSERT INTO devices (id, user_id, name, client, pla
     updated_at = excluded.updated_at, last_seen_at = excluded.last_seen_at \
     RETURNING id";
 const INSERT_TOKEN: &str = "INSERT INTO client_tokens (user_id, device_id, name, token_hash, scopes, created_at, \
-    expires_at, minted_by) VALUES ($1, $2, $3, NULL, $4, $5, $6, $7) RETURNING id";
+    expires_at, minted_by, minted_by_family) VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8) RETURNING id";
 const LINK_FLOW: &str = "UPDATE device_flows SET device_id = $2, token_id = $3 WHERE device_code_hash = $1";
 const DECIDE_DENIED: &str = "UPDATE device_flows SET status = 'denied', user_id = $2 \
     WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $3";
@@ -203,6 +202,7 @@ impl Store {
             if held >= max_tokens {
                 return Ok(Approval::TokenLimit);
             }
+            let (minted_by, minted_by_family) = lineage_of!(tx, approval.minted_by)?;
             let device_id: String = sqlx::query_scalar(UPSERT_DEVICE)
                 .bind(approval.new_device_id)
                 .bind(approval.user_id)
@@ -221,9 +221,11 @@ impl Store {
                 .bind(approval.scopes)
                 .bind(approval.now)
                 .bind(approval.token_expires_at)
-                .bind(approval.minted_by)
+                .bind(minted_by)
+                .bind(minted_by_family)
                 .fetch_one(&mut *tx)
-                .await?;
+                .await
+                .map_err(StoreError::minting_write)?;
             sqlx::query(LINK_FLOW)
                 .bind(&device_code_hash)
                 .bind(&device_id)

@@ -38,7 +38,7 @@ mod users;
 
 pub use chunked_uploads::{ChunkedUpload, NewChunkedUpload};
 pub use client_pairing::PairingClaim;
-pub use client_tokens::{ClientToken, ClientTokenAuth, ClientTokenWithOwner, NewClientToken};
+pub use client_tokens::{ClientToken, ClientTokenAuth, ClientTokenWithOwner, Minter, NewClientToken};
 pub use credentials::{AccessTokenRow, EndedSession, NewAccessToken, NewRefreshToken, NewSession, RefreshClaim};
 pub use device_flows::{Approval, ApprovedFlow, DeviceApprovalRow, DeviceFlow, IssuedDeviceToken, NewDeviceFlow};
 pub use devices::{Device, NewDevice};
@@ -108,6 +108,12 @@ pub enum StoreError {
     /// was disabled (or deleted) after it was checked: nothing was written.
     #[error("the account was disabled while the sign-in was checking it")]
     AccountDisabled,
+    /// A client token (or device approval) was about to be written, but
+    /// the credential whose request makes it (a client token, an access
+    /// token's family) or its owner was ended after the request was
+    /// authenticated: nothing was written (see `Minter`).
+    #[error("the credential making this was ended while the request ran")]
+    MinterEnded,
     /// The change would leave no enabled administrator.
     #[error("the change would leave no enabled administrator")]
     LastAdmin,

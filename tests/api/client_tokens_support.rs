@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, StatusCode};
 use romgate::auth::tokens::PlainToken;
-use romgate::store::{ClientToken, Device, NewClientToken, NewDevice};
+use romgate::store::{ClientToken, Device, Minter, NewClientToken, NewDevice};
 use serde_json::{Value, json};
 
 use crate::util::{Browser, TestApp, TestResponse, request};
@@ -110,7 +110,7 @@ pub async fn device_token(app: &TestApp, user_id: i64, device_id: &str, scopes: 
         token_hash: app.state.auth.tokens.client_token_hash(raw.expose()),
         scopes: scopes.into(),
         expires_at: None,
-        minted_by: None,
+        minted_by: Minter::Person,
     };
     let token = app
         .store()

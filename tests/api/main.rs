@@ -18,6 +18,7 @@ mod client_tokens;
 mod client_tokens_access;
 mod client_tokens_auth;
 mod client_tokens_devices;
+mod client_tokens_lineage;
 mod client_tokens_pairing;
 mod client_tokens_support;
 mod connections;
