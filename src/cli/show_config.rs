@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use crate::config::{Config, Source};
 
 pub(super) fn print(config: &Config) {
-    let vars: HashMap<String, String> = std::env::vars().collect();
+    // Loading the configuration already refused what this would.
+    let vars: HashMap<String, String> = crate::config::process_vars().unwrap_or_default();
     let settings = config.effective(&vars);
     let width = settings.iter().map(|s| s.name.len()).max().unwrap_or(0);
     for setting in settings {

@@ -7,36 +7,84 @@ use std::collections::HashMap;
 
 use super::{Config, UnknownVariable, parse_boolean};
 
-/// Switches whose value, when set, closes something, with that value: a
-/// misspelling of one of them leaves open what the person meant to close.
-const CLOSING_SWITCHES: &[(&str, bool)] = &[
-    ("DISABLE_SETUP_WIZARD", true),
-    ("DISABLE_USERPASS_LOGIN", true),
-    ("OIDC_ALLOW_REGISTRATION", false),
+/// Whether a value closes what its switch closes.
+type Closes = fn(&str) -> bool;
+
+/// Variables whose value, when set, closes something, with the values that
+/// close it: a misspelling of one of them leaves open what the person meant
+/// to close.
+const CLOSING_SWITCHES: &[(&str, Closes)] = &[
+    ("DISABLE_SETUP_WIZARD", is_true),
+    ("DISABLE_USERPASS_LOGIN", is_true),
+    ("OIDC_ALLOW_REGISTRATION", is_false),
+    // An https:// base URL is what makes the cookies Secure and turns HSTS
+    // on; so does the cookie switch itself.
+    ("ROMM_BASE_URL", is_https),
+    ("ROMM_SESSION_SECURE_COOKIE", is_true),
 ];
 
-/// A misspelt closing switch set to its closing value while the real name
-/// is unset (`DISABLE_SETUP_WIZZARD=true`): the anonymous setup, password
-/// login or registration would stay open against the intent; one problem
+fn is_true(value: &str) -> bool {
+    parse_boolean(value.trim()) == Some(true)
+}
+
+fn is_false(value: &str) -> bool {
+    parse_boolean(value.trim()) == Some(false)
+}
+
+fn is_https(value: &str) -> bool {
+    value
+        .trim()
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+}
+
+/// A misspelt closing switch set to a closing value while the real name is
+/// unset or empty (`DISABLE_SETUP_WIZZARD=true`): the anonymous setup,
+/// password login, registration or plain-http cookies would stay open
+/// against the intent. So does a switch romgate has no name like
+/// (`DISABLE_PASSWORD_LOGIN=true`, `OIDC_REGISTRATION=false`). One problem
 /// each.
 pub(super) fn misspelt_closing_switches(unknown: &[UnknownVariable], vars: &HashMap<String, String>) -> Vec<String> {
     unknown
         .iter()
         .filter_map(|finding| {
-            let known = finding.suggestion()?;
-            let (_, closing) = CLOSING_SWITCHES.iter().find(|(name, _)| *name == known)?;
             let value = vars.get(finding.name())?;
-            let meant_to_close = parse_boolean(value) == Some(*closing) && !vars.contains_key(known);
-            meant_to_close.then(|| {
-                format!(
-                    "{} is set to {} but is not a variable romgate reads, so what {known} would close stays open; \
-                     rename it to {known}",
-                    finding.name().escape_debug(),
-                    value.escape_debug(),
-                )
-            })
+            match finding {
+                UnknownVariable::Misspelt { known, .. } => misspelt_switch(finding.name(), value, known, vars),
+                UnknownVariable::Unknown { name } => invented_switch(name, value),
+                UnknownVariable::RommOnly { .. } => None,
+            }
         })
         .collect()
+}
+
+fn misspelt_switch(name: &str, value: &str, known: &str, vars: &HashMap<String, String>) -> Option<String> {
+    let (_, closes) = CLOSING_SWITCHES.iter().find(|(switch, _)| *switch == known)?;
+    let real_unset = vars.get(known).is_none_or(|real| real.trim().is_empty());
+    (closes(value) && real_unset).then(|| {
+        format!(
+            "{} is set to {} but is not a variable romgate reads, so what {known} would close stays open; \
+             rename it to {known}",
+            name.escape_debug(),
+            value.escape_debug(),
+        )
+    })
+}
+
+/// An unknown `DISABLE_*` set to true, or an unknown `*REGISTRATION*` set
+/// to false: meant to close something, under a name romgate does not have.
+fn invented_switch(name: &str, value: &str) -> Option<String> {
+    let upper = name.to_ascii_uppercase();
+    let meant_to_close =
+        (upper.starts_with("DISABLE_") && is_true(value)) || (upper.contains("REGISTRATION") && is_false(value));
+    meant_to_close.then(|| {
+        format!(
+            "{} is set to {} but is not a variable romgate reads, so it closes nothing; romgate's switches \
+             are DISABLE_SETUP_WIZARD=true, DISABLE_USERPASS_LOGIN=true and OIDC_ALLOW_REGISTRATION=false",
+            name.escape_debug(),
+            value.escape_debug(),
+        )
+    })
 }
 
 impl Config {

@@ -20,7 +20,7 @@ mod unknown;
 pub use unknown::{UnknownVariable, log_unknown_variables, unknown_variables};
 
 /// Every variable romgate reads. Other romgate-looking variables
-/// (`ROMM_*`, `OIDC_*`, `ROMGATE_*`, `DB_*`) are named at start with the
+/// (`ROMM_*`, `OIDC_*`, `ROMGATE_*`, `DB_*`, `DISABLE_*`) are named at start with the
 /// closest of these (see `unknown`). Add each new variable here.
 pub const KNOWN_VARIABLES: &[&str] = &[
     "DATABASE_URL",
@@ -171,15 +171,38 @@ impl DatabaseUrl {
     pub fn is_postgres(&self) -> bool {
         self.0.starts_with("postgres://") || self.0.starts_with("postgresql://")
     }
-    /// The URL with any password replaced by `***`, for logs.
+    /// The URL with any password replaced by `***`, for logs: the one in
+    /// the authority and any query parameter naming one (`?password=`,
+    /// which sqlx also reads). A PostgreSQL URL that does not parse (a
+    /// password holding `/`, `#` or `?`) shows its scheme alone, as any of
+    /// it could be the password.
     pub fn redacted(&self) -> String {
-        match Url::parse(&self.0) {
-            Ok(mut url) if url.password().is_some() => {
-                let _ = url.set_password(Some("***"));
-                url.to_string()
-            }
-            _ => self.0.clone(),
+        let Ok(mut url) = Url::parse(&self.0) else {
+            return if self.is_postgres() {
+                format!("{}://***", self.0.split("://").next().unwrap_or("postgres"))
+            } else {
+                self.0.clone()
+            };
+        };
+        if url.password().is_some() {
+            let _ = url.set_password(Some("***"));
         }
+        let names_a_password = |name: &str| name.to_ascii_lowercase().contains("password");
+        if url.query_pairs().any(|(name, _)| names_a_password(&name)) {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(name, value)| {
+                    let value = if names_a_password(&name) {
+                        "***".into()
+                    } else {
+                        value.into_owned()
+                    };
+                    (name.into_owned(), value)
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        url.to_string()
     }
 }
 
@@ -207,7 +230,7 @@ impl std::error::Error for ConfigErrors {}
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigErrors> {
-        Self::from_vars(std::env::vars().collect())
+        Self::from_vars(process_vars()?)
     }
 
     /// Reads a given set of variables (tests pass their own map).
@@ -235,7 +258,7 @@ impl Config {
 
     /// The process environment, for `romgate oidc check`.
     pub fn from_env_for_check() -> Result<Self, ConfigErrors> {
-        Self::from_vars_for_check(std::env::vars().collect())
+        Self::from_vars_for_check(process_vars()?)
     }
 
     fn read(vars: HashMap<String, String>) -> (Self, Vec<String>) {
@@ -248,6 +271,30 @@ impl Config {
         config.misspelt_closing_switches = fail_closed::misspelt_closing_switches(&unknown, &env.vars);
         config.unknown_variables = unknown;
         (config, env.errors)
+    }
+}
+
+/// The process environment as text. `std::env::vars` would panic on a
+/// variable that is not UTF-8: one of romgate's (or one that looks like it)
+/// is a problem named here; anyone else's is left out.
+pub fn process_vars() -> Result<HashMap<String, String>, ConfigErrors> {
+    let mut vars = HashMap::new();
+    let mut problems = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        match (name.into_string(), value.into_string()) {
+            (Ok(name), Ok(value)) => {
+                vars.insert(name, value);
+            }
+            (Ok(name), Err(_)) if KNOWN_VARIABLES.contains(&name.as_str()) || unknown::looks_like_ours(&name) => {
+                problems.push(format!("{}: the value is not valid UTF-8 text", name.escape_debug()));
+            }
+            _ => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(vars)
+    } else {
+        Err(ConfigErrors(problems))
     }
 }
 
@@ -377,7 +424,8 @@ impl Env {
             let url = Url::parse(&format!("{base}/.well-known/openid-configuration")).ok()?;
             return Some((url, "OIDC_SERVER_APPLICATION_URL"));
         }
-        if !self.vars.contains_key("OIDC_SERVER_APPLICATION_URL") {
+        // Set but not a URL was named by `url`; unset or empty is named here.
+        if self.string("OIDC_SERVER_APPLICATION_URL").is_none() {
             self.errors.push(
                 "OIDC_SERVER_METADATA_URL or OIDC_SERVER_APPLICATION_URL is required when OIDC_ENABLED=true \
                  (for example https://auth.example.com/.well-known/openid-configuration)"

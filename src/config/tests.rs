@@ -151,6 +151,45 @@ fn romm_db_variables_build_a_postgres_url_with_a_masked_password() {
 }
 
 #[test]
+fn a_database_password_anywhere_in_the_url_is_masked() {
+    for (url, shown) in [
+        (
+            "postgres://romm@db/romm?password=hunter2",
+            "postgres://romm@db/romm?password=***",
+        ),
+        (
+            "postgres://romm:hunter2@db/romm?sslmode=require&PASSWORD=hunter2",
+            "postgres://romm:***@db/romm?sslmode=require&PASSWORD=***",
+        ),
+        // Not a URL to the parser (the `/` ends the authority early): all of
+        // it could be the password.
+        ("postgres://romm:hunter2/x@db/romm", "postgres://***"),
+        ("postgresql://romm:hun#ter2@db/romm", "postgresql://***"),
+    ] {
+        let url = crate::config::DatabaseUrl::new(url);
+        assert_eq!(url.redacted(), shown);
+        assert!(!format!("{url:?}").contains("hunter2") && !format!("{url:?}").contains("ter2"));
+    }
+    let sqlite = crate::config::DatabaseUrl::new("sqlite://data/romgate.db");
+    assert_eq!(sqlite.redacted(), "sqlite://data/romgate.db");
+}
+
+#[test]
+fn an_empty_application_url_is_as_missing_as_an_unset_one() {
+    for empty in ["", "  "] {
+        let mut pairs = oidc_vars();
+        pairs.push(("OIDC_SERVER_APPLICATION_URL", empty));
+        let lines = errors(&pairs);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("OIDC_SERVER_METADATA_URL or OIDC_SERVER_APPLICATION_URL is required")),
+            "{empty:?}: {lines:?}"
+        );
+    }
+}
+
+#[test]
 fn unsupported_database_driver_is_named() {
     let lines = errors(&[("ROMM_DB_DRIVER", "mariadb")]);
     assert!(lines[0].contains("ROMM_DB_DRIVER"), "{lines:?}");
@@ -257,6 +296,46 @@ fn a_misspelt_switch_meant_to_close_something_stops_the_start() {
         );
     }
     assert!(errors(&[("DISABLE_SETUP_WIZZARD", "true")])[0].ends_with("rename it to DISABLE_SETUP_WIZARD"));
+    // A value as an env file with CRLF lines or spaces leaves it, and a real
+    // name set but empty, close nothing either.
+    for pairs in [
+        vec![("DISABLE_SETUP_WIZZARD", "true\r")],
+        vec![("DISABLE_SETUP_WIZZARD", " yes ")],
+        vec![("DISABLE_SETUP_WIZZARD", "true"), ("DISABLE_SETUP_WIZARD", "")],
+    ] {
+        assert_eq!(errors(&pairs).len(), 1, "{pairs:?}");
+    }
+    // What makes cookies Secure and turns HSTS on, misspelt.
+    for (name, value) in [
+        ("ROMM_BASE_UR", "https://games.example.com"),
+        ("ROMM_SESSION_SECURE_COOKIES", "true"),
+    ] {
+        let lines = errors(&[(name, value)]);
+        assert!(
+            lines.len() == 1 && lines[0].starts_with(&format!("{name} is set to")),
+            "{name}: {lines:?}"
+        );
+    }
+    assert!(Config::from_vars(vars(&[("ROMM_BASE_UR", "http://games.lan")])).is_ok());
+    // A closing switch under a name romgate has nothing like.
+    for (name, value) in [
+        ("DISABLE_PASSWORD_LOGIN", "true"),
+        ("DISABLE_LOCAL_LOGIN", "1"),
+        ("OIDC_REGISTRATION", "false"),
+    ] {
+        let lines = errors(&[(name, value)]);
+        assert!(
+            lines.len() == 1 && lines[0].contains("so it closes nothing; romgate's switches are"),
+            "{name}: {lines:?}"
+        );
+    }
+    for pairs in [
+        vec![("DISABLE_PASSWORD_LOGIN", "false")],
+        vec![("DISABLE_EMULATOR_JS", "true")],
+        vec![("OIDC_REGISTRATION", "true")],
+    ] {
+        assert!(Config::from_vars(vars(&pairs)).is_ok(), "{pairs:?}");
+    }
     // Its opening value, or the real name set beside it, closes nothing less
     // than meant: a warning only.
     for pairs in [
@@ -316,6 +395,9 @@ fn unknown_variables_are_named_with_the_closest_known_name() {
             UnknownVariable::Unknown { name: "DB_FOO".into() },
             UnknownVariable::RommOnly {
                 name: "DB_QUERY_JSON".into()
+            },
+            UnknownVariable::RommOnly {
+                name: "DISABLE_EMULATOR_JS".into()
             },
             misspelt("DISABLE_SETUP_WIZZARD", "DISABLE_SETUP_WIZARD"),
             misspelt(

@@ -10,11 +10,17 @@ use super::KNOWN_VARIABLES;
 
 /// The prefixes of romgate's and RomM's variables; anything else in the
 /// environment belongs to someone else and is left alone.
-const CHECKED_PREFIXES: &[&str] = &["ROMM_", "OIDC_", "ROMGATE_", "DB_"];
+const CHECKED_PREFIXES: &[&str] = &["ROMM_", "OIDC_", "ROMGATE_", "DB_", "DISABLE_"];
 
 /// Variables with those prefixes that RomM reads (backend/config) and
 /// romgate does not use.
-const ROMM_ONLY_VARIABLES: &[&str] = &["DB_QUERY_JSON", "ROMM_BASE_PATH", "ROMM_TMP_PATH"];
+const ROMM_ONLY_VARIABLES: &[&str] = &[
+    "DB_QUERY_JSON",
+    "DISABLE_EMULATOR_JS",
+    "DISABLE_RUFFLE_RS",
+    "ROMM_BASE_PATH",
+    "ROMM_TMP_PATH",
+];
 
 /// At most this many single-character edits make a name a likely typo...
 const MAX_TYPO_EDITS: usize = 4;
@@ -85,7 +91,7 @@ pub fn unknown_variables<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<Un
 }
 
 /// Prefixes compared in any case: `oidc_enabled` is a typo worth naming.
-fn looks_like_ours(name: &str) -> bool {
+pub(super) fn looks_like_ours(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     CHECKED_PREFIXES.iter().any(|prefix| upper.starts_with(prefix))
 }
@@ -105,7 +111,7 @@ fn classify(name: &str) -> UnknownVariable {
 }
 
 /// A name without a checked prefix is named only as a typo of a known name
-/// that has none either (`DISABLE_*`, `OAUTH_*`, `DATABASE_URL`,
+/// that has none either (`OAUTH_*`, `DATABASE_URL`,
 /// `SESSION_MAX_AGE_SECONDS`): a container's environment holds many
 /// variables of other programs (RomM's `IGDB_CLIENT_ID` is three edits from
 /// `OIDC_CLIENT_ID`), and a warning about them would be noise.

@@ -224,6 +224,38 @@ fn unknown_variables_are_named_at_start_without_stopping_it() {
     assert!(!stderr.contains("REDIS_HOST"), "not romgate's prefix: {stderr}");
 }
 
+/// A variable that is not UTF-8 text: someone else's is left alone, one of
+/// romgate's is named in one line; neither panics.
+#[test]
+fn a_variable_that_is_not_text_is_named_or_left_alone() {
+    use std::os::unix::ffi::OsStrExt;
+    let not_text = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |name: &str| {
+        Command::new(env!("CARGO_BIN_EXE_romgate"))
+            .arg("config")
+            .env_clear()
+            .env("ROMM_DATA_PATH", dir.path())
+            .env(name, not_text)
+            .output()
+            .expect("romgate runs")
+    };
+    let others = run("LANG_OF_SOMEONE_ELSE");
+    assert!(others.status.success(), "{others:?}");
+    assert!(
+        String::from_utf8_lossy(&others.stdout).contains("ROMM_BASE_URL"),
+        "{others:?}"
+    );
+    let ours = run("ROMM_BASE_URL");
+    assert_eq!(ours.status.code(), Some(2), "{ours:?}");
+    let stderr = String::from_utf8_lossy(&ours.stderr);
+    assert!(
+        stderr.contains("ROMM_BASE_URL: the value is not valid UTF-8 text"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 #[test]
 fn the_data_directory_and_database_it_creates_are_private() {
     let dir = tempfile::tempdir().expect("tempdir");
