@@ -57,19 +57,29 @@ pub(super) async fn restore(config: &Config, file: &Path) -> Result<(), AppError
     let lock = files::lock_database(&db, LockKind::Replacing)
         .map_err(|e| AppError::internal_from(format!("cannot lock {}", db.display()), e))?;
     let Some(_lock) = lock else {
-        return Err(refused(format!("a romgate server is running on {}; stop it first", db.display()))
-            .hint("Stop the server (systemctl stop romgate, or docker compose stop romgate), run the restore, then start it again."));
+        return Err(refused(format!("a romgate server is running on {} (or a romgate command is); stop it first", db.display()))
+            .hint("Stop the server (systemctl stop romgate, or docker compose stop romgate), let any romgate command finish, run the restore, then start the server again."));
     };
-    let kept = move_aside(&db).await?;
-    if let Err(err) = put_in_place(file, &db) {
-        if let Some(kept) = &kept {
-            eprintln!(
-                "the previous database is kept as {}; rename it back to {} to undo",
-                kept.display(),
-                db.display()
-            );
+    // The copy first: if it fails (a full disk is the likeliest cause), the
+    // database is still where it was. A missing one would make the next
+    // start create an empty database, with the first-admin setup open.
+    let partial = copy_beside(file, &db)?;
+    let kept = match move_aside(&db).await {
+        Ok(kept) => kept,
+        Err(err) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(err);
         }
-        return Err(err);
+    };
+    if let Err(err) = std::fs::rename(&partial, &db) {
+        let _ = std::fs::remove_file(&partial);
+        if let Some(kept) = &kept {
+            put_back(kept, &db);
+        }
+        return Err(AppError::internal_from(
+            format!("cannot put {} in place of {}", file.display(), db.display()),
+            err,
+        ));
     }
     println!("restored {} to {} ({users} accounts)", file.display(), db.display());
     if let Some(kept) = kept {
@@ -110,8 +120,11 @@ fn restorable(file: &Path, inspection: Inspection) -> Result<(i64, usize), AppEr
         .hint("Restore a file written by `romgate backup` (or a copy of a stopped server's romgate.db)."))
 }
 
-/// Moves the database and its companions (write-ahead log and its index)
-/// to `<db>.<time>.bak[-wal|-shm]`, after folding the log into the file.
+/// The database's companions: itself, its write-ahead log and its index.
+const COMPANIONS: [&str; 3] = ["", "-wal", "-shm"];
+
+/// Moves the database and its companions to `<db>.<time>.bak[-wal|-shm]`,
+/// after folding the log into the file; all of them or (put back) none.
 async fn move_aside(db: &Path) -> Result<Option<PathBuf>, AppError> {
     if !db.exists() {
         return Ok(None);
@@ -121,32 +134,59 @@ async fn move_aside(db: &Path) -> Result<Option<PathBuf>, AppError> {
         .map_err(|e| AppError::internal_from(format!("cannot checkpoint {}", db.display()), e))?;
     let stamp = format_time(SystemClock.now()).replace(':', "");
     let kept = files::companion(db, &format!(".{stamp}.bak"));
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in COMPANIONS {
         let from = files::companion(db, suffix);
-        if from.exists() {
-            let to = files::companion(&kept, suffix);
-            std::fs::rename(&from, &to)
-                .map_err(|e| AppError::internal_from(format!("cannot move {} aside", from.display()), e))?;
+        if from.exists()
+            && let Err(e) = std::fs::rename(&from, files::companion(&kept, suffix))
+        {
+            put_back(&kept, db);
+            return Err(AppError::internal_from(
+                format!("cannot move {} aside", from.display()),
+                e,
+            ));
         }
     }
     Ok(Some(kept))
 }
 
-/// Copies `file` to `db` through a private temporary file in the same
-/// folder, renamed into place: the database is the old one or the new one
-/// whole, never half copied. The backup itself is left as it is.
-fn put_in_place(file: &Path, db: &Path) -> Result<(), AppError> {
+/// Undoes `move_aside` as far as it went, saying so when it cannot.
+fn put_back(kept: &Path, db: &Path) {
+    for suffix in COMPANIONS {
+        let (from, to) = (files::companion(kept, suffix), files::companion(db, suffix));
+        if from.exists()
+            && let Err(e) = std::fs::rename(&from, &to)
+        {
+            eprintln!(
+                "cannot move {} back to {}: {e}; rename it by hand",
+                from.display(),
+                to.display()
+            );
+        }
+    }
+}
+
+/// Copies `file` to a private temporary file beside `db`, synced, for a
+/// rename into place: the database is the old one or the new one whole,
+/// never half copied. The backup itself is left as it is.
+fn copy_beside(file: &Path, db: &Path) -> Result<PathBuf, AppError> {
     let partial = files::companion(db, ".restoring");
     let _ = std::fs::remove_file(&partial);
     let copied = files::create_private_file(&partial).and_then(|()| {
         let mut from = std::fs::File::open(file)?;
         let mut to = std::fs::OpenOptions::new().write(true).open(&partial)?;
         std::io::copy(&mut from, &mut to)?;
-        to.sync_all()?;
-        std::fs::rename(&partial, db)
+        to.sync_all()
     });
-    copied.map_err(|e| {
-        let _ = std::fs::remove_file(&partial);
-        AppError::internal_from(format!("cannot copy {} to {}", file.display(), db.display()), e)
-    })
+    match copied {
+        Ok(()) => Ok(partial),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(refused(format!(
+                "cannot copy {} to {}: {e}; nothing was changed",
+                file.display(),
+                partial.display()
+            ))
+            .hint("Check the free space and permissions of the data directory, then run the restore again."))
+        }
+    }
 }

@@ -15,6 +15,7 @@ use super::refused;
 use crate::config::{Config, DatabaseUrl};
 use crate::error::AppError;
 use crate::store::Store;
+use crate::store::files::{self, DatabaseLock, LockKind};
 
 /// What to do when the SQLite database file does not exist.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -24,10 +25,47 @@ pub(super) enum Missing {
 }
 
 /// Names the database on standard error (one line, password redacted), then
-/// opens it. `serve` does not call this: its log line names the database.
-pub(super) async fn open_announced(config: &Config, missing: Missing) -> Result<Store, AppError> {
+/// opens it, holding the lock a restore checks (`lock_sqlite_database`) as
+/// long as the lock returned lives. `serve` does not call this: its log
+/// line names the database.
+pub(super) async fn open_announced(
+    config: &Config,
+    missing: Missing,
+) -> Result<(Store, Option<DatabaseLock>), AppError> {
     eprintln!("database: {}", config.database.redacted());
-    open_store(config, missing).await
+    if missing == Missing::Refuse && !config.database.is_postgres() {
+        refuse_a_missing_file(&config.database)?;
+    }
+    let lock = lock_sqlite_database(config)?;
+    Ok((open_store(config, missing).await?, lock))
+}
+
+/// The lock a restore checks (`store::files::lock_database`), held for as
+/// long as the server or a command uses a SQLite database file: a restore
+/// must not replace the file under them (their writes would go to the file
+/// moved aside). A restore in progress stops the start or the command; a lock that cannot be taken at all (a
+/// read-only folder) is a warning: the database reports the real problem.
+pub(super) fn lock_sqlite_database(config: &Config) -> Result<Option<DatabaseLock>, AppError> {
+    if config.database.is_postgres() {
+        return Ok(None);
+    }
+    let Some(db) = sqlite_file(&config.database) else {
+        return Ok(None);
+    };
+    if let Some(dir) = db.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        let _ = files::prepare_data_dir(dir);
+    }
+    match files::lock_database(&db, LockKind::Serving) {
+        Ok(Some(lock)) => Ok(Some(lock)),
+        Ok(None) => Err(AppError::internal(format!(
+            "`romgate restore` is replacing {}; run this again once it has finished",
+            db.display()
+        ))),
+        Err(err) => {
+            tracing::warn!(path = %db.display(), error = %err, "cannot take the database lock; `romgate restore` cannot tell that this server runs");
+            Ok(None)
+        }
+    }
 }
 
 pub(super) async fn open_store(config: &Config, missing: Missing) -> Result<Store, AppError> {
@@ -93,11 +131,12 @@ async fn refuse_an_empty_postgres(url: &DatabaseUrl) -> Result<(), AppError> {
     ))
 }
 
-/// The file a SQLite URL names; `None` for an in-memory database or a URL
-/// sqlx cannot read (opening it then reports the problem).
+/// The file a SQLite URL names; `None` for a PostgreSQL URL, an in-memory
+/// database or a URL sqlx cannot read (opening it then reports the
+/// problem).
 pub(super) fn sqlite_file(url: &DatabaseUrl) -> Option<PathBuf> {
     let raw = url.expose();
-    if raw.contains(":memory:") || raw.contains("mode=memory") {
+    if url.is_postgres() || raw.contains(":memory:") || raw.contains("mode=memory") {
         return None;
     }
     let options = SqliteConnectOptions::from_str(raw).ok()?;

@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::library::{Library, ScanReport};
 
 pub(super) async fn scan(config: Config) -> Result<(), AppError> {
-    let store = open_announced(&config, Missing::Refuse).await?;
+    let (store, _lock) = open_announced(&config, Missing::Refuse).await?;
     eprintln!("library: {}", config.library_path.display());
     let library = Library::new(config.library_path.clone(), store.clone(), config.max_upload_bytes);
     let result = library

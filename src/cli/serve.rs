@@ -4,14 +4,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::database::{Missing, open_store, sqlite_file};
+use super::database::{Missing, lock_sqlite_database, open_store};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::library::Library;
 use crate::services::Services;
 use crate::store::Store;
-use crate::store::files::{self, DatabaseLock, LockKind};
 use crate::web::server::ConnectionLimits;
 use crate::web::state::AppState;
 
@@ -51,33 +50,6 @@ pub(super) async fn serve(config: Config) -> Result<(), AppError> {
     }
     tracing::info!("romgate stopped");
     Ok(())
-}
-
-/// Holds the lock a restore checks (`store::files::lock_database`) for as
-/// long as the server runs, on a SQLite database file. A restore in
-/// progress stops the start; a lock that cannot be taken at all (a
-/// read-only folder) is a warning: the database reports the real problem.
-fn lock_sqlite_database(config: &Config) -> Result<Option<DatabaseLock>, AppError> {
-    if config.database.is_postgres() {
-        return Ok(None);
-    }
-    let Some(db) = sqlite_file(&config.database) else {
-        return Ok(None);
-    };
-    if let Some(dir) = db.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        let _ = files::prepare_data_dir(dir);
-    }
-    match files::lock_database(&db, LockKind::Serving) {
-        Ok(Some(lock)) => Ok(Some(lock)),
-        Ok(None) => Err(AppError::internal(format!(
-            "`romgate restore` is replacing {}; start the server once it has finished",
-            db.display()
-        ))),
-        Err(err) => {
-            tracing::warn!(path = %db.display(), error = %err, "cannot take the database lock; `romgate restore` cannot tell that this server runs");
-            Ok(None)
-        }
-    }
 }
 
 /// The metrics on their own listener, until the process ends.

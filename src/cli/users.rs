@@ -18,7 +18,7 @@ pub(super) async fn run(config: Config, command: UserCommand) -> Result<(), AppE
         UserCommand::Create { .. } => Missing::Create,
         _ => Missing::Refuse,
     };
-    let store = open_announced(&config, missing).await?;
+    let (store, _lock) = open_announced(&config, missing).await?;
     let now = SystemClock.now();
     let auth = build_auth(&config, store.clone(), PasswordPolicy::PRODUCTION, now).await?;
     let result = run_on(&auth, command, now).await;

@@ -166,6 +166,98 @@ async fn restore_puts_a_backup_back_and_keeps_the_old_database() {
     assert!(file.exists(), "the backup itself stays");
 }
 
+/// A restore whose copy fails (here its temporary file cannot be made; on
+/// a real machine, a full disk) leaves the database where it was: a start
+/// without one would create an empty database, with the setup open.
+#[tokio::test]
+async fn a_restore_that_cannot_copy_leaves_the_database_in_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let app = server_in(&data).await;
+    app.create_user("owner", Role::Admin).await;
+    let file = dir.path().join("backup.db");
+    let output = romgate(&data, &["backup", file.to_str().expect("utf-8")], "", &[]);
+    assert!(output.status.success(), "{output:?}");
+    app.store().close().await;
+    drop(app);
+    std::fs::create_dir(data.join("romgate.db.restoring")).expect("in the way");
+
+    let output = romgate(&data, &["restore", file.to_str().expect("utf-8")], "", &[]);
+    assert!(!output.status.success(), "{output:?}");
+    assert!(stderr(&output).contains("nothing was changed"), "{output:?}");
+    let names: Vec<_> = std::fs::read_dir(&data)
+        .expect("data")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|name| name.contains(".bak")), "{names:?}");
+    let still = store(&data).await;
+    assert!(still.find_user_with_hash("owner").await.expect("query").is_some());
+    still.close().await;
+}
+
+/// A command on the database holds it as the server does: a restore while
+/// `user set-password` waits for its password is refused, so the command's
+/// change does not land in the file moved aside.
+#[tokio::test]
+async fn a_running_command_blocks_restore() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let app = server_in(&data).await;
+    app.create_user("alice", Role::Admin).await;
+    let file = dir.path().join("backup.db");
+    let output = romgate(&data, &["backup", file.to_str().expect("utf-8")], "", &[]);
+    assert!(output.status.success(), "{output:?}");
+    app.store().close().await;
+    drop(app);
+
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_romgate"))
+        .args(["user", "set-password", "alice", "--password-stdin"])
+        .env_clear()
+        .env("ROMM_DATA_PATH", &data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("romgate starts");
+    // Until the command holds its lock, as the kernel lists it (a
+    // condition, not a time: it gives up after a minute only so a broken
+    // build does not hang; probing by taking the lock could make the
+    // command's own attempt fail).
+    let lock_file = data.join("romgate.db.lock");
+    let holds_lock = || {
+        let Ok(meta) = std::fs::metadata(&lock_file) else {
+            return false;
+        };
+        let (pid, inode) = (command.id(), std::os::unix::fs::MetadataExt::ino(&meta));
+        std::fs::read_to_string("/proc/locks")
+            .expect("/proc/locks")
+            .lines()
+            .any(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                fields.contains(&"FLOCK")
+                    && fields.contains(&pid.to_string().as_str())
+                    && fields.iter().any(|f| f.ends_with(&format!(":{inode}")))
+            })
+    };
+    let held = (0..1200).any(|_| {
+        let held = holds_lock();
+        if !held {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        held
+    });
+    assert!(held, "the command never took the lock");
+
+    let restore = romgate(&data, &["restore", file.to_str().expect("utf-8")], "", &[]);
+    assert!(!restore.status.success(), "{restore:?}");
+    assert!(stderr(&restore).contains("stop it first"), "{restore:?}");
+    let mut stdin = command.stdin.take().expect("stdin");
+    stdin.write_all(b"a-new-long-password\n").expect("password");
+    drop(stdin);
+    assert!(command.wait().expect("exits").success());
+}
+
 /// Folds the write-ahead log into the database file and empties it, so the
 /// file's bytes are the database's content. Without it the file changes
 /// later, without the content changing, whenever the last connection still
