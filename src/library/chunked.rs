@@ -220,6 +220,12 @@ impl Library {
     /// completions at once goes on (409 for the others); a refusal (a
     /// missing chunk, sizes that do not add up) writes nothing and keeps
     /// the chunks, so the client can send what is missing.
+    ///
+    /// Once claimed, the completion runs to its end in a task of its own,
+    /// whether or not the request still waits: a client or proxy that stops
+    /// waiting on a large file (hyper then drops the request's future) would
+    /// otherwise leave the upload claimed for `COMPLETION_STALE_AFTER`, or
+    /// its file in place without its row.
     pub async fn complete_chunked_upload(&self, actor: &Principal, id: &str, now: i64) -> AppResult<Rom> {
         let upload = self.own_upload(actor, id).await?;
         if !self
@@ -229,6 +235,15 @@ impl Library {
         {
             return Err(busy());
         }
+        let library = self.clone();
+        tokio::spawn(async move { library.complete_claimed(upload, now).await })
+            .await
+            .map_err(|e| AppError::internal_from("completing a chunked upload", e))?
+    }
+
+    /// The claimed `upload` assembled into its ROM, or its claim released.
+    async fn complete_claimed(&self, upload: ChunkedUpload, now: i64) -> AppResult<Rom> {
+        let id = upload.id.as_str();
         let assembled = tokio::select! {
             assembled = self.assemble_claimed(&upload, now) => assembled,
             never = self.keep_claim(id, now) => match never {},

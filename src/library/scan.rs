@@ -109,7 +109,10 @@ impl Library {
         let roms_dir = root.join("roms");
         let walk_root = root.clone();
         let (slugs, skipped, files_total) = blocking(move || {
-            let (slugs, skipped) = list_dir(&walk_root, &roms_dir, Want::Folders);
+            // Incomplete, platforms are still removed only when their
+            // folder is gone (below).
+            let listing = list_dir(&walk_root, &roms_dir, Want::Folders);
+            let (slugs, skipped) = (listing.entries, listing.skipped);
             let total = slugs
                 .iter()
                 .map(|(slug, _)| count_games(&roms_dir.join(slug)))
@@ -279,10 +282,15 @@ impl Library {
             .map(|f| (f.file_name.clone(), f))
             .collect();
         let (walk_root, walk_dir) = (root.to_path_buf(), dir.to_path_buf());
-        let (found, skipped) = blocking(move || Ok(list_roms(&walk_root, &walk_dir))).await?;
-        report.skipped += skipped;
-        let games = found.len();
-        let changed: Vec<(Found, bool)> = found
+        let listing = blocking(move || Ok(list_roms(&walk_root, &walk_dir))).await?;
+        report.skipped += listing.skipped;
+        // A game whose folder could not be read keeps its row as it is.
+        for name in &listing.unsure {
+            known.remove(name);
+        }
+        let games = listing.found.len() + listing.unsure.len();
+        let changed: Vec<(Found, bool)> = listing
+            .found
             .into_iter()
             .filter_map(|entry| match known.remove(&entry.file_name) {
                 Some(p) if p.size == entry.size_i64() && p.mtime_ns == entry.mtime_ns && p.multi == entry.multi => {
@@ -292,7 +300,13 @@ impl Library {
                 previous => Some((entry, previous.is_some())),
             })
             .collect();
-        let gone: Vec<i64> = known.into_values().map(|f| f.id).collect();
+        // A folder that could not be read whole says nothing of what is
+        // gone: a share that went away must not empty the platform.
+        let gone: Vec<i64> = if listing.complete {
+            known.into_values().map(|f| f.id).collect()
+        } else {
+            Vec::new()
+        };
         for ids in gone.chunks(BATCH) {
             self.store.delete_roms(ids).await?;
         }

@@ -36,20 +36,47 @@ pub(super) enum Want {
     Anything,
 }
 
-/// The plain-named entries of `dir` (following links that stay inside
-/// `root`), sorted by name, and how many were skipped. An unreadable folder
-/// is logged and read as empty.
-pub(super) fn list_dir(root: &Path, dir: &Path, want: Want) -> (Vec<(String, Metadata)>, usize) {
+/// What listing a folder found: its plain-named entries (following links
+/// that stay inside `root`), sorted by name, how many were skipped, and
+/// whether the folder could be read whole.
+pub(super) struct Listing {
+    pub(super) entries: Vec<(String, Metadata)>,
+    pub(super) skipped: usize,
+    /// False when reading the folder failed, at once or midway (a network
+    /// share that went away, a permission changed): what is missing from
+    /// `entries` may still be there.
+    pub(super) complete: bool,
+}
+
+/// Lists `dir` (see `Listing`). An unreadable folder is logged and listed
+/// as incomplete.
+pub(super) fn list_dir(root: &Path, dir: &Path, want: Want) -> Listing {
+    let unreadable = |err: std::io::Error| {
+        tracing::warn!(path = %dir.display(), error = %err, "cannot read a library folder");
+    };
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) => {
-            tracing::warn!(path = %dir.display(), error = %err, "cannot read a library folder");
-            return (Vec::new(), 1);
+            unreadable(err);
+            return Listing {
+                entries: Vec::new(),
+                skipped: 1,
+                complete: false,
+            };
         }
     };
+    let mut complete = true;
     let mut found = Vec::new();
     let mut skipped = 0;
-    for entry in entries.flatten() {
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                unreadable(err);
+                complete = false;
+                break;
+            }
+        };
         let Ok(name) = entry.file_name().into_string() else {
             skipped += 1;
             continue;
@@ -59,7 +86,15 @@ pub(super) fn list_dir(root: &Path, dir: &Path, want: Want) -> (Vec<(String, Met
             continue;
         }
         let path = entry.path();
-        match (check_name("file", &name), follow(root, &path)) {
+        let followed = match follow(root, &path) {
+            Ok(followed) => followed,
+            Err(err) => {
+                unreadable(err);
+                complete = false;
+                continue;
+            }
+        };
+        match (check_name("file", &name), followed) {
             (Ok(()), Some(meta)) if want == Want::Anything || meta.is_dir() => found.push((name, meta)),
             (Ok(()), Some(_)) => {}
             _ => {
@@ -69,34 +104,68 @@ pub(super) fn list_dir(root: &Path, dir: &Path, want: Want) -> (Vec<(String, Met
         }
     }
     found.sort_by(|a, b| a.0.cmp(&b.0));
-    (found, skipped)
+    Listing {
+        entries: found,
+        skipped,
+        complete,
+    }
 }
 
 /// The metadata of `path`, following a symbolic link only when its target
-/// is inside `root`. `None` for links leading out, dangling links and
-/// anything that is neither a file nor a folder.
-fn follow(root: &Path, path: &Path) -> Option<Metadata> {
-    let meta = std::fs::symlink_metadata(path).ok()?;
+/// is inside `root`. `None` for links leading out, dangling links, entries
+/// removed since they were listed and anything that is neither a file nor
+/// a folder; an error when the entry itself cannot be examined.
+fn follow(root: &Path, path: &Path) -> std::io::Result<Option<Metadata>> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err),
+    };
     let meta = if meta.file_type().is_symlink() {
-        let target = std::fs::canonicalize(path).ok()?;
-        if !target.starts_with(root) {
-            return None;
-        }
-        std::fs::metadata(&target).ok()?
+        let Some(target) = std::fs::canonicalize(path)
+            .ok()
+            .filter(|target| target.starts_with(root))
+        else {
+            return Ok(None);
+        };
+        let Ok(meta) = std::fs::metadata(&target) else {
+            return Ok(None);
+        };
+        meta
     } else {
         meta
     };
-    (meta.is_file() || meta.is_dir()).then_some(meta)
+    Ok((meta.is_file() || meta.is_dir()).then_some(meta))
 }
 
 /// The games of one platform folder.
-pub(super) fn list_roms(root: &Path, dir: &Path) -> (Vec<Found>, usize) {
-    let (entries, mut skipped) = list_dir(root, dir, Want::Anything);
+pub(super) struct RomListing {
+    pub(super) found: Vec<Found>,
+    pub(super) skipped: usize,
+    /// Games whose folder could not be read whole: their size and time are
+    /// unknown, so their rows are left as they are.
+    pub(super) unsure: Vec<String>,
+    /// False when the platform folder itself could not be read whole: a
+    /// game missing from `found` may still be there.
+    pub(super) complete: bool,
+}
+
+/// The games of one platform folder (see `RomListing`).
+pub(super) fn list_roms(root: &Path, dir: &Path) -> RomListing {
+    let Listing {
+        entries,
+        mut skipped,
+        complete,
+    } = list_dir(root, dir, Want::Anything);
     let mut found = Vec::with_capacity(entries.len());
+    let mut unsure = Vec::new();
     for (file_name, meta) in entries {
         if meta.is_dir() {
             let mut totals = (0, mtime_ns(&meta));
-            folder_totals(root, &dir.join(&file_name), 0, &mut totals, &mut skipped);
+            if !folder_totals(root, &dir.join(&file_name), 0, &mut totals, &mut skipped) {
+                unsure.push(file_name);
+                continue;
+            }
             found.push(Found {
                 file_name,
                 multi: true,
@@ -112,27 +181,35 @@ pub(super) fn list_roms(root: &Path, dir: &Path) -> (Vec<Found>, usize) {
             });
         }
     }
-    (found, skipped)
+    RomListing {
+        found,
+        skipped,
+        unsure,
+        complete,
+    }
 }
 
 /// Adds the sizes of a folder's files and keeps the latest mtime. Linked
-/// folders are not entered (no loops).
-fn folder_totals(root: &Path, dir: &Path, depth: usize, totals: &mut (u64, i64), skipped: &mut usize) {
+/// folders are not entered (no loops). False when a folder could not be
+/// read whole.
+fn folder_totals(root: &Path, dir: &Path, depth: usize, totals: &mut (u64, i64), skipped: &mut usize) -> bool {
     if depth >= MAX_FOLDER_DEPTH {
         *skipped += 1;
-        return;
+        return true;
     }
-    let (entries, bad) = list_dir(root, dir, Want::Anything);
-    *skipped += bad;
-    for (name, meta) in entries {
+    let listing = list_dir(root, dir, Want::Anything);
+    *skipped += listing.skipped;
+    let mut complete = listing.complete;
+    for (name, meta) in listing.entries {
         let path: PathBuf = dir.join(&name);
         totals.1 = totals.1.max(mtime_ns(&meta));
         if meta.is_file() {
             totals.0 = totals.0.saturating_add(meta.len());
         } else if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
-            folder_totals(root, &path, depth + 1, totals, skipped);
+            complete &= folder_totals(root, &path, depth + 1, totals, skipped);
         }
     }
+    complete
 }
 
 /// Modification time in unix nanoseconds (0 before 1970 or when unknown).
@@ -177,10 +254,30 @@ mod tests {
 
         let mut listed = None;
         let logged = crate::logging::capture(|| listed = Some(list_roms(&root, &dir)));
-        let (found, skipped) = listed.unwrap();
-        let names: Vec<&str> = found.iter().map(|f| f.file_name.as_str()).collect();
-        assert_eq!((names, skipped), (vec!["real.z64"], 1));
+        let listing = listed.unwrap();
+        let names: Vec<&str> = listing.found.iter().map(|f| f.file_name.as_str()).collect();
+        assert_eq!((names, listing.skipped, listing.complete), (vec!["real.z64"], 1, true));
         assert_eq!(logged.lines().count(), 1, "{logged}");
         assert!(logged.contains(r"fake.z64\nWARN romgate: forged line"), "{logged}");
+    }
+
+    /// A folder that cannot be read (here: not a folder; on a real machine
+    /// a share gone away or a permission changed, which root's tests cannot
+    /// make) is listed as incomplete, not as empty.
+    #[test]
+    fn an_unreadable_folder_is_incomplete_not_empty() {
+        let library = tempfile::tempdir().unwrap();
+        let root = library.path().canonicalize().unwrap();
+        let roms = root.join("roms");
+        std::fs::create_dir_all(roms.join("psx").join("Game (Disc set)")).unwrap();
+        std::fs::write(roms.join("psx").join("Game (Disc set)").join("disc1.bin"), b"disc").unwrap();
+        std::fs::write(roms.join("psx").join("Other.bin"), b"rom").unwrap();
+        std::fs::write(roms.join("gba"), b"not a folder").unwrap();
+
+        let unreadable = list_roms(&root, &roms.join("gba"));
+        assert!(!unreadable.complete && unreadable.found.is_empty());
+        let readable = list_roms(&root, &roms.join("psx"));
+        assert!(readable.complete && readable.unsure.is_empty());
+        assert_eq!(readable.found.len(), 2);
     }
 }

@@ -206,6 +206,49 @@ async fn a_completion_cut_off_midway_does_not_hold_the_upload_for_long() {
     assert_eq!(complete(&app, &editor, &id).await.status, StatusCode::CREATED);
 }
 
+/// A completion whose request is dropped midway (a client or proxy that
+/// stopped waiting: hyper drops the handler's future) still runs to its
+/// end: the ROM is there with its row, and the upload is not left claimed.
+#[tokio::test]
+async fn a_completion_whose_request_is_dropped_still_finishes() {
+    let app = TestApp::new().await;
+    let (_, editor) = app.signed_in("eddie", Role::Editor).await;
+    let psx = platform(&app, "psx").await;
+    let id = started(&app, &editor, psx, "Big.bin", 48 * MIB, 3).await;
+    for index in 0..3 {
+        let response = put_chunk(&app, &editor, &id, index, repeated(b'x', 16 * MIB)).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    }
+    let claimed = async {
+        loop {
+            let upload = app.store().find_chunked_upload(&id).await.expect("lookup");
+            if upload.is_none_or(|u| u.completing_since.is_some()) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    };
+    tokio::select! {
+        biased;
+        () = claimed => {}
+        response = complete(&app, &editor, &id) => panic!("finished before it could be dropped: {}", response.text()),
+    }
+    // Until the completion's task ends (a condition; a minute at most).
+    let mut finished = false;
+    for _ in 0..600 {
+        if app.store().find_chunked_upload(&id).await.expect("lookup").is_none() {
+            finished = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(finished, "the dropped completion left the upload behind");
+    let roms = listed(&app, &editor, "").await;
+    assert!(roms.iter().any(|(_, name)| name == "Big.bin"), "{roms:?}");
+    let on_disk = std::fs::metadata(library_dir(&app).join("roms/psx/Big.bin")).expect("in place");
+    assert_eq!(on_disk.len(), 48 * MIB);
+}
+
 /// A completion that is still running renews its claim (every minute):
 /// a renewed claim is not taken over, however long ago it was first taken.
 #[tokio::test]

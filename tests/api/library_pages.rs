@@ -276,3 +276,19 @@ on_both_engines!(admins_manage_users_through_the_page, |app: TestApp| async move
     let gone = post_form(&app, &admin, &path, &admin.csrf, "confirm=yes").await;
     assert_page(&gone, StatusCode::NOT_FOUND);
 });
+
+/// A platform folder named `upload` has a page like any other, though the
+/// upload form posts to the same path.
+#[tokio::test]
+async fn a_platform_named_upload_has_its_page() {
+    let app = TestApp::new().await;
+    put_file(&app, "upload", "Tetris.gb", b"tetris");
+    scan(&app).await;
+    let (_, viewer) = app.signed_in("vera", Role::Viewer).await;
+    let html = assert_page(&get_as(&app, &viewer, "/library/upload", &[]).await, StatusCode::OK);
+    assert!(html.contains("Tetris.gb"), "{html}");
+    assert_see_other(
+        &app.get("/library/upload", &[]).await,
+        "/login?next=%2Flibrary%2Fupload",
+    );
+}

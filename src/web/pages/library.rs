@@ -177,9 +177,31 @@ pub async fn get_platform(
     ApiPath(slug): ApiPath<String>,
     query: Result<Query<PlatformQuery>, QueryRejection>,
 ) -> PageResult {
-    let principal = require_page(&state, &headers, &[Scope::RomsRead], &platform_href(&slug)).await?;
+    platform_answer(&state, &headers, &csrf, &slug, query).await
+}
+
+/// `GET /library/upload`: the page of a platform named `upload`, whose path
+/// the upload form's route holds (a folder of that name is a platform like
+/// any other).
+pub async fn get_platform_named_upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    csrf: CsrfToken,
+    query: Result<Query<PlatformQuery>, QueryRejection>,
+) -> PageResult {
+    platform_answer(&state, &headers, &csrf, "upload", query).await
+}
+
+async fn platform_answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &CsrfToken,
+    slug: &str,
+    query: Result<Query<PlatformQuery>, QueryRejection>,
+) -> PageResult {
+    let principal = require_page(state, headers, &[Scope::RomsRead], &platform_href(slug)).await?;
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let page = platform_page(&state, &principal, &csrf, &slug, query).await?;
+    let page = platform_page(state, &principal, csrf, slug, query).await?;
     Ok(render(&page, StatusCode::OK))
 }
 

@@ -85,7 +85,10 @@ pub fn routes() -> Router<AppState> {
 
 /// The upload form's route (see `web::router` for why it is apart).
 pub fn upload_routes() -> Router<AppState> {
-    Router::new().route("/library/upload", post(library_upload::post_upload))
+    Router::new().route(
+        "/library/upload",
+        post(library_upload::post_upload).get(library::get_platform_named_upload),
+    )
 }
 
 async fn get_stylesheet() -> impl IntoResponse {
