@@ -187,6 +187,10 @@ impl From<StoreError> for AppError {
                     "Something in the request cannot be stored: a NUL or other unusable character, or a value far too long.",
                 )
             }
+            StoreError::Vanished(cause) => {
+                tracing::info!(%cause, "a request was refused: what it refers to was deleted meanwhile");
+                AppError::not_found("What this refers to was removed meanwhile; reload and try again.")
+            }
             other => AppError::internal_from("a database call failed", other),
         }
     }

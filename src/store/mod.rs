@@ -131,6 +131,11 @@ pub enum StoreError {
     /// bad input (400, not 500); nothing was written.
     #[error("the database cannot store a value: {0}")]
     Unstorable(String),
+    /// A foreign key refused the write: a row it refers to (a ROM, a
+    /// platform, an account) was deleted by another request meanwhile.
+    /// Nothing was written; 404, as the next attempt would be answered.
+    #[error("a row the write refers to was deleted meanwhile: {0}")]
+    Vanished(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
     #[error("migration error: {0}")]
@@ -146,6 +151,8 @@ impl From<sqlx::Error> for StoreError {
             StoreError::Full(err.to_string())
         } else if unstorable(&err) {
             StoreError::Unstorable(err.to_string())
+        } else if matches!(&err, sqlx::Error::Database(db) if db.is_foreign_key_violation()) {
+            StoreError::Vanished(err.to_string())
         } else {
             StoreError::Database(err)
         }

@@ -62,3 +62,39 @@ async fn an_unreachable_database_is_a_503_that_says_to_try_again() {
     );
     assert_eq!(page.header("retry-after"), Some("5"));
 }
+
+crate::util::on_both_engines!(
+    /// A write whose ROM or platform another request deleted meanwhile
+    /// (a link asked for as the ROM is deleted, an upload started as its
+    /// platform goes) is a 404, as the next attempt would be, not a 500.
+    a_write_whose_row_was_deleted_meanwhile_is_not_found,
+    |app: TestApp| async move {
+        use romgate::auth::Role;
+        use romgate::error::AppError;
+        use romgate::store::{NewChunkedUpload, StoreError};
+
+        let alice = app.create_user("alice", Role::Editor).await;
+        let now = app.now();
+        let gone_rom = app
+            .store()
+            .insert_download_link("link-hash", alice.id, 999_999, now, now + 60, None)
+            .await;
+        let upload = NewChunkedUpload {
+            id: "00000000-0000-4000-8000-000000000000",
+            user_id: alice.id,
+            platform_id: 999_999,
+            file_name: "Game.bin",
+            total_size: 10,
+            total_chunks: 1,
+        };
+        let gone_platform = app.store().insert_chunked_upload(&upload, now, 16).await.map(|_| ());
+        for refused in [gone_rom, gone_platform] {
+            let Err(err) = refused else {
+                panic!("written");
+            };
+            assert!(matches!(err, StoreError::Vanished(_)), "{err:?}");
+            let answer = AppError::from(err);
+            assert_eq!(answer.code(), Some(romgate::error::Code::NotFound));
+        }
+    }
+);
