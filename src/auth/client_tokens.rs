@@ -243,9 +243,17 @@ impl Auth {
     /// me.write, live, and no wider (as it works now, within the owner's
     /// role) than the credential asking. A client token may renew only
     /// itself: a stolen one must not take over the owner's other tokens,
-    /// which would then not end when it is revoked.
+    /// which would then not end when it is revoked. An app's sign-in
+    /// (an access token of `/api/token`) may renew none: the secret would
+    /// outlive the sign-in, which a token it creates does not (`Minter`).
     pub(super) async fn own_token_to_hand_out(&self, actor: &Principal, id: i64, now: i64) -> AppResult<ClientToken> {
         actor.require(&[Scope::MeWrite])?;
+        if matches!(actor.credential, Credential::Bearer { .. }) {
+            return Err(AppError::forbidden(
+                Code::InsufficientScope,
+                "An app's sign-in cannot give a token a new secret or pair it. Sign in to manage your tokens.",
+            ));
+        }
         if actor.credential.client_token_id().is_some_and(|own| own != id) {
             return Err(AppError::forbidden(
                 Code::InsufficientScope,

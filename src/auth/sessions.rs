@@ -149,9 +149,7 @@ impl Auth {
             // came with this access token (and every token rotated from it)
             // must not mint a new one.
             Credential::Bearer { token_hash } => {
-                if let Some(family_id) = self.store.delete_access_token(token_hash).await? {
-                    self.store.revoke_token_family(&family_id).await?;
-                }
+                self.store.end_access_token_family(token_hash).await?;
                 Ok(None)
             }
             // A client token is not a sign-in to end: an app that calls

@@ -71,12 +71,31 @@ fn misspelt_switch(name: &str, value: &str, known: &str, vars: &HashMap<String, 
     })
 }
 
-/// An unknown `DISABLE_*` set to true, or an unknown `*REGISTRATION*` set
-/// to false: meant to close something, under a name romgate does not have.
+/// Words naming what romgate's switches close.
+const CLOSABLE: &[&str] = &[
+    "LOGIN",
+    "PASSWORD",
+    "USERPASS",
+    "SETUP",
+    "WIZARD",
+    "REGISTRATION",
+    "SIGNUP",
+    "SIGN_UP",
+];
+
+/// An unknown `DISABLE_…` naming a sign-in, the setup or registration set
+/// to true, or another unknown name of registration or sign-up set to
+/// false: meant to close something, under a name romgate does not have.
+/// Other programs' `DISABLE_TELEMETRY=1` and the like close nothing of
+/// romgate's and only get the unknown-variable warning.
 fn invented_switch(name: &str, value: &str) -> Option<String> {
     let upper = name.to_ascii_uppercase();
-    let meant_to_close =
-        (upper.starts_with("DISABLE_") && is_true(value)) || (upper.contains("REGISTRATION") && is_false(value));
+    let names_closable = CLOSABLE.iter().any(|word| upper.contains(word));
+    let meant_to_close = if upper.starts_with("DISABLE_") {
+        names_closable && is_true(value)
+    } else {
+        (upper.contains("REGISTRATION") || upper.contains("SIGNUP")) && is_false(value)
+    };
     meant_to_close.then(|| {
         format!(
             "{} is set to {} but is not a variable romgate reads, so it closes nothing; romgate's switches \

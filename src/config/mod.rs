@@ -11,6 +11,8 @@ use url::Url;
 
 use crate::secret::Secret;
 
+mod database_url;
+pub use database_url::DatabaseUrl;
 mod fail_closed;
 mod warnings;
 pub use warnings::{CALLBACK_PATH, Finding, StartupWarning, log_startup_warnings};
@@ -155,61 +157,6 @@ pub struct OidcConfig {
     pub rp_initiated_logout: bool,
     pub end_session_endpoint: Option<Url>,
     pub post_logout_redirect_uri: Option<Url>,
-}
-
-/// A database URL whose password never reaches a log line.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(String);
-
-impl DatabaseUrl {
-    pub fn new(url: impl Into<String>) -> Self {
-        Self(url.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_postgres(&self) -> bool {
-        self.0.starts_with("postgres://") || self.0.starts_with("postgresql://")
-    }
-    /// The URL with any password replaced by `***`, for logs: the one in
-    /// the authority and any query parameter naming one (`?password=`,
-    /// which sqlx also reads). A PostgreSQL URL that does not parse (a
-    /// password holding `/`, `#` or `?`) shows its scheme alone, as any of
-    /// it could be the password.
-    pub fn redacted(&self) -> String {
-        let Ok(mut url) = Url::parse(&self.0) else {
-            return if self.is_postgres() {
-                format!("{}://***", self.0.split("://").next().unwrap_or("postgres"))
-            } else {
-                self.0.clone()
-            };
-        };
-        if url.password().is_some() {
-            let _ = url.set_password(Some("***"));
-        }
-        let names_a_password = |name: &str| name.to_ascii_lowercase().contains("password");
-        if url.query_pairs().any(|(name, _)| names_a_password(&name)) {
-            let pairs: Vec<(String, String)> = url
-                .query_pairs()
-                .map(|(name, value)| {
-                    let value = if names_a_password(&name) {
-                        "***".into()
-                    } else {
-                        value.into_owned()
-                    };
-                    (name.into_owned(), value)
-                })
-                .collect();
-            url.query_pairs_mut().clear().extend_pairs(pairs);
-        }
-        url.to_string()
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.redacted())
-    }
 }
 
 /// All the problems found in the environment, one line each.

@@ -164,6 +164,10 @@ fn a_database_password_anywhere_in_the_url_is_masked() {
         // Not a URL to the parser (the `/` ends the authority early): all of
         // it could be the password.
         ("postgres://romm:hunter2/x@db/romm", "postgres://***"),
+        // Parsed, but with the authority ended early (host romm, no port).
+        ("postgres://romm:/hunter2@db/romm", "postgres://***"),
+        ("postgres://romm:12/hunter2@db", "postgres://***"),
+        ("postgres://romm:?hunter2@db", "postgres://***"),
         ("postgresql://romm:hun#ter2@db/romm", "postgresql://***"),
     ] {
         let url = crate::config::DatabaseUrl::new(url);
@@ -329,10 +333,13 @@ fn a_misspelt_switch_meant_to_close_something_stops_the_start() {
             "{name}: {lines:?}"
         );
     }
+    assert_eq!(errors(&[("DISABLE_REGISTRATION", "true")]).len(), 1);
     for pairs in [
         vec![("DISABLE_PASSWORD_LOGIN", "false")],
         vec![("DISABLE_EMULATOR_JS", "true")],
         vec![("OIDC_REGISTRATION", "true")],
+        vec![("DISABLE_REGISTRATION", "false")],
+        vec![("DISABLE_TELEMETRY", "1")],
     ] {
         assert!(Config::from_vars(vars(&pairs)).is_ok(), "{pairs:?}");
     }

@@ -228,6 +228,17 @@ impl Library {
     /// its file in place without its row.
     pub async fn complete_chunked_upload(&self, actor: &Principal, id: &str, now: i64) -> AppResult<Rom> {
         let upload = self.own_upload(actor, id).await?;
+        let library = self.clone();
+        tokio::spawn(async move { library.claim_and_complete(upload, now).await })
+            .await
+            .map_err(|e| AppError::internal_from("completing a chunked upload", e))?
+    }
+
+    /// Claims `upload` (409 when another completion holds it), then
+    /// assembles it into its ROM or releases the claim: in the completion's
+    /// own task, so nothing between the claim and its end is cut off.
+    async fn claim_and_complete(&self, upload: ChunkedUpload, now: i64) -> AppResult<Rom> {
+        let id = upload.id.as_str();
         if !self
             .store
             .claim_chunked_upload(id, now, now - COMPLETION_STALE_AFTER)
@@ -235,15 +246,6 @@ impl Library {
         {
             return Err(busy());
         }
-        let library = self.clone();
-        tokio::spawn(async move { library.complete_claimed(upload, now).await })
-            .await
-            .map_err(|e| AppError::internal_from("completing a chunked upload", e))?
-    }
-
-    /// The claimed `upload` assembled into its ROM, or its claim released.
-    async fn complete_claimed(&self, upload: ChunkedUpload, now: i64) -> AppResult<Rom> {
-        let id = upload.id.as_str();
         let assembled = tokio::select! {
             assembled = self.assemble_claimed(&upload, now) => assembled,
             never = self.keep_claim(id, now) => match never {},

@@ -108,16 +108,14 @@ impl Library {
         let root = self.canonical_root().await?;
         let roms_dir = root.join("roms");
         let walk_root = root.clone();
-        let (slugs, skipped, files_total) = blocking(move || {
-            // Incomplete, platforms are still removed only when their
-            // folder is gone (below).
+        let (slugs, skipped, roms_listed_whole, files_total) = blocking(move || {
             let listing = list_dir(&walk_root, &roms_dir, Want::Folders);
-            let (slugs, skipped) = (listing.entries, listing.skipped);
-            let total = slugs
+            let total = listing
+                .entries
                 .iter()
                 .map(|(slug, _)| count_games(&roms_dir.join(slug)))
                 .sum::<u64>();
-            Ok((slugs, skipped, total))
+            Ok((listing.entries, listing.skipped, listing.complete, total))
         })
         .await?;
         let mut report = ScanReport {
@@ -171,21 +169,39 @@ impl Library {
         }
         self.write_batch(&mut pipeline, now, &mut report).await?;
         report.count(pipeline.written().await?);
-        let on_disk: HashSet<&String> = slugs.iter().map(|(name, _)| name).collect();
-        let _writes = self.writes.lock().await;
-        for platform in self.store.list_platforms().await? {
-            // An upload may have made the folder since it was listed.
-            let folder = root.join("roms").join(&platform.slug);
-            if !on_disk.contains(&platform.slug) && tokio::fs::symlink_metadata(&folder).await.is_err() {
-                self.store.delete_platform(platform.id).await?;
-                report.removed += usize::try_from(platform.rom_count).unwrap_or(0);
-            }
+        if roms_listed_whole {
+            self.remove_gone_platforms(&root, &slugs, &mut report).await?;
         }
         report.platforms = slugs.len();
         report.bytes_hashed = counters.bytes_hashed();
         let ms = started.elapsed().as_millis();
         tracing::info!(?report, ms, "library scanned");
         Ok(report)
+    }
+
+    /// Removes the platforms whose folder is gone: not among `slugs` (the
+    /// folders of a whole listing of `roms/`) and not found now either (an
+    /// upload may have made it since). A folder that cannot be examined (a
+    /// share that went away, a permission) is not gone.
+    async fn remove_gone_platforms(
+        &self,
+        root: &Path,
+        slugs: &[(String, std::fs::Metadata)],
+        report: &mut ScanReport,
+    ) -> AppResult<()> {
+        let on_disk: HashSet<&String> = slugs.iter().map(|(name, _)| name).collect();
+        let _writes = self.writes.lock().await;
+        for platform in self.store.list_platforms().await? {
+            let folder = root.join("roms").join(&platform.slug);
+            let gone = tokio::fs::symlink_metadata(&folder)
+                .await
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+            if !on_disk.contains(&platform.slug) && gone {
+                self.store.delete_platform(platform.id).await?;
+                report.removed += usize::try_from(platform.rom_count).unwrap_or(0);
+            }
+        }
+        Ok(())
     }
 
     /// Reports the platforms at the front whose files are all hashed: the

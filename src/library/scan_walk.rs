@@ -116,19 +116,19 @@ pub(super) fn list_dir(root: &Path, dir: &Path, want: Want) -> Listing {
 /// removed since they were listed and anything that is neither a file nor
 /// a folder; an error when the entry itself cannot be examined.
 fn follow(root: &Path, path: &Path) -> std::io::Result<Option<Metadata>> {
-    let meta = match std::fs::symlink_metadata(path) {
-        Ok(meta) => meta,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(err),
+    let Some(meta) = missing_is_none(std::fs::symlink_metadata(path))? else {
+        return Ok(None);
     };
     let meta = if meta.file_type().is_symlink() {
-        let Some(target) = std::fs::canonicalize(path)
-            .ok()
-            .filter(|target| target.starts_with(root))
-        else {
+        // A dangling link is not a game; any other failure is unknown,
+        // not gone.
+        let Some(target) = missing_is_none(std::fs::canonicalize(path))? else {
             return Ok(None);
         };
-        let Ok(meta) = std::fs::metadata(&target) else {
+        if !target.starts_with(root) {
+            return Ok(None);
+        }
+        let Some(meta) = missing_is_none(std::fs::metadata(&target))? else {
             return Ok(None);
         };
         meta
@@ -136,6 +136,15 @@ fn follow(root: &Path, path: &Path) -> std::io::Result<Option<Metadata>> {
         meta
     };
     Ok((meta.is_file() || meta.is_dir()).then_some(meta))
+}
+
+/// `None` for what is not there, the error for anything else.
+fn missing_is_none<T>(found: std::io::Result<T>) -> std::io::Result<Option<T>> {
+    match found {
+        Ok(found) => Ok(Some(found)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err),
+    }
 }
 
 /// The games of one platform folder.

@@ -2,7 +2,9 @@
 //! platform's folder, hashed as they pass; only a complete upload is placed
 //! under its final name (see `placing`: one winner per name, nothing
 //! overwritten). An upload that is dropped unfinished (a client gone, a body
-//! too large, a refused request) removes its temporary file.
+//! too large, a refused request) removes its temporary file, and the folder
+//! of the new platform it was to create; the platform's row is written only
+//! with the file.
 
 use std::path::PathBuf;
 
@@ -28,33 +30,45 @@ pub struct Upload {
     hasher: Sha256,
     written: u64,
     limit: u64,
-    platform_id: i64,
+    platform: String,
     file_name: String,
+    /// Last, so that it is dropped after the temporary file inside it.
+    new_folder: NewFolder,
+}
+
+/// The folder an upload made for a new platform: removed when the upload
+/// is dropped unfinished and the folder is still empty (another upload to
+/// the same new platform may have a file in it).
+struct NewFolder(Option<PathBuf>);
+
+impl Drop for NewFolder {
+    fn drop(&mut self) {
+        if let Some(folder) = self.0.take() {
+            let _ = std::fs::remove_dir(folder);
+        }
+    }
 }
 
 impl Library {
     /// Starts an upload of `file_name` to platform `platform` (a slug; a new
-    /// one is created when it is a plain lower-case name). Refuses a name
-    /// that exists before any byte is received.
-    pub async fn begin_upload(
-        &self,
-        actor: &Principal,
-        platform: &str,
-        file_name: &str,
-        now: i64,
-    ) -> AppResult<Upload> {
+    /// one is created, with the file, when it is a plain lower-case name).
+    /// Refuses a name that exists before any byte is received.
+    pub async fn begin_upload(&self, actor: &Principal, platform: &str, file_name: &str) -> AppResult<Upload> {
         actor.require(&[Scope::RomsWrite])?;
         check_name("file name", file_name)?;
         check_name("platform", platform)?;
-        if self.store.find_platform_by_slug(platform).await?.is_none() {
+        let known = self.store.find_platform_by_slug(platform).await?.is_some();
+        if !known {
             check_new_slug(platform)?;
         }
+        let folder = self.root.join("roms").join(platform);
+        let made = !known && tokio::fs::symlink_metadata(&folder).await.is_err();
         let dir = self.platform_dir(platform).await?;
+        let new_folder = NewFolder(made.then(|| dir.clone()));
         let dest = dir.join(file_name);
         if tokio::fs::symlink_metadata(&dest).await.is_ok() {
             return Err(name_taken());
         }
-        let platform_id = self.store.upsert_platform(platform, now).await?;
         let (temp, file) = TempFile::create_in(&dir).await?;
         Ok(Upload {
             temp,
@@ -63,8 +77,9 @@ impl Library {
             hasher: Sha256::new(),
             written: 0,
             limit: self.max_upload_bytes,
-            platform_id,
+            platform: platform.to_string(),
             file_name: file_name.to_string(),
+            new_folder,
         })
     }
 }
@@ -92,10 +107,12 @@ impl Upload {
             .sync_all()
             .await
             .map_err(|e| io_error("syncing", temp, e))?;
+        let platform_id = library.store.upsert_platform(&self.platform, now).await?;
+        self.new_folder.0 = None;
         let done = Finished {
             temp: &self.temp,
             dest: &self.dest,
-            platform_id: self.platform_id,
+            platform_id,
             file_name: &self.file_name,
             size: self.written,
             sha256: hex::encode(self.hasher.clone().finalize()),

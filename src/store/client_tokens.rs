@@ -271,7 +271,14 @@ impl Store {
     /// Deletes token `id` (only `owner`'s, when given); its pairing codes go
     /// with it. True when it existed.
     pub async fn delete_client_token(&self, id: i64, owner: Option<i64>) -> Result<bool, StoreError> {
-        let deleted = on_pool!(self, p => sqlx::query(DELETE_ONE).bind(id).bind(owner).execute(p).await.map(|r| r.rows_affected()))?;
+        // The owner's lock first, as every revocation takes it.
+        let deleted = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(LOCK_CLIENT_TOKEN_OWNER).bind(id).execute(&mut *tx).await?;
+            let deleted = sqlx::query(DELETE_ONE).bind(id).bind(owner).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok::<u64, sqlx::Error>(deleted)
+        })?;
         Ok(deleted > 0)
     }
 

@@ -26,6 +26,15 @@ const SIGN_INS: [&str; 5] = [
     DELETE_DOWNLOAD_LINKS_OF,
     "DELETE FROM client_tokens WHERE user_id = $1 AND minted_by_family IS NOT NULL",
 ];
+/// What ends token family `$1`, the owner's lock first. Spent refresh
+/// tokens are kept (marked) until expiry so later replays are still
+/// recognised; unspent ones can never be used again.
+const REVOKE_FAMILY: [&str; 4] = [
+    LOCK_FAMILY_OWNER,
+    "DELETE FROM access_tokens WHERE family_id = $1",
+    "DELETE FROM client_tokens WHERE minted_by_family = $1",
+    "UPDATE refresh_tokens SET used_at = COALESCE(used_at, created_at) WHERE family_id = $1",
+];
 /// A user's devices; their tokens go with them (the schema's cascade).
 const DELETE_DEVICES_OF: &str = "DELETE FROM devices WHERE user_id = $1";
 const DELETE_CLIENT_TOKENS_OF: &str = "DELETE FROM client_tokens WHERE user_id = $1";
@@ -304,11 +313,23 @@ impl Store {
         self.fallbacks.0.load(Ordering::Relaxed)
     }
 
-    /// Deletes the access token and returns the family it came from, or
-    /// `None` when there was no such token.
-    pub async fn delete_access_token(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
-        const SQL: &str = "DELETE FROM access_tokens WHERE token_hash = $1 RETURNING family_id";
-        Ok(on_pool!(self, p => sqlx::query_scalar(SQL).bind(token_hash).fetch_optional(p).await)?)
+    /// Ends the family of access token `token_hash` (an app's logout), in
+    /// one transaction, as `revoke_token_family` does; `false` when there
+    /// is no such token.
+    pub async fn end_access_token_family(&self, token_hash: &str) -> Result<bool, StoreError> {
+        const FAMILY_OF: &str = "SELECT family_id FROM access_tokens WHERE token_hash = $1";
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let family: Option<String> = sqlx::query_scalar(FAMILY_OF).bind(token_hash).fetch_optional(&mut *tx).await?;
+            let Some(family) = family else {
+                return Ok(false);
+            };
+            for sql in REVOKE_FAMILY {
+                sqlx::query(sql).bind(&family).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// Ends a whole token family: every refresh and access token issued from
@@ -319,22 +340,12 @@ impl Store {
     pub async fn revoke_token_family(&self, family_id: &str) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query(LOCK_FAMILY_OWNER).bind(family_id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM access_tokens WHERE family_id = $1").bind(family_id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM client_tokens WHERE minted_by_family = $1")
-                .bind(family_id)
-                .execute(&mut *tx)
-                .await?;
-            // Spent rows are kept (marked) until expiry so later replays are
-            // still recognised; unspent ones can never be used again.
-            sqlx::query("UPDATE refresh_tokens SET used_at = COALESCE(used_at, created_at) WHERE family_id = $1")
-                .bind(family_id)
-                .execute(&mut *tx)
-                .await?;
+            for sql in REVOKE_FAMILY {
+                sqlx::query(sql).bind(family_id).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
-            Ok::<(), sqlx::Error>(())
-        })?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Ends every session, token and download link of a user: after a

@@ -10,7 +10,7 @@
 //! receives it. Codes arrive here as keyed hashes only.
 
 use super::client_tokens::{COUNT_OF_USER, Minter, lineage_of};
-use super::users::count_under_owner_lock;
+use super::users::{LOCK_FLOW_OWNER, count_under_owner_lock};
 use super::{Store, StoreError, on_pool};
 
 /// A flow as the person approving it and the polling device see it.
@@ -276,6 +276,10 @@ impl Store {
     ) -> Result<Option<IssuedDeviceToken>, StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
+            // Owner first, then the flow and its token, in the order every
+            // revocation locks them (a token's deletion cascades to its
+            // flows): the other order could deadlock with an app's logout.
+            sqlx::query(LOCK_FLOW_OWNER).bind(device_code_hash).execute(&mut *tx).await?;
             let token_id: Option<Option<i64>> = sqlx::query_scalar(ISSUE_FLOW)
                 .bind(device_code_hash)
                 .bind(now)

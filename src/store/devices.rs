@@ -2,6 +2,7 @@
 //! in. Deleting a device deletes every client token bound to it (the
 //! schema's `ON DELETE CASCADE`), so its credentials stop at once.
 
+use super::users::LOCK_OWNER;
 use super::{Store, StoreError, on_pool};
 
 /// A device as its owner sees it.
@@ -72,7 +73,15 @@ impl Store {
     /// Deletes `user_id`'s device `id` and, by the schema's cascade, every
     /// client token bound to it. True when it existed.
     pub async fn delete_device(&self, id: &str, user_id: i64) -> Result<bool, StoreError> {
-        let deleted = on_pool!(self, p => sqlx::query(DELETE_ONE).bind(id).bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
+        // The owner's lock first, as every revocation takes it (the delete
+        // cascades to the device's tokens and their flows).
+        let deleted = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(LOCK_OWNER).bind(user_id).execute(&mut *tx).await?;
+            let deleted = sqlx::query(DELETE_ONE).bind(id).bind(user_id).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok::<u64, sqlx::Error>(deleted)
+        })?;
         Ok(deleted > 0)
     }
 }

@@ -45,7 +45,7 @@ pub use api::VERSION;
 /// Largest request body accepted by the API and pages.
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
 /// No request may take longer than this.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn router(state: AppState) -> App {
     // Ordinary requests: a small body and a deadline. In a `ServiceBuilder`

@@ -62,7 +62,7 @@ pub async fn receive_upload(
             return Err(AppError::bad_request(Code::OneFile, "Upload one file at a time."));
         };
         let platform = platform_of(&fields)?;
-        let mut started = library.begin_upload(actor, &platform, &file_name, now).await?;
+        let mut started = library.begin_upload(actor, &platform, &file_name).await?;
         while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, limit))? {
             started.write(&chunk).await?;
         }

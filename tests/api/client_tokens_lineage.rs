@@ -176,3 +176,22 @@ on_both_engines!(
         assert!(store.client_tokens_of(alice.id).await.expect("tokens").is_empty());
     }
 );
+
+on_both_engines!(
+    /// An app's sign-in cannot hand out a token it did not make: a new
+    /// secret or a pairing code of the person's own token would outlive the
+    /// sign-in. The person's session can.
+    an_app_sign_in_cannot_renew_or_pair_a_persons_token,
+    |app: TestApp| async move {
+        let (_, alice) = app.signed_in("alice", Role::Viewer).await;
+        let (access, _) = app_sign_in(&app).await;
+        let (id, _) = token_with(&app, &alice, "own", &["me.read"]).await;
+        for path in [format!("/api/client-tokens/{id}/regenerate"), format!("/api/client-tokens/{id}/pair")] {
+            let method = if path.ends_with("regenerate") { Method::PUT } else { Method::POST };
+            let refused = app.with_bearer(method.clone(), &path, &access, None).await;
+            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}: {}", refused.text());
+            let allowed = app.as_browser(&alice, method, &path, None).await;
+            assert_eq!(allowed.status, StatusCode::OK, "{path}: {}", allowed.text());
+        }
+    }
+);

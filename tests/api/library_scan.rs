@@ -216,3 +216,35 @@ on_both_engines!(
         assert!(own.exists(), "other hidden files are not romgate's to remove");
     }
 );
+
+/// A folder the scan cannot read whole (here a symbolic-link loop in it,
+/// which root's tests can make; on a real machine a share that went away
+/// or a permission) says nothing about what is gone: the games and
+/// platforms missing from it are kept until a scan reads it whole.
+#[tokio::test]
+async fn a_folder_not_read_whole_removes_nothing() {
+    let app = TestApp::new().await;
+    let roms = library_dir(&app).join("roms");
+    put_file(&app, "gba", "A.gba", b"a");
+    let b = put_file(&app, "gba", "B.gba", b"b");
+    put_file(&app, "n64", "C.z64", b"c");
+    scan(&app).await;
+    std::fs::remove_file(&b).expect("B removed");
+    std::fs::remove_dir_all(roms.join("n64")).expect("n64 removed");
+    let loops = [roms.join("gba").join("loop"), roms.join("loop")];
+    for path in &loops {
+        std::os::unix::fs::symlink(path, path).expect("a link to itself");
+    }
+    let report = scan(&app).await;
+    assert_eq!(report.removed, 0, "{report:?}");
+    let names: Vec<String> = all_roms(&app).await.into_iter().map(|r| r.file_name).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+
+    for path in &loops {
+        std::fs::remove_file(path).expect("loop removed");
+    }
+    let report = scan(&app).await;
+    assert_eq!(report.removed, 2, "{report:?}");
+    let names: Vec<String> = all_roms(&app).await.into_iter().map(|r| r.file_name).collect();
+    assert_eq!(names, ["A.gba"]);
+}

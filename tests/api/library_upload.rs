@@ -296,3 +296,20 @@ async fn folder_games_are_listed_refused_for_download_and_deleted_whole() {
     assert_eq!(deleted.status, StatusCode::OK);
     assert!(!library_dir(&app).join("roms/psx/FF7").exists());
 }
+
+/// A refused upload to a new platform leaves no platform behind: neither
+/// its row nor its folder (which the next scan would list again).
+#[tokio::test]
+async fn a_refused_upload_to_a_new_platform_leaves_no_platform() {
+    let app = TestApp::builder().env("ROMGATE_MAX_UPLOAD_BYTES", "10").build().await;
+    let (_, editor) = app.signed_in("eddie", Role::Editor).await;
+    let refused = upload(&app, &editor, "newpf", "G.gb", &[0; 100]).await;
+    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", refused.text());
+    let platforms = app.as_browser(&editor, Method::GET, "/api/platforms", None).await;
+    assert_eq!(platforms.json(), serde_json::json!([]));
+    assert!(!library_dir(&app).join("roms/newpf").exists());
+    let kept = upload(&app, &editor, "newpf", "G.gb", b"tiny").await;
+    assert_eq!(kept.status, StatusCode::CREATED, "{}", kept.text());
+    let platforms = app.as_browser(&editor, Method::GET, "/api/platforms", None).await;
+    assert_eq!(platforms.json()[0]["slug"], "newpf");
+}

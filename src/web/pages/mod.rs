@@ -26,9 +26,11 @@ mod scan_notice;
 pub mod sso;
 
 use axum::Router;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+
+use tower_http::timeout::TimeoutLayer;
 
 use crate::web::state::AppState;
 
@@ -85,10 +87,13 @@ pub fn routes() -> Router<AppState> {
 
 /// The upload form's route (see `web::router` for why it is apart).
 pub fn upload_routes() -> Router<AppState> {
-    Router::new().route(
-        "/library/upload",
-        post(library_upload::post_upload).get(library::get_platform_named_upload),
-    )
+    // The page of a platform named `upload` shares the path, and keeps the
+    // deadline every other page has.
+    let page = get(library::get_platform_named_upload).layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        crate::web::REQUEST_TIMEOUT,
+    ));
+    Router::new().route("/library/upload", post(library_upload::post_upload).merge(page))
 }
 
 async fn get_stylesheet() -> impl IntoResponse {
