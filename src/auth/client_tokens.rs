@@ -243,15 +243,18 @@ impl Auth {
     /// me.write, live, and no wider (as it works now, within the owner's
     /// role) than the credential asking. A client token may renew only
     /// itself: a stolen one must not take over the owner's other tokens,
-    /// which would then not end when it is revoked. An app's sign-in
-    /// (an access token of `/api/token`) may renew none: the secret would
-    /// outlive the sign-in, which a token it creates does not (`Minter`).
+    /// which would then not end when it is revoked. Likewise an app's
+    /// sign-in (an access token of `/api/token`) may renew only the tokens
+    /// it made, which end with it (`Minter`): a new secret of any other
+    /// would outlive it.
     pub(super) async fn own_token_to_hand_out(&self, actor: &Principal, id: i64, now: i64) -> AppResult<ClientToken> {
         actor.require(&[Scope::MeWrite])?;
-        if matches!(actor.credential, Credential::Bearer { .. }) {
+        if let Credential::Bearer { token_hash } = &actor.credential
+            && !self.store.client_token_made_by_access_token(id, token_hash).await?
+        {
             return Err(AppError::forbidden(
                 Code::InsufficientScope,
-                "An app's sign-in cannot give a token a new secret or pair it. Sign in to manage your tokens.",
+                "An app's sign-in can give a new secret only to the tokens it made. Sign in to manage your other tokens.",
             ));
         }
         if actor.credential.client_token_id().is_some_and(|own| own != id) {

@@ -268,6 +268,14 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as(SELECT_ONE).bind(id).bind(owner).fetch_optional(p).await)?)
     }
 
+    /// Whether token `id` was made by the sign-in (the token family) of
+    /// access token `access_hash`.
+    pub async fn client_token_made_by_access_token(&self, id: i64, access_hash: &str) -> Result<bool, StoreError> {
+        const SQL: &str = "SELECT EXISTS (SELECT 1 FROM client_tokens ct \
+            JOIN access_tokens a ON a.family_id = ct.minted_by_family WHERE ct.id = $1 AND a.token_hash = $2)";
+        Ok(on_pool!(self, p => sqlx::query_scalar(SQL).bind(id).bind(access_hash).fetch_one(p).await)?)
+    }
+
     /// Deletes token `id` (only `owner`'s, when given); its pairing codes go
     /// with it. True when it existed.
     pub async fn delete_client_token(&self, id: i64, owner: Option<i64>) -> Result<bool, StoreError> {

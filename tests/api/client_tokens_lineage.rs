@@ -178,19 +178,35 @@ on_both_engines!(
 );
 
 on_both_engines!(
-    /// An app's sign-in cannot hand out a token it did not make: a new
-    /// secret or a pairing code of the person's own token would outlive the
-    /// sign-in. The person's session can.
-    an_app_sign_in_cannot_renew_or_pair_a_persons_token,
+    /// An app's sign-in hands out only the tokens it made: a new secret or
+    /// a pairing code of the person's own token, or of another sign-in's,
+    /// would outlive it. Its own it may; the person's session may any.
+    an_app_sign_in_renews_or_pairs_only_what_it_made,
     |app: TestApp| async move {
         let (_, alice) = app.signed_in("alice", Role::Viewer).await;
         let (access, _) = app_sign_in(&app).await;
-        let (id, _) = token_with(&app, &alice, "own", &["me.read"]).await;
-        for path in [format!("/api/client-tokens/{id}/regenerate"), format!("/api/client-tokens/{id}/pair")] {
-            let method = if path.ends_with("regenerate") { Method::PUT } else { Method::POST };
+        let (other_access, _) = app_sign_in(&app).await;
+        let (own, _) = token_with(&app, &alice, "own", &["me.read"]).await;
+        let made = app
+            .with_bearer(Method::POST, "/api/client-tokens", &access, Some(json!({"name": "app", "scopes": ["me.read"]})))
+            .await;
+        let made = made.json()["id"].as_i64().expect("id");
+        let paths = |id: i64| {
+            [
+                (Method::PUT, format!("/api/client-tokens/{id}/regenerate")),
+                (Method::POST, format!("/api/client-tokens/{id}/pair")),
+            ]
+        };
+        for (method, path) in paths(own) {
             let refused = app.with_bearer(method.clone(), &path, &access, None).await;
             assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}: {}", refused.text());
             let allowed = app.as_browser(&alice, method, &path, None).await;
+            assert_eq!(allowed.status, StatusCode::OK, "{path}: {}", allowed.text());
+        }
+        for (method, path) in paths(made) {
+            let refused = app.with_bearer(method.clone(), &path, &other_access, None).await;
+            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}: {}", refused.text());
+            let allowed = app.with_bearer(method, &path, &access, None).await;
             assert_eq!(allowed.status, StatusCode::OK, "{path}: {}", allowed.text());
         }
     }
