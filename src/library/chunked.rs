@@ -212,7 +212,11 @@ impl Library {
         let received = tokio::task::spawn_blocking(move || count_chunks(&folder, total))
             .await
             .map_err(|e| AppError::internal_from("counting chunks", e))?
-            .map_err(|e| AppError::internal_from("counting chunks", e))?;
+            .map_err(|e| match e.kind() {
+                // Completed or cancelled since the chunk arrived.
+                std::io::ErrorKind::NotFound => upload_gone(),
+                _ => AppError::internal_from("counting chunks", e),
+            })?;
         Ok(ChunkReceipt { received, total })
     }
 
