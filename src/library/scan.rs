@@ -318,11 +318,13 @@ impl Library {
             .collect();
         // A folder that could not be read whole says nothing of what is
         // gone: a share that went away must not empty the platform.
-        let gone: Vec<i64> = if listing.complete {
+        let mut gone: Vec<i64> = if listing.complete {
             known.into_values().map(|f| f.id).collect()
         } else {
             Vec::new()
         };
+        // In id order: two instances scanning at once lock rows alike.
+        gone.sort_unstable();
         for ids in gone.chunks(BATCH) {
             self.store.delete_roms(ids).await?;
         }

@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
 use super::scan_hash::HashJob;
-use super::scan_walk::{Found, blocking};
+use super::scan_walk::{Found, blocking, mtime_ns};
 use crate::error::{AppError, AppResult};
 use crate::store::{RomUpsert, Store};
 
@@ -56,9 +56,12 @@ pub(super) struct Written {
     pub(super) updated: usize,
 }
 
-/// Writes the hashed files of `batch` still on disk (files deleted since
-/// they were hashed are left out: one blocking call looks for all of
-/// them), one platform after another, under the write lock.
+/// Writes the hashed files of `batch` still on disk as they were listed
+/// (one blocking call looks at all of them), one platform after another,
+/// under the write lock, in name order (two instances scanning at once
+/// lock rows in the same order). A file deleted, or replaced by an upload,
+/// since it was listed is left out: its row is the upload's now, and the
+/// next scan reads the new file.
 pub(super) async fn write_rows(
     store: Store,
     writes: Arc<Mutex<()>>,
@@ -66,14 +69,9 @@ pub(super) async fn write_rows(
     now: i64,
 ) -> AppResult<Written> {
     let _writes = writes.lock().await;
-    let mut present = blocking(move || {
-        Ok(batch
-            .into_iter()
-            .filter(|hashed| std::fs::symlink_metadata(&hashed.path).is_ok())
-            .collect::<Vec<_>>())
-    })
-    .await?;
-    present.sort_by_key(|hashed| hashed.platform_id);
+    let mut present =
+        blocking(move || Ok(batch.into_iter().filter(Hashed::still_as_listed).collect::<Vec<_>>())).await?;
+    present.sort_by(|a, b| (a.platform_id, &a.row.file_name).cmp(&(b.platform_id, &b.row.file_name)));
     let mut written = Written { added: 0, updated: 0 };
     let mut platforms: Vec<(i64, Vec<RomUpsert>)> = Vec::new();
     for hashed in present {
@@ -99,6 +97,19 @@ pub(super) struct Hashed {
     pub(super) path: PathBuf,
     pub(super) existed: bool,
     pub(super) row: RomUpsert,
+}
+
+impl Hashed {
+    /// Whether the file is still there as it was listed: for a single file,
+    /// the same size and modification time (a folder's totals would cost a
+    /// walk; it only has to be there).
+    fn still_as_listed(&self) -> bool {
+        match std::fs::metadata(&self.path) {
+            Ok(meta) if self.row.multi => meta.is_dir(),
+            Ok(meta) => i64::try_from(meta.len()).ok() == Some(self.row.size) && mtime_ns(&meta) == self.row.mtime_ns,
+            Err(_) => false,
+        }
+    }
 }
 
 pub(super) fn upsert(found: Found, sha256: Option<String>) -> RomUpsert {

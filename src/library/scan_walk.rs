@@ -222,7 +222,7 @@ fn folder_totals(root: &Path, dir: &Path, depth: usize, totals: &mut (u64, i64),
 }
 
 /// Modification time in unix nanoseconds (0 before 1970 or when unknown).
-fn mtime_ns(meta: &Metadata) -> i64 {
+pub(super) fn mtime_ns(meta: &Metadata) -> i64 {
     meta.modified()
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())

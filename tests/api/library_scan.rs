@@ -248,3 +248,45 @@ async fn a_folder_not_read_whole_removes_nothing() {
     let names: Vec<String> = all_roms(&app).await.into_iter().map(|r| r.file_name).collect();
     assert_eq!(names, ["A.gba"]);
 }
+
+/// A file replaced while the scan hashes it (deleted and uploaded again)
+/// keeps the upload's row: the scan's late write of the old file's size
+/// and hash is left out, and the next scan reads the new file.
+#[tokio::test]
+async fn a_file_replaced_while_it_is_hashed_keeps_the_uploads_row() {
+    use romgate::library::ScanStatus;
+
+    let app = TestApp::new().await;
+    let (_, editor) = app.signed_in("eddie", Role::Editor).await;
+    let path = put_file(&app, "gba", "X.gba", b"x");
+    scan(&app).await;
+    File::options()
+        .write(true)
+        .open(&path)
+        .expect("open")
+        .set_len(128 << 20)
+        .expect("grown");
+    let library = app.state.library.clone();
+    let now = app.now();
+    let scanning = tokio::spawn(async move { library.scan(now).await });
+    // Until the hashing has begun (a condition; a minute at most).
+    for _ in 0..6000 {
+        if matches!(app.state.library.scan_status(), ScanStatus::Running { progress, .. } if progress.bytes_hashed > 0)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let old = find(&all_roms(&app).await, "X.gba").id;
+    let deleted = app
+        .as_browser(&editor, axum::http::Method::DELETE, &format!("/api/roms/{old}"), None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text());
+    let uploaded = crate::library_support::upload(&app, &editor, "gba", "X.gba", b"hello").await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.text());
+    scanning.await.expect("joined").expect("scanned");
+
+    let roms = all_roms(&app).await;
+    let x = find(&roms, "X.gba");
+    assert_eq!((x.size, x.sha256.as_deref()), (5, Some(sha256_hex(b"hello").as_str())));
+}
