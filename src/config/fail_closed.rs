@@ -74,6 +74,10 @@ fn misspelt_switch(name: &str, value: &str, known: &str, vars: &HashMap<String, 
 /// Words naming what romgate's switches close.
 const CLOSABLE: &[&str] = &[
     "LOGIN",
+    "SIGNIN",
+    "SIGN_IN",
+    "LOCAL_AUTH",
+    "BASIC_AUTH",
     "PASSWORD",
     "USERPASS",
     "SETUP",
@@ -82,6 +86,8 @@ const CLOSABLE: &[&str] = &[
     "SIGNUP",
     "SIGN_UP",
 ];
+/// Words naming registration, which a false value closes.
+const REGISTRATION: &[&str] = &["REGISTRATION", "SIGNUP", "SIGN_UP"];
 
 /// An unknown `DISABLE_…` naming a sign-in, the setup or registration set
 /// to true, or another unknown name of registration or sign-up set to
@@ -94,7 +100,7 @@ fn invented_switch(name: &str, value: &str) -> Option<String> {
     let meant_to_close = if upper.starts_with("DISABLE_") {
         names_closable && is_true(value)
     } else {
-        (upper.contains("REGISTRATION") || upper.contains("SIGNUP")) && is_false(value)
+        REGISTRATION.iter().any(|word| upper.contains(word)) && is_false(value)
     };
     meant_to_close.then(|| {
         format!(

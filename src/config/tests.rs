@@ -333,7 +333,14 @@ fn a_misspelt_switch_meant_to_close_something_stops_the_start() {
             "{name}: {lines:?}"
         );
     }
-    assert_eq!(errors(&[("DISABLE_REGISTRATION", "true")]).len(), 1);
+    for (name, value) in [
+        ("DISABLE_REGISTRATION", "true"),
+        ("DISABLE_SIGNIN", "true"),
+        ("DISABLE_BASIC_AUTH", "yes"),
+        ("OIDC_ALLOW_SIGN_UP", "false"),
+    ] {
+        assert_eq!(errors(&[(name, value)]).len(), 1, "{name}");
+    }
     for pairs in [
         vec![("DISABLE_PASSWORD_LOGIN", "false")],
         vec![("DISABLE_EMULATOR_JS", "true")],

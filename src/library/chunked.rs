@@ -20,7 +20,7 @@ use super::chunk_files::{
     remove_folder, stored_bytes, upload_gone,
 };
 use super::paths::check_name;
-use super::placing::{Finished, TempFile, io_error, name_taken};
+use super::placing::{Finished, io_error, name_taken};
 use super::too_large;
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult, Code};
@@ -285,7 +285,7 @@ impl Library {
         if tokio::fs::symlink_metadata(&dest).await.is_ok() {
             return Err(name_taken());
         }
-        let (temp, file) = TempFile::create_in(&dir).await?;
+        let (temp, file) = self.temp_file_in(&dir, &upload.platform_slug).await?;
         let mut out = file.into_std().await;
         let (size, sha256) = tokio::task::spawn_blocking(move || assemble(&chunks, &mut out))
             .await

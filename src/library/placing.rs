@@ -137,6 +137,20 @@ impl Library {
         resolve_inside(&root, &root.join("roms").join(slug)).await
     }
 
+    /// A new temporary file in platform `slug`'s folder `dir`, the folder
+    /// made again once when it vanished meanwhile: an upload refused at the
+    /// same moment removes the new platform's folder it made, when empty
+    /// (`upload::NewFolder`).
+    pub(super) async fn temp_file_in(&self, dir: &Path, slug: &str) -> AppResult<(TempFile, tokio::fs::File)> {
+        match TempFile::create_in(dir).await {
+            Err(_) if tokio::fs::symlink_metadata(dir).await.is_err() => {
+                let dir = self.platform_dir(slug).await?;
+                TempFile::create_in(&dir).await
+            }
+            created => created,
+        }
+    }
+
     /// Links the finished file under its name and records it: the ROM.
     pub(super) async fn place(&self, done: Finished<'_>, now: i64) -> AppResult<Rom> {
         let _writes = self.writes.lock().await;
@@ -180,5 +194,27 @@ async fn link_into_place(temp: &Path, dest: &Path) -> AppResult<()> {
                 .await
                 .map_err(|e| io_error("renaming", temp, e))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The review's case: a refused upload to the same new platform removed
+    /// the folder between another upload's `platform_dir` and its temporary
+    /// file, which answered 500.
+    #[tokio::test]
+    async fn a_platform_folder_removed_meanwhile_is_made_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("roms")).unwrap();
+        let url = crate::config::DatabaseUrl::new("sqlite::memory:");
+        let store = crate::store::Store::open(&url).await.unwrap();
+        let library = Library::new(root, store, 1024);
+        let folder = library.platform_dir("gba").await.unwrap();
+        std::fs::remove_dir(&folder).unwrap();
+        let (temp, _file) = library.temp_file_in(&folder, "gba").await.expect("made again");
+        assert!(temp.path().starts_with(&folder) && temp.path().exists());
     }
 }

@@ -69,7 +69,7 @@ impl Library {
         if tokio::fs::symlink_metadata(&dest).await.is_ok() {
             return Err(name_taken());
         }
-        let (temp, file) = TempFile::create_in(&dir).await?;
+        let (temp, file) = self.temp_file_in(&dir, platform).await?;
         Ok(Upload {
             temp,
             dest,

@@ -12,7 +12,7 @@ use super::credential_queries::{
 };
 use super::direct::DirectReads;
 use super::download_links::DELETE_DOWNLOAD_LINKS_OF;
-use super::users::{LOCK_ENABLED_OWNER, LOCK_FAMILY_OWNER, LOCK_OWNER};
+use super::users::{LOCK_ACCESS_TOKEN_OWNER, LOCK_ENABLED_OWNER, LOCK_FAMILY_OWNER, LOCK_OWNER};
 use super::{Store, StoreError, User, on_pool};
 
 /// A user's sign-ins by password or single sign-on (not their apps), and
@@ -320,6 +320,9 @@ impl Store {
         const FAMILY_OF: &str = "SELECT family_id FROM access_tokens WHERE token_hash = $1";
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
+            // A write first: a SQLite transaction that read first fails at
+            // once, busy, when another wrote meanwhile (see `LOCK_OWNER`).
+            sqlx::query(LOCK_ACCESS_TOKEN_OWNER).bind(token_hash).execute(&mut *tx).await?;
             let family: Option<String> = sqlx::query_scalar(FAMILY_OF).bind(token_hash).fetch_optional(&mut *tx).await?;
             let Some(family) = family else {
                 return Ok(false);

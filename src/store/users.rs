@@ -144,6 +144,9 @@ pub(super) const LOCK_FAMILY_OWNER: &str = "UPDATE users SET enabled = enabled W
 /// `LOCK_OWNER` for the owner of client token `$1`.
 pub(super) const LOCK_CLIENT_TOKEN_OWNER: &str =
     "UPDATE users SET enabled = enabled WHERE id = (SELECT user_id FROM client_tokens WHERE id = $1)";
+/// `LOCK_OWNER` for the owner of access token `$1` (by its hash).
+pub(super) const LOCK_ACCESS_TOKEN_OWNER: &str =
+    "UPDATE users SET enabled = enabled WHERE id = (SELECT user_id FROM access_tokens WHERE token_hash = $1)";
 /// `LOCK_OWNER` for the person who approved the device sign-in whose
 /// device code hash is `$1`.
 pub(super) const LOCK_FLOW_OWNER: &str =

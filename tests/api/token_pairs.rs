@@ -331,3 +331,50 @@ on_both_engines!(
         store.insert_session(&session).await.expect("enabled: written");
     }
 );
+
+/// An app's logout while another connection writes (SQLite lets one write
+/// at a time) waits its turn and ends the sign-in: its transaction writes
+/// first. One that read first would fail at once, busy, when the other
+/// committed, and leave the sign-in alive.
+#[tokio::test]
+async fn an_apps_logout_waits_for_another_writer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("romgate.db");
+    let app = TestApp::builder().sqlite_file(&file).build().await;
+    let store = app.store().clone();
+    let user = store.insert_user(&alice(None, true), START).await.expect("insert");
+    store
+        .insert_token_pair(&token("a-1", user.id), &token("r-1", user.id), None)
+        .await
+        .expect("a pair");
+    let other = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .expect("a second connection");
+    let mut writing = other.begin().await.expect("begin");
+    sqlx::query("UPDATE users SET enabled = enabled")
+        .execute(&mut *writing)
+        .await
+        .expect("the write lock");
+    let ending = {
+        let store = store.clone();
+        tokio::spawn(async move { store.end_access_token_family("a-1").await })
+    };
+    // Gives the logout time to begin before the other write commits.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    writing.commit().await.expect("commit");
+    assert!(ending.await.expect("joined").expect("ended"));
+    assert!(
+        store
+            .find_access_token("a-1", START + 1)
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+    assert!(
+        matches!(
+            store.peek_refresh_token("r-1", START + 1).await.expect("peek"),
+            RefreshClaim::Reused { .. }
+        ),
+        "the refresh token is spent: using it again is a replay"
+    );
+}
