@@ -166,20 +166,26 @@ async fn restore_puts_a_backup_back_and_keeps_the_old_database() {
     assert!(file.exists(), "the backup itself stays");
 }
 
+/// Under `dir`: a data folder whose server (now stopped) has admin
+/// `username`, and a backup of it: (data folder, backup file).
+async fn stopped_and_backed_up(dir: &Path, username: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let data = dir.join("data");
+    let app = server_in(&data).await;
+    app.create_user(username, Role::Admin).await;
+    let file = dir.join("backup.db");
+    let output = romgate(&data, &["backup", file.to_str().expect("utf-8")], "", &[]);
+    assert!(output.status.success(), "{output:?}");
+    app.store().close().await;
+    (data, file)
+}
+
 /// A restore whose copy fails (here its temporary file cannot be made; on
 /// a real machine, a full disk) leaves the database where it was: a start
 /// without one would create an empty database, with the setup open.
 #[tokio::test]
 async fn a_restore_that_cannot_copy_leaves_the_database_in_place() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    let app = server_in(&data).await;
-    app.create_user("owner", Role::Admin).await;
-    let file = dir.path().join("backup.db");
-    let output = romgate(&data, &["backup", file.to_str().expect("utf-8")], "", &[]);
-    assert!(output.status.success(), "{output:?}");
-    app.store().close().await;
-    drop(app);
+    let (data, file) = stopped_and_backed_up(dir.path(), "owner").await;
     std::fs::create_dir(data.join("romgate.db.restoring")).expect("in the way");
 
     let output = romgate(&data, &["restore", file.to_str().expect("utf-8")], "", &[]);
@@ -202,15 +208,7 @@ async fn a_restore_that_cannot_copy_leaves_the_database_in_place() {
 async fn a_running_command_blocks_restore() {
     use std::io::Write;
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    let app = server_in(&data).await;
-    app.create_user("alice", Role::Admin).await;
-    let file = dir.path().join("backup.db");
-    let output = romgate(&data, &["backup", file.to_str().expect("utf-8")], "", &[]);
-    assert!(output.status.success(), "{output:?}");
-    app.store().close().await;
-    drop(app);
-
+    let (data, file) = stopped_and_backed_up(dir.path(), "alice").await;
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_romgate"))
         .args(["user", "set-password", "alice", "--password-stdin"])
         .env_clear()
