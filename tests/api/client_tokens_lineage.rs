@@ -211,3 +211,57 @@ on_both_engines!(
         }
     }
 );
+
+on_both_engines!(
+    /// A thief making tokens in a loop with a stolen access token while the
+    /// refresh token's replay revokes the family: every token the loop got
+    /// is refused afterwards, whichever finished first (the revocation and
+    /// each creation take the owner's lock in turn).
+    tokens_made_while_the_family_is_revoked_do_not_survive,
+    |app: TestApp| async move {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+
+        app.signed_in("alice", Role::Viewer).await;
+        let (access, first_refresh) = app_sign_in(&app).await;
+        let rotated = refresh(&app, &first_refresh).await;
+        assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text());
+        let (revoked, made) = (AtomicBool::new(false), AtomicUsize::new(0));
+        let thief = |n: usize| {
+            let (app, access, revoked, made) = (&app, &access, &revoked, &made);
+            async move {
+                let mut got = Vec::new();
+                for round in 0.. {
+                    if revoked.load(SeqCst) {
+                        break;
+                    }
+                    let body = json!({"name": format!("t{n}-{round}"), "scopes": ["me.read"]});
+                    let answer = app.with_bearer(Method::POST, "/api/client-tokens", access, Some(body)).await;
+                    match answer.status {
+                        StatusCode::CREATED => {
+                            got.push(answer.json()["raw_token"].as_str().expect("raw").to_string());
+                            made.fetch_add(1, SeqCst);
+                        }
+                        // The limit of 25, or the sign-in already ended.
+                        StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED => {}
+                        other => panic!("{other}: {}", answer.text()),
+                    }
+                }
+                got
+            }
+        };
+        let replay = async {
+            while made.load(SeqCst) < 4 {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            let replayed = refresh(&app, &first_refresh).await;
+            assert_eq!(replayed.status, StatusCode::BAD_REQUEST, "{}", replayed.text());
+            revoked.store(true, SeqCst);
+        };
+        let (got, ()) = tokio::join!(futures_util::future::join_all((0..3).map(thief)), replay);
+        let got: Vec<String> = got.into_iter().flatten().collect();
+        assert!(got.len() >= 4, "the thief made tokens before the replay");
+        for token in &got {
+            assert_eq!(me_status(&app, token).await, StatusCode::UNAUTHORIZED, "a token outlived its family");
+        }
+    }
+);
